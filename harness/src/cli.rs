@@ -1,0 +1,36 @@
+//! The command line: one clap subcommand per command, each with its arguments defined in its
+//! own module under [`crate::commands`].
+
+use clap::{Parser, Subcommand};
+
+use crate::commands;
+use crate::error::{Outcome, Result};
+
+/// Measure, verify and check automatic-differentiation strategies.
+#[derive(Debug, Parser)]
+#[command(name = "dualbench", version, about, long_about = None)]
+pub struct Cli {
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List strategies and workloads with their descriptions and sizes.
+    List(commands::list::ListArgs),
+    /// Compute one gradient (or vector-Jacobian product) and print it as JSON.
+    Grad(commands::grad::GradArgs),
+    /// Check every strategy against every other and against finite differences.
+    Verify(commands::verify::VerifyArgs),
+}
+
+/// Run the parsed command.
+pub fn execute(cli: Cli) -> Result<Outcome> {
+    match cli.command {
+        Command::List(args) => commands::list::execute(args),
+        Command::Grad(args) => commands::grad::execute(args),
+        Command::Verify(args) => commands::verify::execute(args),
+    }
+}

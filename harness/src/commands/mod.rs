@@ -1,0 +1,5 @@
+//! One module per command: its arguments (clap) and its `execute`.
+
+pub mod grad;
+pub mod list;
+pub mod verify;

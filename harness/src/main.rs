@@ -1,0 +1,26 @@
+//! The `dualbench` binary: parse the command line, run the command, map the outcome to an exit
+//! code (0 ok, 1 a verdict failed, 2 usage or input error, 3 regression).
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use dualbench::cli::Cli;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            // Help and version go to stdout, usage errors to stderr; neither can fail usefully.
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match dualbench::cli::execute(cli) {
+        Ok(outcome) => outcome.exit_code(),
+        Err(e) => {
+            eprintln!("error: {e}");
+            e.exit_code()
+        }
+    }
+}

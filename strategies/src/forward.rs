@@ -1,0 +1,16 @@
+//! `forward`: placeholder until the strategy lands.
+
+use crate::program::{Program, Strategy, Vjp};
+
+/// Placeholder.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Forward;
+
+impl Strategy for Forward {
+    const NAME: &'static str = "forward";
+    const DESCRIPTION: &'static str = "placeholder";
+
+    fn vjp<P: Program>(_program: &P, _x: &[f64], _cotangent: &[f64]) -> Vjp {
+        unimplemented!("forward")
+    }
+}

@@ -1,0 +1,35 @@
+//! The `Real` trait and every automatic-differentiation strategy that dualbench compares.
+//!
+//! One module per strategy, named after its CLI name; [`registry`] is the one place a strategy is
+//! registered. Workloads are written once against [`Real`] (see its example) and run under every
+//! strategy through [`StrategyKind`].
+//!
+//! | strategy | module | representation |
+//! |---|---|---|
+//! | `primal` | [`primal`] | `f64`, no derivative |
+//! | `forward` | [`forward`] | dual numbers, one pass per input |
+//! | `forward-vec` | [`forward_vec`] | dual numbers with a vector tangent |
+//! | `tape` | [`tape`] | Wengert list, one reverse sweep |
+//! | `naive` | [`naive`] | rung 0: backpropagator closures, dense cotangents |
+//! | `staged` | [`staged`] | rung 1: `Contrib` data with IDs, functional collector |
+//! | `cayley` | [`cayley`] | rung 2: Cayley-transformed, immutable accumulator |
+//! | `sparse` | [`sparse`] | rung 3: sparse collector |
+//! | `dualrev` | [`dualrev`] | rung 4: mutable arrays, the optimised algorithm |
+
+pub mod cayley;
+pub mod dualrev;
+pub mod forward;
+pub mod forward_vec;
+pub mod naive;
+pub mod op_count;
+pub mod primal;
+pub mod program;
+pub mod real;
+pub mod registry;
+pub mod sparse;
+pub mod staged;
+pub mod tape;
+
+pub use program::{Counters, Jacobian, ParProgram, ParStrategy, Phases, Program, Strategy, Vjp};
+pub use real::{ParReal, Real};
+pub use registry::{CostClass, DynProgram, StrategyKind};

@@ -1,0 +1,16 @@
+//! `naive`: placeholder until the strategy lands.
+
+use crate::program::{Program, Strategy, Vjp};
+
+/// Placeholder.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Naive;
+
+impl Strategy for Naive {
+    const NAME: &'static str = "naive";
+    const DESCRIPTION: &'static str = "placeholder";
+
+    fn vjp<P: Program>(_program: &P, _x: &[f64], _cotangent: &[f64]) -> Vjp {
+        unimplemented!("naive")
+    }
+}

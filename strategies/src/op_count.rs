@@ -1,0 +1,209 @@
+//! Counting the primal operations T of a program, and predicting the naive strategy's cost.
+//!
+//! [`Counted`] is an `f64` that counts, in a thread-local, every primitive operation performed
+//! on it (each operator application and elementary function: everything but
+//! [`Real::constant`]). Complexity claims are judged against this T, because T is not linear in
+//! the size for every workload (det: l!, fsummatvec: n^2).
+//!
+//! Alongside, each value carries `calls`: how many backpropagator calls the naive strategy
+//! (rung 0) makes when it calls this value's backpropagator once. An input or a constant makes
+//! one call (its own); an operation makes one plus the calls of each operand it uses, once per
+//! use. Evaluated at the output this is the number of paths through the computation graph,
+//! the naive strategy's exponential cost, computed in O(T) without running it — the harness
+//! uses it to skip naive cases that could not finish. It is kept as `f64` because it overflows
+//! every integer type on sharing workloads.
+
+use std::cell::Cell;
+use std::iter::{Product, Sum};
+use std::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssign};
+
+use crate::program::Program;
+use crate::real::Real;
+
+thread_local! {
+    static OPS: Cell<u64> = const { Cell::new(0) };
+}
+
+fn tick() {
+    OPS.with(|c| c.set(c.get() + 1));
+}
+
+/// The primal operation count of one evaluation, and the predicted naive cost.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct OpCount {
+    /// T: primitive operations executed (operators and elementary functions).
+    pub ops: u64,
+    /// Backpropagator calls the naive strategy would make for a gradient of the output that
+    /// needs the most (the seed call included); `f64` because it can exceed `u64::MAX`.
+    pub naive_calls: f64,
+}
+
+/// Evaluate `program` at `x` on [`Counted`] scalars and report T and the predicted naive cost.
+pub fn count_ops<P: Program>(program: &P, x: &[f64]) -> OpCount {
+    let before = OPS.with(Cell::get);
+    let inputs: Vec<Counted> = x.iter().map(|&v| Counted::leaf(v)).collect();
+    let outputs = program.eval(&inputs);
+    let ops = OPS.with(Cell::get) - before;
+    let naive_calls = outputs.iter().map(|o| o.calls).fold(0.0, f64::max);
+    OpCount { ops, naive_calls }
+}
+
+/// An `f64` that counts operations; see the module documentation.
+#[derive(Clone, Copy, Debug)]
+pub struct Counted {
+    value: f64,
+    calls: f64,
+}
+
+impl Counted {
+    fn leaf(value: f64) -> Self {
+        Self { value, calls: 1.0 }
+    }
+    fn unary(&self, value: f64) -> Self {
+        tick();
+        Self {
+            value,
+            calls: 1.0 + self.calls,
+        }
+    }
+    fn binary(&self, other: &Self, value: f64) -> Self {
+        tick();
+        Self {
+            value,
+            calls: 1.0 + self.calls + other.calls,
+        }
+    }
+}
+
+impl PartialEq for Counted {
+    fn eq(&self, other: &Self) -> bool {
+        self.value == other.value
+    }
+}
+
+impl PartialOrd for Counted {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        self.value.partial_cmp(&other.value)
+    }
+}
+
+macro_rules! counted_binary {
+    ($Trait:ident, $method:ident, $AssignTrait:ident, $assign:ident, $op:tt) => {
+        impl $Trait for Counted {
+            type Output = Counted;
+            fn $method(self, rhs: Counted) -> Counted {
+                self.binary(&rhs, self.value $op rhs.value)
+            }
+        }
+        impl $Trait<f64> for Counted {
+            type Output = Counted;
+            fn $method(self, rhs: f64) -> Counted {
+                self.unary(self.value $op rhs)
+            }
+        }
+        impl $AssignTrait for Counted {
+            fn $assign(&mut self, rhs: Counted) {
+                *self = *self $op rhs;
+            }
+        }
+        impl $AssignTrait<f64> for Counted {
+            fn $assign(&mut self, rhs: f64) {
+                *self = *self $op rhs;
+            }
+        }
+    };
+}
+
+counted_binary!(Add, add, AddAssign, add_assign, +);
+counted_binary!(Sub, sub, SubAssign, sub_assign, -);
+counted_binary!(Mul, mul, MulAssign, mul_assign, *);
+counted_binary!(Div, div, DivAssign, div_assign, /);
+
+impl Neg for Counted {
+    type Output = Counted;
+    fn neg(self) -> Counted {
+        self.unary(-self.value)
+    }
+}
+
+impl Sum for Counted {
+    fn sum<I: Iterator<Item = Counted>>(iter: I) -> Counted {
+        iter.fold(Counted::constant(0.0), |a, b| a + b)
+    }
+}
+
+impl Product for Counted {
+    fn product<I: Iterator<Item = Counted>>(iter: I) -> Counted {
+        iter.fold(Counted::constant(1.0), |a, b| a * b)
+    }
+}
+
+impl Real for Counted {
+    fn constant(value: f64) -> Self {
+        Self::leaf(value)
+    }
+    fn value(&self) -> f64 {
+        self.value
+    }
+    fn sin(&self) -> Self {
+        self.unary(self.value.sin())
+    }
+    fn cos(&self) -> Self {
+        self.unary(self.value.cos())
+    }
+    fn tan(&self) -> Self {
+        self.unary(self.value.tan())
+    }
+    fn exp(&self) -> Self {
+        self.unary(self.value.exp())
+    }
+    fn ln(&self) -> Self {
+        self.unary(self.value.ln())
+    }
+    fn sqrt(&self) -> Self {
+        self.unary(self.value.sqrt())
+    }
+    fn tanh(&self) -> Self {
+        self.unary(self.value.tanh())
+    }
+    fn powi(&self, n: i32) -> Self {
+        self.unary(self.value.powi(n))
+    }
+    fn powf(&self, p: &Self) -> Self {
+        self.binary(p, self.value.powf(p.value))
+    }
+    fn abs(&self) -> Self {
+        self.unary(self.value.abs())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct SquareChain(usize);
+    impl Program for SquareChain {
+        fn input_len(&self) -> usize {
+            1
+        }
+        fn output_len(&self) -> usize {
+            1
+        }
+        fn eval<R: Real>(&self, x: &[R]) -> Vec<R> {
+            let mut v = x[0].clone();
+            for _ in 0..self.0 {
+                v = v.clone() * v;
+            }
+            vec![v]
+        }
+    }
+
+    #[test]
+    fn square_chain_has_k_ops_and_exponentially_many_paths() {
+        for k in 0..20 {
+            let c = count_ops(&SquareChain(k), &[1.0]);
+            assert_eq!(c.ops, k as u64);
+            assert_eq!(c.naive_calls, (2u64.pow(k as u32 + 1) - 1) as f64);
+        }
+    }
+}

@@ -1,0 +1,273 @@
+//! The one scalar trait every workload computes with.
+//!
+//! A workload is ordinary numeric Rust written against a single bound, `R: Real`. Each AD
+//! strategy supplies its own active scalar type implementing [`Real`]; `f64` implements it too
+//! and is the primal baseline that every overhead is measured against.
+//!
+//! Design decisions (see `ARCHITECTURE.md`):
+//!
+//! - **No `Copy`.** The naive strategy's scalar holds a reference-counted closure, the ladder
+//!   rungs hold `Contrib` graphs. Operators take their operands by value; a workload that uses a
+//!   value twice writes `.clone()`, and that clone is precisely the *sharing* the ladder is
+//!   about. Elementary functions take `&self`, so `x.sin()` does not consume `x`.
+//! - **Mixed arithmetic with `f64`** is written with the constant on the right (`x * 2.0`,
+//!   `x - 1.0`) or with [`Real::constant`]; a strategy records such an operation as a unary node
+//!   (one edge), not as a binary node with a constant operand.
+//! - **Comparisons look at primal values only** (`PartialOrd`, `PartialEq`, [`Real::value`]): they
+//!   are for control flow (relu, max, branches, loops to a tolerance) and are not differentiated.
+//! - **Not `Send`.** `Rc`-based strategies must not pay for atomics. Fork-join workloads use the
+//!   second bound [`ParReal`], implemented only by strategies whose scalars may cross threads.
+//! - **Per-gradient state** (a tape, an ID counter) lives in a thread-local that the strategy's
+//!   gradient function sets up for the duration of one call. Values created outside a gradient
+//!   call are constants.
+//!
+//! # Example
+//!
+//! A workload is generic over `R: Real` and reads like `f64` code:
+//!
+//! ```
+//! use strategies::Real;
+//!
+//! /// Sum of x_i * y_i + sin(x_0), with a branch on a primal value.
+//! fn f<R: Real>(x: &[R], y: &[R]) -> R {
+//!     let mut acc = R::constant(0.0);
+//!     for (a, b) in x.iter().zip(y) {
+//!         acc += a.clone() * b.clone();
+//!     }
+//!     let s = x[0].sin();
+//!     if s > R::constant(0.0) { acc + s } else { acc - s * 0.5 }
+//! }
+//!
+//! // Under the primal strategy (`f64`) it is plain arithmetic.
+//! let v = f(&[1.0, 2.0], &[3.0, 4.0]);
+//! assert!((v - (11.0 + 1.0f64.sin())).abs() < 1e-15);
+//! ```
+
+use std::fmt::Debug;
+use std::iter::{Product, Sum};
+use std::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssign};
+
+/// An active scalar: the type a workload computes with.
+///
+/// Arithmetic between two `Real`s, and between a `Real` and an `f64` constant on the right, is
+/// available through the standard operators. Every method that returns `Self` is one primitive
+/// operation of the program (it counts towards the primal operation count T), except
+/// [`Real::constant`], which creates an inactive value.
+pub trait Real:
+    Clone
+    + Debug
+    + PartialEq
+    + PartialOrd
+    + Add<Output = Self>
+    + Sub<Output = Self>
+    + Mul<Output = Self>
+    + Div<Output = Self>
+    + Neg<Output = Self>
+    + Add<f64, Output = Self>
+    + Sub<f64, Output = Self>
+    + Mul<f64, Output = Self>
+    + Div<f64, Output = Self>
+    + AddAssign
+    + SubAssign
+    + MulAssign
+    + DivAssign
+    + AddAssign<f64>
+    + SubAssign<f64>
+    + MulAssign<f64>
+    + DivAssign<f64>
+    + Sum
+    + Product
+{
+    /// An inactive value (derivative zero).
+    fn constant(value: f64) -> Self;
+    /// The primal value, for control flow and for reading results.
+    fn value(&self) -> f64;
+
+    /// Sine.
+    fn sin(&self) -> Self;
+    /// Cosine.
+    fn cos(&self) -> Self;
+    /// Tangent.
+    fn tan(&self) -> Self;
+    /// Exponential.
+    fn exp(&self) -> Self;
+    /// Natural logarithm.
+    fn ln(&self) -> Self;
+    /// Square root.
+    fn sqrt(&self) -> Self;
+    /// Hyperbolic tangent.
+    fn tanh(&self) -> Self;
+    /// Integer power `self^n`.
+    fn powi(&self, n: i32) -> Self;
+    /// Real power `self^p` with an active exponent (defined for `self > 0`).
+    fn powf(&self, p: &Self) -> Self;
+    /// Absolute value (derivative `sign(self)`, taken as 0 at 0).
+    fn abs(&self) -> Self;
+
+    /// `max(0, self)`, decided on the primal value.
+    fn relu(&self) -> Self {
+        if self.value() > 0.0 {
+            self.clone()
+        } else {
+            Self::constant(0.0)
+        }
+    }
+    /// The larger of two values, decided on the primal values (the first on ties).
+    fn max(self, other: Self) -> Self {
+        if other.value() > self.value() {
+            other
+        } else {
+            self
+        }
+    }
+    /// The smaller of two values, decided on the primal values (the first on ties).
+    fn min(self, other: Self) -> Self {
+        if other.value() < self.value() {
+            other
+        } else {
+            self
+        }
+    }
+    /// `self * self`, written through `Mul` so that it is one multiplication with a shared
+    /// operand, exactly as a program that squares a value by hand.
+    fn square(&self) -> Self {
+        self.clone() * self.clone()
+    }
+}
+
+/// A scalar that may cross threads, for fork-join (task-parallel) workloads.
+///
+/// `join(a, b)` evaluates the two closures, possibly in parallel, and returns both results: the
+/// paper's strict parallel pair. Strategies implement it as fits their representation: `f64`
+/// runs the two branches one after the other (it is the *sequential* primal denominator of
+/// parallel speed-up), a tape runs them in order on its own thread, and the task-parallel
+/// `dualrev-par` runs them as two jobs.
+pub trait ParReal: Real + Send + Sync {
+    /// Evaluate `a` and `b`, possibly in parallel.
+    fn join<A, B, RA, RB>(a: A, b: B) -> (RA, RB)
+    where
+        A: FnOnce() -> RA + Send,
+        B: FnOnce() -> RB + Send,
+        RA: Send,
+        RB: Send;
+}
+
+impl Real for f64 {
+    #[inline]
+    fn constant(value: f64) -> Self {
+        value
+    }
+    #[inline]
+    fn value(&self) -> f64 {
+        *self
+    }
+    #[inline]
+    fn sin(&self) -> Self {
+        f64::sin(*self)
+    }
+    #[inline]
+    fn cos(&self) -> Self {
+        f64::cos(*self)
+    }
+    #[inline]
+    fn tan(&self) -> Self {
+        f64::tan(*self)
+    }
+    #[inline]
+    fn exp(&self) -> Self {
+        f64::exp(*self)
+    }
+    #[inline]
+    fn ln(&self) -> Self {
+        f64::ln(*self)
+    }
+    #[inline]
+    fn sqrt(&self) -> Self {
+        f64::sqrt(*self)
+    }
+    #[inline]
+    fn tanh(&self) -> Self {
+        f64::tanh(*self)
+    }
+    #[inline]
+    fn powi(&self, n: i32) -> Self {
+        f64::powi(*self, n)
+    }
+    #[inline]
+    fn powf(&self, p: &Self) -> Self {
+        f64::powf(*self, *p)
+    }
+    #[inline]
+    fn abs(&self) -> Self {
+        f64::abs(*self)
+    }
+}
+
+impl ParReal for f64 {
+    fn join<A, B, RA, RB>(a: A, b: B) -> (RA, RB)
+    where
+        A: FnOnce() -> RA + Send,
+        B: FnOnce() -> RB + Send,
+        RA: Send,
+        RB: Send,
+    {
+        (a(), b())
+    }
+}
+
+/// Partial derivatives of the elementary functions at a primal point, shared by every strategy
+/// so that all of them differentiate exactly the same functions.
+pub mod partials {
+    /// d/dx sin x.
+    pub fn sin(x: f64) -> f64 {
+        x.cos()
+    }
+    /// d/dx cos x.
+    pub fn cos(x: f64) -> f64 {
+        -x.sin()
+    }
+    /// d/dx tan x = 1 + tan^2 x, given `t = tan x`.
+    pub fn tan_from_result(t: f64) -> f64 {
+        1.0 + t * t
+    }
+    /// d/dx exp x, given `e = exp x`.
+    pub fn exp_from_result(e: f64) -> f64 {
+        e
+    }
+    /// d/dx ln x.
+    pub fn ln(x: f64) -> f64 {
+        1.0 / x
+    }
+    /// d/dx sqrt x, given `s = sqrt x`.
+    pub fn sqrt_from_result(s: f64) -> f64 {
+        0.5 / s
+    }
+    /// d/dx tanh x, given `t = tanh x`.
+    pub fn tanh_from_result(t: f64) -> f64 {
+        1.0 - t * t
+    }
+    /// d/dx x^n.
+    pub fn powi(x: f64, n: i32) -> f64 {
+        if n == 0 {
+            0.0
+        } else {
+            f64::from(n) * x.powi(n - 1)
+        }
+    }
+    /// (d/dx, d/dp) of x^p, given `r = x^p`.
+    pub fn powf(x: f64, p: f64, r: f64) -> (f64, f64) {
+        let dx = if p == 0.0 { 0.0 } else { p * x.powf(p - 1.0) };
+        let dp = if r == 0.0 { 0.0 } else { r * x.ln() };
+        (dx, dp)
+    }
+    /// d/dx |x| (0 at 0).
+    pub fn abs(x: f64) -> f64 {
+        if x > 0.0 {
+            1.0
+        } else if x < 0.0 {
+            -1.0
+        } else {
+            0.0
+        }
+    }
+}

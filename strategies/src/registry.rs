@@ -1,0 +1,144 @@
+//! The one place a strategy is registered: [`StrategyKind`] names every strategy and dispatches
+//! to its [`Strategy`] implementation. Everything that iterates over strategies (the CLI's
+//! `list`, `verify`, the shared property tests) goes through [`StrategyKind::ALL`], so a new
+//! strategy added to the `strategies!` invocation below is picked up everywhere.
+
+use crate::op_count::{count_ops, OpCount};
+use crate::program::{Jacobian, Program, Strategy, Vjp};
+
+/// How a strategy's cost grows, in the paper's terms: used to decide which cases a strategy can
+/// finish (e.g. `verify` caps) and to group strategies in reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CostClass {
+    /// No derivative: the primal itself.
+    Primal,
+    /// O(T) per gradient: the correct complexity (tape, the optimised algorithm).
+    Linear,
+    /// O(T log T): correct up to a log factor (the sparse rung).
+    LogLinear,
+    /// O(n T): one pass per input (forward mode) or dense length-n cotangents (rungs 1-2).
+    Dense,
+    /// Exponential in the worst case: one backpropagator call per path (naive, rung 0).
+    Paths,
+}
+
+macro_rules! strategies {
+    ($($(#[$doc:meta])* $variant:ident => $ty:ty, $cost:expr;)*) => {
+        /// Every strategy dualbench knows, in the order they are listed.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum StrategyKind {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl StrategyKind {
+            /// Every strategy, in listing order.
+            pub const ALL: &'static [StrategyKind] = &[$(StrategyKind::$variant,)*];
+
+            /// The CLI name.
+            pub fn name(self) -> &'static str {
+                match self { $(StrategyKind::$variant => <$ty as Strategy>::NAME,)* }
+            }
+
+            /// One line: representation and cost.
+            pub fn description(self) -> &'static str {
+                match self { $(StrategyKind::$variant => <$ty as Strategy>::DESCRIPTION,)* }
+            }
+
+            /// How its cost grows.
+            pub fn cost_class(self) -> CostClass {
+                match self { $(StrategyKind::$variant => $cost,)* }
+            }
+
+            /// One vector-Jacobian product of `program` at `x` with output cotangent `w`.
+            pub fn vjp<P: Program>(self, program: &P, x: &[f64], w: &[f64]) -> Vjp {
+                match self { $(StrategyKind::$variant => <$ty as Strategy>::vjp(program, x, w),)* }
+            }
+
+            /// The full Jacobian of `program` at `x`.
+            pub fn jacobian<P: Program>(self, program: &P, x: &[f64]) -> Jacobian {
+                match self { $(StrategyKind::$variant => <$ty as Strategy>::jacobian(program, x),)* }
+            }
+        }
+    };
+}
+
+strategies! {
+    /// f64, no derivative.
+    Primal => crate::primal::Primal, CostClass::Primal;
+    /// Dual numbers, one pass per input.
+    Forward => crate::forward::Forward, CostClass::Dense;
+    /// Dual numbers with a vector tangent.
+    ForwardVec => crate::forward_vec::ForwardVec, CostClass::Dense;
+    /// Wengert-list reverse AD.
+    Tape => crate::tape::Tape, CostClass::Linear;
+    /// Rung 0: backpropagator closures with dense cotangents.
+    Naive => crate::naive::Naive, CostClass::Paths;
+    /// Rung 1: Contrib data with IDs and a functional collector.
+    Staged => crate::staged::Staged, CostClass::Dense;
+    /// Rung 2: Cayley-transformed backpropagators, immutable accumulator.
+    Cayley => crate::cayley::Cayley, CostClass::Dense;
+    /// Rung 3: sparse collector.
+    Sparse => crate::sparse::Sparse, CostClass::LogLinear;
+    /// Rung 4: the optimised algorithm with mutable arrays.
+    Dualrev => crate::dualrev::Dualrev, CostClass::Linear;
+}
+
+impl StrategyKind {
+    /// Look a strategy up by its CLI name.
+    pub fn from_name(name: &str) -> Option<StrategyKind> {
+        Self::ALL.iter().copied().find(|s| s.name() == name)
+    }
+
+    /// Whether it computes derivatives at all (everything but `primal`).
+    pub fn differentiates(self) -> bool {
+        self.cost_class() != CostClass::Primal
+    }
+
+    /// The CLI names of all strategies, comma separated (for error messages).
+    pub fn names() -> String {
+        Self::ALL
+            .iter()
+            .map(|s| s.name())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// A program at one size, with the strategy chosen at run time: the object-safe face of
+/// [`Program`] that the harness holds (`Box<dyn DynProgram>`). Every `Program + Send + Sync`
+/// is one.
+pub trait DynProgram: Send + Sync {
+    /// n, the number of inputs.
+    fn input_len(&self) -> usize;
+    /// m, the number of outputs.
+    fn output_len(&self) -> usize;
+    /// The outputs on plain `f64` (used by finite differences).
+    fn primal(&self, x: &[f64]) -> Vec<f64>;
+    /// T and the predicted naive cost at `x`.
+    fn op_count(&self, x: &[f64]) -> OpCount;
+    /// One vector-Jacobian product under `strategy`.
+    fn vjp(&self, strategy: StrategyKind, x: &[f64], cotangent: &[f64]) -> Vjp;
+    /// The full Jacobian under `strategy`.
+    fn jacobian(&self, strategy: StrategyKind, x: &[f64]) -> Jacobian;
+}
+
+impl<P: Program + Send + Sync> DynProgram for P {
+    fn input_len(&self) -> usize {
+        Program::input_len(self)
+    }
+    fn output_len(&self) -> usize {
+        Program::output_len(self)
+    }
+    fn primal(&self, x: &[f64]) -> Vec<f64> {
+        self.eval(x)
+    }
+    fn op_count(&self, x: &[f64]) -> OpCount {
+        count_ops(self, x)
+    }
+    fn vjp(&self, strategy: StrategyKind, x: &[f64], cotangent: &[f64]) -> Vjp {
+        strategy.vjp(self, x, cotangent)
+    }
+    fn jacobian(&self, strategy: StrategyKind, x: &[f64]) -> Jacobian {
+        strategy.jacobian(self, x)
+    }
+}

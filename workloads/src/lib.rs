@@ -1,0 +1,264 @@
+//! Programs written once, generic over [`strategies::Real`], with deterministic input
+//! generators.
+//!
+//! A [`Workload`] is a family of programs indexed by a primary size and named parameters; it
+//! [`instantiates`](Workload::instantiate) into an [`Instance`]: one program at one size, with
+//! its input layout (named blocks, as in `WORKLOADS.md`) and its generated input vector.
+//! [`all`] is the one place a workload is registered.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use strategies::DynProgram;
+
+/// The workload's family, as grouped in `WORKLOADS.md`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Family {
+    /// The paper's benchmark programs (ad-dualrev-th, bench/Main.hs).
+    Paper,
+    /// Sharing stress programs, where naive reverse AD is exponential.
+    Sharing,
+    /// Higher-order and control-flow programs.
+    HigherOrder,
+    /// Classic AD benchmark problems (GradBench, cmpad).
+    Classic,
+}
+
+impl fmt::Display for Family {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Family::Paper => "paper",
+            Family::Sharing => "sharing",
+            Family::HigherOrder => "higher-order",
+            Family::Classic => "classic",
+        })
+    }
+}
+
+/// The primary size of a workload: what it means, its default, the accepted range and the
+/// default sweep.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SizeSpec {
+    /// What the size is, e.g. "n, the length of each vector".
+    pub meaning: &'static str,
+    /// The size used when none is given.
+    pub default: usize,
+    /// Smallest accepted size.
+    pub min: usize,
+    /// Largest accepted size.
+    pub max: usize,
+    /// Sizes at which `verify` checks every strategy by default (small enough that even the
+    /// exponential strategies finish in seconds).
+    pub verify: &'static [usize],
+    /// The default sweep for measurements.
+    pub sweep: &'static [usize],
+}
+
+/// A named parameter besides the size.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ParamSpec {
+    /// The name used in `--param name=value`.
+    pub name: &'static str,
+    /// What it means.
+    pub meaning: &'static str,
+    /// Its default value.
+    pub default: f64,
+    /// Whether only integer values are accepted.
+    pub integer: bool,
+    /// Smallest accepted value.
+    pub min: f64,
+    /// Largest accepted value.
+    pub max: f64,
+}
+
+/// Parameter values by name, as given on the command line (`--param key=value`).
+pub type Params = BTreeMap<String, f64>;
+
+/// One named block of the flat input vector.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Block {
+    /// The block's name, as in `WORKLOADS.md` (e.g. `l1`, `w1`).
+    pub name: &'static str,
+    /// How many scalars it holds (matrices row-major).
+    pub len: usize,
+}
+
+/// A program at one size: what a strategy differentiates.
+pub struct Instance {
+    /// The size it was instantiated at (`None` for fixed-size workloads).
+    pub size: Option<usize>,
+    /// All parameter values, defaults filled in.
+    pub params: Params,
+    /// The input layout, in order.
+    pub layout: Vec<Block>,
+    /// The generated input vector.
+    pub input: Vec<f64>,
+    /// The program.
+    pub program: Box<dyn DynProgram>,
+}
+
+impl fmt::Debug for Instance {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Instance")
+            .field("size", &self.size)
+            .field("params", &self.params)
+            .field("layout", &self.layout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a workload could not be found or instantiated.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum WorkloadError {
+    /// No workload has this name.
+    #[error("unknown workload `{name}`; valid workloads: {valid}")]
+    Unknown {
+        /// The name given.
+        name: String,
+        /// The valid names, comma separated.
+        valid: String,
+    },
+    /// The size is outside the accepted range.
+    #[error("workload `{workload}` does not accept size {size}: {meaning} must be in {min}..={max}")]
+    SizeOutOfRange {
+        /// The workload.
+        workload: &'static str,
+        /// The size given.
+        size: usize,
+        /// What the size means.
+        meaning: &'static str,
+        /// Smallest accepted.
+        min: usize,
+        /// Largest accepted.
+        max: usize,
+    },
+    /// A size was given to a fixed-size workload.
+    #[error("workload `{workload}` has a fixed size and takes no --size (got {size})")]
+    FixedSize {
+        /// The workload.
+        workload: &'static str,
+        /// The size given.
+        size: usize,
+    },
+    /// The parameter name is not one of the workload's.
+    #[error("workload `{workload}` has no parameter `{name}`; valid parameters: {valid}")]
+    UnknownParam {
+        /// The workload.
+        workload: &'static str,
+        /// The name given.
+        name: String,
+        /// The valid names, comma separated (or "none").
+        valid: String,
+    },
+    /// The parameter value is out of range or not an integer where one is needed.
+    #[error("parameter `{name}` of workload `{workload}` must be {expected}; got {value}")]
+    BadParam {
+        /// The workload.
+        workload: &'static str,
+        /// The parameter.
+        name: &'static str,
+        /// What is accepted.
+        expected: String,
+        /// The value given.
+        value: f64,
+    },
+}
+
+/// A family of programs indexed by a size and parameters.
+pub trait Workload: Send + Sync {
+    /// The stable CLI name.
+    fn name(&self) -> &'static str;
+    /// One line: what it computes.
+    fn description(&self) -> &'static str;
+    /// Which family of `WORKLOADS.md` it belongs to.
+    fn family(&self) -> Family;
+    /// The primary size; `None` for fixed-size workloads.
+    fn size(&self) -> Option<SizeSpec>;
+    /// The named parameters besides the size.
+    fn params(&self) -> &'static [ParamSpec] {
+        &[]
+    }
+    /// Build the program at a size already validated by [`instantiate`] (the default size when
+    /// none was given; ignored by fixed-size workloads) with every parameter present.
+    fn build(&self, size: usize, params: &Params) -> Instance;
+}
+
+/// Validate `size` and `params` against `workload`'s specification, fill in defaults, and
+/// build the instance.
+pub fn instantiate(
+    workload: &dyn Workload,
+    size: Option<usize>,
+    params: &Params,
+) -> Result<Instance, WorkloadError> {
+    let name = workload.name();
+    let size = match (workload.size(), size) {
+        (None, Some(size)) => return Err(WorkloadError::FixedSize { workload: name, size }),
+        (None, None) => None,
+        (Some(spec), given) => {
+            let size = given.unwrap_or(spec.default);
+            if size < spec.min || size > spec.max {
+                return Err(WorkloadError::SizeOutOfRange {
+                    workload: name,
+                    size,
+                    meaning: spec.meaning,
+                    min: spec.min,
+                    max: spec.max,
+                });
+            }
+            Some(size)
+        }
+    };
+    let specs = workload.params();
+    let mut resolved = Params::new();
+    for (key, &value) in params {
+        let Some(spec) = specs.iter().find(|s| s.name == key) else {
+            let valid = specs.iter().map(|s| s.name).collect::<Vec<_>>().join(", ");
+            return Err(WorkloadError::UnknownParam {
+                workload: name,
+                name: key.clone(),
+                valid: if valid.is_empty() { "none".into() } else { valid },
+            });
+        };
+        let integral = value.fract() == 0.0;
+        if !value.is_finite() || value < spec.min || value > spec.max || (spec.integer && !integral)
+        {
+            let kind = if spec.integer { "an integer" } else { "a number" };
+            return Err(WorkloadError::BadParam {
+                workload: name,
+                name: spec.name,
+                expected: format!("{kind} in {}..={}", spec.min, spec.max),
+                value,
+            });
+        }
+        resolved.insert(key.clone(), value);
+    }
+    for spec in specs {
+        resolved.entry(spec.name.to_string()).or_insert(spec.default);
+    }
+    let mut instance = workload.build(size.unwrap_or(0), &resolved);
+    instance.size = size;
+    instance.params = resolved;
+    Ok(instance)
+}
+
+/// Every workload, in listing order: the one place a workload is registered.
+pub fn all() -> &'static [&'static dyn Workload] {
+    &[]
+}
+
+/// Look a workload up by name.
+pub fn find(name: &str) -> Result<&'static dyn Workload, WorkloadError> {
+    all()
+        .iter()
+        .copied()
+        .find(|w| w.name() == name)
+        .ok_or_else(|| WorkloadError::Unknown {
+            name: name.to_string(),
+            valid: names(),
+        })
+}
+
+/// The names of all workloads, comma separated (for error messages).
+pub fn names() -> String {
+    all().iter().map(|w| w.name()).collect::<Vec<_>>().join(", ")
+}
