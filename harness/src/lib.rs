@@ -8,5 +8,6 @@
 pub mod cli;
 pub mod commands;
 pub mod error;
+pub mod select;
 
 pub use error::{Error, Outcome, Result};
