@@ -24,6 +24,15 @@ pub enum Command {
     Grad(commands::grad::GradArgs),
     /// Check every strategy against every other and against finite differences.
     Verify(commands::verify::VerifyArgs),
+    /// Measure a sweep of (workload, strategy, size) cases and write results files.
+    Run(commands::run::RunArgs),
+    /// Combine results files (e.g. shards of one sweep) into one.
+    Merge(commands::merge::MergeArgs),
+    /// Decide the complexity claims of a claims file against measurements.
+    Check(commands::check::CheckArgs),
+    /// Measure one case in this process (used by `run`, which isolates each case in a child).
+    #[command(hide = true)]
+    RunCase(commands::run_case::RunCaseArgs),
 }
 
 /// Run the parsed command.
@@ -32,5 +41,9 @@ pub fn execute(cli: Cli) -> Result<Outcome> {
         Command::List(args) => commands::list::execute(args),
         Command::Grad(args) => commands::grad::execute(args),
         Command::Verify(args) => commands::verify::execute(args),
+        Command::Run(args) => commands::run::execute(args),
+        Command::Merge(args) => commands::merge::execute(args),
+        Command::Check(args) => commands::check::execute(args),
+        Command::RunCase(args) => commands::run_case::execute(args),
     }
 }

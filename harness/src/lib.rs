@@ -8,6 +8,9 @@
 pub mod cli;
 pub mod commands;
 pub mod error;
+pub mod measure;
+pub mod results;
 pub mod select;
+pub mod table;
 
 pub use error::{Error, Outcome, Result};

@@ -1,5 +1,9 @@
 //! One module per command: its arguments (clap) and its `execute`.
 
+pub mod check;
 pub mod grad;
 pub mod list;
+pub mod merge;
+pub mod run;
+pub mod run_case;
 pub mod verify;

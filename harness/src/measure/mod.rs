@@ -1,0 +1,1 @@
+//! Measuring one case: timing, memory, isolation in a child process, machine metadata.

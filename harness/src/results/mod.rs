@@ -1,0 +1,1 @@
+//! The results schema (one serde row type) and its CSV / JSON files.

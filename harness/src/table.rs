@@ -1,0 +1,1 @@
+//! Plain-text and Markdown tables for the summaries that commands print.
