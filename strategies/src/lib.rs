@@ -15,8 +15,12 @@
 //! | `cayley` | [`cayley`] | rung 2: Cayley-transformed, immutable accumulator |
 //! | `sparse` | [`sparse`] | rung 3: sparse collector |
 //! | `dualrev` | [`dualrev`] | rung 4: mutable arrays, the optimised algorithm |
+//!
+//! Rungs 1–4 share their forward pass (the (value, ID, Contrib) scalar) in [`contrib`]; each
+//! rung's module holds its reverse pass, which is where the rungs differ.
 
 pub mod cayley;
+pub mod contrib;
 pub mod dualrev;
 pub mod forward;
 pub mod forward_vec;

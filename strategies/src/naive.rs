@@ -1,16 +1,381 @@
-//! `naive`: placeholder until the strategy lands.
+//! `naive`: rung 0 of the ladder — dual numbers whose second component is a backpropagator
+//! closure returning a dense cotangent vector (Smeding & Vákár, POPL 2023, Fig. 6; LADDER.md,
+//! "Rung 0"). Faithfully slow: its cost is the point.
+//!
+//! # Representation
+//!
+//! A scalar is a [`NaiveDual`]: its primal value and a [`Backpropagator`], a reference-counted
+//! closure `dz -> cotangent of the inputs`, a dense vector of length n. The closure captures its
+//! operands' backpropagators, so the computation graph lives in the values. n is read, when a
+//! closure is created, from a thread-local that [`Naive::vjp`] sets for the duration of the call
+//! (and restores afterwards, so a gradient may run inside another's program).
+//!
+//! - input i:    `dz -> dz * e_i` (a one-hot vector of length n);
+//! - constant:   `dz -> 0` (the zero vector of length n); this includes [`Real::constant`] and
+//!   results such as `relu`'s zero, and the closure is called like any other;
+//! - binary op with partials (dx, dy): `dz -> bx(dx * dz) + by(dy * dz)`, e.g. for `x * y`
+//!   `dz -> bx(y dz) + by(x dz)` and for `x + y` `dz -> bx(dz) + by(dz)` (dx = dy = 1);
+//! - unary op (elementary functions and mixed operations with an `f64`): `dz -> bx(op'(x) dz)`.
+//!
+//! Nothing is memoised: an operation on constants still builds a closure, and a backpropagator
+//! runs once per use of its value.
+//!
+//! # Algorithm and cost
+//!
+//! The gradient calls each output's backpropagator with its cotangent and sums the vectors:
+//! `b_1(w_1) + ... + b_m(w_m)` (every output, also those with w_j = 0, as the backpropagator of
+//! the output tuple would; m = 0 gives the zero vector). Two independent costs follow, both of
+//! which the harness shows:
+//!
+//! 1. each call of a binary node adds two length-n vectors, and each input or constant call
+//!    creates one, so even a program without sharing costs O(n T) (dot product: Theta(n^2));
+//! 2. a value used k times has its backpropagator — and all its ancestors' — run k times: the
+//!    number of calls is the number of paths in the graph, exponential in the worst case
+//!    (repeated squaring: 2^(k+1) - 1 calls for k steps).
+//!
+//! For a single output seeded with 1 the number of calls equals
+//! [`crate::op_count::count_ops`]'s `naive_calls` exactly (an input or constant makes one call,
+//! an operation one plus the calls of each operand use).
+//!
+//! # Stack use
+//!
+//! Calling a backpropagator recurses once per operation on the path, and dropping a long chain
+//! of closures recurses too: naive is recursive by nature. The harness therefore runs it on a
+//! thread with a large stack and records a stack overflow as the case's status.
+//!
+//! # Counters
+//!
+//! - `backprop_calls`: backpropagator invocations, the seed calls of the outputs included;
+//! - `dense_elements`: vector elements written by dense vector operations: n for each one-hot or
+//!   zero vector created (inputs, constants, the gradient of a program without outputs) and n
+//!   for each elementwise addition of two cotangent vectors (binary nodes, and summing the
+//!   outputs' vectors).
+//!
+//! Both count everything done during the call, including gradients nested inside the program.
+//!
+//! # Phases
+//!
+//! `forward` is lifting the inputs and evaluating the program (building the closures);
+//! `reverse` is calling the backpropagators and dropping the closure graph.
 
-use crate::program::{Program, Strategy, Vjp};
+use std::cell::Cell;
+use std::fmt;
+use std::rc::Rc;
+use std::time::Instant;
 
-/// Placeholder.
+use crate::forward::impl_real_from_partials;
+use crate::program::{check_lengths, Counters, Phases, Program, Strategy, Vjp};
+use crate::real::Real;
+
+/// A backpropagator: from the cotangent of one scalar to the dense cotangent of the n inputs.
+pub type Backpropagator = Rc<dyn Fn(f64) -> Vec<f64>>;
+
+thread_local! {
+    /// n for the gradient running on this thread (0 outside any gradient).
+    static INPUT_LEN: Cell<usize> = const { Cell::new(0) };
+    static BACKPROP_CALLS: Cell<u64> = const { Cell::new(0) };
+    static DENSE_ELEMENTS: Cell<u64> = const { Cell::new(0) };
+}
+
+fn count_call() {
+    BACKPROP_CALLS.with(|c| c.set(c.get() + 1));
+}
+
+fn count_dense(elements: usize) {
+    DENSE_ELEMENTS.with(|c| c.set(c.get() + elements as u64));
+}
+
+/// `acc += other`, elementwise.
+fn add_dense(acc: &mut [f64], other: &[f64]) {
+    assert_eq!(
+        acc.len(),
+        other.len(),
+        "naive: cotangent vectors of different lengths: a value from another gradient call \
+         was mixed into this one"
+    );
+    count_dense(acc.len());
+    for (a, b) in acc.iter_mut().zip(other) {
+        *a += b;
+    }
+}
+
+/// A dual number of rung 0: a value and its backpropagator.
+#[derive(Clone)]
+pub struct NaiveDual {
+    value: f64,
+    backprop: Backpropagator,
+}
+
+impl fmt::Debug for NaiveDual {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NaiveDual")
+            .field("value", &self.value)
+            .finish_non_exhaustive()
+    }
+}
+
+impl NaiveDual {
+    /// Input `i` of `n`: backpropagator `dz -> dz * e_i`.
+    fn input(value: f64, i: usize, n: usize) -> Self {
+        let backprop: Backpropagator = Rc::new(move |dz| {
+            count_call();
+            count_dense(n);
+            let mut c = vec![0.0; n];
+            c[i] = dz;
+            c
+        });
+        Self { value, backprop }
+    }
+
+    /// A constant: backpropagator `dz -> 0`, a zero vector of the current n.
+    fn inactive(value: f64) -> Self {
+        let n = INPUT_LEN.with(Cell::get);
+        let backprop: Backpropagator = Rc::new(move |_dz| {
+            count_call();
+            count_dense(n);
+            vec![0.0; n]
+        });
+        Self { value, backprop }
+    }
+
+    fn unary(&self, value: f64, d: f64) -> Self {
+        let bx = Rc::clone(&self.backprop);
+        let backprop: Backpropagator = Rc::new(move |dz| {
+            count_call();
+            bx(d * dz)
+        });
+        Self { value, backprop }
+    }
+
+    fn binary(&self, other: &Self, value: f64, dx: f64, dy: f64) -> Self {
+        let bx = Rc::clone(&self.backprop);
+        let by = Rc::clone(&other.backprop);
+        let backprop: Backpropagator = Rc::new(move |dz| {
+            count_call();
+            let mut c = bx(dx * dz);
+            add_dense(&mut c, &by(dy * dz));
+            c
+        });
+        Self { value, backprop }
+    }
+}
+
+impl_real_from_partials!(NaiveDual);
+
+/// Sets this thread's n for one gradient call and restores the previous one when dropped
+/// (also on panic), so that nested gradients see their own n.
+struct InputLenScope {
+    previous: usize,
+}
+
+impl InputLenScope {
+    fn enter(n: usize) -> Self {
+        Self {
+            previous: INPUT_LEN.with(|c| c.replace(n)),
+        }
+    }
+}
+
+impl Drop for InputLenScope {
+    fn drop(&mut self) {
+        INPUT_LEN.with(|c| c.set(self.previous));
+    }
+}
+
+/// Rung 0: backpropagator closures with dense cotangent vectors.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Naive;
 
 impl Strategy for Naive {
     const NAME: &'static str = "naive";
-    const DESCRIPTION: &'static str = "placeholder";
+    const DESCRIPTION: &'static str =
+        "rung 0: (value, closure -> dense cotangent) pairs: one call per path, O(n) per add";
 
-    fn vjp<P: Program>(_program: &P, _x: &[f64], _cotangent: &[f64]) -> Vjp {
-        unimplemented!("naive")
+    fn vjp<P: Program>(program: &P, x: &[f64], cotangent: &[f64]) -> Vjp {
+        check_lengths(program.input_len(), program.output_len(), x, cotangent);
+        let n = x.len();
+        let calls_before = BACKPROP_CALLS.with(Cell::get);
+        let dense_before = DENSE_ELEMENTS.with(Cell::get);
+
+        let start = Instant::now();
+        let scope = InputLenScope::enter(n);
+        let inputs: Vec<NaiveDual> = x
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| NaiveDual::input(v, i, n))
+            .collect();
+        let outputs = program.eval(&inputs);
+        drop(scope);
+        let forward = start.elapsed();
+
+        let start = Instant::now();
+        let value = outputs.iter().map(Real::value).collect();
+        let mut parts = outputs.iter().zip(cotangent).map(|(o, &w)| (o.backprop)(w));
+        let gradient = match parts.next() {
+            Some(mut sum) => {
+                for part in parts {
+                    add_dense(&mut sum, &part);
+                }
+                sum
+            }
+            None => {
+                count_dense(n);
+                vec![0.0; n]
+            }
+        };
+        drop(outputs);
+        drop(inputs);
+        let reverse = start.elapsed();
+
+        let counters = Counters::from_pairs(&[
+            (
+                "backprop_calls",
+                BACKPROP_CALLS.with(Cell::get) - calls_before,
+            ),
+            (
+                "dense_elements",
+                DENSE_ELEMENTS.with(Cell::get) - dense_before,
+            ),
+        ]);
+        Vjp {
+            value,
+            gradient: Some(gradient),
+            counters,
+            phases: Phases { forward, reverse },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::op_count::count_ops;
+
+    /// x_0 = x, x_k = x_{k-1} * x_{k-1}: k multiplications, each using its operand twice.
+    struct SquareChain(usize);
+    impl Program for SquareChain {
+        fn input_len(&self) -> usize {
+            1
+        }
+        fn output_len(&self) -> usize {
+            1
+        }
+        fn eval<R: Real>(&self, x: &[R]) -> Vec<R> {
+            let mut v = x[0].clone();
+            for _ in 0..self.0 {
+                v = v.clone() * v;
+            }
+            vec![v]
+        }
+    }
+
+    #[test]
+    fn naive_square_chain_calls_are_exponential() {
+        // calls(0) = 1 (the input's own call); step k calls its own closure once and the
+        // previous value's backpropagator twice: calls(k) = 1 + 2 calls(k - 1) = 2^(k+1) - 1.
+        let mut calls = 1u64;
+        for k in 0..=12usize {
+            if k > 0 {
+                calls = 1 + 2 * calls;
+            }
+            assert_eq!(calls, (1u64 << (k + 1)) - 1);
+            let x = 1.001;
+            let r = Naive::vjp(&SquareChain(k), &[x], &[1.0]);
+            assert_eq!(r.counters.get("backprop_calls"), Some(calls), "k = {k}");
+            assert_eq!(count_ops(&SquareChain(k), &[x]).naive_calls, calls as f64);
+            // d/dx x^(2^k) = 2^k x^(2^k - 1).
+            let p = 2f64.powi(k as i32);
+            let expected = p * x.powf(p - 1.0);
+            let g = r.gradient.unwrap()[0];
+            assert!(
+                (g - expected).abs() <= 1e-12 * expected,
+                "k = {k}: {g} vs {expected}"
+            );
+        }
+    }
+
+    /// acc = 0; acc += x_i * y_i for i < n; inputs x then y (2n of them).
+    struct Dot(usize);
+    impl Program for Dot {
+        fn input_len(&self) -> usize {
+            2 * self.0
+        }
+        fn output_len(&self) -> usize {
+            1
+        }
+        fn eval<R: Real>(&self, x: &[R]) -> Vec<R> {
+            let (a, b) = x.split_at(self.0);
+            let mut acc = R::constant(0.0);
+            for (ai, bi) in a.iter().zip(b) {
+                acc += ai.clone() * bi.clone();
+            }
+            vec![acc]
+        }
+    }
+
+    #[test]
+    fn naive_dot_product_dense_elements_are_quadratic() {
+        for n in 0..=20usize {
+            // N = 2n inputs, so every dense vector has N elements. One backpropagation visits
+            // the constant 0 once (a zero vector: N), each product x_i * y_i once (two one-hot
+            // vectors and their sum: 3N) and each accumulation once (one sum: N):
+            // N + 3Nn + Nn = N (4n + 1) = 2n (4n + 1).
+            let len = 2 * n;
+            let x: Vec<f64> = (0..len).map(|i| i as f64 + 1.0).collect();
+            let r = Naive::vjp(&Dot(n), &x, &[1.0]);
+            assert_eq!(
+                r.counters.get("dense_elements"),
+                Some((2 * n * (4 * n + 1)) as u64),
+                "n = {n}"
+            );
+            assert_eq!(r.counters.get("backprop_calls"), Some(1 + 4 * n as u64));
+            let mut expected = x[n..].to_vec();
+            expected.extend_from_slice(&x[..n]);
+            assert_eq!(r.gradient, Some(expected));
+        }
+    }
+
+    #[test]
+    fn constants_backpropagate_a_called_zero_vector() {
+        struct ReluOfNegative;
+        impl Program for ReluOfNegative {
+            fn input_len(&self) -> usize {
+                3
+            }
+            fn output_len(&self) -> usize {
+                1
+            }
+            fn eval<R: Real>(&self, x: &[R]) -> Vec<R> {
+                vec![(x[0].clone() - 10.0).relu()]
+            }
+        }
+        // relu's zero is a constant: its closure is the one call, writing one zero vector.
+        let r = Naive::vjp(&ReluOfNegative, &[1.0, 2.0, 3.0], &[1.0]);
+        assert_eq!(r.gradient, Some(vec![0.0; 3]));
+        assert_eq!(r.counters.get("backprop_calls"), Some(1));
+        assert_eq!(r.counters.get("dense_elements"), Some(3));
+    }
+
+    /// Outer program whose body runs a naive gradient of a 1-input program.
+    struct Nested;
+    impl Program for Nested {
+        fn input_len(&self) -> usize {
+            2
+        }
+        fn output_len(&self) -> usize {
+            1
+        }
+        fn eval<R: Real>(&self, x: &[R]) -> Vec<R> {
+            let inner = Naive::vjp(&SquareChain(1), &[x[1].value()], &[1.0]);
+            let slope = inner.gradient.unwrap()[0];
+            vec![x[0].clone() * x[1].clone() * slope + R::constant(1.0)]
+        }
+    }
+
+    #[test]
+    fn nested_gradient_restores_the_outer_input_length() {
+        let r = Naive::vjp(&Nested, &[2.0, 3.0], &[1.0]);
+        assert_eq!(r.gradient, Some(vec![18.0, 12.0]));
+        assert_eq!(r.value, vec![37.0]);
     }
 }

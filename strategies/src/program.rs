@@ -98,7 +98,7 @@ impl Phases {
     }
 }
 
-/// The result of one vector-Jacobian product w^T J (a gradient when m = 1 and w = [1]).
+/// The result of one vector-Jacobian product w^T J (a gradient when m = 1 and w = (1)).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Vjp {
     /// The m output values.

@@ -2,14 +2,38 @@
 //! generators.
 //!
 //! A [`Workload`] is a family of programs indexed by a primary size and named parameters; it
-//! [`instantiates`](Workload::instantiate) into an [`Instance`]: one program at one size, with
-//! its input layout (named blocks, as in `WORKLOADS.md`) and its generated input vector.
-//! [`all`] is the one place a workload is registered.
+//! [`instantiates`](instantiate) into an [`Instance`]: one program at one size, with its input
+//! layout (named blocks, as in `WORKLOADS.md`) and its generated input vector. [`all`] is the
+//! one place a workload is registered.
+//!
+//! One module per family of `WORKLOADS.md`; each workload is a unit struct named after its CLI
+//! name, documented with what it computes, its input blocks and its operation count T:
+//!
+//! | family | module | workloads |
+//! |---|---|---|
+//! | the paper's benchmarks | [`paper`] | `fmult`, `fdotprod`, `fsummatvec`, `frotvecquat`, `fneural`, `mlp` |
+//! | sharing stress | [`sharing`] | `square-chain`, `fib-chain`, `fanout`, `deep-chain`, `random-dag` |
+//! | higher-order, control flow | [`higher_order`] | `horner`, `tree-reduce`, `newton` |
+//! | classic AD problems | [`classic`] | `lse`, `llsq`, `det`, `ode`, `kmeans`, `advection` |
+//!
+//! Random inputs come from ChaCha8 with a fixed seed, whose stream does not depend on the
+//! platform, so every input vector is the same on every machine.
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 use strategies::DynProgram;
+
+pub mod classic;
+pub mod higher_order;
+mod inputs;
+pub mod paper;
+pub mod sharing;
+
+pub use classic::{Advection, Det, Kmeans, Llsq, Lse, Ode};
+pub use higher_order::{Horner, Newton, TreeReduce};
+pub use paper::{Fdotprod, Fmult, Fneural, Frotvecquat, Fsummatvec, Mlp};
+pub use sharing::{DeepChain, Fanout, FibChain, RandomDag, SquareChain};
 
 /// The workload's family, as grouped in `WORKLOADS.md`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -119,7 +143,9 @@ pub enum WorkloadError {
         valid: String,
     },
     /// The size is outside the accepted range.
-    #[error("workload `{workload}` does not accept size {size}: {meaning} must be in {min}..={max}")]
+    #[error(
+        "workload `{workload}` does not accept size {size}: {meaning} must be in {min}..={max}"
+    )]
     SizeOutOfRange {
         /// The workload.
         workload: &'static str,
@@ -192,7 +218,12 @@ pub fn instantiate(
 ) -> Result<Instance, WorkloadError> {
     let name = workload.name();
     let size = match (workload.size(), size) {
-        (None, Some(size)) => return Err(WorkloadError::FixedSize { workload: name, size }),
+        (None, Some(size)) => {
+            return Err(WorkloadError::FixedSize {
+                workload: name,
+                size,
+            })
+        }
         (None, None) => None,
         (Some(spec), given) => {
             let size = given.unwrap_or(spec.default);
@@ -216,13 +247,21 @@ pub fn instantiate(
             return Err(WorkloadError::UnknownParam {
                 workload: name,
                 name: key.clone(),
-                valid: if valid.is_empty() { "none".into() } else { valid },
+                valid: if valid.is_empty() {
+                    "none".into()
+                } else {
+                    valid
+                },
             });
         };
         let integral = value.fract() == 0.0;
         if !value.is_finite() || value < spec.min || value > spec.max || (spec.integer && !integral)
         {
-            let kind = if spec.integer { "an integer" } else { "a number" };
+            let kind = if spec.integer {
+                "an integer"
+            } else {
+                "a number"
+            };
             return Err(WorkloadError::BadParam {
                 workload: name,
                 name: spec.name,
@@ -233,7 +272,9 @@ pub fn instantiate(
         resolved.insert(key.clone(), value);
     }
     for spec in specs {
-        resolved.entry(spec.name.to_string()).or_insert(spec.default);
+        resolved
+            .entry(spec.name.to_string())
+            .or_insert(spec.default);
     }
     let mut instance = workload.build(size.unwrap_or(0), &resolved);
     instance.size = size;
@@ -243,7 +284,28 @@ pub fn instantiate(
 
 /// Every workload, in listing order: the one place a workload is registered.
 pub fn all() -> &'static [&'static dyn Workload] {
-    &[]
+    &[
+        &Fmult,
+        &Fdotprod,
+        &Fsummatvec,
+        &Frotvecquat,
+        &Fneural,
+        &Mlp,
+        &SquareChain,
+        &FibChain,
+        &Fanout,
+        &DeepChain,
+        &RandomDag,
+        &Horner,
+        &TreeReduce,
+        &Newton,
+        &Lse,
+        &Llsq,
+        &Det,
+        &Ode,
+        &Kmeans,
+        &Advection,
+    ]
 }
 
 /// Look a workload up by name.
@@ -260,5 +322,9 @@ pub fn find(name: &str) -> Result<&'static dyn Workload, WorkloadError> {
 
 /// The names of all workloads, comma separated (for error messages).
 pub fn names() -> String {
-    all().iter().map(|w| w.name()).collect::<Vec<_>>().join(", ")
+    all()
+        .iter()
+        .map(|w| w.name())
+        .collect::<Vec<_>>()
+        .join(", ")
 }

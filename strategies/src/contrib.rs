@@ -1,0 +1,694 @@
+//! The forward pass shared by the ladder rungs 1–4 ([`staged`](crate::staged),
+//! [`cayley`](crate::cayley), [`sparse`](crate::sparse), [`dualrev`](crate::dualrev)).
+//!
+//! From the paper's first optimisation step on (*linear factoring*, Smeding & Vákár, POPL 2023,
+//! Sect. 4), an active scalar is a [`Dual`]: its primal value, a unique **ID** from a counter
+//! threaded through the forward pass, and a [`Contrib`], the *staged* form of its
+//! backpropagator `dz -> sum_j b_j(d_j * dz)`: the list of edges (operand ID, operand's
+//! Contrib, partial derivative). The next three steps (Cayley transform, sparse collector,
+//! mutable arrays) change only how the reverse pass ("resolve") collects cotangents, so the
+//! forward pass is the same at every rung and lives here. What differs between the rungs — the
+//! collector and the input backpropagators — is written out in each rung's module, never here.
+//!
+//! # Representation
+//!
+//! - **IDs** come from a per-gradient counter; an ID is allocated after its operands' IDs, so ID
+//!   order is a topological order and every edge points to a smaller ID. The program's inputs
+//!   get the first IDs, `0..n`, and are the only active values without a [`Contrib`].
+//! - **Constants** ([`Real::constant`], and every value computed from constants only) carry no
+//!   ID and no node: an operation skips the edges to its inactive operands (the zero
+//!   backpropagator contributes nothing), so `x * 2.0`, `R::constant(2.0) * x` and `x.sin()`
+//!   are all nodes with one edge. Every primitive operation has one or two operands, so a
+//!   Contrib stores its at most two edges inline, in its single allocation.
+//! - **Per-gradient state** (the generation number and the ID counter) is a thread-local frame
+//!   that a gradient call installs for its duration (a `GradientScope` guard) and restores on exit, so
+//!   nested gradients stack on the Rust call stack and gradients on different threads never
+//!   meet. Every active value is tagged with its gradient's generation; an operation on a value
+//!   whose generation is not the running gradient's (a value that outlived its gradient, or one
+//!   carried into a nested gradient) panics with a clear message.
+//! - **Destruction is iterative**: dropping the last reference to a long chain of Contribs
+//!   would recurse once per node (`Rc` drop glue) and overflow the stack at ~10^5 nodes, so
+//!   [`Contrib`]'s `Drop` unwinds the uniquely owned part of the graph onto an explicit stack.
+//!
+//! Generations are per thread and wrap after 2^32 - 1 gradients; a value would have to survive
+//! that many gradients on its thread to escape detection. A gradient may allocate at most
+//! 2^32 - 1 IDs.
+
+use std::cell::Cell;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::iter::{Product, Sum};
+use std::mem;
+use std::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssign};
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use crate::program::{check_lengths, Program};
+use crate::real::{partials, Real};
+
+/// A node's ID: its position in the topological order of one gradient's computation graph.
+pub type Id = u32;
+
+/// The generation of constants, and the frame's generation when no gradient is running.
+const NO_GRADIENT: u32 = 0;
+
+/// The per-gradient state of the running gradient call on this thread.
+#[derive(Clone, Copy)]
+struct Frame {
+    generation: u32,
+    next_id: Id,
+}
+
+thread_local! {
+    static FRAME: Cell<Frame> = const {
+        Cell::new(Frame { generation: NO_GRADIENT, next_id: 0 })
+    };
+    static LAST_GENERATION: Cell<u32> = const { Cell::new(NO_GRADIENT) };
+}
+
+/// The context of one gradient call: installs a fresh frame (new generation, ID counter at 0)
+/// and restores the enclosing one when dropped, also on unwinding. Scopes nest with the Rust
+/// call stack, which is the per-thread stack of contexts.
+pub(crate) struct GradientScope {
+    saved: Frame,
+}
+
+impl GradientScope {
+    /// Start a gradient on this thread.
+    pub(crate) fn enter() -> Self {
+        let generation = LAST_GENERATION.with(|last| {
+            let next = match last.get().wrapping_add(1) {
+                NO_GRADIENT => 1,
+                g => g,
+            };
+            last.set(next);
+            next
+        });
+        let saved = FRAME.with(|frame| {
+            frame.replace(Frame {
+                generation,
+                next_id: 0,
+            })
+        });
+        Self { saved }
+    }
+
+    /// IDs allocated so far by this (innermost) gradient.
+    pub(crate) fn ids_allocated(&self) -> Id {
+        FRAME.with(|frame| frame.get().next_id)
+    }
+}
+
+impl Drop for GradientScope {
+    fn drop(&mut self) {
+        FRAME.with(|frame| frame.set(self.saved));
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn foreign_value(value_generation: u32, running: u32) -> ! {
+    if running == NO_GRADIENT {
+        panic!(
+            "active value used outside the gradient call that created it (it belongs to \
+             gradient #{value_generation} of this thread, and no gradient is running): active \
+             values must not outlive the `vjp` call that created them"
+        );
+    }
+    panic!(
+        "active value used outside the gradient call that created it (it belongs to gradient \
+         #{value_generation} of this thread, the running gradient is #{running}): active values \
+         must not outlive their `vjp` call nor be carried into a nested one"
+    );
+}
+
+/// Check that operands of generations `a` and `b` (`NO_GRADIENT` for a constant or an absent
+/// operand) belong to the running gradient, and allocate the next ID in it.
+#[inline]
+fn allocate_id(a: u32, b: u32) -> (u32, Id) {
+    FRAME.with(|cell| {
+        let frame = cell.get();
+        for g in [a, b] {
+            if g != NO_GRADIENT && g != frame.generation {
+                foreign_value(g, frame.generation);
+            }
+        }
+        let next_id = frame
+            .next_id
+            .checked_add(1)
+            .expect("a gradient allocated more than 2^32 - 1 IDs");
+        cell.set(Frame { next_id, ..frame });
+        (frame.generation, frame.next_id)
+    })
+}
+
+/// One edge of a [`Contrib`]: the operand's ID, the operand's Contrib (`None` for an input) and
+/// the partial derivative of the node with respect to that operand.
+pub(crate) struct Edge {
+    pub(crate) id: Id,
+    pub(crate) contrib: Option<Rc<Contrib>>,
+    pub(crate) partial: f64,
+}
+
+/// The edges of a node, stored inline: every primitive operation has one or two active operands.
+enum Edges {
+    One([Edge; 1]),
+    Two([Edge; 2]),
+}
+
+/// The staged backpropagator of one operation (the paper's `Contrib`): its edges to its active
+/// operands. Shared through `Rc` by every value that uses the operation's result, and freed
+/// when the last one is gone; dropping a long chain is iterative (see the module docs).
+pub struct Contrib {
+    edges: Edges,
+}
+
+impl Contrib {
+    /// The edges, in operand order.
+    pub(crate) fn edges(&self) -> &[Edge] {
+        match &self.edges {
+            Edges::One(e) => e,
+            Edges::Two(e) => e,
+        }
+    }
+
+    fn edges_mut(&mut self) -> &mut [Edge] {
+        match &mut self.edges {
+            Edges::One(e) => e,
+            Edges::Two(e) => e,
+        }
+    }
+}
+
+impl Drop for Contrib {
+    /// Unwind the uniquely owned descendants onto an explicit stack instead of letting `Rc`'s
+    /// drop glue recurse once per node. A child that someone else still holds is only
+    /// decremented, so the loop visits exactly the nodes that are freed.
+    fn drop(&mut self) {
+        let mut stack: Vec<Rc<Contrib>> = Vec::new();
+        take_unique_children(self, &mut stack);
+        while let Some(node) = stack.pop() {
+            if let Ok(mut node) = Rc::try_unwrap(node) {
+                take_unique_children(&mut node, &mut stack);
+                // `node` now has no children left: its own `drop` does not recurse.
+            }
+        }
+    }
+}
+
+fn take_unique_children(node: &mut Contrib, stack: &mut Vec<Rc<Contrib>>) {
+    for edge in node.edges_mut() {
+        if let Some(child) = edge.contrib.take() {
+            if Rc::strong_count(&child) == 1 {
+                stack.push(child);
+            }
+        }
+    }
+}
+
+/// Apply `f(operand ID, operand Contrib, partial)` to each edge of `contrib`, consuming it, and
+/// return the number of edges. The paper's reverse pass applies a node's edges once; this is
+/// that traversal. When `contrib` is uniquely held (the usual case during a resolve, where the
+/// collector holds the only reference) the operands' Contribs are moved out rather than cloned,
+/// and the node is freed without touching its children's reference counts.
+#[inline]
+pub(crate) fn for_each_edge(
+    contrib: Rc<Contrib>,
+    mut f: impl FnMut(Id, Option<Rc<Contrib>>, f64),
+) -> u64 {
+    match Rc::try_unwrap(contrib) {
+        Ok(mut owned) => {
+            let edges = owned.edges_mut();
+            for edge in edges.iter_mut() {
+                f(edge.id, edge.contrib.take(), edge.partial);
+            }
+            edges.len() as u64
+        }
+        Err(shared) => {
+            let edges = shared.edges();
+            for edge in edges {
+                f(edge.id, edge.contrib.clone(), edge.partial);
+            }
+            edges.len() as u64
+        }
+    }
+}
+
+/// The active scalar of rungs 1–4: (value, ID, Contrib), tagged with its gradient's generation.
+/// Outside a gradient call only constants exist.
+#[derive(Clone)]
+pub struct Dual {
+    value: f64,
+    generation: u32,
+    id: Id,
+    contrib: Option<Rc<Contrib>>,
+}
+
+impl Dual {
+    fn is_active(&self) -> bool {
+        self.generation != NO_GRADIENT
+    }
+
+    /// A new input of the running gradient (inputs get the first IDs, and no Contrib).
+    fn input(value: f64) -> Dual {
+        let (generation, id) = allocate_id(NO_GRADIENT, NO_GRADIENT);
+        Dual {
+            value,
+            generation,
+            id,
+            contrib: None,
+        }
+    }
+
+    fn edge(self, partial: f64) -> Edge {
+        Edge {
+            id: self.id,
+            contrib: self.contrib,
+            partial,
+        }
+    }
+
+    /// The result of a one-operand operation with partial `dx`.
+    #[inline]
+    fn unary(x: Dual, value: f64, dx: f64) -> Dual {
+        if !x.is_active() {
+            return Dual::constant(value);
+        }
+        let (generation, id) = allocate_id(x.generation, NO_GRADIENT);
+        Dual {
+            value,
+            generation,
+            id,
+            contrib: Some(Rc::new(Contrib {
+                edges: Edges::One([x.edge(dx)]),
+            })),
+        }
+    }
+
+    /// The result of a two-operand operation with partials `dx`, `dy`; an inactive operand
+    /// gets no edge.
+    #[inline]
+    fn binary(x: Dual, y: Dual, value: f64, dx: f64, dy: f64) -> Dual {
+        match (x.is_active(), y.is_active()) {
+            (false, false) => Dual::constant(value),
+            (true, false) => Dual::unary(x, value, dx),
+            (false, true) => Dual::unary(y, value, dy),
+            (true, true) => {
+                let (generation, id) = allocate_id(x.generation, y.generation);
+                Dual {
+                    value,
+                    generation,
+                    id,
+                    contrib: Some(Rc::new(Contrib {
+                        edges: Edges::Two([x.edge(dx), y.edge(dy)]),
+                    })),
+                }
+            }
+        }
+    }
+
+    fn take(&mut self) -> Dual {
+        mem::replace(self, Dual::constant(0.0))
+    }
+}
+
+impl fmt::Debug for Dual {
+    /// Value, ID and generation only: printing the Contrib graph would recurse over its depth.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut s = f.debug_struct("Dual");
+        s.field("value", &self.value);
+        if self.is_active() {
+            s.field("id", &self.id)
+                .field("generation", &self.generation)
+                .field(
+                    "edges",
+                    &self.contrib.as_ref().map_or(0, |c| c.edges().len()),
+                );
+        }
+        s.finish()
+    }
+}
+
+impl PartialEq for Dual {
+    fn eq(&self, other: &Self) -> bool {
+        self.value == other.value
+    }
+}
+
+impl PartialOrd for Dual {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        self.value.partial_cmp(&other.value)
+    }
+}
+
+impl Add for Dual {
+    type Output = Dual;
+    fn add(self, rhs: Dual) -> Dual {
+        let v = self.value + rhs.value;
+        Dual::binary(self, rhs, v, 1.0, 1.0)
+    }
+}
+
+impl Sub for Dual {
+    type Output = Dual;
+    fn sub(self, rhs: Dual) -> Dual {
+        let v = self.value - rhs.value;
+        Dual::binary(self, rhs, v, 1.0, -1.0)
+    }
+}
+
+impl Mul for Dual {
+    type Output = Dual;
+    fn mul(self, rhs: Dual) -> Dual {
+        let (a, b) = (self.value, rhs.value);
+        Dual::binary(self, rhs, a * b, b, a)
+    }
+}
+
+impl Div for Dual {
+    type Output = Dual;
+    fn div(self, rhs: Dual) -> Dual {
+        let (a, b) = (self.value, rhs.value);
+        Dual::binary(self, rhs, a / b, 1.0 / b, -a / (b * b))
+    }
+}
+
+impl Add<f64> for Dual {
+    type Output = Dual;
+    fn add(self, rhs: f64) -> Dual {
+        let v = self.value + rhs;
+        Dual::unary(self, v, 1.0)
+    }
+}
+
+impl Sub<f64> for Dual {
+    type Output = Dual;
+    fn sub(self, rhs: f64) -> Dual {
+        let v = self.value - rhs;
+        Dual::unary(self, v, 1.0)
+    }
+}
+
+impl Mul<f64> for Dual {
+    type Output = Dual;
+    fn mul(self, rhs: f64) -> Dual {
+        let v = self.value * rhs;
+        Dual::unary(self, v, rhs)
+    }
+}
+
+impl Div<f64> for Dual {
+    type Output = Dual;
+    fn div(self, rhs: f64) -> Dual {
+        let v = self.value / rhs;
+        Dual::unary(self, v, 1.0 / rhs)
+    }
+}
+
+impl Neg for Dual {
+    type Output = Dual;
+    fn neg(self) -> Dual {
+        let v = -self.value;
+        Dual::unary(self, v, -1.0)
+    }
+}
+
+macro_rules! assign_via_binary {
+    ($($Trait:ident $method:ident $op:tt $Rhs:ty;)*) => {$(
+        impl $Trait<$Rhs> for Dual {
+            fn $method(&mut self, rhs: $Rhs) {
+                *self = self.take() $op rhs;
+            }
+        }
+    )*};
+}
+
+assign_via_binary! {
+    AddAssign add_assign + Dual;
+    SubAssign sub_assign - Dual;
+    MulAssign mul_assign * Dual;
+    DivAssign div_assign / Dual;
+    AddAssign add_assign + f64;
+    SubAssign sub_assign - f64;
+    MulAssign mul_assign * f64;
+    DivAssign div_assign / f64;
+}
+
+impl Sum for Dual {
+    fn sum<I: Iterator<Item = Dual>>(iter: I) -> Dual {
+        iter.fold(Dual::constant(0.0), Add::add)
+    }
+}
+
+impl Product for Dual {
+    fn product<I: Iterator<Item = Dual>>(iter: I) -> Dual {
+        iter.fold(Dual::constant(1.0), Mul::mul)
+    }
+}
+
+impl Real for Dual {
+    fn constant(value: f64) -> Self {
+        Dual {
+            value,
+            generation: NO_GRADIENT,
+            id: 0,
+            contrib: None,
+        }
+    }
+    fn value(&self) -> f64 {
+        self.value
+    }
+    fn sin(&self) -> Self {
+        Dual::unary(self.clone(), self.value.sin(), partials::sin(self.value))
+    }
+    fn cos(&self) -> Self {
+        Dual::unary(self.clone(), self.value.cos(), partials::cos(self.value))
+    }
+    fn tan(&self) -> Self {
+        let t = self.value.tan();
+        Dual::unary(self.clone(), t, partials::tan_from_result(t))
+    }
+    fn exp(&self) -> Self {
+        let e = self.value.exp();
+        Dual::unary(self.clone(), e, partials::exp_from_result(e))
+    }
+    fn ln(&self) -> Self {
+        Dual::unary(self.clone(), self.value.ln(), partials::ln(self.value))
+    }
+    fn sqrt(&self) -> Self {
+        let s = self.value.sqrt();
+        Dual::unary(self.clone(), s, partials::sqrt_from_result(s))
+    }
+    fn tanh(&self) -> Self {
+        let t = self.value.tanh();
+        Dual::unary(self.clone(), t, partials::tanh_from_result(t))
+    }
+    fn powi(&self, n: i32) -> Self {
+        Dual::unary(
+            self.clone(),
+            self.value.powi(n),
+            partials::powi(self.value, n),
+        )
+    }
+    fn powf(&self, p: &Self) -> Self {
+        let r = self.value.powf(p.value);
+        let (dx, dp) = partials::powf(self.value, p.value, r);
+        Dual::binary(self.clone(), p.clone(), r, dx, dp)
+    }
+    fn abs(&self) -> Self {
+        Dual::unary(self.clone(), self.value.abs(), partials::abs(self.value))
+    }
+}
+
+/// An output to start the reverse pass from: its ID, its Contrib (`None` if the output is an
+/// input) and its cotangent (the output's component of the vector `w` of `w^T J`).
+pub(crate) struct Seed {
+    pub(crate) id: Id,
+    pub(crate) contrib: Option<Rc<Contrib>>,
+    pub(crate) cotangent: f64,
+}
+
+/// What the forward pass leaves for a rung's reverse pass.
+pub(crate) struct ForwardPass {
+    /// The program's output values.
+    pub(crate) value: Vec<f64>,
+    /// The active outputs (constant outputs have a zero derivative and are not seeded).
+    pub(crate) seeds: Vec<Seed>,
+    /// IDs allocated, inputs included.
+    pub(crate) ids_allocated: Id,
+    /// Time of lifting the inputs and evaluating the program.
+    pub(crate) elapsed: Duration,
+}
+
+/// Lift `x` to inputs with IDs `0..n`, evaluate `program` in a fresh gradient scope, and pair
+/// each active output with its cotangent. Every active output is seeded, whatever its
+/// cotangent, so the work of a vector-Jacobian product does not depend on the values in `w`.
+pub(crate) fn forward_pass<P: Program>(program: &P, x: &[f64], cotangent: &[f64]) -> ForwardPass {
+    let m = program.output_len();
+    check_lengths(program.input_len(), m, x, cotangent);
+    let start = Instant::now();
+    let scope = GradientScope::enter();
+    let inputs: Vec<Dual> = x.iter().map(|&v| Dual::input(v)).collect();
+    let outputs = program.eval(&inputs);
+    assert_eq!(
+        outputs.len(),
+        m,
+        "the program returned {} outputs but declares {m}",
+        outputs.len()
+    );
+    let running = FRAME.with(|frame| frame.get().generation);
+    let ids_allocated = scope.ids_allocated();
+    drop(inputs);
+    drop(scope);
+    let mut value = Vec::with_capacity(m);
+    let mut seeds = Vec::with_capacity(m);
+    for (output, &w) in outputs.into_iter().zip(cotangent) {
+        value.push(output.value);
+        if output.is_active() {
+            if output.generation != running {
+                foreign_value(output.generation, running);
+            }
+            seeds.push(Seed {
+                id: output.id,
+                contrib: output.contrib,
+                cotangent: w,
+            });
+        }
+    }
+    ForwardPass {
+        value,
+        seeds,
+        ids_allocated,
+        elapsed: start.elapsed(),
+    }
+}
+
+/// The ID -> (Contrib, accumulated cotangent) map of rungs 1–3 (the paper's staging map,
+/// introduced by linear factoring): an ordered map, so that the reverse pass can take the
+/// largest pending ID, whose cotangent is then complete because every user has a larger ID.
+///
+/// The paper's map is a persistent `Data.Map`: O(log T) per insert-with and per
+/// delete-find-max, by path copying. Here it is a `BTreeMap` updated in place: also O(log T)
+/// per operation. The resolve uses each version of the map exactly once, so in-place update
+/// changes only the constant factor, not the cost the step is charged; rung 4 is the step that
+/// removes the log factor.
+#[derive(Default)]
+pub(crate) struct StagingMap {
+    pending: BTreeMap<Id, (Option<Rc<Contrib>>, f64)>,
+}
+
+impl StagingMap {
+    /// Add `cotangent` to the entry of `id`, creating it with `contrib` if absent (the paper's
+    /// `insertWith (+)`).
+    pub(crate) fn stage(&mut self, id: Id, contrib: Option<Rc<Contrib>>, cotangent: f64) {
+        self.pending.entry(id).or_insert((contrib, 0.0)).1 += cotangent;
+    }
+
+    /// Remove and return the entry with the largest ID: (ID, Contrib, accumulated cotangent).
+    pub(crate) fn pop_max(&mut self) -> Option<(Id, Option<Rc<Contrib>>, f64)> {
+        self.pending
+            .pop_last()
+            .map(|(id, (contrib, cotangent))| (id, contrib, cotangent))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input_in_scope(value: f64) -> Dual {
+        Dual::input(value)
+    }
+
+    #[test]
+    fn values_outside_a_gradient_are_constants_without_ids() {
+        let x = Dual::constant(2.0);
+        let y = x.clone() * x.sin() + 1.0;
+        assert!(!y.is_active());
+        assert!(y.contrib.is_none());
+        assert_eq!(y.value(), 2.0 * 2.0f64.sin() + 1.0);
+    }
+
+    #[test]
+    fn ids_follow_operands_and_constants_get_none() {
+        let _scope = GradientScope::enter();
+        let x = input_in_scope(3.0);
+        let c = Dual::constant(2.0);
+        let y = c.clone() * x.clone();
+        let z = y.clone() + x.clone();
+        let k = c.clone() + c;
+        assert_eq!((x.id, y.id, z.id), (0, 1, 2));
+        assert!(!k.is_active());
+        assert_eq!(y.contrib.as_ref().unwrap().edges().len(), 1);
+        assert_eq!(z.contrib.as_ref().unwrap().edges().len(), 2);
+    }
+
+    #[test]
+    fn a_nested_gradient_restores_the_outer_counter() {
+        let outer = GradientScope::enter();
+        let x = input_in_scope(1.0);
+        let _y = x.clone() + x.clone();
+        {
+            let inner = GradientScope::enter();
+            let a = input_in_scope(5.0);
+            let b = a.sin();
+            assert_eq!((a.id, b.id), (0, 1));
+            assert_eq!(inner.ids_allocated(), 2);
+        }
+        let z = x.clone() * 2.0;
+        assert_eq!(z.id, 2);
+        assert_eq!(outer.ids_allocated(), 3);
+    }
+
+    #[test]
+    #[should_panic(expected = "used outside the gradient call that created it")]
+    fn a_value_from_a_finished_gradient_panics_in_a_later_one() {
+        let stale = {
+            let _first = GradientScope::enter();
+            input_in_scope(1.0)
+        };
+        let _second = GradientScope::enter();
+        let _ = stale.sin();
+    }
+
+    #[test]
+    #[should_panic(expected = "and no gradient is running")]
+    fn a_value_from_a_finished_gradient_panics_outside_any_gradient() {
+        let stale = {
+            let _scope = GradientScope::enter();
+            input_in_scope(1.0)
+        };
+        let _ = stale * 2.0;
+    }
+
+    #[test]
+    #[should_panic(expected = "nor be carried into a nested one")]
+    fn an_outer_value_panics_inside_a_nested_gradient() {
+        let _outer = GradientScope::enter();
+        let x = input_in_scope(1.0);
+        let _inner = GradientScope::enter();
+        let y = input_in_scope(2.0);
+        let _ = x + y;
+    }
+
+    #[test]
+    fn dropping_a_long_unshared_chain_does_not_recurse() {
+        let _scope = GradientScope::enter();
+        let mut v = input_in_scope(0.5);
+        for _ in 0..1_000_000 {
+            v = v.sin();
+        }
+        drop(v);
+    }
+
+    #[test]
+    fn staging_map_accumulates_and_pops_the_largest_id_first() {
+        let mut map = StagingMap::default();
+        map.stage(3, None, 1.0);
+        map.stage(7, None, 2.0);
+        map.stage(3, None, 0.5);
+        assert_eq!(map.pop_max().map(|(id, _, c)| (id, c)), Some((7, 2.0)));
+        assert_eq!(map.pop_max().map(|(id, _, c)| (id, c)), Some((3, 1.5)));
+        assert!(map.pop_max().is_none());
+    }
+}

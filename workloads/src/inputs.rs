@@ -1,0 +1,57 @@
+//! What the workload definitions share: the seeded generator behind every random input, and
+//! the helpers that turn validated parameters and generated vectors into an [`Instance`].
+
+use rand::rngs::ChaCha8Rng;
+use rand::{RngExt, SeedableRng};
+use strategies::DynProgram;
+
+use crate::{Block, Instance, Params};
+
+/// The generator behind every random input: ChaCha8, whose stream for a given seed is fixed
+/// across platforms, so an input vector is the same on every machine.
+pub(crate) fn seeded(seed: u64) -> ChaCha8Rng {
+    ChaCha8Rng::seed_from_u64(seed)
+}
+
+/// `len` numbers drawn uniformly from `[low, high)`.
+pub(crate) fn uniform(rng: &mut ChaCha8Rng, len: usize, low: f64, high: f64) -> Vec<f64> {
+    (0..len).map(|_| rng.random_range(low..high)).collect()
+}
+
+/// An integer parameter that [`crate::instantiate`] has already validated and filled in.
+pub(crate) fn integer_param(params: &Params, name: &str) -> usize {
+    let value = real_param(params, name);
+    assert!(
+        value >= 0.0 && value.fract() == 0.0,
+        "parameter `{name}` must be a non-negative integer, got {value}"
+    );
+    value as usize
+}
+
+/// A parameter that [`crate::instantiate`] has already validated and filled in.
+pub(crate) fn real_param(params: &Params, name: &str) -> f64 {
+    *params
+        .get(name)
+        .unwrap_or_else(|| panic!("parameter `{name}` missing: build through `instantiate`"))
+}
+
+/// Assemble an instance from its layout (`(name, len)` in input order), its input vector and
+/// its program.
+pub(crate) fn instance(
+    size: Option<usize>,
+    params: &Params,
+    layout: &[(&'static str, usize)],
+    input: Vec<f64>,
+    program: impl DynProgram + 'static,
+) -> Instance {
+    Instance {
+        size,
+        params: params.clone(),
+        layout: layout
+            .iter()
+            .map(|&(name, len)| Block { name, len })
+            .collect(),
+        input,
+        program: Box::new(program),
+    }
+}
