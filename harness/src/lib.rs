@@ -5,12 +5,14 @@
 //! and `compare` read rows. The CLI is layered as parsed flags ([`cli`]) -> validated plan ->
 //! work, one module per command in [`commands`].
 
+pub mod check;
 pub mod cli;
 pub mod commands;
 pub mod error;
 pub mod measure;
 pub mod results;
 pub mod select;
+pub mod suite;
 pub mod table;
 
 pub use error::{Error, Outcome, Result};

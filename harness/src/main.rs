@@ -5,6 +5,11 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use dualbench::cli::Cli;
+use dualbench::measure::alloc::CountingAllocator;
+
+/// Counts heap bytes per thread for the memory pass of `run`, and enforces `--memory-limit-mib`.
+#[global_allocator]
+static ALLOCATOR: CountingAllocator = CountingAllocator;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {

@@ -82,9 +82,9 @@ pub fn size(text: &str) -> Result<usize> {
 pub fn params(args: &[String]) -> Result<Params> {
     let mut params = Params::new();
     for arg in args {
-        let (key, value) = arg.split_once('=').ok_or_else(|| {
-            Error::usage(format!("invalid --param `{arg}`: expected key=value"))
-        })?;
+        let (key, value) = arg
+            .split_once('=')
+            .ok_or_else(|| Error::usage(format!("invalid --param `{arg}`: expected key=value")))?;
         let key = key.trim();
         let parsed: f64 = value.trim().parse().map_err(|_| {
             Error::usage(format!(
@@ -228,7 +228,12 @@ mod tests {
 
     #[test]
     fn unknown_strategy_lists_valid_names() {
-        let e = strategies(&["dualrev,nope".into()]).unwrap_err().to_string();
-        assert!(e.contains("nope") && e.contains("dualrev") && e.contains("primal"), "{e}");
+        let e = strategies(&["dualrev,nope".into()])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("nope") && e.contains("dualrev") && e.contains("primal"),
+            "{e}"
+        );
     }
 }

@@ -1,1 +1,18 @@
-//! Measuring one case: timing, memory, isolation in a child process, machine metadata.
+//! Measuring cases: timing, heap accounting, isolation in a child process per case, and the
+//! machine the numbers come from.
+//!
+//! - [`schedule`]: a (workload, size) group's cases, interleaved in rounds, with budgets;
+//! - [`isolate`]: the parent side of a case's child process, and how its end maps to a status;
+//! - [`child`]: the child side (`dualbench run-case`): setup, memory pass, warm-up, samples;
+//! - [`protocol`]: the JSON lines between the two;
+//! - [`alloc`]: the counting global allocator (per-thread accounting, memory cap);
+//! - [`stats`]: median and its confidence interval;
+//! - [`machine`]: machine fingerprint and build metadata.
+
+pub mod alloc;
+pub mod child;
+pub mod isolate;
+pub mod machine;
+pub mod protocol;
+pub mod schedule;
+pub mod stats;

@@ -1,1 +1,269 @@
-//! The results schema (one serde row type) and its CSV / JSON files.
+//! The results schema (one serde row type, [`CaseResult`], and [`Metadata`]) and its files.
+//!
+//! A results directory holds two files with the same rows, written by `dualbench run` and
+//! `dualbench merge` and read by `check`, `plot` and `compare`:
+//!
+//! - `results.json`: [`ResultsFile`] — `{"schema_version": 1, "metadata": {..}, "rows": [..]}`,
+//!   the complete record ([`json`]);
+//! - `results.csv`: one row per case with flat columns in the order of [`CaseResult`]'s fields;
+//!   the three variable-length fields (`params`, `counters`, `samples_ns`) are JSON text in
+//!   their cell, and a missing value is an empty cell ([`csv`]).
+//!
+//! Both are written to a temporary name in the target directory and renamed into place, so a
+//! reader never sees a half-written file. [`SCHEMA_VERSION`] changes whenever a field changes
+//! meaning or is removed; readers refuse files of another version.
+
+pub mod csv;
+pub mod json;
+pub mod summary;
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::measure::machine::{Build, Machine};
+
+/// The version of the results schema that this dualbench writes and reads.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The JSON file's name inside a results directory.
+pub const JSON_FILE: &str = "results.json";
+/// The CSV file's name inside a results directory.
+pub const CSV_FILE: &str = "results.csv";
+
+/// How a case ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Measured.
+    Ok,
+    /// Killed after exceeding its wall-clock budget (`--budget`).
+    Timeout,
+    /// Its process died: stack overflow, panic, signal.
+    Crashed,
+    /// An allocation beyond the memory limit was refused, or the system killed it for memory.
+    Oom,
+    /// Not attempted: the same strategy failed on a smaller size of the same workload.
+    Skipped,
+}
+
+impl Status {
+    /// The name used in files and tables.
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Timeout => "timeout",
+            Status::Crashed => "crashed",
+            Status::Oom => "oom",
+            Status::Skipped => "skipped",
+        }
+    }
+}
+
+/// One case: a (workload, size, params, strategy) and what was measured.
+///
+/// Times are nanoseconds per gradient (for several outputs, per full Jacobian). Every field
+/// after `detail` except `command` and `counters` may be missing (`null` / empty cell) when
+/// the case did not get far enough to measure it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CaseResult {
+    /// The workload's name.
+    pub workload: String,
+    /// Its primary size; missing for fixed-size workloads.
+    pub size: Option<u64>,
+    /// Every parameter of the workload, defaults included.
+    pub params: BTreeMap<String, f64>,
+    /// The strategy's name.
+    pub strategy: String,
+    /// How the case ended.
+    pub status: Status,
+    /// Why, for any status but `ok` (empty for `ok`).
+    pub detail: String,
+    /// n, the number of inputs.
+    pub inputs: Option<u64>,
+    /// m, the number of outputs.
+    pub outputs: Option<u64>,
+    /// T, the primal operation count of the case: what complexity is judged against.
+    pub ops: Option<u64>,
+    /// Backpropagator calls the naive strategy makes on this case (paths through the graph,
+    /// predicted in O(T)); may exceed 2^64, hence a float.
+    pub naive_calls: Option<f64>,
+    /// FNV-1a hash of the generated input vector (hex): identifies the input generator's
+    /// output, so rows from different versions are comparable only when it matches.
+    pub input_hash: Option<String>,
+    /// Gradients timed together per sample.
+    pub batch: Option<u64>,
+    /// Every timed sample, nanoseconds per gradient, in the order taken.
+    pub samples_ns: Vec<f64>,
+    /// Median of the samples.
+    pub median_ns: Option<f64>,
+    /// Fastest sample.
+    pub min_ns: Option<f64>,
+    /// Slowest sample.
+    pub max_ns: Option<f64>,
+    /// Lower end of the 95% confidence interval of the median (order statistics).
+    pub ci_low_ns: Option<f64>,
+    /// Upper end of that interval.
+    pub ci_high_ns: Option<f64>,
+    /// Median of the strategy's forward phase (lifting inputs, running the program).
+    pub forward_median_ns: Option<f64>,
+    /// Median of its reverse phase (reverse pass, releasing the graph); 0 for forward mode
+    /// and `primal`.
+    pub reverse_median_ns: Option<f64>,
+    /// Median of the `primal` strategy on the same workload, size and params in the same run.
+    pub primal_median_ns: Option<f64>,
+    /// `median_ns / primal_median_ns`: the cost of a gradient in primal evaluations.
+    pub overhead: Option<f64>,
+    /// Peak live heap bytes during one gradient (untimed pass, evaluation thread only).
+    pub peak_heap_bytes: Option<u64>,
+    /// Heap bytes allocated during one gradient, frees not subtracted.
+    pub allocated_bytes: Option<u64>,
+    /// Peak resident set size of the case's process (includes the input and the binary).
+    pub peak_rss_bytes: Option<u64>,
+    /// The strategy's deterministic counters for one gradient (names per strategy, README).
+    pub counters: BTreeMap<String, u64>,
+    /// Seconds the case's process was busy (setup, warm-up, memory pass and samples).
+    pub wall_s: f64,
+    /// A `dualbench run` command that measures this case again (with its primal).
+    pub command: String,
+}
+
+impl CaseResult {
+    /// The key that identifies a case within a results file:
+    /// (workload, size, params as JSON, strategy).
+    pub fn key(&self) -> (String, Option<u64>, String, String) {
+        let params = serde_json::to_string(&self.params).expect("params serialise");
+        (
+            self.workload.clone(),
+            self.size,
+            params,
+            self.strategy.clone(),
+        )
+    }
+}
+
+/// The options a sweep ran with.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunOptions {
+    /// The suite (`quick`, `paper`, `full`).
+    pub suite: String,
+    /// Wall-clock budget per case, seconds.
+    pub budget_s: f64,
+    /// Minimum number of timed samples per case (fewer only when the budget runs out).
+    pub repeat: u64,
+    /// Minimum total sampled time per case, seconds.
+    pub min_time_s: f64,
+    /// Untimed warm-up per case, seconds.
+    pub warmup_s: f64,
+    /// Fast gradients are batched so a sample takes at least this long, seconds.
+    pub target_sample_s: f64,
+    /// Samples of a group are interleaved in this many rounds.
+    pub rounds: u64,
+    /// Stack of the evaluation thread, MiB.
+    pub stack_mib: u64,
+    /// Cap on live heap bytes per case, MiB (0: none).
+    pub memory_limit_mib: u64,
+    /// `I/N` when this file holds one shard of a sweep.
+    pub shard: Option<String>,
+}
+
+/// Where and how a results file was made.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Metadata {
+    /// The binary that measured.
+    pub build: Build,
+    /// The machine it ran on (no host name).
+    pub machine: Machine,
+    /// When the file was written, RFC 3339 UTC.
+    pub date: String,
+    /// The command line that wrote the file.
+    pub command: String,
+    /// The sweep's options.
+    pub options: RunOptions,
+    /// Confidence level of the `ci_*` columns.
+    pub ci_level: f64,
+}
+
+/// The content of `results.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ResultsFile {
+    /// [`SCHEMA_VERSION`] of the writer.
+    pub schema_version: u32,
+    /// How the rows were made.
+    pub metadata: Metadata,
+    /// One row per case.
+    pub rows: Vec<CaseResult>,
+}
+
+impl ResultsFile {
+    /// Write `results.json` and `results.csv` into `dir` (which must exist), each atomically.
+    pub fn write_dir(&self, dir: &Path) -> Result<()> {
+        write_atomically(&dir.join(CSV_FILE), |w| csv::write(&self.rows, w))?;
+        write_atomically(&dir.join(JSON_FILE), |w| json::write(self, w))
+    }
+
+    /// Read a results file: a `results.json`, or a directory that holds one.
+    pub fn read(path: &Path) -> Result<ResultsFile> {
+        let file = if path.is_dir() {
+            path.join(JSON_FILE)
+        } else {
+            path.to_path_buf()
+        };
+        let reader = std::fs::File::open(&file).map_err(|source| Error::Io {
+            context: format!("reading results file {}", file.display()),
+            source,
+        })?;
+        json::read(std::io::BufReader::new(reader))
+            .map_err(|e| Error::usage(format!("{}: {e}", file.display())))
+    }
+}
+
+/// Write a file through `write` to a temporary name beside `path`, then rename it into place.
+pub fn write_atomically(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<()> {
+    let io = |source| Error::Io {
+        context: format!("writing {}", path.display()),
+        source,
+    };
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
+    let mut tmp = tempfile::NamedTempFile::new_in(dir.unwrap_or(Path::new("."))).map_err(io)?;
+    {
+        let mut buffered = std::io::BufWriter::new(tmp.as_file_mut());
+        write(&mut buffered).map_err(io)?;
+        buffered.flush().map_err(io)?;
+    }
+    // Temporary files are private (0600); results files are meant to be shared.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))
+            .map_err(io)?;
+    }
+    tmp.persist(path).map_err(|e| io(e.error))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_write_leaves_only_the_complete_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.txt");
+        write_atomically(&path, |w| w.write_all(b"complete")).unwrap();
+        let failed = write_atomically(&path, |w| {
+            w.write_all(b"half")?;
+            Err(std::io::Error::other("interrupted"))
+        });
+        assert!(failed.is_err());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "complete");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+}

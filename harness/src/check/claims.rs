@@ -1,0 +1,682 @@
+//! The claims file: what a complexity claim says, parsed and validated once before any work.
+//!
+//! A claims file (`claims.toml` at the repository root) is a list of `[[claim]]` tables and an
+//! optional `[settings]` table:
+//!
+//! ```toml
+//! [settings]
+//! confidence = 0.95      # level of the confidence intervals of timing fits
+//! max_work = 1e6         # cap on the predicted work of one in-process counter case
+//!
+//! [[claim]]
+//! id = "naive-square-chain-exponential"
+//! sentence = "Naive reverse AD makes 2^(k+1) - 1 backpropagator calls on square-chain."
+//! strategies = ["naive"]          # glob patterns over strategy names (`*`, `?`)
+//! workloads = ["square-chain"]    # glob patterns over workload names
+//! exclude_workloads = []          # optional: glob patterns of workloads to leave out
+//! metric = "counter:backprop_calls"
+//! x = "size"                      # or "ops": T, the primal operation count
+//! model = "exponential 2"
+//! tolerance = 0.01                # in the units of the fitted quantity (exponent or base)
+//! sizes = [8, 10, 12, 14, 16]     # optional: the sizes counter cases are evaluated at
+//! ```
+//!
+//! Metrics: `counter:NAME` (or `counter:A+B`, a sum of counters), `ops` (T itself), `time` (the
+//! gradient's wall time), `forward-time`, `reverse-time` (its phases), `overhead` (gradient time
+//! / primal time of the same run) and `peak-heap` (peak heap bytes). Counters and `ops` are
+//! exact: deterministic, so they are decided without statistics and evaluated in-process by
+//! `dualbench check --counters-only`. The others are measurements and need a results file.
+//!
+//! Models: `constant`, `log`, `linear`, `n log n`, `power P`, `exponential B`, each optionally
+//! prefixed by `at most` (an upper bound: `at most power 1.2`). The tolerance is in the units of
+//! the fitted quantity: the exponent for every model but `exponential`, whose fitted quantity is
+//! the base.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::path::Path;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use wildmatch::WildMatch;
+
+/// Why a claims file could not be used. Every variant names the claim and what is valid.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum ClaimsError {
+    /// The file is not valid TOML or does not have the expected shape.
+    #[error("{file}: {message}")]
+    Syntax {
+        /// The file (or a description of the source).
+        file: String,
+        /// The parser's message.
+        message: String,
+    },
+    /// One field of one claim is invalid.
+    #[error("claim `{id}`: {message}")]
+    Invalid {
+        /// The claim's id.
+        id: String,
+        /// What is wrong and what is valid.
+        message: String,
+    },
+    /// Two claims have the same id.
+    #[error("claim id `{0}` is used twice; ids must be unique")]
+    DuplicateId(String),
+    /// A setting is out of range.
+    #[error("settings: {0}")]
+    Settings(String),
+    /// The file has no claims.
+    #[error("{0}: the file has no [[claim]] tables")]
+    Empty(String),
+}
+
+/// What is measured: the y-axis of a claim.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Metric {
+    /// T, the primal operation count (exact).
+    Ops,
+    /// The sum of one or more named counters (exact).
+    Counters(Vec<String>),
+    /// The gradient's wall time, end to end.
+    Time,
+    /// The forward phase's wall time.
+    ForwardTime,
+    /// The reverse phase's wall time.
+    ReverseTime,
+    /// Gradient time divided by primal time, from the same run.
+    Overhead,
+    /// Peak heap bytes during the gradient.
+    PeakHeap,
+}
+
+impl Metric {
+    /// Whether the metric is deterministic (decided exactly, evaluated in-process).
+    pub fn is_exact(&self) -> bool {
+        matches!(self, Metric::Ops | Metric::Counters(_))
+    }
+}
+
+impl FromStr for Metric {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        if let Some(names) = text.strip_prefix("counter:") {
+            let names: Vec<String> = names.split('+').map(|n| n.trim().to_string()).collect();
+            if names.iter().any(String::is_empty) {
+                return Err(format!(
+                    "metric `{text}` names an empty counter; write counter:NAME or counter:A+B"
+                ));
+            }
+            return Ok(Metric::Counters(names));
+        }
+        Ok(match text {
+            "ops" => Metric::Ops,
+            "time" => Metric::Time,
+            "forward-time" => Metric::ForwardTime,
+            "reverse-time" => Metric::ReverseTime,
+            "overhead" => Metric::Overhead,
+            "peak-heap" => Metric::PeakHeap,
+            _ => {
+                return Err(format!(
+                    "unknown metric `{text}`; valid metrics: counter:NAME, counter:A+B, ops, \
+                     time, forward-time, reverse-time, overhead, peak-heap"
+                ))
+            }
+        })
+    }
+}
+
+impl fmt::Display for Metric {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Metric::Ops => f.write_str("ops"),
+            Metric::Counters(names) => write!(f, "counter:{}", names.join("+")),
+            Metric::Time => f.write_str("time"),
+            Metric::ForwardTime => f.write_str("forward-time"),
+            Metric::ReverseTime => f.write_str("reverse-time"),
+            Metric::Overhead => f.write_str("overhead"),
+            Metric::PeakHeap => f.write_str("peak-heap"),
+        }
+    }
+}
+
+/// The x-axis of a claim.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Axis {
+    /// The workload's primary size.
+    Size,
+    /// T, the primal operation count of the case.
+    Ops,
+}
+
+impl fmt::Display for Axis {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Axis::Size => "size",
+            Axis::Ops => "ops",
+        })
+    }
+}
+
+/// A growth law y(x), up to a constant factor.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Growth {
+    /// y = c.
+    Constant,
+    /// y = c ln x.
+    Log,
+    /// y = c x.
+    Linear,
+    /// y = c x ln x.
+    NLogN,
+    /// y = c x^p.
+    Power(f64),
+    /// y = c b^x.
+    Exponential(f64),
+}
+
+/// The quantity a fit estimates: how the data are transformed before a least-squares line is
+/// fitted to them, and how the slope is reported.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FitKind {
+    /// ln y on ln x; the slope is the exponent.
+    Power,
+    /// ln y on ln ln x; the slope is the exponent of ln x (1 for `log`).
+    PowerOfLog,
+    /// ln(y / ln x) on ln x; the slope is the exponent of x beside one factor ln x (1 for
+    /// `n log n`).
+    PowerTimesLog,
+    /// ln y on x; e^slope is the base.
+    Exponential,
+}
+
+impl FitKind {
+    /// The reported quantity: "exponent" or "base".
+    pub fn quantity(self) -> &'static str {
+        match self {
+            FitKind::Exponential => "base",
+            _ => "exponent",
+        }
+    }
+}
+
+impl Growth {
+    /// How the data are fitted for this law.
+    pub fn fit_kind(self) -> FitKind {
+        match self {
+            Growth::Log => FitKind::PowerOfLog,
+            Growth::NLogN => FitKind::PowerTimesLog,
+            Growth::Exponential(_) => FitKind::Exponential,
+            Growth::Constant | Growth::Linear | Growth::Power(_) => FitKind::Power,
+        }
+    }
+
+    /// The value of the fitted quantity that the law predicts (an exponent, or a base).
+    pub fn target(self) -> f64 {
+        match self {
+            Growth::Constant => 0.0,
+            Growth::Log | Growth::Linear | Growth::NLogN => 1.0,
+            Growth::Power(p) => p,
+            Growth::Exponential(b) => b,
+        }
+    }
+}
+
+/// A growth law, possibly only as an upper bound.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Model {
+    /// The law.
+    pub growth: Growth,
+    /// `at most`: the claim is an upper bound on the fitted quantity, not an equality.
+    pub at_most: bool,
+}
+
+impl FromStr for Model {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        let words: Vec<&str> = text.split_whitespace().collect();
+        let (at_most, rest) = match words.as_slice() {
+            ["at", "most", rest @ ..] => (true, rest),
+            rest => (false, rest),
+        };
+        let number = |word: &str, what: &str| -> Result<f64, String> {
+            word.parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite())
+                .ok_or_else(|| format!("model `{text}`: the {what} `{word}` is not a number"))
+        };
+        let growth = match rest {
+            ["constant"] => Growth::Constant,
+            ["log"] => Growth::Log,
+            ["linear"] => Growth::Linear,
+            ["n", "log", "n"] => Growth::NLogN,
+            ["power", p] => Growth::Power(number(p, "exponent")?),
+            ["exponential", b] => {
+                let b = number(b, "base")?;
+                if b <= 0.0 {
+                    return Err(format!("model `{text}`: the base must be positive"));
+                }
+                Growth::Exponential(b)
+            }
+            _ => {
+                return Err(format!(
+                    "unknown model `{text}`; valid models: constant, log, linear, n log n, \
+                     power P, exponential B, each optionally prefixed by `at most`"
+                ))
+            }
+        };
+        Ok(Model { growth, at_most })
+    }
+}
+
+impl fmt::Display for Model {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.at_most {
+            f.write_str("at most ")?;
+        }
+        match self.growth {
+            Growth::Constant => f.write_str("constant"),
+            Growth::Log => f.write_str("log"),
+            Growth::Linear => f.write_str("linear"),
+            Growth::NLogN => f.write_str("n log n"),
+            Growth::Power(p) => write!(f, "power {p}"),
+            Growth::Exponential(b) => write!(f, "exponential {b}"),
+        }
+    }
+}
+
+/// Glob patterns (`*`, `?`) over names: a name is selected when it matches one of the
+/// included patterns and none of the excluded ones.
+#[derive(Clone, Debug)]
+pub struct Selection {
+    include: Vec<(String, WildMatch)>,
+    exclude: Vec<(String, WildMatch)>,
+}
+
+impl Selection {
+    fn new(include: Vec<String>, exclude: Vec<String>) -> Self {
+        let compile = |ps: Vec<String>| {
+            ps.into_iter()
+                .map(|p| {
+                    let m = WildMatch::new(&p);
+                    (p, m)
+                })
+                .collect()
+        };
+        Self {
+            include: compile(include),
+            exclude: compile(exclude),
+        }
+    }
+
+    /// Whether `name` is selected.
+    pub fn matches(&self, name: &str) -> bool {
+        self.include.iter().any(|(_, m)| m.matches(name))
+            && !self.exclude.iter().any(|(_, m)| m.matches(name))
+    }
+
+    /// The patterns (included, then excluded) that match none of `names`.
+    pub fn unmatched<'a>(&'a self, names: &BTreeSet<String>) -> Vec<&'a str> {
+        self.include
+            .iter()
+            .chain(&self.exclude)
+            .filter(|(_, m)| !names.iter().any(|n| m.matches(n)))
+            .map(|(p, _)| p.as_str())
+            .collect()
+    }
+}
+
+impl PartialEq for Selection {
+    fn eq(&self, other: &Self) -> bool {
+        let patterns = |s: &Self| {
+            let names =
+                |v: &[(String, WildMatch)]| v.iter().map(|p| p.0.clone()).collect::<Vec<_>>();
+            (names(&s.include), names(&s.exclude))
+        };
+        patterns(self) == patterns(other)
+    }
+}
+
+/// One validated claim.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Claim {
+    /// Unique id (lowercase letters, digits and `-`).
+    pub id: String,
+    /// The sentence it tests, for humans.
+    pub sentence: String,
+    /// Which strategies.
+    pub strategies: Selection,
+    /// Which workloads.
+    pub workloads: Selection,
+    /// The y-axis.
+    pub metric: Metric,
+    /// The x-axis.
+    pub x: Axis,
+    /// The expected growth.
+    pub model: Model,
+    /// Allowed deviation of the fitted quantity from the model's target.
+    pub tolerance: f64,
+    /// Sizes at which in-process counter cases are evaluated; `None`: the workload's sweep and
+    /// verification sizes, capped by the work budget.
+    pub sizes: Option<Vec<usize>>,
+    /// This claim's cap on the predicted work of one in-process case (overrides the setting).
+    pub max_work: Option<f64>,
+}
+
+/// File-wide settings.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Settings {
+    /// Confidence level of the intervals of timing fits, in (0, 1).
+    pub confidence: f64,
+    /// Default cap on the predicted work of one in-process counter case (see
+    /// [`crate::check::evaluate`]).
+    pub max_work: f64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            confidence: 0.95,
+            max_work: 1e6,
+        }
+    }
+}
+
+/// A parsed and validated claims file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClaimsFile {
+    /// File-wide settings.
+    pub settings: Settings,
+    /// The claims, in file order.
+    pub claims: Vec<Claim>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    #[serde(default)]
+    settings: Option<RawSettings>,
+    #[serde(default)]
+    claim: Vec<RawClaim>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSettings {
+    confidence: Option<f64>,
+    max_work: Option<f64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawClaim {
+    id: String,
+    sentence: String,
+    strategies: Vec<String>,
+    workloads: Vec<String>,
+    #[serde(default)]
+    exclude_workloads: Vec<String>,
+    metric: String,
+    x: Axis,
+    model: String,
+    tolerance: f64,
+    sizes: Option<Vec<usize>>,
+    max_work: Option<f64>,
+}
+
+impl ClaimsFile {
+    /// Read and validate a claims file.
+    pub fn read(path: &Path) -> Result<Self, crate::Error> {
+        let text = std::fs::read_to_string(path).map_err(|source| crate::Error::Io {
+            context: format!("reading the claims file {}", path.display()),
+            source,
+        })?;
+        Self::parse(&text, &path.display().to_string())
+            .map_err(|e| crate::Error::usage(e.to_string()))
+    }
+
+    /// Parse and validate claims from TOML text; `file` names the source in errors.
+    pub fn parse(text: &str, file: &str) -> Result<Self, ClaimsError> {
+        let raw: RawFile = toml::from_str(text).map_err(|e| ClaimsError::Syntax {
+            file: file.to_string(),
+            message: e.to_string(),
+        })?;
+        let mut settings = Settings::default();
+        if let Some(s) = raw.settings {
+            if let Some(c) = s.confidence {
+                if !(c > 0.0 && c < 1.0) {
+                    return Err(ClaimsError::Settings(format!(
+                        "confidence must be in (0, 1), e.g. 0.95; got {c}"
+                    )));
+                }
+                settings.confidence = c;
+            }
+            if let Some(w) = s.max_work {
+                settings.max_work = positive_work(w).map_err(ClaimsError::Settings)?;
+            }
+        }
+        if raw.claim.is_empty() {
+            return Err(ClaimsError::Empty(file.to_string()));
+        }
+        let mut ids = BTreeSet::new();
+        let mut claims = Vec::with_capacity(raw.claim.len());
+        for c in raw.claim {
+            let claim = validate(c)?;
+            if !ids.insert(claim.id.clone()) {
+                return Err(ClaimsError::DuplicateId(claim.id));
+            }
+            claims.push(claim);
+        }
+        Ok(Self { settings, claims })
+    }
+
+    /// Check that every strategy and workload pattern matches at least one known name, so that
+    /// a typo is an input error rather than a claim that silently tests nothing.
+    pub fn check_names(
+        &self,
+        strategies: &BTreeSet<String>,
+        workloads: &BTreeSet<String>,
+    ) -> Result<(), ClaimsError> {
+        for claim in &self.claims {
+            for (selection, names, what) in [
+                (&claim.strategies, strategies, "strategy"),
+                (&claim.workloads, workloads, "workload"),
+            ] {
+                if let Some(p) = selection.unmatched(names).first() {
+                    return Err(ClaimsError::Invalid {
+                        id: claim.id.clone(),
+                        message: format!(
+                            "the {what} pattern `{p}` matches no {what}; known: {}",
+                            names.iter().cloned().collect::<Vec<_>>().join(", ")
+                        ),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn positive_work(w: f64) -> Result<f64, String> {
+    if w.is_finite() && w >= 1.0 {
+        Ok(w)
+    } else {
+        Err(format!("max_work must be a number >= 1, e.g. 1e6; got {w}"))
+    }
+}
+
+fn validate(raw: RawClaim) -> Result<Claim, ClaimsError> {
+    let id = raw.id.trim().to_string();
+    let invalid = |message: String| ClaimsError::Invalid {
+        id: id.clone(),
+        message,
+    };
+    if id.is_empty()
+        || !id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    {
+        return Err(invalid(
+            "ids are non-empty and use lowercase letters, digits and `-`".into(),
+        ));
+    }
+    if raw.sentence.trim().is_empty() {
+        return Err(invalid(
+            "the sentence is empty: say what the claim tests".into(),
+        ));
+    }
+    for (list, what) in [
+        (&raw.strategies, "strategies"),
+        (&raw.workloads, "workloads"),
+    ] {
+        if list.is_empty() || list.iter().any(|p| p.trim().is_empty()) {
+            return Err(invalid(format!(
+                "`{what}` needs at least one non-empty name or glob pattern (e.g. \"*\")"
+            )));
+        }
+    }
+    if raw.exclude_workloads.iter().any(|p| p.trim().is_empty()) {
+        return Err(invalid("`exclude_workloads` has an empty pattern".into()));
+    }
+    let metric: Metric = raw.metric.parse().map_err(invalid)?;
+    let model: Model = raw.model.parse().map_err(invalid)?;
+    if !(raw.tolerance.is_finite() && raw.tolerance >= 0.0) {
+        return Err(invalid(format!(
+            "tolerance must be a non-negative number; got {}",
+            raw.tolerance
+        )));
+    }
+    if let Some(sizes) = &raw.sizes {
+        let distinct: BTreeSet<_> = sizes.iter().collect();
+        if distinct.len() != sizes.len() || sizes.is_empty() {
+            return Err(invalid("`sizes` must list distinct sizes".into()));
+        }
+    }
+    let max_work = raw
+        .max_work
+        .map(positive_work)
+        .transpose()
+        .map_err(invalid)?;
+    Ok(Claim {
+        id: id.clone(),
+        sentence: raw.sentence.trim().to_string(),
+        strategies: Selection::new(raw.strategies, Vec::new()),
+        workloads: Selection::new(raw.workloads, raw.exclude_workloads),
+        metric,
+        x: raw.x,
+        model,
+        tolerance: raw.tolerance,
+        sizes: raw.sizes,
+        max_work,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ONE: &str = r#"
+        [[claim]]
+        id = "naive-square-chain"
+        sentence = "naive is exponential on square-chain"
+        strategies = ["naive"]
+        workloads = ["square-*"]
+        metric = "counter:backprop_calls"
+        x = "size"
+        model = "exponential 2"
+        tolerance = 0.01
+        sizes = [4, 6, 8]
+    "#;
+
+    #[test]
+    fn a_complete_claim_parses_with_default_settings() {
+        let f = ClaimsFile::parse(ONE, "t").unwrap();
+        assert_eq!(f.settings, Settings::default());
+        let c = &f.claims[0];
+        assert_eq!(c.metric, Metric::Counters(vec!["backprop_calls".into()]));
+        assert_eq!(c.model.growth, Growth::Exponential(2.0));
+        assert!(c.workloads.matches("square-chain") && !c.workloads.matches("fib-chain"));
+        assert_eq!(c.sizes.as_deref(), Some(&[4, 6, 8][..]));
+    }
+
+    #[test]
+    fn models_parse_with_optional_upper_bound() {
+        let m: Model = "at most power 1.2".parse().unwrap();
+        assert!(m.at_most);
+        assert_eq!(m.growth, Growth::Power(1.2));
+        let m: Model = "n log n".parse().unwrap();
+        assert_eq!(
+            (m.growth.fit_kind(), m.growth.target()),
+            (FitKind::PowerTimesLog, 1.0)
+        );
+        assert_eq!(
+            "log".parse::<Model>().unwrap().growth.fit_kind(),
+            FitKind::PowerOfLog
+        );
+        assert_eq!(m.to_string(), "n log n");
+        let e = "quadratic".parse::<Model>().unwrap_err();
+        assert!(e.contains("valid models") && e.contains("power P"), "{e}");
+        assert!("exponential -2".parse::<Model>().is_err());
+    }
+
+    #[test]
+    fn metrics_parse_counter_sums_and_reject_unknown_names() {
+        let m: Metric = "counter:edges_applied+slots_swept".parse().unwrap();
+        assert_eq!(m.to_string(), "counter:edges_applied+slots_swept");
+        assert!(m.is_exact());
+        assert!(!"overhead".parse::<Metric>().unwrap().is_exact());
+        assert!("counter:".parse::<Metric>().is_err());
+        assert!("seconds"
+            .parse::<Metric>()
+            .unwrap_err()
+            .contains("peak-heap"));
+    }
+
+    #[test]
+    fn invalid_claims_name_the_claim_and_the_field() {
+        let bad = ONE.replace("tolerance = 0.01", "tolerance = -1.0");
+        let e = ClaimsFile::parse(&bad, "t").unwrap_err().to_string();
+        assert!(
+            e.contains("naive-square-chain") && e.contains("tolerance"),
+            "{e}"
+        );
+        let twice = format!("{ONE}\n{ONE}");
+        assert_eq!(
+            ClaimsFile::parse(&twice, "t").unwrap_err(),
+            ClaimsError::DuplicateId("naive-square-chain".into())
+        );
+        let unknown_key = ONE.replace("x = \"size\"", "x = \"size\"\nslope = 2");
+        assert!(matches!(
+            ClaimsFile::parse(&unknown_key, "t").unwrap_err(),
+            ClaimsError::Syntax { .. }
+        ));
+        assert!(matches!(
+            ClaimsFile::parse("", "t").unwrap_err(),
+            ClaimsError::Empty(_)
+        ));
+    }
+
+    #[test]
+    fn excluded_workloads_are_not_selected() {
+        let text = ONE.replace(
+            "workloads = [\"square-*\"]",
+            "workloads = [\"*\"]\nexclude_workloads = [\"f*\"]",
+        );
+        let c = &ClaimsFile::parse(&text, "t").unwrap().claims[0];
+        assert!(c.workloads.matches("square-chain"));
+        assert!(!c.workloads.matches("fdotprod") && !c.workloads.matches("fib-chain"));
+    }
+
+    #[test]
+    fn patterns_that_match_nothing_are_reported() {
+        let f = ClaimsFile::parse(ONE, "t").unwrap();
+        let strategies: BTreeSet<String> = ["naive".to_string()].into();
+        let good: BTreeSet<String> = ["square-chain".to_string()].into();
+        let bad: BTreeSet<String> = ["fdotprod".to_string()].into();
+        assert!(f.check_names(&strategies, &good).is_ok());
+        let e = f.check_names(&strategies, &bad).unwrap_err().to_string();
+        assert!(e.contains("square-*") && e.contains("fdotprod"), "{e}");
+    }
+}

@@ -1,0 +1,263 @@
+//! Evaluating counter cases in-process: what `dualbench check --counters-only` (and `check`
+//! without a results file) runs for the claims whose metric is exact.
+//!
+//! Counters and T are deterministic, so one evaluation per (workload, size, strategy) suffices
+//! and no child process or repetition is needed. The cases a claim needs are its selected
+//! workloads and strategies at its `sizes` (or, without `sizes`, at the workload's sweep and
+//! verification sizes). Every case is evaluated once even if several claims need it, on one
+//! thread with a large stack ([`select::with_stack`]), since the closure-based strategies recurse
+//! through their graphs.
+//!
+//! **The work cap.** Before running a strategy, its work is predicted from T (computed first,
+//! in O(T), by [`DynProgram::op_count`](strategies::DynProgram::op_count)), the input count n and the predicted number of naive
+//! backpropagator calls: T for the linear strategies, T log2 T for the log-linear one, n T for
+//! the dense ones, (naive calls) n for the naive one. A case whose predicted work exceeds the
+//! claim's `max_work` (default: the `[settings]` value) is not run and is recorded as "not
+//! evaluated", so a claim with sizes beyond the cap becomes inconclusive rather than slow. The
+//! default sweep of a workload is walked upwards and stops at the first size over the cap.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use strategies::{CostClass, StrategyKind};
+use workloads::{Params, Workload};
+
+use crate::check::claims::{Claim, ClaimsFile, Metric};
+use crate::check::series::Observation;
+use crate::error::Result;
+use crate::select;
+
+/// How a case over the work cap is marked.
+const NOT_EVALUATED: &str = "not evaluated";
+
+/// The canonical rendering of a workload's parameters (`key=value,...`), used to group cases.
+pub fn params_key(params: &Params) -> String {
+    params
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// The sizes at which `claim` evaluates `workload` in-process: its `sizes`, or else the
+/// workload's sweep and verification sizes (empty for a fixed-size workload).
+pub fn requested_sizes(claim: &Claim, workload: &dyn Workload) -> BTreeSet<usize> {
+    match (&claim.sizes, workload.size()) {
+        (_, None) => BTreeSet::new(),
+        (Some(sizes), Some(_)) => sizes.iter().copied().collect(),
+        (None, Some(spec)) => spec.sweep.iter().chain(spec.verify).copied().collect(),
+    }
+}
+
+/// The predicted work of one gradient, in abstract steps (see the module docs).
+pub fn predicted_work(strategy: StrategyKind, ops: u64, inputs: usize, naive_calls: f64) -> f64 {
+    let t = ops as f64 + inputs as f64;
+    let n = inputs as f64;
+    match strategy.cost_class() {
+        CostClass::Primal | CostClass::Linear => t,
+        CostClass::LogLinear => t * t.log2().max(1.0),
+        CostClass::Dense => (n + 1.0) * t,
+        CostClass::Paths => naive_calls.max(t) * (n + 1.0),
+    }
+}
+
+/// A strategy's work cap at one (workload, size), and whether a claim lists that size
+/// explicitly (rather than taking it from the workload's default sweep).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Run {
+    /// The largest cap of the claims that need the case.
+    pub(crate) cap: f64,
+    /// Whether a claim lists the size explicitly.
+    pub(crate) explicit: bool,
+}
+
+impl Run {
+    fn widen(&mut self, cap: f64, explicit: bool) {
+        self.cap = self.cap.max(cap);
+        self.explicit |= explicit;
+    }
+}
+
+/// What one (workload, size) needs: which strategies must run, and which need only T.
+#[derive(Debug, Default)]
+pub(crate) struct Needs {
+    /// Strategies to run, with their caps.
+    pub(crate) run: BTreeMap<StrategyKind, Run>,
+    /// Strategies whose claims need only T (metric `ops`).
+    pub(crate) count_only: BTreeSet<StrategyKind>,
+}
+
+/// The cases that the claims `include` selects need, by (workload, size), sizes ascending.
+pub(crate) fn plan_cases(
+    claims: &ClaimsFile,
+    include: impl Fn(&Claim) -> bool,
+) -> BTreeMap<(&'static str, usize), Needs> {
+    let mut needs: BTreeMap<(&'static str, usize), Needs> = BTreeMap::new();
+    for claim in claims.claims.iter().filter(|c| include(c)) {
+        let cap = claim.max_work.unwrap_or(claims.settings.max_work);
+        let strategies: BTreeSet<StrategyKind> = StrategyKind::ALL
+            .iter()
+            .copied()
+            .filter(|s| claim.strategies.matches(s.name()))
+            .collect();
+        let count_only = claim.metric == Metric::Ops;
+        let explicit = claim.sizes.is_some();
+        for w in workloads::all()
+            .iter()
+            .filter(|w| claim.workloads.matches(w.name()))
+        {
+            for size in requested_sizes(claim, *w) {
+                let n = needs.entry((w.name(), size)).or_default();
+                for &s in &strategies {
+                    if count_only {
+                        n.count_only.insert(s);
+                    } else {
+                        n.run
+                            .entry(s)
+                            .and_modify(|r| r.widen(cap, explicit))
+                            .or_insert(Run { cap, explicit });
+                    }
+                }
+            }
+        }
+    }
+    needs
+}
+
+/// Run `case` on every planned (workload, size), in ascending sizes. Once a strategy is over
+/// its cap at a size, its larger default (not explicitly listed) sizes of that workload are
+/// dropped without instantiating them.
+pub(crate) fn walk_cases(
+    needs: BTreeMap<(&'static str, usize), Needs>,
+    mut case: impl FnMut(&dyn Workload, usize, &Needs) -> Result<Vec<Observation>>,
+) -> Result<Vec<Observation>> {
+    let mut out = Vec::new();
+    let mut over_cap: BTreeSet<(&'static str, String)> = BTreeSet::new();
+    for ((name, size), mut n) in needs {
+        n.run
+            .retain(|s, r| r.explicit || !over_cap.contains(&(name, s.name().to_string())));
+        if n.run.is_empty() && n.count_only.is_empty() {
+            continue;
+        }
+        for o in case(workloads::find(name)?, size, &n)? {
+            if o.failure
+                .as_deref()
+                .is_some_and(|f| f.starts_with(NOT_EVALUATED))
+            {
+                over_cap.insert((name, o.strategy.clone()));
+            }
+            out.push(o);
+        }
+    }
+    Ok(out)
+}
+
+/// Why `strategy` is not run on a case with T = `ops`, n = `inputs` and `naive_calls`
+/// predicted naive calls under `cap`, if its predicted work exceeds the cap.
+pub(crate) fn over_cap(
+    strategy: StrategyKind,
+    ops: u64,
+    inputs: usize,
+    naive_calls: f64,
+    cap: f64,
+) -> Option<String> {
+    let work = predicted_work(strategy, ops, inputs, naive_calls);
+    (work > cap).then(|| {
+        format!("{NOT_EVALUATED}: predicted work {work:.3e} exceeds the cap {cap:.3e} (max_work)")
+    })
+}
+
+/// Evaluate, in-process, every counter case that the exact claims of `claims` need, and return
+/// them as observations (cases over the work cap, or that panicked, carry a failure).
+pub fn evaluate_counters(claims: &ClaimsFile) -> Result<Vec<Observation>> {
+    let needs = plan_cases(claims, |c| c.metric.is_exact());
+    select::with_stack(select::EVALUATION_STACK_BYTES, move || {
+        walk_cases(needs, evaluate_case)
+    })
+}
+
+/// Evaluate one (workload, size) under every strategy it needs.
+fn evaluate_case(w: &dyn Workload, size: usize, needs: &Needs) -> Result<Vec<Observation>> {
+    let instance = workloads::instantiate(w, Some(size), &Params::new())?;
+    let program = instance.program.as_ref();
+    let count = program.op_count(&instance.input);
+    let base = Observation {
+        workload: w.name().to_string(),
+        params: params_key(&instance.params),
+        size: Some(size as u64),
+        ops: Some(count.ops),
+        ..Observation::default()
+    };
+    let mut out = Vec::new();
+    for &s in &needs.count_only {
+        if !needs.run.contains_key(&s) {
+            out.push(Observation {
+                strategy: s.name().to_string(),
+                ..base.clone()
+            });
+        }
+    }
+    for (&s, run) in &needs.run {
+        let mut o = Observation {
+            strategy: s.name().to_string(),
+            ..base.clone()
+        };
+        o.failure = over_cap(
+            s,
+            count.ops,
+            program.input_len(),
+            count.naive_calls,
+            run.cap,
+        );
+        if o.failure.is_some() {
+            out.push(o);
+            continue;
+        }
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            if program.output_len() == 1 {
+                program.vjp(s, &instance.input, &[1.0]).counters
+            } else {
+                program.jacobian(s, &instance.input).counters
+            }
+        }));
+        match result {
+            Ok(counters) => {
+                o.counters = counters.iter().map(|(k, v)| (k.to_string(), v)).collect();
+            }
+            Err(panic) => {
+                let message = panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_else(|| "unknown panic".into());
+                o.failure = Some(format!("panicked: {message}"));
+            }
+        }
+        out.push(o);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn predicted_work_follows_each_cost_class() {
+        let t = 1000;
+        let n = 10;
+        assert_eq!(predicted_work(StrategyKind::Dualrev, t, n, 1.0), 1010.0);
+        assert_eq!(
+            predicted_work(StrategyKind::Forward, t, n, 1.0),
+            11.0 * 1010.0
+        );
+        assert!(predicted_work(StrategyKind::Sparse, t, n, 1.0) > 1010.0 * 9.0);
+        assert_eq!(predicted_work(StrategyKind::Naive, t, n, 1e9), 1e9 * 11.0);
+    }
+
+    #[test]
+    fn params_render_canonically_in_key_order() {
+        let p: Params = [("steps".to_string(), 10.0), ("alpha".to_string(), 0.5)].into();
+        assert_eq!(params_key(&p), "alpha=0.5,steps=10");
+    }
+}

@@ -1,0 +1,289 @@
+//! From cases to series: the [`Observation`] a claim reads (one case: a workload, a strategy,
+//! a size, what was counted and measured), and the [`Series`] of (x, y) points that one
+//! (workload, strategy, parameters) combination contributes to a claim.
+//!
+//! Observations come from a results file (the rows written by `dualbench run`) or from
+//! in-process evaluation of counter cases ([`crate::check::evaluate`]). Fixed-size workloads
+//! (no size) contribute nothing to growth fits and are left out. Cases that did not finish
+//! (time-out, crash, out of memory) are left out too, and named in the series' notes.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::check::claims::{Axis, Claim, Metric};
+use crate::check::evaluate::params_key;
+use crate::results::{CaseResult, Status};
+
+/// One case as `check` sees it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Observation {
+    /// The workload's name.
+    pub workload: String,
+    /// The strategy's name.
+    pub strategy: String,
+    /// The workload's parameters, rendered canonically (`key=value,...`), for grouping.
+    pub params: String,
+    /// The primary size; `None` for fixed-size workloads.
+    pub size: Option<u64>,
+    /// T, the primal operation count.
+    pub ops: Option<u64>,
+    /// Deterministic counters by name.
+    pub counters: BTreeMap<String, u64>,
+    /// Gradient wall time in seconds (a median over repetitions).
+    pub time: Option<f64>,
+    /// Forward-phase wall time in seconds.
+    pub forward_time: Option<f64>,
+    /// Reverse-phase wall time in seconds.
+    pub reverse_time: Option<f64>,
+    /// Gradient time / primal time.
+    pub overhead: Option<f64>,
+    /// Peak heap bytes.
+    pub peak_heap: Option<f64>,
+    /// Why the case has no usable numbers (`None`: it finished).
+    pub failure: Option<String>,
+}
+
+impl Observation {
+    /// The value of `metric` for this case, or why there is none.
+    pub fn metric(&self, metric: &Metric) -> Result<f64, String> {
+        let missing = |what: &str| format!("no {what} recorded");
+        match metric {
+            Metric::Ops => self.ops.map(|t| t as f64).ok_or_else(|| missing("T")),
+            Metric::Counters(names) => {
+                let mut sum = 0u64;
+                for name in names {
+                    match self.counters.get(name) {
+                        Some(c) => sum = sum.saturating_add(*c),
+                        None => {
+                            let known: Vec<&str> =
+                                self.counters.keys().map(String::as_str).collect();
+                            let known = if known.is_empty() {
+                                "none".to_string()
+                            } else {
+                                known.join(", ")
+                            };
+                            return Err(format!(
+                                "strategy `{}` reports no counter `{name}` (it reports: {known})",
+                                self.strategy
+                            ));
+                        }
+                    }
+                }
+                Ok(sum as f64)
+            }
+            Metric::Time => self.time.ok_or_else(|| missing("gradient time")),
+            Metric::ForwardTime => self.forward_time.ok_or_else(|| missing("forward time")),
+            Metric::ReverseTime => self.reverse_time.ok_or_else(|| missing("reverse time")),
+            Metric::Overhead => self.overhead.ok_or_else(|| missing("overhead")),
+            Metric::PeakHeap => self.peak_heap.ok_or_else(|| missing("peak heap")),
+        }
+    }
+
+    fn x(&self, axis: Axis) -> Option<f64> {
+        match axis {
+            Axis::Size => self.size.map(|s| s as f64),
+            Axis::Ops => self.ops.map(|t| t as f64),
+        }
+    }
+}
+
+impl From<&CaseResult> for Observation {
+    /// A results row as `check` reads it. Times stay in nanoseconds: growth fits do not depend
+    /// on the unit.
+    fn from(row: &CaseResult) -> Self {
+        let failure = (row.status != Status::Ok).then(|| {
+            if row.detail.is_empty() {
+                row.status.name().to_string()
+            } else {
+                format!("{}: {}", row.status.name(), row.detail)
+            }
+        });
+        Observation {
+            workload: row.workload.clone(),
+            strategy: row.strategy.clone(),
+            params: params_key(&row.params),
+            size: row.size,
+            ops: row.ops,
+            counters: row.counters.clone(),
+            time: row.median_ns,
+            forward_time: row.forward_median_ns,
+            reverse_time: row.reverse_median_ns,
+            overhead: row.overhead,
+            peak_heap: row.peak_heap_bytes.map(|b| b as f64),
+            failure,
+        }
+    }
+}
+
+/// One point of a series.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Point {
+    /// The primary size of the case.
+    pub size: u64,
+    /// The x value (the size, or T).
+    pub x: f64,
+    /// The metric.
+    pub y: f64,
+}
+
+/// The points one (workload, strategy, parameters) combination contributes to a claim, sorted
+/// by x, one per distinct x.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Series {
+    /// The workload.
+    pub workload: String,
+    /// The strategy.
+    pub strategy: String,
+    /// The workload's parameters (`key=value,...`; empty when it has none).
+    pub params: String,
+    /// The points, by increasing x.
+    pub points: Vec<Point>,
+    /// Cases left out, and why (did not finish, metric missing, not evaluated).
+    pub notes: Vec<String>,
+}
+
+impl Series {
+    /// `workload/strategy`, with the parameters if any.
+    pub fn label(&self) -> String {
+        if self.params.is_empty() {
+            format!("{}/{}", self.workload, self.strategy)
+        } else {
+            format!("{}[{}]/{}", self.workload, self.params, self.strategy)
+        }
+    }
+}
+
+/// The series of `claim` in `observations`: one per (workload, strategy, parameters) that the
+/// claim selects, fixed-size workloads left out, in first-seen order.
+pub fn series_for(claim: &Claim, observations: &[Observation]) -> Vec<Series> {
+    let mut order: Vec<(String, String, String)> = Vec::new();
+    let mut groups: BTreeMap<(String, String, String), Vec<&Observation>> = BTreeMap::new();
+    for o in observations {
+        if o.size.is_none()
+            || !claim.workloads.matches(&o.workload)
+            || !claim.strategies.matches(&o.strategy)
+        {
+            continue;
+        }
+        let key = (o.workload.clone(), o.strategy.clone(), o.params.clone());
+        if !groups.contains_key(&key) {
+            order.push(key.clone());
+        }
+        groups.entry(key).or_default().push(o);
+    }
+    order
+        .into_iter()
+        .map(|key| {
+            let cases = &groups[&key];
+            let mut notes = Vec::new();
+            let mut by_x: BTreeMap<u64, (u64, f64, Vec<f64>)> = BTreeMap::new();
+            for o in cases {
+                let size = o.size.unwrap_or_default();
+                if let Some(why) = &o.failure {
+                    notes.push(format!("size {size}: {why}"));
+                    continue;
+                }
+                let y = match o.metric(&claim.metric) {
+                    Ok(y) => y,
+                    Err(why) => {
+                        notes.push(format!("size {size}: {why}"));
+                        continue;
+                    }
+                };
+                let Some(x) = o.x(claim.x) else {
+                    notes.push(format!("size {size}: no T recorded"));
+                    continue;
+                };
+                // Keyed by the bits of a non-negative x, which order like the numbers.
+                let entry = by_x.entry(x.to_bits()).or_insert((size, x, Vec::new()));
+                entry.0 = entry.0.max(size);
+                entry.2.push(y);
+            }
+            let points = by_x
+                .into_values()
+                .map(|(size, x, ys)| Point {
+                    size,
+                    x,
+                    y: ys.iter().sum::<f64>() / ys.len() as f64,
+                })
+                .collect();
+            let (workload, strategy, params) = key;
+            Series {
+                workload,
+                strategy,
+                params,
+                points,
+                notes,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::claims::ClaimsFile;
+
+    fn claim(metric: &str, x: &str) -> Claim {
+        let text = format!(
+            r#"[[claim]]
+            id = "c"
+            sentence = "s"
+            strategies = ["dualrev", "tape"]
+            workloads = ["*"]
+            metric = "{metric}"
+            x = "{x}"
+            model = "linear"
+            tolerance = 0.1"#
+        );
+        ClaimsFile::parse(&text, "t").unwrap().claims.remove(0)
+    }
+
+    fn obs(workload: &str, strategy: &str, size: Option<u64>, ops: u64, edges: u64) -> Observation {
+        Observation {
+            workload: workload.into(),
+            strategy: strategy.into(),
+            size,
+            ops: Some(ops),
+            counters: [("edges_applied".to_string(), edges)].into(),
+            ..Observation::default()
+        }
+    }
+
+    #[test]
+    fn series_group_by_workload_and_strategy_and_skip_fixed_sizes() {
+        let all = vec![
+            obs("fdotprod", "dualrev", Some(20), 40, 80),
+            obs("fdotprod", "dualrev", Some(10), 20, 40),
+            obs("fdotprod", "naive", Some(10), 20, 400),
+            obs("fmult", "dualrev", None, 1, 2),
+            obs("lse", "tape", Some(10), 30, 30),
+        ];
+        let s = series_for(&claim("counter:edges_applied", "ops"), &all);
+        assert_eq!(s.len(), 2);
+        assert_eq!(s[0].label(), "fdotprod/dualrev");
+        assert_eq!(
+            s[0].points.iter().map(|p| p.x).collect::<Vec<_>>(),
+            [20.0, 40.0]
+        );
+        assert_eq!(s[0].points[1].y, 80.0);
+        assert_eq!(s[1].label(), "lse/tape");
+    }
+
+    #[test]
+    fn unfinished_cases_and_missing_counters_become_notes() {
+        let mut timeout = obs("fdotprod", "dualrev", Some(30), 60, 120);
+        timeout.failure = Some("timeout".into());
+        let all = vec![timeout, obs("fdotprod", "dualrev", Some(10), 20, 40)];
+        let s = series_for(&claim("counter:slots_swept", "size"), &all);
+        assert!(s[0].points.is_empty());
+        assert!(s[0].notes[0].contains("timeout"));
+        assert!(
+            s[0].notes[1].contains("no counter `slots_swept`"),
+            "{:?}",
+            s[0].notes
+        );
+        assert!(s[0].notes[1].contains("edges_applied"));
+    }
+}

@@ -1,0 +1,147 @@
+//! Measuring the cases that timing, overhead and memory claims need, when `dualbench check`
+//! is given neither `--results` nor `--counters-only`.
+//!
+//! The cases are planned like the counter cases ([`crate::check::evaluate`]: the claim's
+//! `sizes` or the workload's sweep and verification sizes, a strategy left out where its
+//! predicted work exceeds the cap) and measured by `dualbench run`'s machinery: each
+//! (workload, size) group in [`schedule::run_group`], every strategy in its own child process
+//! with `primal` first (the denominator of `overhead`), with the `quick` suite's timing
+//! defaults. The rows are read back as observations; nothing is written to disk. For a
+//! reproducible, shareable decision run `dualbench run` and pass its directory to
+//! `--results` instead.
+
+use std::path::PathBuf;
+
+use strategies::StrategyKind;
+use workloads::{Params, Workload};
+
+use crate::check::claims::{Claim, ClaimsFile};
+use crate::check::evaluate::{over_cap, params_key, plan_cases, walk_cases, Needs};
+use crate::check::series::Observation;
+use crate::commands::run::{shell_join, RunArgs, RunPlan};
+use crate::error::{Error, Result};
+use crate::measure::schedule::{self, Failures, Group, PlannedCase, Settings};
+use crate::suite::Suite;
+
+/// Measure every case that the claims `include` selects need, in child processes.
+pub fn measure_timing(
+    claims: &ClaimsFile,
+    include: impl Fn(&Claim) -> bool,
+) -> Result<Vec<Observation>> {
+    let needs = plan_cases(claims, include);
+    if needs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let settings = quick_settings()?;
+    let mut failures = Failures::new();
+    walk_cases(needs, |w, size, n| {
+        measure_group(w, size, n, &settings, &mut failures)
+    })
+}
+
+/// The `quick` suite's measurement settings, validated as `dualbench run` validates them.
+fn quick_settings() -> Result<Settings> {
+    let scratch = tempfile::tempdir().map_err(|source| Error::Io {
+        context: "creating a scratch directory for the measurement plan".into(),
+        source,
+    })?;
+    let first = workloads::all()
+        .first()
+        .ok_or_else(|| Error::usage("no workload is registered"))?;
+    let args = RunArgs {
+        suite: Suite::Quick,
+        workloads: vec![first.name().to_string()],
+        strategies: vec![StrategyKind::Primal.name().to_string()],
+        sizes: Vec::new(),
+        params: Vec::new(),
+        budget: None,
+        repeat: None,
+        min_time: None,
+        warmup: None,
+        stack_mib: (crate::select::EVALUATION_STACK_BYTES >> 20) as u64,
+        memory_limit_mib: None,
+        out: PathBuf::from(scratch.path()),
+        format: crate::commands::run::Format::Table,
+        quiet: true,
+        shard: None,
+    };
+    Ok(RunPlan::new(&args)?.settings)
+}
+
+/// Measure one (workload, size): `primal` and every needed strategy within its cap.
+fn measure_group(
+    w: &dyn Workload,
+    size: usize,
+    needs: &Needs,
+    settings: &Settings,
+    failures: &mut Failures,
+) -> Result<Vec<Observation>> {
+    let instance = workloads::instantiate(w, Some(size), &Params::new())?;
+    let program = instance.program.as_ref();
+    let count = program.op_count(&instance.input);
+    let mut out = Vec::new();
+    let mut cases = vec![planned(w.name(), size, StrategyKind::Primal)];
+    for (&s, run) in &needs.run {
+        if s == StrategyKind::Primal {
+            continue;
+        }
+        match over_cap(
+            s,
+            count.ops,
+            program.input_len(),
+            count.naive_calls,
+            run.cap,
+        ) {
+            Some(why) => out.push(Observation {
+                workload: w.name().to_string(),
+                strategy: s.name().to_string(),
+                params: params_key(&instance.params),
+                size: Some(size as u64),
+                ops: Some(count.ops),
+                failure: Some(why),
+                ..Observation::default()
+            }),
+            None => cases.push(planned(w.name(), size, s)),
+        }
+    }
+    eprintln!(
+        "check: measuring {} at size {size}: {}",
+        w.name(),
+        cases
+            .iter()
+            .map(|c| c.strategy.name())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let group = Group {
+        workload: w.name().to_string(),
+        size: Some(size),
+        params: Params::new(),
+        resolved_params: instance.params.clone(),
+        cases,
+    };
+    let rows = schedule::run_group(&group, settings, failures, || {});
+    out.extend(rows.iter().map(Observation::from));
+    Ok(out)
+}
+
+fn planned(workload: &str, size: usize, strategy: StrategyKind) -> PlannedCase {
+    let strategies = match strategy {
+        StrategyKind::Primal => "primal".to_string(),
+        s => format!("primal,{}", s.name()),
+    };
+    let sizes = format!("{workload}={size}");
+    PlannedCase {
+        strategy,
+        command: shell_join([
+            "dualbench",
+            "run",
+            "--workloads",
+            workload,
+            "--strategies",
+            &strategies,
+            "--sizes",
+            &sizes,
+        ]),
+    }
+}

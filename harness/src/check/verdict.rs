@@ -1,0 +1,504 @@
+//! Deciding a claim: each series is fitted and judged against the model's band, and the claim's
+//! verdict combines its series' verdicts.
+//!
+//! The band is `target ± tolerance` for an equality model and `(-inf, target + tolerance]` for an
+//! `at most` model, in the units of the fitted quantity (an exponent, or a base).
+//!
+//! - **Exact series** (counters, T): deterministic, so no interval is needed. The claim holds
+//!   for the series when both the fitted value and the local slope between the two largest
+//!   sizes lie in the band; it fails when both lie outside; when they disagree the series is
+//!   curved over the fitted sizes and the verdict is inconclusive. The interval shown is the
+//!   range of the local slopes.
+//! - **Measured series** (times, overhead, peak heap): the claim holds when the confidence
+//!   interval of the fitted value lies inside the band, fails when it lies entirely outside,
+//!   and is inconclusive when it straddles an edge of the band.
+//! - A series with fewer than [`MIN_POINTS`](crate::check::fit::MIN_POINTS) usable sizes is
+//!   inconclusive.
+//!
+//! A claim fails when one of its series fails, is inconclusive when none fails but one is
+//! inconclusive (or when it has no series at all), and holds otherwise. A failing series also
+//! reports the fit of the other family (exponential for a power model and vice versa) when that
+//! fits the data better, so "naive is linear on square-chain" fails with the fitted base.
+
+use serde::Serialize;
+
+use crate::check::claims::{Claim, FitKind};
+use crate::check::fit::{fit_growth, GrowthFit};
+use crate::check::series::Series;
+
+/// The outcome of a claim or a series.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// The measurements agree with the model.
+    Holds,
+    /// The measurements cannot decide.
+    Inconclusive,
+    /// The measurements contradict the model.
+    Fails,
+}
+
+impl Verdict {
+    /// The word printed in tables.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Holds => "holds",
+            Verdict::Inconclusive => "inconclusive",
+            Verdict::Fails => "fails",
+        }
+    }
+}
+
+/// The judgement of one series.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SeriesOutcome {
+    /// The data.
+    pub series: Series,
+    /// The verdict for this series.
+    pub verdict: Verdict,
+    /// Why, in one sentence.
+    pub reason: String,
+    /// Whether it was decided as an exact (deterministic) series.
+    pub exact: bool,
+    /// The claim's fit, when there were enough points.
+    pub fit: Option<GrowthFit>,
+    /// The other family's fit, reported when it fits a failing series better.
+    pub alternative: Option<GrowthFit>,
+}
+
+impl SeriesOutcome {
+    /// The sizes of the points the fit used.
+    pub fn sizes_used(&self) -> Vec<u64> {
+        self.fit
+            .as_ref()
+            .map(|f| f.used.iter().map(|&i| self.series.points[i].size).collect())
+            .unwrap_or_default()
+    }
+}
+
+/// The judgement of one claim.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ClaimOutcome {
+    /// The claim's id.
+    pub id: String,
+    /// The sentence it tests.
+    pub sentence: String,
+    /// The metric, as written in the claims file.
+    pub metric: String,
+    /// The x-axis.
+    pub x: String,
+    /// The model, as written in the claims file.
+    pub model: String,
+    /// The tolerance.
+    pub tolerance: f64,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// Why, in one sentence (naming the deciding series).
+    pub reason: String,
+    /// The series that decided the verdict (index into `series`): the first failing one, else
+    /// the first inconclusive one, else the one farthest from the model's target.
+    pub deciding: Option<usize>,
+    /// Every series of the claim.
+    pub series: Vec<SeriesOutcome>,
+}
+
+/// The band a fitted value must lie in.
+#[derive(Clone, Copy, Debug)]
+struct Band {
+    lo: f64,
+    hi: f64,
+}
+
+impl Band {
+    fn of(claim: &Claim) -> Self {
+        let target = claim.model.growth.target();
+        let lo = if claim.model.at_most {
+            f64::NEG_INFINITY
+        } else {
+            target - claim.tolerance
+        };
+        Band {
+            lo,
+            hi: target + claim.tolerance,
+        }
+    }
+    fn contains(self, v: f64) -> bool {
+        self.lo <= v && v <= self.hi
+    }
+    fn describe(self, claim: &Claim) -> String {
+        let target = claim.model.growth.target();
+        if claim.model.at_most {
+            format!("(-inf, {}]", num(self.hi))
+        } else {
+            format!("{} ± {}", num(target), num(claim.tolerance))
+        }
+    }
+}
+
+/// A number for a table: 3 significant decimals, without trailing noise.
+pub fn num(v: f64) -> String {
+    if v == 0.0 || (1e-3..1e6).contains(&v.abs()) {
+        let s = format!("{v:.3}");
+        let s = s.trim_end_matches('0').trim_end_matches('.');
+        if s == "-0" {
+            "0".into()
+        } else {
+            s.to_string()
+        }
+    } else {
+        format!("{v:.3e}")
+    }
+}
+
+/// Judge one series of `claim`.
+pub fn judge_series(claim: &Claim, confidence: f64, series: Series) -> SeriesOutcome {
+    let exact = claim.metric.is_exact();
+    let kind = claim.model.growth.fit_kind();
+    let xy: Vec<(f64, f64)> = series.points.iter().map(|p| (p.x, p.y)).collect();
+    let fit = match fit_growth(kind, &xy, exact, confidence) {
+        Ok(fit) => fit,
+        Err(why) => {
+            let mut reason = why;
+            if let Some(note) = series.notes.first() {
+                reason = format!("{reason}; {note}");
+            }
+            return SeriesOutcome {
+                series,
+                verdict: Verdict::Inconclusive,
+                reason,
+                exact,
+                fit: None,
+                alternative: None,
+            };
+        }
+    };
+    let band = Band::of(claim);
+    let what = kind.quantity();
+    let (verdict, mut reason) = if exact {
+        let last = *fit
+            .local
+            .last()
+            .expect("a fit has at least two local slopes");
+        match (band.contains(fit.estimate), band.contains(last)) {
+            (true, true) => (
+                Verdict::Holds,
+                format!(
+                    "{what} {} within {}",
+                    num(fit.estimate),
+                    band.describe(claim)
+                ),
+            ),
+            (false, false) => (
+                Verdict::Fails,
+                format!(
+                    "{what} {} (largest sizes: {}) outside {}",
+                    num(fit.estimate),
+                    num(last),
+                    band.describe(claim)
+                ),
+            ),
+            _ => (
+                Verdict::Inconclusive,
+                format!(
+                    "curved: fitted {what} {} but {} between the largest sizes, against {}",
+                    num(fit.estimate),
+                    num(last),
+                    band.describe(claim)
+                ),
+            ),
+        }
+    } else {
+        let (lo, hi) = fit
+            .interval
+            .expect("a fit of three or more points has an interval");
+        let ci = format!(
+            "{what} {} with {}% interval [{}, {}]",
+            num(fit.estimate),
+            num(confidence * 100.0),
+            num(lo),
+            num(hi)
+        );
+        if band.lo <= lo && hi <= band.hi {
+            (
+                Verdict::Holds,
+                format!("{ci} within {}", band.describe(claim)),
+            )
+        } else if hi < band.lo || lo > band.hi {
+            (
+                Verdict::Fails,
+                format!("{ci} outside {}", band.describe(claim)),
+            )
+        } else {
+            (
+                Verdict::Inconclusive,
+                format!("{ci} straddles {}", band.describe(claim)),
+            )
+        }
+    };
+    let alternative = (verdict == Verdict::Fails)
+        .then(|| {
+            let other = match kind {
+                FitKind::Exponential => FitKind::Power,
+                _ => FitKind::Exponential,
+            };
+            fit_growth(other, &xy, exact, confidence).ok()
+        })
+        .flatten()
+        .filter(|alt| alt.r_squared > fit.r_squared);
+    if let Some(alt) = &alternative {
+        reason.push_str(&format!(
+            "; the data fit {} better: {} {}",
+            match alt.kind {
+                FitKind::Exponential => "an exponential",
+                _ => "a power law",
+            },
+            alt.kind.quantity(),
+            num(alt.estimate)
+        ));
+    }
+    SeriesOutcome {
+        series,
+        verdict,
+        reason,
+        exact,
+        fit: Some(fit),
+        alternative,
+    }
+}
+
+/// Judge `claim` on its series. `unmeasured` says why the claim has no data at all when that
+/// is known in advance (e.g. a timing claim under `--counters-only`).
+pub fn judge_claim(
+    claim: &Claim,
+    confidence: f64,
+    series: Vec<Series>,
+    unmeasured: Option<&str>,
+) -> ClaimOutcome {
+    let outcomes: Vec<SeriesOutcome> = series
+        .into_iter()
+        .map(|s| judge_series(claim, confidence, s))
+        .collect();
+    let target = claim.model.growth.target();
+    let distance = |o: &SeriesOutcome| {
+        o.fit.as_ref().map_or(f64::NEG_INFINITY, |f| {
+            if claim.model.at_most {
+                f.estimate
+            } else {
+                (f.estimate - target).abs()
+            }
+        })
+    };
+    let deciding = [Verdict::Fails, Verdict::Inconclusive]
+        .into_iter()
+        .find_map(|v| outcomes.iter().position(|o| o.verdict == v))
+        .or_else(|| {
+            (0..outcomes.len())
+                .max_by(|&a, &b| distance(&outcomes[a]).total_cmp(&distance(&outcomes[b])))
+        });
+    let (verdict, reason) = match deciding {
+        Some(i) => {
+            let o = &outcomes[i];
+            let of = if outcomes.len() > 1 {
+                format!(" (series {} of {})", i + 1, outcomes.len())
+            } else {
+                String::new()
+            };
+            (o.verdict, format!("{}{of}: {}", o.series.label(), o.reason))
+        }
+        None => (
+            Verdict::Inconclusive,
+            unmeasured
+                .unwrap_or("no measured case of the selected workloads and strategies has a size")
+                .to_string(),
+        ),
+    };
+    ClaimOutcome {
+        id: claim.id.clone(),
+        sentence: claim.sentence.clone(),
+        metric: claim.metric.to_string(),
+        x: claim.x.to_string(),
+        model: claim.model.to_string(),
+        tolerance: claim.tolerance,
+        verdict,
+        reason,
+        deciding,
+        series: outcomes,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::claims::ClaimsFile;
+    use crate::check::series::Point;
+
+    fn claim(metric: &str, model: &str, tolerance: f64) -> Claim {
+        let text = format!(
+            r#"[[claim]]
+            id = "c"
+            sentence = "s"
+            strategies = ["*"]
+            workloads = ["*"]
+            metric = "{metric}"
+            x = "size"
+            model = "{model}"
+            tolerance = {tolerance}"#
+        );
+        ClaimsFile::parse(&text, "t").unwrap().claims.remove(0)
+    }
+
+    fn series(sizes: &[u64], f: impl Fn(f64) -> f64) -> Series {
+        Series {
+            workload: "w".into(),
+            strategy: "s".into(),
+            params: String::new(),
+            points: sizes
+                .iter()
+                .map(|&n| Point {
+                    size: n,
+                    x: n as f64,
+                    y: f(n as f64),
+                })
+                .collect(),
+            notes: Vec::new(),
+        }
+    }
+
+    /// Multiplicative noise of up to 5%, deterministic.
+    const NOISE: [f64; 8] = [1.04, 0.96, 1.03, 0.97, 1.05, 0.95, 1.02, 0.98];
+    const DOUBLING: [u64; 8] = [100, 200, 400, 800, 1600, 3200, 6400, 12800];
+
+    fn noisy_linear() -> Series {
+        let mut s = series(&DOUBLING, |n| 7.0 * n);
+        for (p, f) in s.points.iter_mut().zip(NOISE) {
+            p.y *= f;
+        }
+        s
+    }
+
+    #[test]
+    fn clean_quadratic_timing_holds_as_power_two() {
+        let o = judge_series(
+            &claim("time", "power 2", 0.1),
+            0.95,
+            series(&DOUBLING, |n| n * n),
+        );
+        assert_eq!(o.verdict, Verdict::Holds, "{}", o.reason);
+        assert!((o.fit.unwrap().estimate - 2.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn clean_doubling_timing_holds_as_exponential_base_two() {
+        let o = judge_series(
+            &claim("time", "exponential 2", 0.1),
+            0.95,
+            series(&[10, 12, 14, 16, 18, 20], |k| 2f64.powf(k)),
+        );
+        assert_eq!(o.verdict, Verdict::Holds, "{}", o.reason);
+        assert!(o.reason.contains("base 2"), "{}", o.reason);
+    }
+
+    #[test]
+    fn noisy_linear_timing_holds_fails_or_is_inconclusive_by_its_interval() {
+        let holds = judge_series(&claim("time", "linear", 0.1), 0.95, noisy_linear());
+        assert_eq!(holds.verdict, Verdict::Holds, "{}", holds.reason);
+        let (lo, hi) = holds.fit.unwrap().interval.unwrap();
+        assert!(lo < 1.0 && 1.0 < hi && hi - lo > 0.01, "[{lo}, {hi}]");
+        let fails = judge_series(&claim("time", "power 2", 0.1), 0.95, noisy_linear());
+        assert_eq!(fails.verdict, Verdict::Fails, "{}", fails.reason);
+        let tight = judge_series(&claim("time", "linear", 0.005), 0.95, noisy_linear());
+        assert_eq!(tight.verdict, Verdict::Inconclusive, "{}", tight.reason);
+        assert!(tight.reason.contains("straddles"), "{}", tight.reason);
+    }
+
+    #[test]
+    fn a_series_of_two_sizes_is_inconclusive() {
+        let o = judge_series(
+            &claim("time", "linear", 0.1),
+            0.95,
+            series(&[10, 20], |n| n),
+        );
+        assert_eq!(o.verdict, Verdict::Inconclusive);
+        assert!(o.reason.contains("need at least 3"), "{}", o.reason);
+    }
+
+    #[test]
+    fn a_false_linear_claim_on_exact_doubling_fails_with_the_fitted_base() {
+        let calls = |k: f64| 2f64.powf(k + 1.0) - 1.0;
+        let o = judge_series(
+            &claim("counter:backprop_calls", "linear", 0.1),
+            0.95,
+            series(&[4, 6, 8, 10, 12], calls),
+        );
+        assert_eq!(o.verdict, Verdict::Fails, "{}", o.reason);
+        assert!(o.exact);
+        let alt = o.alternative.expect("the exponential fits better");
+        assert!((alt.estimate - 2.0).abs() < 1e-3, "{}", alt.estimate);
+        assert!(o.reason.contains("base 2"), "{}", o.reason);
+    }
+
+    #[test]
+    fn exact_series_whose_fit_and_last_slope_disagree_are_inconclusive() {
+        // Local exponents 1.5 then 1.0: curved over the fitted sizes.
+        let pts = [
+            (10, 100.0),
+            (20, 100.0 * 2f64.powf(1.5)),
+            (40, 200.0 * 2f64.powf(1.5)),
+        ];
+        let s = series(&[10, 20, 40], |n| {
+            pts.iter().find(|p| p.0 as f64 == n).unwrap().1
+        });
+        let o = judge_series(&claim("counter:c", "linear", 0.2), 0.95, s);
+        assert_eq!(o.verdict, Verdict::Inconclusive, "{}", o.reason);
+        assert!(o.reason.contains("curved"), "{}", o.reason);
+    }
+
+    #[test]
+    fn upper_bounds_hold_below_and_fail_above() {
+        let under = judge_series(
+            &claim("time", "at most power 1.2", 0.0),
+            0.95,
+            noisy_linear(),
+        );
+        assert_eq!(under.verdict, Verdict::Holds, "{}", under.reason);
+        let over = judge_series(
+            &claim("time", "at most power 1.2", 0.0),
+            0.95,
+            series(&DOUBLING, |n| n * n),
+        );
+        assert_eq!(over.verdict, Verdict::Fails, "{}", over.reason);
+    }
+
+    #[test]
+    fn one_failing_series_fails_the_claim_and_no_series_is_inconclusive() {
+        let c = claim("time", "linear", 0.1);
+        let good = series(&DOUBLING, |n| n);
+        let mut bad = series(&DOUBLING, |n| n * n);
+        bad.workload = "quadratic".into();
+        let outcome = judge_claim(&c, 0.95, vec![good.clone(), bad], None);
+        assert_eq!(outcome.verdict, Verdict::Fails);
+        assert_eq!(outcome.deciding, Some(1));
+        assert!(
+            outcome.reason.starts_with("quadratic/s (series 2 of 2)"),
+            "{}",
+            outcome.reason
+        );
+        assert_eq!(
+            judge_claim(&c, 0.95, vec![good], None).verdict,
+            Verdict::Holds
+        );
+        let none = judge_claim(&c, 0.95, Vec::new(), Some("not measured"));
+        assert_eq!(
+            (none.verdict, none.reason.as_str()),
+            (Verdict::Inconclusive, "not measured")
+        );
+    }
+
+    #[test]
+    fn numbers_print_with_three_decimals_at_most() {
+        assert_eq!(num(2.0), "2");
+        assert_eq!(num(1.61803), "1.618");
+        assert_eq!(num(-0.0001), "-1.000e-4");
+        assert_eq!(num(0.0), "0");
+    }
+}

@@ -1,0 +1,106 @@
+//! The messages between `dualbench run` and the `run-case` child that measures one case.
+//!
+//! The parent starts the child with a [`CaseSpec`] (as one JSON argument). The child
+//! instantiates the case and counts its operations ([`Response::Counted`]), then runs the
+//! memory pass and the warm-up ([`Response::Ready`]) — two messages, so that a case that times
+//! out in its first gradient still reports T. From then on the parent sends one [`Request`]
+//! per line on the child's stdin and the child answers each with one [`Response`] line on its
+//! stdout. Between requests the child sits idle, blocked on stdin: that is what lets the parent
+//! interleave the samples of all strategies of a (workload, size) group while each strategy
+//! stays in its own process.
+
+use serde::{Deserialize, Serialize};
+use workloads::Params;
+
+use crate::measure::alloc::HeapUsage;
+
+/// One case and how to measure it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CaseSpec {
+    /// The workload's name.
+    pub workload: String,
+    /// The strategy's name.
+    pub strategy: String,
+    /// The primary size (`None` for fixed-size workloads).
+    pub size: Option<usize>,
+    /// The workload's parameters as given (defaults are filled in by the child).
+    pub params: Params,
+    /// The stack of the evaluation thread, in bytes.
+    pub stack_bytes: usize,
+    /// The cap on live heap bytes, 0 for none.
+    pub memory_limit_bytes: usize,
+    /// Warm-up: gradients are computed untimed until this much time has passed (at least one).
+    pub warmup_ns: u64,
+    /// Fast gradients are batched so that one sample takes at least this long.
+    pub target_sample_ns: u64,
+}
+
+/// What the parent asks of a ready child.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Request {
+    /// Take this many timed samples.
+    Measure {
+        /// How many samples.
+        samples: u64,
+    },
+    /// Report the peak RSS and exit.
+    Finish,
+}
+
+/// What the child reports once the case is instantiated, before any gradient.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CaseInfo {
+    /// n, the number of inputs.
+    pub inputs: u64,
+    /// m, the number of outputs.
+    pub outputs: u64,
+    /// T, the primal operation count.
+    pub ops: u64,
+    /// The naive strategy's predicted backpropagator calls.
+    pub naive_calls: f64,
+    /// FNV-1a (64-bit) hash of the input vector's bits, in hex: identifies the generated input.
+    pub input_hash: String,
+}
+
+/// What the child reports once the case is warmed up.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Setup {
+    /// The strategy's counters for one gradient, in reporting order.
+    pub counters: Vec<(String, u64)>,
+    /// Heap use of one gradient (the untimed first call), when the counting allocator is
+    /// installed.
+    pub heap: Option<HeapUsage>,
+    /// Gradients per timed sample.
+    pub batch: u64,
+    /// The fastest warm-up gradient, in nanoseconds: the parent's estimate of one gradient.
+    pub estimate_ns: f64,
+}
+
+/// One timed sample: a batch of gradients, reported per gradient.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Sample {
+    /// Wall-clock nanoseconds per gradient.
+    pub ns: f64,
+    /// The strategy's forward phase, nanoseconds per gradient.
+    pub forward_ns: f64,
+    /// The strategy's reverse phase, nanoseconds per gradient.
+    pub reverse_ns: f64,
+}
+
+/// A line the child writes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Response {
+    /// Instantiated and counted.
+    Counted(CaseInfo),
+    /// Set up and warmed up.
+    Ready(Setup),
+    /// The samples of one [`Request::Measure`].
+    Samples(Vec<Sample>),
+    /// The answer to [`Request::Finish`].
+    Finished {
+        /// The child's peak resident set size in bytes, if the OS reports it.
+        peak_rss_bytes: Option<u64>,
+    },
+}

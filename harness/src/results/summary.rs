@@ -1,0 +1,94 @@
+//! The summary table that `run` and `merge` print on stdout: one line per case.
+
+use crate::results::{CaseResult, Status};
+use crate::table::{Align, Table, TableStyle};
+
+/// A duration in nanoseconds with three significant digits and a unit (`812 ns`, `1.25 ms`).
+pub fn format_ns(ns: f64) -> String {
+    let (value, unit) = if ns < 1e3 {
+        (ns, "ns")
+    } else if ns < 1e6 {
+        (ns / 1e3, "us")
+    } else if ns < 1e9 {
+        (ns / 1e6, "ms")
+    } else {
+        (ns / 1e9, "s")
+    };
+    let decimals = if value >= 100.0 {
+        0
+    } else if value >= 10.0 {
+        1
+    } else {
+        2
+    };
+    format!("{value:.decimals$} {unit}")
+}
+
+/// A byte count in binary units (`512 B`, `3.2 MiB`).
+pub fn format_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
+/// The summary of `rows` as a table: time and its 95% interval, overhead against the primal,
+/// T, peak heap, and the status with its detail for cases that did not finish.
+pub fn table(rows: &[CaseResult]) -> Table {
+    let mut table = Table::new([
+        "workload", "size", "strategy", "status", "median", "95% CI", "overhead", "T", "heap",
+    ]);
+    for column in [1, 4, 5, 6, 7, 8] {
+        table = table.align(column, Align::Right);
+    }
+    let or_dash = |v: Option<String>| v.unwrap_or_else(|| "-".into());
+    for r in rows {
+        let status = match r.status {
+            Status::Ok => "ok".to_string(),
+            other => format!("{}: {}", other.name(), r.detail),
+        };
+        let ci = r
+            .ci_low_ns
+            .zip(r.ci_high_ns)
+            .map(|(lo, hi)| format!("{} - {}", format_ns(lo), format_ns(hi)));
+        table.push_row([
+            r.workload.clone(),
+            or_dash(r.size.map(|s| s.to_string())),
+            r.strategy.clone(),
+            status,
+            or_dash(r.median_ns.map(format_ns)),
+            or_dash(ci),
+            or_dash(r.overhead.map(|o| format!("{o:.1}x"))),
+            or_dash(r.ops.map(|t| t.to_string())),
+            or_dash(r.peak_heap_bytes.map(format_bytes)),
+        ]);
+    }
+    table
+}
+
+/// [`table`] rendered in `style`.
+pub fn render(rows: &[CaseResult], style: TableStyle) -> String {
+    table(rows).render(style)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_and_bytes_are_printed_with_units() {
+        assert_eq!(format_ns(812.0), "812 ns");
+        assert_eq!(format_ns(1_250_000.0), "1.25 ms");
+        assert_eq!(format_ns(42_000.0), "42.0 us");
+        assert_eq!(format_ns(3.5e9), "3.50 s");
+        assert_eq!(format_bytes(512), "512 B");
+        assert_eq!(format_bytes(3 << 20), "3.0 MiB");
+    }
+}

@@ -1,0 +1,232 @@
+//! What `dualbench run --suite quick|paper|full` measures: the workloads, their sizes, and the
+//! timing defaults. Every suite runs every strategy (the primal is the overhead's
+//! denominator); `--workloads`, `--strategies`, `--sizes` and the timing flags narrow or
+//! override a suite.
+//!
+//! - `quick` is the README's main command: it must finish in about two minutes on a 2-core
+//!   machine and still tell the story — naive's exponential blow-up on sharing workloads
+//!   (`square-chain`, `fib-chain`), every reverse strategy on `fdotprod` and `fneural`,
+//!   forward mode's n-fold cost and the dense rungs' O(n T) on `fdotprod` and `lse`, the stack
+//!   depth test `deep-chain`. Sizes are chosen here so that a strategy that blows up does so
+//!   at the largest size, within the short budget.
+//! - `paper` reproduces the paper's table and the complexity figures: the paper's benchmark
+//!   programs and the sharing programs over their default sweeps (`SizeSpec::sweep`), within
+//!   an hour.
+//! - `full` is every workload over its sweep.
+
+use workloads::Workload;
+
+/// A named selection of cases with its timing defaults.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Suite {
+    /// A few minutes: the story of the paper at small sizes.
+    #[default]
+    Quick,
+    /// The paper's table and complexity figures (under an hour).
+    Paper,
+    /// Every workload over its default sweep.
+    Full,
+}
+
+/// Which sizes of a workload a suite measures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sizes {
+    /// The workload's default sweep, [`workloads::SizeSpec::sweep`].
+    Sweep,
+    /// These sizes.
+    List(&'static [usize]),
+}
+
+/// One workload of a suite. Fixed-size workloads ignore [`SuiteEntry::sizes`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SuiteEntry {
+    /// The workload's name.
+    pub workload: &'static str,
+    /// Its sizes.
+    pub sizes: Sizes,
+}
+
+/// Timing defaults of a suite (each overridable on the command line).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Timing {
+    /// Wall-clock budget per case, seconds.
+    pub budget_s: f64,
+    /// Minimum number of timed samples per case.
+    pub repeat: u64,
+    /// Minimum total sampled time per case, seconds.
+    pub min_time_s: f64,
+    /// Untimed warm-up per case, seconds.
+    pub warmup_s: f64,
+}
+
+const QUICK: &[SuiteEntry] = &[
+    SuiteEntry {
+        workload: "fmult",
+        sizes: Sizes::Sweep,
+    },
+    SuiteEntry {
+        workload: "frotvecquat",
+        sizes: Sizes::Sweep,
+    },
+    SuiteEntry {
+        workload: "fdotprod",
+        sizes: Sizes::List(&[100, 1000, 10_000]),
+    },
+    SuiteEntry {
+        workload: "fneural",
+        sizes: Sizes::List(&[10, 50]),
+    },
+    SuiteEntry {
+        workload: "fsummatvec",
+        sizes: Sizes::List(&[10, 100]),
+    },
+    SuiteEntry {
+        workload: "square-chain",
+        sizes: Sizes::List(&[5, 10, 15, 20, 25, 30]),
+    },
+    SuiteEntry {
+        workload: "fib-chain",
+        sizes: Sizes::List(&[10, 20, 30]),
+    },
+    SuiteEntry {
+        workload: "deep-chain",
+        sizes: Sizes::List(&[1000, 100_000]),
+    },
+    SuiteEntry {
+        workload: "lse",
+        sizes: Sizes::List(&[100, 10_000]),
+    },
+];
+
+const PAPER: &[SuiteEntry] = &[
+    SuiteEntry {
+        workload: "fmult",
+        sizes: Sizes::Sweep,
+    },
+    SuiteEntry {
+        workload: "fdotprod",
+        sizes: Sizes::Sweep,
+    },
+    SuiteEntry {
+        workload: "fsummatvec",
+        sizes: Sizes::Sweep,
+    },
+    SuiteEntry {
+        workload: "frotvecquat",
+        sizes: Sizes::Sweep,
+    },
+    SuiteEntry {
+        workload: "fneural",
+        sizes: Sizes::Sweep,
+    },
+    SuiteEntry {
+        workload: "square-chain",
+        sizes: Sizes::Sweep,
+    },
+    SuiteEntry {
+        workload: "fib-chain",
+        sizes: Sizes::Sweep,
+    },
+    SuiteEntry {
+        workload: "fanout",
+        sizes: Sizes::Sweep,
+    },
+    SuiteEntry {
+        workload: "deep-chain",
+        sizes: Sizes::Sweep,
+    },
+];
+
+impl Suite {
+    /// The CLI name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Suite::Quick => "quick",
+            Suite::Paper => "paper",
+            Suite::Full => "full",
+        }
+    }
+
+    /// The suite's workloads, in the order they run.
+    pub fn entries(self) -> Vec<SuiteEntry> {
+        match self {
+            Suite::Quick => QUICK.to_vec(),
+            Suite::Paper => PAPER.to_vec(),
+            Suite::Full => workloads::all()
+                .iter()
+                .map(|w| SuiteEntry {
+                    workload: w.name(),
+                    sizes: Sizes::Sweep,
+                })
+                .collect(),
+        }
+    }
+
+    /// The suite's timing defaults.
+    pub fn timing(self) -> Timing {
+        match self {
+            Suite::Quick => Timing {
+                budget_s: 2.0,
+                repeat: 5,
+                min_time_s: 0.05,
+                warmup_s: 0.02,
+            },
+            Suite::Paper => Timing {
+                budget_s: 10.0,
+                repeat: 10,
+                min_time_s: 0.3,
+                warmup_s: 0.1,
+            },
+            Suite::Full => Timing {
+                budget_s: 20.0,
+                repeat: 10,
+                min_time_s: 0.5,
+                warmup_s: 0.1,
+            },
+        }
+    }
+}
+
+impl Sizes {
+    /// The sizes for `workload` (empty for a fixed-size workload).
+    pub fn resolve(self, workload: &dyn Workload) -> Vec<usize> {
+        match (workload.size(), self) {
+            (None, _) => Vec::new(),
+            (Some(spec), Sizes::Sweep) => spec.sweep.to_vec(),
+            (Some(_), Sizes::List(sizes)) => sizes.to_vec(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_suite_names_registered_workloads_at_accepted_sizes() {
+        for suite in [Suite::Quick, Suite::Paper, Suite::Full] {
+            for entry in suite.entries() {
+                let w = workloads::find(entry.workload)
+                    .unwrap_or_else(|e| panic!("suite {}: {e}", suite.name()));
+                if let Some(spec) = w.size() {
+                    for size in entry.sizes.resolve(w) {
+                        assert!(
+                            (spec.min..=spec.max).contains(&size),
+                            "suite {}: {} size {size}",
+                            suite.name(),
+                            entry.workload
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn quick_has_a_sharing_workload_and_the_papers_reverse_benchmarks() {
+        let names: Vec<&str> = Suite::Quick.entries().iter().map(|e| e.workload).collect();
+        for required in ["square-chain", "fdotprod", "fneural"] {
+            assert!(names.contains(&required), "{names:?}");
+        }
+    }
+}

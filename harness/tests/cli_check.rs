@@ -1,0 +1,438 @@
+//! `dualbench check` as a user runs it: synthetic results files with known growth decide
+//! timing claims (holds, fails, inconclusive), a false claim fails with its fitted base, the
+//! committed claims hold on counters evaluated in-process, and bad input exits with 2.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use dualbench::measure::machine::{Build, Machine};
+use dualbench::results::{
+    self, CaseResult, Metadata, ResultsFile, RunOptions, Status, SCHEMA_VERSION,
+};
+use serde_json::Value;
+
+fn dualbench(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_dualbench"))
+        .args(args)
+        .output()
+        .expect("running dualbench")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8(bytes.to_vec()).expect("UTF-8 output")
+}
+
+/// The committed claims file at the repository root.
+fn committed_claims() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../claims.toml")
+}
+
+/// A finished case with a gradient time, T = 3 * size and the given counters.
+fn row(
+    workload: &str,
+    strategy: &str,
+    size: u64,
+    median_ns: f64,
+    counters: &[(&str, u64)],
+) -> CaseResult {
+    CaseResult {
+        workload: workload.into(),
+        size: Some(size),
+        params: BTreeMap::new(),
+        strategy: strategy.into(),
+        status: Status::Ok,
+        detail: String::new(),
+        inputs: Some(size),
+        outputs: Some(1),
+        ops: Some(3 * size),
+        naive_calls: None,
+        input_hash: None,
+        batch: Some(1),
+        samples_ns: vec![median_ns],
+        median_ns: Some(median_ns),
+        min_ns: Some(median_ns),
+        max_ns: Some(median_ns),
+        ci_low_ns: Some(median_ns),
+        ci_high_ns: Some(median_ns),
+        forward_median_ns: Some(median_ns / 2.0),
+        reverse_median_ns: Some(median_ns / 2.0),
+        primal_median_ns: Some(median_ns / 10.0),
+        overhead: Some(10.0),
+        peak_heap_bytes: Some(64 * size),
+        allocated_bytes: None,
+        peak_rss_bytes: None,
+        counters: counters.iter().map(|&(k, v)| (k.to_string(), v)).collect(),
+        wall_s: 0.1,
+        command: String::new(),
+    }
+}
+
+/// Multiplicative noise of up to 5%, deterministic.
+const NOISE: [f64; 8] = [1.04, 0.96, 1.03, 0.97, 1.05, 0.95, 1.02, 0.98];
+
+/// Rows with known growth: naive on square-chain doubles per step (2^(k+1) - 1 calls), naive
+/// on fdotprod is a clean n^2, dualrev on fdotprod a noisy linear series, tape on lse was
+/// measured at two sizes only, and one case timed out.
+fn synthetic_rows() -> Vec<CaseResult> {
+    let mut rows = Vec::new();
+    for k in [8u64, 10, 12, 14, 16, 18] {
+        let calls = (1u64 << (k + 1)) - 1;
+        rows.push(row(
+            "square-chain",
+            "naive",
+            k,
+            50.0 * calls as f64,
+            &[("backprop_calls", calls)],
+        ));
+    }
+    let mut timeout = row("square-chain", "naive", 30, 0.0, &[]);
+    timeout.status = Status::Timeout;
+    timeout.detail = "exceeded the budget of 2 s".into();
+    rows.push(timeout);
+    for (i, n) in [100u64, 200, 400, 800, 1600, 3200, 6400, 12800]
+        .into_iter()
+        .enumerate()
+    {
+        let n2 = (n * n) as f64;
+        rows.push(row(
+            "fdotprod",
+            "naive",
+            n,
+            3.0 * n2,
+            &[("dense_elements", n * n)],
+        ));
+        rows.push(row(
+            "fdotprod",
+            "dualrev",
+            n,
+            40.0 * n as f64 * NOISE[i],
+            &[("edges_applied", 2 * n)],
+        ));
+    }
+    rows.push(row("lse", "tape", 1000, 1e4, &[]));
+    rows.push(row("lse", "tape", 10000, 1e5, &[]));
+    rows
+}
+
+const CLAIMS: &str = r#"
+[[claim]]
+id = "naive-square-chain-time-exponential"
+sentence = "naive doubles per squaring"
+strategies = ["naive"]
+workloads = ["square-chain"]
+metric = "time"
+x = "size"
+model = "exponential 2"
+tolerance = 0.1
+
+[[claim]]
+id = "naive-fdotprod-time-quadratic"
+sentence = "naive is quadratic on fdotprod"
+strategies = ["naive"]
+workloads = ["fdotprod"]
+metric = "time"
+x = "size"
+model = "power 2"
+tolerance = 0.1
+
+[[claim]]
+id = "dualrev-fdotprod-time-linear-in-t"
+sentence = "dualrev is linear in T on fdotprod"
+strategies = ["dualrev"]
+workloads = ["fdotprod"]
+metric = "time"
+x = "ops"
+model = "linear"
+tolerance = 0.1
+
+[[claim]]
+id = "dualrev-fdotprod-time-exactly-linear"
+sentence = "a tolerance the noise cannot resolve"
+strategies = ["dualrev"]
+workloads = ["fdotprod"]
+metric = "time"
+x = "size"
+model = "linear"
+tolerance = 0.005
+
+[[claim]]
+id = "tape-lse-time-linear"
+sentence = "two sizes cannot decide"
+strategies = ["tape"]
+workloads = ["lse"]
+metric = "time"
+x = "size"
+model = "linear"
+tolerance = 0.1
+
+[[claim]]
+id = "naive-fdotprod-quadratic-counter"
+sentence = "dense elements, exactly n^2"
+strategies = ["naive"]
+workloads = ["fdotprod"]
+metric = "counter:dense_elements"
+x = "size"
+model = "power 2"
+tolerance = 0.01
+"#;
+
+const FALSE_CLAIM: &str = r#"
+[[claim]]
+id = "naive-square-chain-linear"
+sentence = "naive is linear on square-chain (false)"
+strategies = ["naive"]
+workloads = ["square-chain"]
+metric = "counter:backprop_calls"
+x = "size"
+model = "linear"
+tolerance = 0.1
+sizes = [4, 6, 8, 10, 12]
+"#;
+
+/// A temporary directory holding `claims.toml` with `claims` and `results.csv` with `rows`.
+fn setup(claims: &str, rows: &[CaseResult]) -> (tempfile::TempDir, String, String) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let claims_path = dir.path().join("claims.toml");
+    std::fs::write(&claims_path, claims).expect("writing claims");
+    let csv_path = dir.path().join("results.csv");
+    let mut file = std::fs::File::create(&csv_path).expect("creating results.csv");
+    results::csv::write(rows, &mut file).expect("writing results.csv");
+    let s = |p: PathBuf| p.to_str().expect("UTF-8 path").to_string();
+    (dir, s(claims_path), s(csv_path))
+}
+
+/// Run `check --format json` and return its exit code and the verdict and reason per claim.
+fn verdicts(args: &[&str]) -> (i32, BTreeMap<String, (String, String)>, Value) {
+    let mut all = vec!["check", "--format", "json"];
+    all.extend_from_slice(args);
+    let out = dualbench(&all);
+    let report: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("JSON report ({e}); stderr: {}", text(&out.stderr)));
+    let by_id = report["claims"]
+        .as_array()
+        .expect("claims array")
+        .iter()
+        .map(|c| {
+            (
+                c["id"].as_str().unwrap().to_string(),
+                (
+                    c["verdict"].as_str().unwrap().to_string(),
+                    c["reason"].as_str().unwrap().to_string(),
+                ),
+            )
+        })
+        .collect();
+    (out.status.code().expect("an exit code"), by_id, report)
+}
+
+#[test]
+fn synthetic_results_decide_timing_claims_including_inconclusive() {
+    let (_dir, claims, csv) = setup(CLAIMS, &synthetic_rows());
+    let (code, v, report) = verdicts(&["--claims", &claims, "--results", &csv]);
+    let verdict = |id: &str| v[id].0.as_str();
+    assert_eq!(
+        verdict("naive-square-chain-time-exponential"),
+        "holds",
+        "{v:?}"
+    );
+    assert_eq!(verdict("naive-fdotprod-time-quadratic"), "holds", "{v:?}");
+    assert_eq!(
+        verdict("dualrev-fdotprod-time-linear-in-t"),
+        "holds",
+        "{v:?}"
+    );
+    assert_eq!(
+        verdict("naive-fdotprod-quadratic-counter"),
+        "holds",
+        "{v:?}"
+    );
+    assert_eq!(
+        verdict("dualrev-fdotprod-time-exactly-linear"),
+        "inconclusive",
+        "{v:?}"
+    );
+    assert!(
+        v["dualrev-fdotprod-time-exactly-linear"]
+            .1
+            .contains("straddles"),
+        "{v:?}"
+    );
+    assert_eq!(verdict("tape-lse-time-linear"), "inconclusive", "{v:?}");
+    assert!(
+        v["tape-lse-time-linear"].1.contains("need at least 3"),
+        "{v:?}"
+    );
+    assert_eq!(code, 0, "inconclusive claims do not fail the command");
+
+    let base = &report["claims"][0]["series"][0];
+    assert_eq!(base["fit"]["kind"], "exponential");
+    assert!((base["fit"]["estimate"].as_f64().unwrap() - 2.0).abs() < 1e-3);
+    let notes = base["series"]["notes"].as_array().unwrap();
+    assert!(notes[0].as_str().unwrap().contains("timeout"), "{notes:?}");
+    let (lo, hi) = (
+        report["claims"][2]["series"][0]["fit"]["interval"][0]
+            .as_f64()
+            .unwrap(),
+        report["claims"][2]["series"][0]["fit"]["interval"][1]
+            .as_f64()
+            .unwrap(),
+    );
+    assert!(
+        lo < 1.0 && 1.0 < hi && hi - lo > 0.01,
+        "noisy interval [{lo}, {hi}]"
+    );
+}
+
+#[test]
+fn a_false_claim_fails_with_the_fitted_base_and_exit_code_one() {
+    let (_dir, claims, csv) = setup(FALSE_CLAIM, &synthetic_rows());
+    let (code, v, _) = verdicts(&["--claims", &claims, "--results", &csv]);
+    let (verdict, reason) = &v["naive-square-chain-linear"];
+    assert_eq!(verdict, "fails");
+    assert!(reason.contains("base 2"), "{reason}");
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn a_false_claim_fails_on_counters_evaluated_in_process() {
+    let (_dir, claims, _) = setup(FALSE_CLAIM, &[]);
+    let out = dualbench(&["check", "--claims", &claims, "--counters-only"]);
+    let table = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{table}{}", text(&out.stderr));
+    let line = table
+        .lines()
+        .find(|l| l.starts_with("naive-square-chain-linear"))
+        .expect("a row for the claim");
+    assert!(line.contains("fails") && line.contains("base 2"), "{line}");
+    assert!(line.contains("8,10,12"), "the sizes used: {line}");
+}
+
+#[test]
+fn committed_claims_hold_on_counters_evaluated_in_process() {
+    let claims = committed_claims();
+    let claims = claims.to_str().unwrap();
+    let (code, v, _) = verdicts(&[
+        "--claims",
+        claims,
+        "--counters-only",
+        "--claim",
+        "naive-*,rungs-*",
+    ]);
+    assert_eq!(code, 0, "{v:?}");
+    assert!(v.len() >= 7, "{v:?}");
+    for (id, (verdict, reason)) in &v {
+        if id.contains("-time-") {
+            assert_eq!(verdict, "inconclusive", "{id}: {reason}");
+            assert!(reason.contains("--counters-only"), "{id}: {reason}");
+        } else {
+            assert_eq!(verdict, "holds", "{id}: {reason}");
+        }
+    }
+}
+
+#[test]
+fn a_results_directory_is_read_through_its_json_file() {
+    let (dir, claims, _) = setup(CLAIMS, &[]);
+    let file = ResultsFile {
+        schema_version: SCHEMA_VERSION,
+        metadata: Metadata {
+            build: Build::current(),
+            machine: Machine::current(),
+            date: "2025-01-01T00:00:00Z".into(),
+            command: "dualbench run".into(),
+            options: RunOptions {
+                suite: "paper".into(),
+                budget_s: 2.0,
+                repeat: 5,
+                min_time_s: 0.05,
+                warmup_s: 0.02,
+                target_sample_s: 0.0005,
+                rounds: 5,
+                stack_mib: 1024,
+                memory_limit_mib: 0,
+                shard: None,
+            },
+            ci_level: 0.95,
+        },
+        rows: synthetic_rows(),
+    };
+    let results_dir = dir.path().join("run");
+    std::fs::create_dir(&results_dir).unwrap();
+    file.write_dir(&results_dir).unwrap();
+    let (code, v, _) = verdicts(&[
+        "--claims",
+        &claims,
+        "--results",
+        results_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0);
+    assert_eq!(v["naive-fdotprod-time-quadratic"].0, "holds");
+}
+
+#[test]
+fn markdown_output_is_a_table_with_a_summary() {
+    let (_dir, claims, csv) = setup(CLAIMS, &synthetic_rows());
+    let out = dualbench(&[
+        "check",
+        "--claims",
+        &claims,
+        "--results",
+        &csv,
+        "--format",
+        "markdown",
+    ]);
+    let md = text(&out.stdout);
+    assert!(md.starts_with("| claim | verdict | series |"), "{md}");
+    assert!(
+        md.contains("| naive-fdotprod-time-quadratic | holds |"),
+        "{md}"
+    );
+    assert!(
+        md.trim_end()
+            .ends_with("6 claims: 4 hold, 0 fail, 2 inconclusive"),
+        "{md}"
+    );
+}
+
+#[test]
+fn bad_input_exits_with_two_and_names_the_problem() {
+    let (_dir, claims, csv) = setup(&CLAIMS.replace("power 2", "quadratic"), &synthetic_rows());
+    let out = dualbench(&["check", "--claims", &claims, "--results", &csv]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("naive-fdotprod-time-quadratic") && err.contains("valid models"),
+        "{err}"
+    );
+
+    let (_dir, claims, csv) = setup(
+        &CLAIMS.replace("[\"lse\"]", "[\"lsee\"]"),
+        &synthetic_rows(),
+    );
+    let out = dualbench(&["check", "--claims", &claims, "--results", &csv]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("`lsee` matches no workload"));
+
+    let out = dualbench(&[
+        "check",
+        "--claims",
+        "no-such-claims.toml",
+        "--counters-only",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("no-such-claims.toml"));
+
+    let (_dir, claims, csv) = setup(CLAIMS, &synthetic_rows());
+    let out = dualbench(&[
+        "check",
+        "--claims",
+        &claims,
+        "--results",
+        &csv,
+        "--claim",
+        "nope*",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("matches no claim"));
+}

@@ -1,0 +1,327 @@
+//! The `list` and `grad` commands as a user runs them: exit codes, stdout, error messages.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+fn dualbench(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_dualbench"))
+        .args(args)
+        .output()
+        .expect("running dualbench")
+}
+
+fn dualbench_with_stdin(args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dualbench"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("running dualbench");
+    child
+        .stdin
+        .take()
+        .expect("stdin is piped")
+        .write_all(stdin.as_bytes())
+        .expect("writing stdin");
+    child.wait_with_output().expect("waiting for dualbench")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).expect("stdout is UTF-8")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8(output.stderr.clone()).expect("stderr is UTF-8")
+}
+
+/// Run `grad` with `args`, check it succeeded, and parse its one JSON object.
+fn grad(args: &[&str]) -> Value {
+    let mut all = vec!["grad"];
+    all.extend_from_slice(args);
+    let output = dualbench(&all);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    serde_json::from_str(&stdout(&output)).expect("grad prints one JSON object")
+}
+
+fn numbers(value: &Value) -> Vec<f64> {
+    value
+        .as_array()
+        .expect("an array")
+        .iter()
+        .map(|v| v.as_f64().expect("a number"))
+        .collect()
+}
+
+/// A file in the system's temporary directory, removed when dropped.
+struct TempFile(std::path::PathBuf);
+
+impl TempFile {
+    fn new(name: &str, contents: &str) -> Self {
+        let path = std::env::temp_dir().join(format!("dualbench-{}-{name}", std::process::id()));
+        std::fs::write(&path, contents).expect("writing a temporary file");
+        Self(path)
+    }
+    fn path(&self) -> &str {
+        self.0.to_str().expect("a UTF-8 path")
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+#[test]
+fn list_table_names_every_strategy_and_workload() {
+    let output = dualbench(&["list"]);
+    assert_eq!(output.status.code(), Some(0));
+    let text = stdout(&output);
+    for name in [
+        "primal",
+        "forward",
+        "naive",
+        "dualrev",
+        "fdotprod",
+        "frotvecquat",
+    ] {
+        assert!(text.contains(name), "`{name}` missing from:\n{text}");
+    }
+}
+
+#[test]
+fn list_json_parses_with_strategies_and_sized_workloads() {
+    let output = dualbench(&["list", "--format", "json"]);
+    assert_eq!(output.status.code(), Some(0));
+    let listing: Value = serde_json::from_str(&stdout(&output)).expect("list prints JSON");
+    let strategies = listing["strategies"].as_array().expect("strategies");
+    assert!(strategies.iter().any(|s| s["name"] == "dualrev"));
+    assert!(strategies.iter().all(|s| s["description"].is_string()));
+    let workloads = listing["workloads"].as_array().expect("workloads");
+    let fdotprod = workloads
+        .iter()
+        .find(|w| w["name"] == "fdotprod")
+        .expect("fdotprod is listed");
+    assert!(fdotprod["size"]["default"].as_u64().is_some());
+    let fmult = workloads
+        .iter()
+        .find(|w| w["name"] == "fmult")
+        .expect("fmult");
+    assert!(fmult["size"].is_null(), "fmult has a fixed size");
+}
+
+#[test]
+fn list_markdown_prints_markdown_tables() {
+    let output = dualbench(&["list", "--format", "markdown"]);
+    assert_eq!(output.status.code(), Some(0));
+    assert!(stdout(&output).contains("| strategy | cost | description |"));
+}
+
+#[test]
+fn fdotprod_gradient_is_the_other_list() {
+    let n = 1000;
+    let report = grad(&[
+        "--workload",
+        "fdotprod",
+        "--strategy",
+        "dualrev",
+        "--size",
+        "1000",
+    ]);
+    assert_eq!(report["schema_version"], 1);
+    assert_eq!(report["workload"], "fdotprod");
+    assert_eq!(report["strategy"], "dualrev");
+    assert_eq!(report["size"], 1000);
+    assert_eq!(
+        report["inputs"],
+        serde_json::json!([{"name": "l1", "len": n}, {"name": "l2", "len": n}])
+    );
+    let gradient = numbers(&report["gradient"]);
+    assert_eq!(gradient.len(), 2 * n);
+    // l1 = 1, 2, ..., n and l2 = 3, 5, 7, ...: d/d l1 = l2 and d/d l2 = l1.
+    for i in 0..n {
+        assert_eq!(gradient[i], (2 * i + 3) as f64, "d/d l1[{i}]");
+        assert_eq!(gradient[n + i], (i + 1) as f64, "d/d l2[{i}]");
+    }
+    let value: f64 = (0..n).map(|i| ((i + 1) * (2 * i + 3)) as f64).sum();
+    assert_eq!(report["value"].as_f64(), Some(value));
+    assert!(report["counters"].is_object());
+    assert!(report.get("jacobian").is_none());
+}
+
+#[test]
+fn primal_has_a_null_gradient() {
+    let report = grad(&["--workload", "fmult", "--strategy", "primal"]);
+    assert!(report["gradient"].is_null());
+    assert_eq!(report["value"].as_f64(), Some(12.0));
+    assert!(report["size"].is_null());
+}
+
+#[test]
+fn several_outputs_give_a_jacobian_with_one_row_per_output() {
+    let report = grad(&["--workload", "frotvecquat", "--strategy", "tape"]);
+    assert!(
+        report.get("gradient").is_none(),
+        "no gradient key: {report}"
+    );
+    let rows = report["jacobian"].as_array().expect("jacobian rows");
+    assert_eq!(rows.len(), 3);
+    assert!(rows.iter().all(|r| numbers(r).len() == 7));
+    assert_eq!(numbers(&report["value"]).len(), 3);
+}
+
+#[test]
+fn cotangent_gives_the_vector_jacobian_product() {
+    let jacobian = grad(&["--workload", "frotvecquat", "--strategy", "dualrev"]);
+    let rows: Vec<Vec<f64>> = jacobian["jacobian"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(numbers)
+        .collect();
+    let w = [0.5, -2.0, 3.0];
+    let file = TempFile::new("cotangent.json", "[0.5, -2.0, 3.0]");
+    let report = grad(&[
+        "--workload",
+        "frotvecquat",
+        "--strategy",
+        "dualrev",
+        "--cotangent",
+        file.path(),
+    ]);
+    assert!(report.get("jacobian").is_none());
+    assert_eq!(numbers(&report["cotangent"]), w);
+    let vjp = numbers(&report["gradient"]);
+    for (i, &g) in vjp.iter().enumerate() {
+        let expected: f64 = (0..3).map(|j| w[j] * rows[j][i]).sum();
+        assert!(
+            (g - expected).abs() <= 1e-12 * expected.abs().max(1.0),
+            "entry {i}"
+        );
+    }
+}
+
+#[test]
+fn input_from_a_file_replaces_the_generated_input() {
+    let file = TempFile::new("input.json", "[2.0, -5.5]");
+    let report = grad(&[
+        "--workload",
+        "fmult",
+        "--strategy",
+        "forward",
+        "--input",
+        file.path(),
+    ]);
+    assert_eq!(report["value"].as_f64(), Some(-11.0));
+    assert_eq!(numbers(&report["gradient"]), [-5.5, 2.0]);
+}
+
+#[test]
+fn input_from_stdin_replaces_the_generated_input() {
+    let output = dualbench_with_stdin(
+        &[
+            "grad",
+            "--workload",
+            "fdotprod",
+            "--strategy",
+            "tape",
+            "--size",
+            "2",
+            "--input",
+            "-",
+        ],
+        "[1, 2, 10, 20]",
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let report: Value = serde_json::from_str(&stdout(&output)).expect("JSON");
+    assert_eq!(report["value"].as_f64(), Some(50.0));
+    assert_eq!(numbers(&report["gradient"]), [10.0, 20.0, 1.0, 2.0]);
+}
+
+#[test]
+fn input_of_the_wrong_length_is_a_usage_error_naming_the_layout() {
+    let output = dualbench_with_stdin(
+        &[
+            "grad",
+            "--workload",
+            "fdotprod",
+            "--strategy",
+            "dualrev",
+            "--size",
+            "3",
+            "--input",
+            "-",
+        ],
+        "[1, 2, 3]",
+    );
+    assert_eq!(output.status.code(), Some(2));
+    let message = stderr(&output);
+    assert!(
+        message.contains("3 numbers") && message.contains("takes 6") && message.contains("l1 (3)"),
+        "{message}"
+    );
+    assert!(stdout(&output).is_empty());
+}
+
+#[test]
+fn malformed_input_is_a_usage_error_without_a_panic() {
+    for bad in ["[1, 2", "{\"x\": 1}", "[1, \"two\"]"] {
+        let output = dualbench_with_stdin(
+            &[
+                "grad",
+                "--workload",
+                "fmult",
+                "--strategy",
+                "dualrev",
+                "--input",
+                "-",
+            ],
+            bad,
+        );
+        assert_eq!(output.status.code(), Some(2), "input {bad}");
+        let message = stderr(&output);
+        assert!(message.contains("--input"), "{message}");
+        assert!(message.contains("JSON array of numbers") || message.contains("not a number"));
+        assert!(!message.contains("panicked"), "{message}");
+    }
+}
+
+#[test]
+fn missing_input_file_is_a_usage_error_naming_the_file() {
+    let output = dualbench(&[
+        "grad",
+        "--workload",
+        "fmult",
+        "--strategy",
+        "dualrev",
+        "--input",
+        "no-such-file.json",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("no-such-file.json"));
+}
+
+#[test]
+fn unknown_workload_is_a_usage_error_listing_the_valid_ones() {
+    let output = dualbench(&["grad", "--workload", "nope", "--strategy", "dualrev"]);
+    assert_eq!(output.status.code(), Some(2));
+    let message = stderr(&output);
+    assert!(
+        message.contains("nope") && message.contains("fdotprod") && message.contains("fmult"),
+        "{message}"
+    );
+}
+
+#[test]
+fn unknown_strategy_is_a_usage_error_listing_the_valid_ones() {
+    let output = dualbench(&["grad", "--workload", "fmult", "--strategy", "nope"]);
+    assert_eq!(output.status.code(), Some(2));
+    let message = stderr(&output);
+    assert!(
+        message.contains("nope") && message.contains("dualrev") && message.contains("primal"),
+        "{message}"
+    );
+}

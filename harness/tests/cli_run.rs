@@ -1,0 +1,278 @@
+//! `dualbench run` and `dualbench merge` end to end: isolation statuses from real failures
+//! (a stack overflow, a time-out, an allocation beyond the memory limit), skipping after a
+//! time-out, bad input, and sharding with merge.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use dualbench::results::{CaseResult, ResultsFile, Status};
+
+fn dualbench(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_dualbench"))
+        .args(args)
+        .output()
+        .expect("running dualbench")
+}
+
+fn run_ok(args: &[&str]) -> Output {
+    let out = dualbench(args);
+    assert!(
+        out.status.success(),
+        "dualbench {args:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn row<'a>(rows: &'a [CaseResult], workload: &str, size: u64, strategy: &str) -> &'a CaseResult {
+    rows.iter()
+        .find(|r| r.workload == workload && r.size == Some(size) && r.strategy == strategy)
+        .unwrap_or_else(|| panic!("no row {workload} {size} {strategy}"))
+}
+
+/// A row measured to completion carries every measurement.
+fn assert_valid_ok_row(r: &CaseResult) {
+    assert_eq!(r.status, Status::Ok, "{r:?}");
+    assert!(r.detail.is_empty());
+    assert!(!r.samples_ns.is_empty());
+    let median = r.median_ns.unwrap();
+    assert!(median > 0.0);
+    assert!(r.min_ns.unwrap() <= r.ci_low_ns.unwrap() && r.ci_low_ns.unwrap() <= median);
+    assert!(median <= r.ci_high_ns.unwrap() && r.ci_high_ns.unwrap() <= r.max_ns.unwrap());
+    assert!(r.ops.unwrap() > 0 && r.inputs.unwrap() > 0 && r.outputs.unwrap() > 0);
+    assert!(r.overhead.unwrap() > 0.0);
+    assert!(r.peak_heap_bytes.is_some() && r.allocated_bytes.is_some());
+    assert!(r.peak_rss_bytes.unwrap() > 0);
+    assert!(!r.counters.is_empty());
+    assert!(r.command.starts_with("dualbench run --workloads"));
+}
+
+#[test]
+fn crash_and_timeout_are_recorded_and_the_sweep_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("sweep");
+    // A 1 MiB evaluation stack: naive's closure chain of 10^5 sines overflows it for real.
+    // A 1.5 s budget: naive on 40 squarings makes 2^41 backpropagator calls and times out.
+    run_ok(&[
+        "run",
+        "--workloads",
+        "deep-chain,square-chain",
+        "--strategies",
+        "naive,dualrev",
+        "--sizes",
+        "deep-chain=100000",
+        "--sizes",
+        "square-chain=10,40,45",
+        "--stack-mib",
+        "1",
+        "--budget",
+        "1.5",
+        "--repeat",
+        "3",
+        "--min-time",
+        "0.01",
+        "--warmup",
+        "0",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let file = ResultsFile::read(&out).unwrap();
+    let rows = &file.rows;
+    assert_eq!(rows.len(), 4 * 3, "{rows:#?}");
+
+    let crashed = row(rows, "deep-chain", 100_000, "naive");
+    assert_eq!(crashed.status, Status::Crashed);
+    assert_eq!(crashed.detail, "stack overflow");
+    assert_eq!(
+        crashed.ops,
+        Some(100_000),
+        "T is counted before the first gradient"
+    );
+
+    let timed_out = row(rows, "square-chain", 40, "naive");
+    assert_eq!(timed_out.status, Status::Timeout);
+    assert!(timed_out.detail.contains("1.5 s"), "{}", timed_out.detail);
+    assert!(timed_out.median_ns.is_none());
+
+    let skipped = row(rows, "square-chain", 45, "naive");
+    assert_eq!(skipped.status, Status::Skipped);
+    assert!(
+        skipped.detail.contains("timeout at size 40"),
+        "{}",
+        skipped.detail
+    );
+
+    for r in rows {
+        let failed = [
+            ("deep-chain", 100_000),
+            ("square-chain", 40),
+            ("square-chain", 45),
+        ];
+        if r.strategy == "naive" && failed.contains(&(r.workload.as_str(), r.size.unwrap())) {
+            continue;
+        }
+        assert_valid_ok_row(r);
+    }
+    assert_eq!(row(rows, "square-chain", 10, "primal").overhead, Some(1.0));
+    assert!(Path::new(&out).join("results.csv").is_file());
+}
+
+#[test]
+fn an_allocation_beyond_the_memory_limit_is_recorded_as_oom() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("oom");
+    // A tape of 10^6 entries does not fit in 16 MiB; the primal needs no heap.
+    run_ok(&[
+        "run",
+        "--workloads",
+        "deep-chain",
+        "--strategies",
+        "tape",
+        "--sizes",
+        "1000000",
+        "--memory-limit-mib",
+        "16",
+        "--repeat",
+        "1",
+        "--min-time",
+        "0",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let rows = ResultsFile::read(&out).unwrap().rows;
+    let tape = row(&rows, "deep-chain", 1_000_000, "tape");
+    assert_eq!(tape.status, Status::Oom);
+    assert!(tape.detail.contains("memory allocation"), "{}", tape.detail);
+    assert_eq!(
+        row(&rows, "deep-chain", 1_000_000, "primal").status,
+        Status::Ok
+    );
+}
+
+#[test]
+fn bad_input_exits_2_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("never");
+    let out_arg = out.to_str().unwrap();
+    let blocker = dir.path().join("a-file");
+    std::fs::write(&blocker, "not a directory").unwrap();
+    let under_file = blocker.join("out");
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["--workloads", "nope"], "nope"),
+        (vec!["--strategies", "dualrev,nope"], "valid strategies"),
+        (
+            vec!["--workloads", "square-chain", "--sizes", "5000"],
+            "5000",
+        ),
+        (
+            vec!["--workloads", "fdotprod", "--sizes", "lse=10"],
+            "not selected",
+        ),
+        (vec!["--workloads", "fdotprod", "--param", "zzz=1"], "zzz"),
+        (vec!["--workloads", "fdotprod", "--shard", "3/2"], "--shard"),
+        (vec!["--workloads", "fdotprod", "--budget", "0"], "--budget"),
+        (
+            vec!["--workloads", "fmult", "--shard", "2/2"],
+            "selects no workload",
+        ),
+    ];
+    for (extra, needle) in cases {
+        let mut args = vec!["run", "--quiet", "--out", out_arg];
+        args.extend(extra.iter().copied());
+        let result = dualbench(&args);
+        let stderr = String::from_utf8_lossy(&result.stderr);
+        assert_eq!(result.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+        assert!(!out.exists(), "{args:?} wrote {}", out.display());
+    }
+    let result = dualbench(&[
+        "run",
+        "--quiet",
+        "--workloads",
+        "fmult",
+        "--out",
+        under_file.to_str().unwrap(),
+    ]);
+    assert_eq!(result.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&result.stderr).contains("not a writable directory"));
+}
+
+#[test]
+fn shards_split_by_workload_and_merge_recombines_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let shard = |i: &str| {
+        let out = dir.path().join(format!("shard{}", &i[..1]));
+        run_ok(&[
+            "run",
+            "--workloads",
+            "fmult,frotvecquat,square-chain",
+            "--sizes",
+            "square-chain=4",
+            "--strategies",
+            "dualrev",
+            "--repeat",
+            "1",
+            "--min-time",
+            "0",
+            "--warmup",
+            "0",
+            "--quiet",
+            "--shard",
+            i,
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        out
+    };
+    let (a, b) = (shard("1/2"), shard("2/2"));
+    let workloads = |p: &Path| -> Vec<String> {
+        let mut w: Vec<String> = ResultsFile::read(p)
+            .unwrap()
+            .rows
+            .into_iter()
+            .map(|r| r.workload)
+            .collect();
+        w.dedup();
+        w
+    };
+    assert_eq!(workloads(&a), ["fmult", "square-chain"]);
+    assert_eq!(workloads(&b), ["frotvecquat"]);
+    assert_eq!(
+        ResultsFile::read(&a)
+            .unwrap()
+            .metadata
+            .options
+            .shard
+            .as_deref(),
+        Some("1/2")
+    );
+
+    let merged = dir.path().join("merged");
+    let merged_arg = merged.to_str().unwrap();
+    let (a_arg, b_arg) = (a.to_str().unwrap(), b.to_str().unwrap());
+    run_ok(&[
+        "merge", a_arg, b_arg, "--quiet", "--format", "csv", "--out", merged_arg,
+    ]);
+    let file = ResultsFile::read(&merged).unwrap();
+    assert_eq!(file.rows.len(), 3 * 2);
+    assert_eq!(file.metadata.options.shard, None);
+
+    // The same cases twice are refused.
+    let twice = dualbench(&["merge", a_arg, a_arg, "--out", merged_arg]);
+    assert_eq!(twice.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&twice.stderr).contains("repeats the case"));
+
+    // Another machine's file is refused unless --force.
+    let json = b.join("results.json");
+    let mut other = ResultsFile::read(&json).unwrap();
+    other.metadata.machine.cpu_model = "Another CPU".into();
+    std::fs::write(&json, serde_json::to_string(&other).unwrap()).unwrap();
+    let refused = dualbench(&["merge", a_arg, b_arg, "--out", merged_arg]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("another machine"));
+    run_ok(&[
+        "merge", a_arg, b_arg, "--force", "--quiet", "--out", merged_arg,
+    ]);
+}

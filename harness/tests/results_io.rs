@@ -1,0 +1,173 @@
+//! The results files: the CSV and the JSON of a real run hold the same rows, the JSON round-trips
+//! exactly, and readers refuse other schema versions.
+
+use std::collections::BTreeMap;
+use std::process::Command;
+
+use dualbench::measure::machine::{Build, Machine};
+use dualbench::results::{
+    self, CaseResult, Metadata, ResultsFile, RunOptions, Status, SCHEMA_VERSION,
+};
+
+/// A results file with every kind of value: missing fields, an empty sample list, a large
+/// float, parameters and counters.
+fn synthetic() -> ResultsFile {
+    let measured = CaseResult {
+        workload: "fdotprod".into(),
+        size: Some(1000),
+        params: BTreeMap::from([("x0".to_string(), 0.5)]),
+        strategy: "dualrev".into(),
+        status: Status::Ok,
+        detail: String::new(),
+        inputs: Some(2000),
+        outputs: Some(1),
+        ops: Some(2999),
+        naive_calls: Some(1.5e300),
+        input_hash: Some("00ff00ff00ff00ff".into()),
+        batch: Some(7),
+        samples_ns: vec![1234.5, 1200.25, 0.1 + 0.2],
+        median_ns: Some(1200.25),
+        min_ns: Some(0.1 + 0.2),
+        max_ns: Some(1234.5),
+        ci_low_ns: Some(0.1 + 0.2),
+        ci_high_ns: Some(1234.5),
+        forward_median_ns: Some(600.0),
+        reverse_median_ns: Some(500.0),
+        primal_median_ns: Some(100.0),
+        overhead: Some(12.0025),
+        peak_heap_bytes: Some(65536),
+        allocated_bytes: Some(131072),
+        peak_rss_bytes: Some(4 << 20),
+        counters: BTreeMap::from([("ids".to_string(), 3000), ("edges".to_string(), 2999)]),
+        wall_s: 0.25,
+        command: "dualbench run --workloads fdotprod --strategies primal,dualrev".into(),
+    };
+    let timed_out = CaseResult {
+        strategy: "naive".into(),
+        status: Status::Timeout,
+        detail: "exceeded the budget of 2 s, \"quoted\"".into(),
+        samples_ns: Vec::new(),
+        median_ns: None,
+        min_ns: None,
+        max_ns: None,
+        ci_low_ns: None,
+        ci_high_ns: None,
+        overhead: None,
+        batch: None,
+        peak_rss_bytes: None,
+        counters: BTreeMap::new(),
+        size: None,
+        params: BTreeMap::new(),
+        ..measured.clone()
+    };
+    ResultsFile {
+        schema_version: SCHEMA_VERSION,
+        metadata: Metadata {
+            build: Build::current(),
+            machine: Machine::current(),
+            date: "2025-01-01T00:00:00Z".into(),
+            command: "dualbench run --suite quick".into(),
+            options: RunOptions {
+                suite: "quick".into(),
+                budget_s: 2.0,
+                repeat: 5,
+                min_time_s: 0.05,
+                warmup_s: 0.02,
+                target_sample_s: 0.0005,
+                rounds: 5,
+                stack_mib: 1024,
+                memory_limit_mib: 0,
+                shard: Some("1/2".into()),
+            },
+            ci_level: 0.95,
+        },
+        rows: vec![measured, timed_out],
+    }
+}
+
+fn read_csv(dir: &std::path::Path) -> Vec<CaseResult> {
+    let file = std::fs::File::open(dir.join(results::CSV_FILE)).unwrap();
+    results::csv::read(file).unwrap()
+}
+
+#[test]
+fn csv_and_json_of_a_real_run_hold_the_same_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_dualbench"))
+        .args([
+            "run",
+            "--workloads",
+            "fmult,square-chain",
+            "--sizes",
+            "square-chain=3,6",
+            "--strategies",
+            "tape,naive,forward",
+            "--repeat",
+            "2",
+            "--min-time",
+            "0",
+            "--quiet",
+            "--out",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json = ResultsFile::read(dir.path()).unwrap();
+    assert_eq!(json.rows.len(), 3 * 4);
+    assert_eq!(read_csv(dir.path()), json.rows);
+}
+
+#[test]
+fn written_files_round_trip_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = synthetic();
+    file.write_dir(dir.path()).unwrap();
+    assert_eq!(ResultsFile::read(dir.path()).unwrap(), file);
+    assert_eq!(
+        ResultsFile::read(&dir.path().join(results::JSON_FILE)).unwrap(),
+        file
+    );
+    assert_eq!(read_csv(dir.path()), file.rows);
+    let mut text = Vec::new();
+    results::json::write(&file, &mut text).unwrap();
+    assert_eq!(results::json::read(text.as_slice()).unwrap(), file);
+}
+
+#[test]
+fn csv_columns_follow_the_row_fields_and_missing_values_are_empty() {
+    let dir = tempfile::tempdir().unwrap();
+    synthetic().write_dir(dir.path()).unwrap();
+    let text = std::fs::read_to_string(dir.path().join(results::CSV_FILE)).unwrap();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    assert_eq!(
+        &header[..5],
+        ["workload", "size", "params", "strategy", "status"]
+    );
+    assert_eq!(header.last().unwrap(), "command");
+    let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let column = |name: &str| header.iter().position(|h| h == name).unwrap();
+    assert_eq!(
+        &records[0][column("counters")],
+        r#"{"edges":2999,"ids":3000}"#
+    );
+    assert_eq!(&records[1][column("median_ns")], "");
+    assert_eq!(&records[1][column("size")], "");
+    assert_eq!(&records[1][column("status")], "timeout");
+}
+
+#[test]
+fn other_schema_versions_are_refused_with_both_versions_named() {
+    let mut value = serde_json::to_value(synthetic()).unwrap();
+    value["schema_version"] = serde_json::json!(SCHEMA_VERSION + 1);
+    let text = serde_json::to_vec(&value).unwrap();
+    let err = results::json::read(text.as_slice()).unwrap_err();
+    assert!(err.contains(&(SCHEMA_VERSION + 1).to_string()), "{err}");
+    assert!(err.contains(&SCHEMA_VERSION.to_string()), "{err}");
+    assert!(results::json::read(&b"{\"rows\": []}"[..]).is_err());
+}
