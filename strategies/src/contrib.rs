@@ -173,25 +173,22 @@ impl Contrib {
         }
     }
 
-    /// Whether dropping this node would free one of its children (whose own edges would then
-    /// have to be unwound).
+    /// Whether the node still holds an operand's Contrib. The reverse pass moves them out of
+    /// the nodes it frees, so most nodes die without any.
     #[inline]
-    fn holds_a_unique_child(&self) -> bool {
-        self.operands
-            .iter()
-            .any(|child| child.as_ref().is_some_and(|c| Rc::strong_count(c) == 1))
+    fn holds_operands(&self) -> bool {
+        self.operands.iter().any(Option::is_some)
     }
 }
 
 impl Drop for Contrib {
     /// Unwind the uniquely owned descendants onto an explicit stack instead of letting `Rc`'s
     /// drop glue recurse once per node. A child that someone else still holds is only
-    /// decremented, so the loop visits exactly the nodes that are freed. The common cases — a
-    /// node whose edges the reverse pass has already taken, or whose children are shared — do
-    /// no more than the check.
+    /// decremented, so the loop visits exactly the nodes that are freed. A node whose edges the
+    /// reverse pass has already taken (the common case) only checks that it has none left.
     #[inline]
     fn drop(&mut self) {
-        if self.holds_a_unique_child() {
+        if self.holds_operands() {
             drop_unique_descendants(self);
         }
     }
@@ -238,7 +235,11 @@ pub(crate) fn for_each_edge(
         }
         None => {
             for k in 0..n {
-                f(contrib.ids[k], contrib.operands[k].clone(), contrib.partials[k]);
+                f(
+                    contrib.ids[k],
+                    contrib.operands[k].clone(),
+                    contrib.partials[k],
+                );
             }
         }
     }
@@ -256,6 +257,7 @@ pub struct Dual {
 }
 
 impl Dual {
+    #[inline]
     fn is_active(&self) -> bool {
         self.generation != NO_GRADIENT
     }
@@ -314,6 +316,7 @@ impl Dual {
         }
     }
 
+    #[inline]
     fn take(&mut self) -> Dual {
         mem::replace(self, Dual::constant(0.0))
     }
@@ -350,6 +353,7 @@ impl PartialOrd for Dual {
 
 impl Add for Dual {
     type Output = Dual;
+    #[inline]
     fn add(self, rhs: Dual) -> Dual {
         let v = self.value + rhs.value;
         Dual::binary(self, rhs, v, 1.0, 1.0)
@@ -358,6 +362,7 @@ impl Add for Dual {
 
 impl Sub for Dual {
     type Output = Dual;
+    #[inline]
     fn sub(self, rhs: Dual) -> Dual {
         let v = self.value - rhs.value;
         Dual::binary(self, rhs, v, 1.0, -1.0)
@@ -366,6 +371,7 @@ impl Sub for Dual {
 
 impl Mul for Dual {
     type Output = Dual;
+    #[inline]
     fn mul(self, rhs: Dual) -> Dual {
         let (a, b) = (self.value, rhs.value);
         Dual::binary(self, rhs, a * b, b, a)
@@ -374,6 +380,7 @@ impl Mul for Dual {
 
 impl Div for Dual {
     type Output = Dual;
+    #[inline]
     fn div(self, rhs: Dual) -> Dual {
         let (a, b) = (self.value, rhs.value);
         Dual::binary(self, rhs, a / b, 1.0 / b, -a / (b * b))
@@ -382,6 +389,7 @@ impl Div for Dual {
 
 impl Add<f64> for Dual {
     type Output = Dual;
+    #[inline]
     fn add(self, rhs: f64) -> Dual {
         let v = self.value + rhs;
         Dual::unary(self, v, 1.0)
@@ -390,6 +398,7 @@ impl Add<f64> for Dual {
 
 impl Sub<f64> for Dual {
     type Output = Dual;
+    #[inline]
     fn sub(self, rhs: f64) -> Dual {
         let v = self.value - rhs;
         Dual::unary(self, v, 1.0)
@@ -398,6 +407,7 @@ impl Sub<f64> for Dual {
 
 impl Mul<f64> for Dual {
     type Output = Dual;
+    #[inline]
     fn mul(self, rhs: f64) -> Dual {
         let v = self.value * rhs;
         Dual::unary(self, v, rhs)
@@ -406,6 +416,7 @@ impl Mul<f64> for Dual {
 
 impl Div<f64> for Dual {
     type Output = Dual;
+    #[inline]
     fn div(self, rhs: f64) -> Dual {
         let v = self.value / rhs;
         Dual::unary(self, v, 1.0 / rhs)
@@ -414,6 +425,7 @@ impl Div<f64> for Dual {
 
 impl Neg for Dual {
     type Output = Dual;
+    #[inline]
     fn neg(self) -> Dual {
         let v = -self.value;
         Dual::unary(self, v, -1.0)
@@ -423,6 +435,7 @@ impl Neg for Dual {
 macro_rules! assign_via_binary {
     ($($Trait:ident $method:ident $op:tt $Rhs:ty;)*) => {$(
         impl $Trait<$Rhs> for Dual {
+            #[inline]
             fn $method(&mut self, rhs: $Rhs) {
                 *self = self.take() $op rhs;
             }
@@ -454,6 +467,7 @@ impl Product for Dual {
 }
 
 impl Real for Dual {
+    #[inline]
     fn constant(value: f64) -> Self {
         Dual {
             value,
@@ -462,34 +476,43 @@ impl Real for Dual {
             contrib: None,
         }
     }
+    #[inline]
     fn value(&self) -> f64 {
         self.value
     }
+    #[inline]
     fn sin(&self) -> Self {
         Dual::unary(self.clone(), self.value.sin(), partials::sin(self.value))
     }
+    #[inline]
     fn cos(&self) -> Self {
         Dual::unary(self.clone(), self.value.cos(), partials::cos(self.value))
     }
+    #[inline]
     fn tan(&self) -> Self {
         let t = self.value.tan();
         Dual::unary(self.clone(), t, partials::tan_from_result(t))
     }
+    #[inline]
     fn exp(&self) -> Self {
         let e = self.value.exp();
         Dual::unary(self.clone(), e, partials::exp_from_result(e))
     }
+    #[inline]
     fn ln(&self) -> Self {
         Dual::unary(self.clone(), self.value.ln(), partials::ln(self.value))
     }
+    #[inline]
     fn sqrt(&self) -> Self {
         let s = self.value.sqrt();
         Dual::unary(self.clone(), s, partials::sqrt_from_result(s))
     }
+    #[inline]
     fn tanh(&self) -> Self {
         let t = self.value.tanh();
         Dual::unary(self.clone(), t, partials::tanh_from_result(t))
     }
+    #[inline]
     fn powi(&self, n: i32) -> Self {
         Dual::unary(
             self.clone(),
@@ -497,11 +520,13 @@ impl Real for Dual {
             partials::powi(self.value, n),
         )
     }
+    #[inline]
     fn powf(&self, p: &Self) -> Self {
         let r = self.value.powf(p.value);
         let (dx, dp) = partials::powf(self.value, p.value, r);
         Dual::binary(self.clone(), p.clone(), r, dx, dp)
     }
+    #[inline]
     fn abs(&self) -> Self {
         Dual::unary(self.clone(), self.value.abs(), partials::abs(self.value))
     }
@@ -679,11 +704,30 @@ mod tests {
     }
 
     #[test]
+    fn a_node_is_its_edges_and_nothing_more() {
+        // Two (ID, Contrib, partial) edges, unpadded: 2 * (4 + 8 + 8) bytes.
+        assert_eq!(mem::size_of::<Contrib>(), 40);
+        assert_eq!(mem::size_of::<Dual>(), 24);
+    }
+
+    #[test]
     fn dropping_a_long_unshared_chain_does_not_recurse() {
         let _scope = GradientScope::enter();
         let mut v = input_in_scope(0.5);
         for _ in 0..1_000_000 {
             v = v.sin();
+        }
+        drop(v);
+    }
+
+    #[test]
+    fn dropping_a_long_chain_that_uses_each_value_twice_does_not_recurse() {
+        // Each node holds its operand twice: the node is the operand's only holder, through
+        // two references.
+        let _scope = GradientScope::enter();
+        let mut v = input_in_scope(1.0);
+        for _ in 0..1_000_000 {
+            v = v.clone() * v;
         }
         drop(v);
     }

@@ -115,11 +115,16 @@ fn resolve(seeds: Vec<Seed>, n: usize, ids_allocated: Id) -> (Vec<f64>, Counters
         }
     }
 
-    for i in (0..len).rev() {
-        let Some(contrib) = slots[i].contrib.take() else {
+    // The sweep pops the slots from the top: each is emptied as it is reached, and the edges of
+    // slot i point only below i, into the part of the array still present.
+    while slots.len() > n {
+        let Some(Slot {
+            contrib: Some(contrib),
+            adjoint: dz,
+        }) = slots.pop()
+        else {
             continue;
         };
-        let dz = slots[i].adjoint;
         contribs_applied += 1;
         edges_applied += for_each_edge(contrib, |j, cb, d| {
             let slot = &mut slots[j as usize];
@@ -131,7 +136,15 @@ fn resolve(seeds: Vec<Seed>, n: usize, ids_allocated: Id) -> (Vec<f64>, Counters
     }
     collector_updates += edges_applied;
 
-    let gradient = slots[..n].iter().map(|slot| slot.adjoint).collect();
+    // The input slots `0..n` end the sweep: inputs have no Contrib, so stepping over them
+    // applies nothing, and their adjoints are the gradient.
+    let gradient = slots
+        .iter()
+        .map(|slot| {
+            debug_assert!(slot.contrib.is_none(), "an input has no Contrib");
+            slot.adjoint
+        })
+        .collect();
     let counters = Counters::from_pairs(&[
         ("ids_allocated", u64::from(ids_allocated)),
         ("contribs_applied", contribs_applied),
