@@ -19,7 +19,12 @@
 //! model = "exponential 2"
 //! tolerance = 0.01                # in the units of the fitted quantity (exponent or base)
 //! sizes = [8, 10, 12, 14, 16]     # optional: the sizes counter cases are evaluated at
+//! min_ops = 1e4                   # optional: leave cases with T below this out of the fit
 //! ```
+//!
+//! `min_ops` is for ratios to the primal: where T is a few thousand operations or fewer, the
+//! primal's time is dominated by a fixed per-call cost (lifting inputs, returning the output
+//! vector), so an overhead ratio measures that cost rather than the algorithm.
 //!
 //! Metrics: `counter:NAME` (or `counter:A+B`, a sum of counters), `ops` (T itself), `time` (the
 //! gradient's wall time), `forward-time`, `reverse-time` (its phases), `overhead` (gradient time
@@ -363,6 +368,8 @@ pub struct Claim {
     pub sizes: Option<Vec<usize>>,
     /// This claim's cap on the predicted work of one in-process case (overrides the setting).
     pub max_work: Option<f64>,
+    /// Cases whose T is below this are left out of the fits (and named in the notes).
+    pub min_ops: Option<u64>,
 }
 
 /// File-wide settings.
@@ -424,6 +431,7 @@ struct RawClaim {
     tolerance: f64,
     sizes: Option<Vec<usize>>,
     max_work: Option<f64>,
+    min_ops: Option<f64>,
 }
 
 impl ClaimsFile {
@@ -559,6 +567,17 @@ fn validate(raw: RawClaim) -> Result<Claim, ClaimsError> {
         .map(positive_work)
         .transpose()
         .map_err(invalid)?;
+    let min_ops = match raw.min_ops {
+        None => None,
+        Some(t) if t.is_finite() && t >= 0.0 && t.fract() == 0.0 && t <= u64::MAX as f64 => {
+            Some(t as u64)
+        }
+        Some(t) => {
+            return Err(invalid(format!(
+                "min_ops must be a non-negative whole number of operations, e.g. 1e4; got {t}"
+            )))
+        }
+    };
     Ok(Claim {
         id: id.clone(),
         sentence: raw.sentence.trim().to_string(),
@@ -570,6 +589,7 @@ fn validate(raw: RawClaim) -> Result<Claim, ClaimsError> {
         tolerance: raw.tolerance,
         sizes: raw.sizes,
         max_work,
+        min_ops,
     })
 }
 

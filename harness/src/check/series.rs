@@ -191,6 +191,12 @@ pub fn series_for(claim: &Claim, observations: &[Observation]) -> Vec<Series> {
                         continue;
                     }
                 };
+                if let (Some(min), Some(t)) = (claim.min_ops, o.ops) {
+                    if t < min {
+                        notes.push(format!("size {size}: T = {t} is below min_ops = {min}"));
+                        continue;
+                    }
+                }
                 let Some(x) = o.x(claim.x) else {
                     notes.push(format!("size {size}: no T recorded"));
                     continue;
@@ -269,6 +275,20 @@ mod tests {
         );
         assert_eq!(s[0].points[1].y, 80.0);
         assert_eq!(s[1].label(), "lse/tape");
+    }
+
+    #[test]
+    fn cases_below_min_ops_are_left_out_with_a_note() {
+        let mut c = claim("counter:edges_applied", "ops");
+        c.min_ops = Some(30);
+        let all = vec![
+            obs("fdotprod", "dualrev", Some(10), 20, 40),
+            obs("fdotprod", "dualrev", Some(20), 40, 80),
+        ];
+        let s = series_for(&c, &all);
+        assert_eq!(s[0].points.len(), 1);
+        assert_eq!(s[0].points[0].x, 40.0);
+        assert!(s[0].notes[0].contains("below min_ops"), "{:?}", s[0].notes);
     }
 
     #[test]

@@ -82,16 +82,7 @@ pub struct JsonNumber(pub f64);
 
 impl Serialize for JsonNumber {
     fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
-        let x = self.0;
-        if x.is_finite() {
-            serializer.serialize_f64(x)
-        } else if x.is_nan() {
-            serializer.serialize_str("NaN")
-        } else if x > 0.0 {
-            serializer.serialize_str("inf")
-        } else {
-            serializer.serialize_str("-inf")
-        }
+        crate::results::nonfinite::serialize(&self.0, serializer)
     }
 }
 

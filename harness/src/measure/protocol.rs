@@ -57,7 +57,8 @@ pub struct CaseInfo {
     pub outputs: u64,
     /// T, the primal operation count.
     pub ops: u64,
-    /// The naive strategy's predicted backpropagator calls.
+    /// The naive strategy's predicted backpropagator calls (infinite when beyond `f64`).
+    #[serde(with = "crate::results::nonfinite")]
     pub naive_calls: f64,
     /// FNV-1a (64-bit) hash of the input vector's bits, in hex: identifies the generated input.
     pub input_hash: String,

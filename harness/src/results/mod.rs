@@ -15,6 +15,7 @@
 
 pub mod csv;
 pub mod json;
+pub mod nonfinite;
 pub mod summary;
 
 use std::collections::BTreeMap;
@@ -90,6 +91,7 @@ pub struct CaseResult {
     pub ops: Option<u64>,
     /// Backpropagator calls the naive strategy makes on this case (paths through the graph,
     /// predicted in O(T)); may exceed 2^64, hence a float.
+    #[serde(with = "nonfinite::option")]
     pub naive_calls: Option<f64>,
     /// FNV-1a hash of the generated input vector (hex): identifies the input generator's
     /// output, so rows from different versions are comparable only when it matches.
