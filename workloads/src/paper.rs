@@ -103,7 +103,9 @@ impl Workload for Fdotprod {
             min: 1,
             max: 10_000_000,
             verify: &[1, 10, 100],
-            sweep: &[100, 300, 1000, 3000, 10_000, 30_000, 100_000],
+            sweep: &[
+                100, 200, 500, 1000, 2000, 5000, 10_000, 20_000, 50_000, 100_000,
+            ],
         })
     }
     fn build(&self, n: usize, params: &Params) -> Instance {
@@ -162,7 +164,7 @@ impl Workload for Fsummatvec {
             min: 1,
             max: 4000,
             verify: &[1, 4, 10],
-            sweep: &[10, 30, 100, 300, 1000, 3000],
+            sweep: &[10, 20, 50, 100, 200, 500, 1000, 2000],
         })
     }
     fn build(&self, n: usize, params: &Params) -> Instance {
