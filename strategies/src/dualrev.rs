@@ -159,24 +159,7 @@ fn resolve(seeds: Vec<Seed>, n: usize, ids_allocated: Id) -> (Vec<f64>, Counters
 mod tests {
     use super::*;
     use crate::real::Real;
-
-    /// x_i = sin(x_{i-1}), k times.
-    struct SinChain(usize);
-    impl Program for SinChain {
-        fn input_len(&self) -> usize {
-            1
-        }
-        fn output_len(&self) -> usize {
-            1
-        }
-        fn eval<R: Real>(&self, x: &[R]) -> Vec<R> {
-            let mut v = x[0].clone();
-            for _ in 0..self.0 {
-                v = v.sin();
-            }
-            vec![v]
-        }
-    }
+    use crate::test_programs::SinChain;
 
     /// Builds a long sin chain, then returns only the input: the chain is dropped inside the
     /// program, outside any reverse pass.

@@ -33,6 +33,8 @@ pub mod registry;
 pub mod sparse;
 pub mod staged;
 pub mod tape;
+#[cfg(test)]
+mod test_programs;
 
 pub use program::{Counters, Jacobian, ParProgram, ParStrategy, Phases, Program, Strategy, Vjp};
 pub use real::{ParReal, Real};

@@ -250,24 +250,7 @@ impl Strategy for Naive {
 mod tests {
     use super::*;
     use crate::op_count::count_ops;
-
-    /// x_0 = x, x_k = x_{k-1} * x_{k-1}: k multiplications, each using its operand twice.
-    struct SquareChain(usize);
-    impl Program for SquareChain {
-        fn input_len(&self) -> usize {
-            1
-        }
-        fn output_len(&self) -> usize {
-            1
-        }
-        fn eval<R: Real>(&self, x: &[R]) -> Vec<R> {
-            let mut v = x[0].clone();
-            for _ in 0..self.0 {
-                v = v.clone() * v;
-            }
-            vec![v]
-        }
-    }
+    use crate::test_programs::SquareChain;
 
     #[test]
     fn naive_square_chain_calls_are_exponential() {

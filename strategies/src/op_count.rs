@@ -180,23 +180,7 @@ impl Real for Counted {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    struct SquareChain(usize);
-    impl Program for SquareChain {
-        fn input_len(&self) -> usize {
-            1
-        }
-        fn output_len(&self) -> usize {
-            1
-        }
-        fn eval<R: Real>(&self, x: &[R]) -> Vec<R> {
-            let mut v = x[0].clone();
-            for _ in 0..self.0 {
-                v = v.clone() * v;
-            }
-            vec![v]
-        }
-    }
+    use crate::test_programs::SquareChain;
 
     #[test]
     fn square_chain_has_k_ops_and_exponentially_many_paths() {

@@ -142,22 +142,7 @@ fn resolve(seeds: Vec<Seed>, n: usize, ids_allocated: Id) -> (Vec<f64>, Counters
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::real::Real;
-
-    /// (x0 + x1) * x2, x0 used twice through sharing; x3 is not used.
-    struct Shared;
-    impl Program for Shared {
-        fn input_len(&self) -> usize {
-            4
-        }
-        fn output_len(&self) -> usize {
-            1
-        }
-        fn eval<R: Real>(&self, x: &[R]) -> Vec<R> {
-            let s = x[0].clone() + x[1].clone();
-            vec![s.clone() * x[2].clone() + s * x[0].clone()]
-        }
-    }
+    use crate::test_programs::{Shared, SinChain};
 
     #[test]
     fn each_input_reached_is_one_sparse_update_and_unreached_inputs_none() {
@@ -168,24 +153,6 @@ mod tests {
         assert_eq!(r.counters.get("collector_updates"), Some(9));
         assert_eq!(r.counters.get("sparse_updates"), Some(3));
         assert_eq!(r.counters.get("dense_elements"), None);
-    }
-
-    /// x_i = sin(x_{i-1}), k times.
-    struct SinChain(usize);
-    impl Program for SinChain {
-        fn input_len(&self) -> usize {
-            1
-        }
-        fn output_len(&self) -> usize {
-            1
-        }
-        fn eval<R: Real>(&self, x: &[R]) -> Vec<R> {
-            let mut v = x[0].clone();
-            for _ in 0..self.0 {
-                v = v.sin();
-            }
-            vec![v]
-        }
     }
 
     #[test]

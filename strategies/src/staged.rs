@@ -146,50 +146,17 @@ fn resolve(seeds: Vec<Seed>, n: usize, ids_allocated: Id) -> (Vec<f64>, Counters
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::real::Real;
-
-    /// (x0 + x1) * x2, x0 used twice through sharing.
-    struct Shared;
-    impl Program for Shared {
-        fn input_len(&self) -> usize {
-            3
-        }
-        fn output_len(&self) -> usize {
-            1
-        }
-        fn eval<R: Real>(&self, x: &[R]) -> Vec<R> {
-            let s = x[0].clone() + x[1].clone();
-            vec![s.clone() * x[2].clone() + s * x[0].clone()]
-        }
-    }
+    use crate::test_programs::{Shared, SinChain};
 
     #[test]
     fn each_shared_node_is_applied_once_and_each_input_makes_one_one_hot() {
-        let r = Staged::vjp(&Shared, &[1.0, 2.0, 3.0], &[1.0]);
+        let r = Staged::vjp(&Shared, &[1.0, 2.0, 3.0, 4.0], &[1.0]);
         // f = s x2 + s x0, s = x0 + x1: df/dx0 = x2 + s + x0, df/dx1 = x2 + x0, df/dx2 = s.
-        assert_eq!(r.gradient, Some(vec![7.0, 4.0, 3.0]));
+        assert_eq!(r.gradient, Some(vec![7.0, 4.0, 3.0, 0.0]));
         assert_eq!(r.counters.get("contribs_applied"), Some(4));
         assert_eq!(r.counters.get("edges_applied"), Some(8));
         assert_eq!(r.counters.get("collector_updates"), Some(9));
-        assert_eq!(r.counters.get("dense_elements"), Some(3 * (1 + 2 * 3)));
-    }
-
-    /// x_i = sin(x_{i-1}), k times.
-    struct SinChain(usize);
-    impl Program for SinChain {
-        fn input_len(&self) -> usize {
-            1
-        }
-        fn output_len(&self) -> usize {
-            1
-        }
-        fn eval<R: Real>(&self, x: &[R]) -> Vec<R> {
-            let mut v = x[0].clone();
-            for _ in 0..self.0 {
-                v = v.sin();
-            }
-            vec![v]
-        }
+        assert_eq!(r.counters.get("dense_elements"), Some(4 * (1 + 2 * 3)));
     }
 
     #[test]

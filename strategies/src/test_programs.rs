@@ -1,0 +1,59 @@
+//! Small programs shared by the unit tests of the strategy modules.
+
+use crate::program::Program;
+use crate::real::Real;
+
+/// x_i = sin(x_{i-1}), k times: one use per value, the long-graph test.
+pub(crate) struct SinChain(pub(crate) usize);
+
+impl Program for SinChain {
+    fn input_len(&self) -> usize {
+        1
+    }
+    fn output_len(&self) -> usize {
+        1
+    }
+    fn eval<R: Real>(&self, x: &[R]) -> Vec<R> {
+        let mut v = x[0].clone();
+        for _ in 0..self.0 {
+            v = v.sin();
+        }
+        vec![v]
+    }
+}
+
+/// x_0 = x, x_k = x_{k-1} * x_{k-1}: k multiplications, each using its operand twice.
+pub(crate) struct SquareChain(pub(crate) usize);
+
+impl Program for SquareChain {
+    fn input_len(&self) -> usize {
+        1
+    }
+    fn output_len(&self) -> usize {
+        1
+    }
+    fn eval<R: Real>(&self, x: &[R]) -> Vec<R> {
+        let mut v = x[0].clone();
+        for _ in 0..self.0 {
+            v = v.clone() * v;
+        }
+        vec![v]
+    }
+}
+
+/// s x2 + s x0 with s = x0 + x1: s and x0 are shared; x3 is not used.
+/// At (1, 2, 3, 4) the gradient is (x2 + s + x0, x2 + x0, s, 0) = (7, 4, 3, 0).
+pub(crate) struct Shared;
+
+impl Program for Shared {
+    fn input_len(&self) -> usize {
+        4
+    }
+    fn output_len(&self) -> usize {
+        1
+    }
+    fn eval<R: Real>(&self, x: &[R]) -> Vec<R> {
+        let s = x[0].clone() + x[1].clone();
+        vec![s.clone() * x[2].clone() + s * x[0].clone()]
+    }
+}
