@@ -42,10 +42,8 @@
 //!   accumulator, and n for each input reached (the copy made by its update); so exactly
 //!   `n * (1 + inputs reached)`. (Copying the result out is not counted.)
 
-use std::time::Instant;
-
-use crate::contrib::{for_each_edge, forward_pass, Id, Seed, StagingMap};
-use crate::program::{Counters, Phases, Program, Strategy, Vjp};
+use crate::contrib::{differentiate, for_each_edge, Id, Seed, StagingMap};
+use crate::program::{Counters, Program, Strategy, Vjp};
 
 /// Rung 2: the Cayley transform (see the module documentation).
 #[derive(Clone, Copy, Debug, Default)]
@@ -57,19 +55,7 @@ impl Strategy for Cayley {
         "rung 2: Cayley-transformed input backpropagators updating an immutable dense accumulator (a copy per update): O(n T + T log T)";
 
     fn vjp<P: Program>(program: &P, x: &[f64], cotangent: &[f64]) -> Vjp {
-        let forward = forward_pass(program, x, cotangent);
-        let start = Instant::now();
-        let (gradient, counters) = resolve(forward.seeds, x.len(), forward.ids_allocated);
-        let reverse = start.elapsed();
-        Vjp {
-            value: forward.value,
-            gradient: Some(gradient),
-            counters,
-            phases: Phases {
-                forward: forward.elapsed,
-                reverse,
-            },
-        }
+        differentiate(program, x, cotangent, resolve)
     }
 }
 

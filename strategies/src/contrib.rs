@@ -43,7 +43,7 @@ use std::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssi
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use crate::program::{check_lengths, Program};
+use crate::program::{check_lengths, Counters, Phases, Program, Vjp};
 use crate::real::{partials, Real};
 
 /// A node's ID: its position in the topological order of one gradient's computation graph.
@@ -552,10 +552,34 @@ pub(crate) struct ForwardPass {
     pub(crate) elapsed: Duration,
 }
 
+/// The gradient driver shared by rungs 1–4: the forward pass above, then the rung's own
+/// `resolve` (its reverse pass and collector, the part that differs between rungs), timed as
+/// the reverse phase. `resolve` receives the seeded outputs, n and the number of IDs.
+pub(crate) fn differentiate<P: Program>(
+    program: &P,
+    x: &[f64],
+    cotangent: &[f64],
+    resolve: impl FnOnce(Vec<Seed>, usize, Id) -> (Vec<f64>, Counters),
+) -> Vjp {
+    let forward = forward_pass(program, x, cotangent);
+    let start = Instant::now();
+    let (gradient, counters) = resolve(forward.seeds, x.len(), forward.ids_allocated);
+    let reverse = start.elapsed();
+    Vjp {
+        value: forward.value,
+        gradient: Some(gradient),
+        counters,
+        phases: Phases {
+            forward: forward.elapsed,
+            reverse,
+        },
+    }
+}
+
 /// Lift `x` to inputs with IDs `0..n`, evaluate `program` in a fresh gradient scope, and pair
 /// each active output with its cotangent. Every active output is seeded, whatever its
 /// cotangent, so the work of a vector-Jacobian product does not depend on the values in `w`.
-pub(crate) fn forward_pass<P: Program>(program: &P, x: &[f64], cotangent: &[f64]) -> ForwardPass {
+fn forward_pass<P: Program>(program: &P, x: &[f64], cotangent: &[f64]) -> ForwardPass {
     let m = program.output_len();
     check_lengths(program.input_len(), m, x, cotangent);
     let start = Instant::now();

@@ -58,10 +58,9 @@
 //! - `slots_swept`: ID slots the sweep steps over: all of them, `ids_allocated`.
 
 use std::rc::Rc;
-use std::time::Instant;
 
-use crate::contrib::{for_each_edge, forward_pass, Contrib, Id, Seed};
-use crate::program::{Counters, Phases, Program, Strategy, Vjp};
+use crate::contrib::{differentiate, for_each_edge, Contrib, Id, Seed};
+use crate::program::{Counters, Program, Strategy, Vjp};
 
 /// Rung 4: the optimised dual-numbers reverse AD (see the module documentation).
 #[derive(Clone, Copy, Debug, Default)]
@@ -73,19 +72,7 @@ impl Strategy for Dualrev {
         "rung 4: Contrib graph resolved in mutable arrays indexed by ID, the optimised algorithm: O(T)";
 
     fn vjp<P: Program>(program: &P, x: &[f64], cotangent: &[f64]) -> Vjp {
-        let forward = forward_pass(program, x, cotangent);
-        let start = Instant::now();
-        let (gradient, counters) = resolve(forward.seeds, x.len(), forward.ids_allocated);
-        let reverse = start.elapsed();
-        Vjp {
-            value: forward.value,
-            gradient: Some(gradient),
-            counters,
-            phases: Phases {
-                forward: forward.elapsed,
-                reverse,
-            },
-        }
+        differentiate(program, x, cotangent, resolve)
     }
 }
 

@@ -44,10 +44,9 @@
 //!   (Reading the result out into a vector of length n is not counted.)
 
 use std::collections::BTreeMap;
-use std::time::Instant;
 
-use crate::contrib::{for_each_edge, forward_pass, Id, Seed, StagingMap};
-use crate::program::{Counters, Phases, Program, Strategy, Vjp};
+use crate::contrib::{differentiate, for_each_edge, Id, Seed, StagingMap};
+use crate::program::{Counters, Program, Strategy, Vjp};
 
 /// Rung 3: the sparse collector (see the module documentation).
 #[derive(Clone, Copy, Debug, Default)]
@@ -59,19 +58,7 @@ impl Strategy for Sparse {
         "rung 3: Cayley-transformed input backpropagators updating a sparse ordered-map accumulator: O(T log T)";
 
     fn vjp<P: Program>(program: &P, x: &[f64], cotangent: &[f64]) -> Vjp {
-        let forward = forward_pass(program, x, cotangent);
-        let start = Instant::now();
-        let (gradient, counters) = resolve(forward.seeds, x.len(), forward.ids_allocated);
-        let reverse = start.elapsed();
-        Vjp {
-            value: forward.value,
-            gradient: Some(gradient),
-            counters,
-            phases: Phases {
-                forward: forward.elapsed,
-                reverse,
-            },
-        }
+        differentiate(program, x, cotangent, resolve)
     }
 }
 

@@ -49,10 +49,8 @@
 //!   cotangent, and for each input reached n for its one-hot vector plus n for adding it to `c`;
 //!   so exactly `n * (1 + 2 * inputs reached)`. (Copying the result out is not counted.)
 
-use std::time::Instant;
-
-use crate::contrib::{for_each_edge, forward_pass, Id, Seed, StagingMap};
-use crate::program::{Counters, Phases, Program, Strategy, Vjp};
+use crate::contrib::{differentiate, for_each_edge, Id, Seed, StagingMap};
+use crate::program::{Counters, Program, Strategy, Vjp};
 
 /// Rung 1: linear factoring (see the module documentation).
 #[derive(Clone, Copy, Debug, Default)]
@@ -64,19 +62,7 @@ impl Strategy for Staged {
         "rung 1: Contrib graph with IDs, each node applied once; staging map, dense one-hot input cotangents: O(n T + T log T)";
 
     fn vjp<P: Program>(program: &P, x: &[f64], cotangent: &[f64]) -> Vjp {
-        let forward = forward_pass(program, x, cotangent);
-        let start = Instant::now();
-        let (gradient, counters) = resolve(forward.seeds, x.len(), forward.ids_allocated);
-        let reverse = start.elapsed();
-        Vjp {
-            value: forward.value,
-            gradient: Some(gradient),
-            counters,
-            phases: Phases {
-                forward: forward.elapsed,
-                reverse,
-            },
-        }
+        differentiate(program, x, cotangent, resolve)
     }
 }
 
