@@ -1,7 +1,10 @@
 //! Turning command-line selections (workload and strategy names, sizes, parameters) into
 //! validated values, shared by every command. Each parser names what was wrong and what is valid.
 
+use std::cell::Cell;
 use std::collections::BTreeMap;
+use std::panic::AssertUnwindSafe;
+use std::sync::Once;
 
 use strategies::StrategyKind;
 use workloads::{Params, Workload};
@@ -203,6 +206,40 @@ pub fn with_stack<T: Send>(stack_bytes: usize, f: impl FnOnce() -> T + Send) -> 
 /// backed), deep enough for closure chains of ~10^6 nodes.
 pub const EVALUATION_STACK_BYTES: usize = 1 << 30;
 
+thread_local! {
+    /// Set while a [`guarded`] evaluation runs on this thread: its panics are reported as
+    /// errors, so the panic hook stays quiet for them.
+    static QUIET_PANICS: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Run `evaluation` on a thread with [`EVALUATION_STACK_BYTES`] of stack and return its
+/// result, or the panic message if it panicked (an unimplemented strategy, a failed assertion,
+/// a program's domain error). The panic is not printed: a process-wide hook, installed once,
+/// defers to the previous hook except on threads inside `guarded`.
+pub fn guarded<T: Send>(evaluation: impl FnOnce() -> T + Send) -> std::result::Result<T, String> {
+    static QUIET_HOOK: Once = Once::new();
+    QUIET_HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !QUIET_PANICS.with(Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+    with_stack(EVALUATION_STACK_BYTES, || {
+        QUIET_PANICS.with(|q| q.set(true));
+        let result = std::panic::catch_unwind(AssertUnwindSafe(evaluation));
+        QUIET_PANICS.with(|q| q.set(false));
+        result.map_err(|payload| {
+            payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "panicked with a non-text payload".to_string())
+        })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -235,5 +272,12 @@ mod tests {
             e.contains("nope") && e.contains("dualrev") && e.contains("primal"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn guarded_turns_a_panic_into_its_message() {
+        let r: std::result::Result<(), String> = guarded(|| panic!("domain error: ln of {}", -1));
+        assert_eq!(r.unwrap_err(), "domain error: ln of -1");
+        assert_eq!(guarded(|| 41 + 1), Ok(42));
     }
 }

@@ -381,6 +381,7 @@ impl ParStrategy for Forward {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_programs::ForkedProduct;
 
     /// f(x) = (x0 * x1, x0 + sin x1): two outputs.
     struct TwoOutputs;
@@ -410,21 +411,6 @@ mod tests {
         let g = r.gradient.unwrap();
         assert_eq!(g[0], 3.0 * 0.5 - 1.0);
         assert_eq!(g[1], 3.0 * 2.0 - 0.5f64.cos());
-    }
-
-    /// f(x) = sin(x0) * exp(x1), its two factors forked with `join`.
-    struct ForkedProduct;
-    impl ParProgram for ForkedProduct {
-        fn input_len(&self) -> usize {
-            2
-        }
-        fn output_len(&self) -> usize {
-            1
-        }
-        fn eval<R: ParReal>(&self, x: &[R]) -> Vec<R> {
-            let (a, b) = R::join(|| x[0].sin(), || x[1].exp());
-            vec![a * b]
-        }
     }
 
     #[test]

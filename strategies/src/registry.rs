@@ -94,6 +94,29 @@ impl StrategyKind {
         self.cost_class() != CostClass::Primal
     }
 
+    /// The predicted work of one vector-Jacobian product under this strategy, in abstract
+    /// steps, from the case's [`OpCount`] and its number of inputs n. With t = T + n:
+    ///
+    /// | cost class | predicted work |
+    /// |---|---|
+    /// | primal, linear | t |
+    /// | log-linear | t log2 t |
+    /// | dense | (n + 1) t |
+    /// | paths | (n + 1) max(naive calls, t) |
+    ///
+    /// The harness uses it to skip cases a strategy could not finish (`verify`'s caps,
+    /// `check`'s `max_work`) before starting them.
+    pub fn predicted_work(self, count: &OpCount, inputs: usize) -> f64 {
+        let n = inputs as f64;
+        let t = count.ops as f64 + n;
+        match self.cost_class() {
+            CostClass::Primal | CostClass::Linear => t,
+            CostClass::LogLinear => t * t.log2().max(1.0),
+            CostClass::Dense => (n + 1.0) * t,
+            CostClass::Paths => count.naive_calls.max(t) * (n + 1.0),
+        }
+    }
+
     /// The CLI names of all strategies, comma separated (for error messages).
     pub fn names() -> String {
         Self::ALL
@@ -140,5 +163,34 @@ impl<P: Program + Send + Sync> DynProgram for P {
     }
     fn jacobian(&self, strategy: StrategyKind, x: &[f64]) -> Jacobian {
         strategy.jacobian(self, x)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn predicted_work_follows_each_cost_class() {
+        let count = |naive_calls| OpCount {
+            ops: 1000,
+            naive_calls,
+        };
+        let n = 10;
+        assert_eq!(StrategyKind::Dualrev.predicted_work(&count(1.0), n), 1010.0);
+        assert_eq!(StrategyKind::Primal.predicted_work(&count(1.0), n), 1010.0);
+        assert_eq!(
+            StrategyKind::Forward.predicted_work(&count(1.0), n),
+            11.0 * 1010.0
+        );
+        assert!(StrategyKind::Sparse.predicted_work(&count(1.0), n) > 1010.0 * 9.0);
+        assert_eq!(
+            StrategyKind::Naive.predicted_work(&count(1e9), n),
+            1e9 * 11.0
+        );
+        assert_eq!(
+            StrategyKind::Naive.predicted_work(&count(1.0), n),
+            1010.0 * 11.0
+        );
     }
 }

@@ -468,6 +468,7 @@ mod tests {
     use std::cell::Cell;
 
     use super::*;
+    use crate::test_programs::ForkedProduct;
 
     fn sin_of_product(x: &[TapeReal]) -> Vec<TapeReal> {
         vec![(x[0] * x[1]).sin()]
@@ -616,21 +617,6 @@ mod tests {
         );
         Tape::release_memory();
         assert_eq!(spare(), (0, 0));
-    }
-
-    /// f(x) = sin(x0) * exp(x1), its two factors forked with `join`.
-    struct ForkedProduct;
-    impl ParProgram for ForkedProduct {
-        fn input_len(&self) -> usize {
-            2
-        }
-        fn output_len(&self) -> usize {
-            1
-        }
-        fn eval<R: ParReal>(&self, x: &[R]) -> Vec<R> {
-            let (a, b) = R::join(|| x[0].sin(), || x[1].exp());
-            vec![a * b]
-        }
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Small programs shared by the unit tests of the strategy modules.
 
-use crate::program::Program;
-use crate::real::Real;
+use crate::program::{ParProgram, Program};
+use crate::real::{ParReal, Real};
 
 /// x_i = sin(x_{i-1}), k times: one use per value, the long-graph test.
 pub(crate) struct SinChain(pub(crate) usize);
@@ -55,5 +55,21 @@ impl Program for Shared {
     fn eval<R: Real>(&self, x: &[R]) -> Vec<R> {
         let s = x[0].clone() + x[1].clone();
         vec![s.clone() * x[2].clone() + s * x[0].clone()]
+    }
+}
+
+/// f(x) = sin(x0) * exp(x1), its two factors forked with `join`.
+pub(crate) struct ForkedProduct;
+
+impl ParProgram for ForkedProduct {
+    fn input_len(&self) -> usize {
+        2
+    }
+    fn output_len(&self) -> usize {
+        1
+    }
+    fn eval<R: ParReal>(&self, x: &[R]) -> Vec<R> {
+        let (a, b) = R::join(|| x[0].sin(), || x[1].exp());
+        vec![a * b]
     }
 }

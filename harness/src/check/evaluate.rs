@@ -10,16 +10,16 @@
 //!
 //! **The work cap.** Before running a strategy, its work is predicted from T (computed first,
 //! in O(T), by [`DynProgram::op_count`](strategies::DynProgram::op_count)), the input count n and the predicted number of naive
-//! backpropagator calls: T for the linear strategies, T log2 T for the log-linear one, n T for
-//! the dense ones, (naive calls) n for the naive one. A case whose predicted work exceeds the
+//! backpropagator calls ([`StrategyKind::predicted_work`]: T for the linear strategies, T log2 T
+//! for the log-linear one, n T for the dense ones, (naive calls) n for the naive one). A case whose predicted work exceeds the
 //! claim's `max_work` (default: the `[settings]` value) is not run and is recorded as "not
 //! evaluated", so a claim with sizes beyond the cap becomes inconclusive rather than slow. The
 //! default sweep of a workload is walked upwards and stops at the first size over the cap.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use strategies::{CostClass, StrategyKind};
+use strategies::op_count::OpCount;
+use strategies::StrategyKind;
 use workloads::{Params, Workload};
 
 use crate::check::claims::{Claim, ClaimsFile, Metric};
@@ -46,18 +46,6 @@ pub fn requested_sizes(claim: &Claim, workload: &dyn Workload) -> BTreeSet<usize
         (_, None) => BTreeSet::new(),
         (Some(sizes), Some(_)) => sizes.iter().copied().collect(),
         (None, Some(spec)) => spec.sweep.iter().chain(spec.verify).copied().collect(),
-    }
-}
-
-/// The predicted work of one gradient, in abstract steps (see the module docs).
-pub fn predicted_work(strategy: StrategyKind, ops: u64, inputs: usize, naive_calls: f64) -> f64 {
-    let t = ops as f64 + inputs as f64;
-    let n = inputs as f64;
-    match strategy.cost_class() {
-        CostClass::Primal | CostClass::Linear => t,
-        CostClass::LogLinear => t * t.log2().max(1.0),
-        CostClass::Dense => (n + 1.0) * t,
-        CostClass::Paths => naive_calls.max(t) * (n + 1.0),
     }
 }
 
@@ -161,7 +149,7 @@ pub(crate) fn over_cap(
     naive_calls: f64,
     cap: f64,
 ) -> Option<String> {
-    let work = predicted_work(strategy, ops, inputs, naive_calls);
+    let work = strategy.predicted_work(&OpCount { ops, naive_calls }, inputs);
     (work > cap).then(|| {
         format!("{NOT_EVALUATED}: predicted work {work:.3e} exceeds the cap {cap:.3e} (max_work)")
     })
@@ -213,25 +201,18 @@ fn evaluate_case(w: &dyn Workload, size: usize, needs: &Needs) -> Result<Vec<Obs
             out.push(o);
             continue;
         }
-        let result = catch_unwind(AssertUnwindSafe(|| {
+        let result = select::guarded(|| {
             if program.output_len() == 1 {
                 program.vjp(s, &instance.input, &[1.0]).counters
             } else {
                 program.jacobian(s, &instance.input).counters
             }
-        }));
+        });
         match result {
             Ok(counters) => {
                 o.counters = counters.iter().map(|(k, v)| (k.to_string(), v)).collect();
             }
-            Err(panic) => {
-                let message = panic
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                    .unwrap_or_else(|| "unknown panic".into());
-                o.failure = Some(format!("panicked: {message}"));
-            }
+            Err(message) => o.failure = Some(format!("panicked: {message}")),
         }
         out.push(o);
     }
@@ -241,19 +222,6 @@ fn evaluate_case(w: &dyn Workload, size: usize, needs: &Needs) -> Result<Vec<Obs
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn predicted_work_follows_each_cost_class() {
-        let t = 1000;
-        let n = 10;
-        assert_eq!(predicted_work(StrategyKind::Dualrev, t, n, 1.0), 1010.0);
-        assert_eq!(
-            predicted_work(StrategyKind::Forward, t, n, 1.0),
-            11.0 * 1010.0
-        );
-        assert!(predicted_work(StrategyKind::Sparse, t, n, 1.0) > 1010.0 * 9.0);
-        assert_eq!(predicted_work(StrategyKind::Naive, t, n, 1e9), 1e9 * 11.0);
-    }
 
     #[test]
     fn params_render_canonically_in_key_order() {

@@ -28,12 +28,9 @@
 //! strategy, a domain error at a user-supplied input) turned into an error message instead of a
 //! panic trace.
 
-use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::io::Read;
-use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::sync::Once;
 
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
@@ -41,7 +38,7 @@ use strategies::{Counters, StrategyKind};
 use workloads::{Block, Instance};
 
 use crate::error::{Error, Outcome, Result};
-use crate::select;
+use crate::select::{self, guarded};
 
 /// The version of the `grad` JSON object; bumped when a key changes meaning or disappears.
 pub const GRAD_SCHEMA_VERSION: u32 = 1;
@@ -356,40 +353,6 @@ fn json_kind(value: &serde_json::Value) -> &'static str {
     }
 }
 
-thread_local! {
-    /// Set while a [`guarded`] evaluation runs on this thread: its panics are reported as
-    /// errors, so the panic hook stays quiet for them.
-    static QUIET_PANICS: Cell<bool> = const { Cell::new(false) };
-}
-
-/// Run `evaluation` on a thread with [`select::EVALUATION_STACK_BYTES`] of stack and return its
-/// result, or the panic message if it panicked (an unimplemented strategy, a failed assertion,
-/// a program's domain error). The panic is not printed: a process-wide hook, installed once,
-/// defers to the previous hook except on threads inside `guarded`.
-pub fn guarded<T: Send>(evaluation: impl FnOnce() -> T + Send) -> std::result::Result<T, String> {
-    static QUIET_HOOK: Once = Once::new();
-    QUIET_HOOK.call_once(|| {
-        let previous = panic::take_hook();
-        panic::set_hook(Box::new(move |info| {
-            if !QUIET_PANICS.with(Cell::get) {
-                previous(info);
-            }
-        }));
-    });
-    select::with_stack(select::EVALUATION_STACK_BYTES, || {
-        QUIET_PANICS.with(|q| q.set(true));
-        let result = panic::catch_unwind(AssertUnwindSafe(evaluation));
-        QUIET_PANICS.with(|q| q.set(false));
-        result.map_err(|payload| {
-            payload
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "panicked with a non-text payload".to_string())
-        })
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -424,13 +387,6 @@ mod tests {
             .contains("found an object"));
         let e = parse_vector(r#"[1, "two"]"#).unwrap_err();
         assert!(e.contains("element 1") && e.contains("two"), "{e}");
-    }
-
-    #[test]
-    fn guarded_turns_a_panic_into_its_message() {
-        let r: std::result::Result<(), String> = guarded(|| panic!("domain error: ln of {}", -1));
-        assert_eq!(r.unwrap_err(), "domain error: ln of -1");
-        assert_eq!(guarded(|| 41 + 1), Ok(42));
     }
 
     #[test]

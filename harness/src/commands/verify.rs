@@ -44,14 +44,16 @@
 //! # Caps
 //!
 //! Slow strategies run only where they finish in seconds. Before running, the case's
-//! [`OpCount`](strategies::op_count::OpCount) predicts each strategy's work for the Jacobian,
+//! [`OpCount`] predicts each strategy's work for the Jacobian,
 //! from its [`CostClass`]:
 //!
 //! | cost class | predicted work | strategies (at the time of writing) |
 //! |---|---|---|
-//! | `paths` | naive_calls * n * m | `naive` |
-//! | `dense` | T * n * m | `forward`, `forward-vec`, `staged`, `cayley` |
+//! | `paths` | m (n + 1) max(naive_calls, T + n) | `naive` |
+//! | `dense` | m (n + 1) (T + n) | `forward`, `forward-vec`, `staged`, `cayley` |
 //! | others | always run | `primal`, `tape`, `sparse`, `dualrev` |
+//!
+//! (m times [`StrategyKind::predicted_work`], the work of one vector-Jacobian product.)
 //!
 //! A strategy whose predicted work exceeds [`WORK_CAP`] is skipped at that case, and finite
 //! differences are skipped where (4n + 1) * T exceeds [`FD_WORK_CAP`]; skipped strategies are
@@ -73,13 +75,14 @@
 use std::time::Instant;
 
 use serde::Serialize;
+use strategies::op_count::OpCount;
 use strategies::{CostClass, DynProgram, StrategyKind};
 use workloads::{Block, Instance};
 
-use super::grad::{guarded, JsonNumber};
+use super::grad::JsonNumber;
 use super::list::Format;
 use crate::error::{Error, Outcome, Result};
-use crate::select::{self, SizeSelection};
+use crate::select::{self, guarded, SizeSelection};
 use crate::table::{Align, Table};
 
 /// Largest accepted error between two AD strategies, or between a strategy's value and the
@@ -338,19 +341,11 @@ pub fn execute(args: VerifyArgs) -> Result<Outcome> {
     })
 }
 
-/// The predicted work of `strategy` for the full Jacobian (see the module documentation), or
-/// `None` for strategies that always run.
-pub fn predicted_work(
-    strategy: StrategyKind,
-    ops: u64,
-    naive_calls: f64,
-    n: usize,
-    m: usize,
-) -> Option<f64> {
-    let scale = n as f64 * m as f64;
+/// The predicted work of `strategy` for the full Jacobian (m vector-Jacobian products, see
+/// the module documentation), or `None` for strategies that always run.
+pub fn predicted_work(strategy: StrategyKind, count: &OpCount, n: usize, m: usize) -> Option<f64> {
     match strategy.cost_class() {
-        CostClass::Paths => Some(naive_calls * scale),
-        CostClass::Dense => Some(ops as f64 * scale),
+        CostClass::Paths | CostClass::Dense => Some(strategy.predicted_work(count, n) * m as f64),
         CostClass::Primal | CostClass::Linear | CostClass::LogLinear => None,
     }
 }
@@ -483,7 +478,7 @@ pub fn verify_case(
     // Run each strategy (or skip it), and compare its value to the primal value.
     let mut jacobians: Vec<(StrategyKind, Vec<Vec<f64>>)> = Vec::new();
     for &strategy in strategies {
-        let work = predicted_work(strategy, count.ops, count.naive_calls, n, m);
+        let work = predicted_work(strategy, &count, n, m);
         let mut result = StrategyResult::new(strategy, Status::Checked);
         result.predicted_work = work.map(JsonNumber);
         if work.is_some_and(|w| w > WORK_CAP) {
@@ -869,16 +864,21 @@ mod tests {
 
     #[test]
     fn predicted_work_caps_only_paths_and_dense_strategies() {
+        let count = OpCount {
+            ops: 10,
+            naive_calls: 1e6,
+        };
+        // m = 2 vector-Jacobian products of (n + 1) max(paths, T + n), resp. (n + 1)(T + n).
         assert_eq!(
-            predicted_work(StrategyKind::Naive, 10, 1e6, 3, 2),
-            Some(6e6)
+            predicted_work(StrategyKind::Naive, &count, 3, 2),
+            Some(2.0 * 4.0 * 1e6)
         );
         assert_eq!(
-            predicted_work(StrategyKind::Forward, 10, 1e6, 3, 2),
-            Some(60.0)
+            predicted_work(StrategyKind::Forward, &count, 3, 2),
+            Some(2.0 * 4.0 * 13.0)
         );
-        assert_eq!(predicted_work(StrategyKind::Dualrev, 10, 1e30, 3, 2), None);
-        assert_eq!(predicted_work(StrategyKind::Primal, 10, 1e30, 3, 2), None);
+        assert_eq!(predicted_work(StrategyKind::Dualrev, &count, 3, 2), None);
+        assert_eq!(predicted_work(StrategyKind::Primal, &count, 3, 2), None);
     }
 
     #[test]
