@@ -40,6 +40,9 @@ pub enum Outcome {
     Success,
     /// A verdict failed (`verify` disagreement, `check` claim failed): exit code 1.
     VerdictFailed,
+    /// The command reported its findings, but its input could not support them (`check`: a
+    /// claim whose data hold no case): exit code 2.
+    BadInput,
     /// `compare` found a regression: exit code 3.
     Regression,
 }
@@ -50,6 +53,7 @@ impl Outcome {
         ExitCode::from(match self {
             Outcome::Success => 0,
             Outcome::VerdictFailed => 1,
+            Outcome::BadInput => 2,
             Outcome::Regression => 3,
         })
     }

@@ -2,17 +2,35 @@
 //!
 //! Data flows one way: workloads are generic programs, a strategy instantiates them and
 //! computes a gradient, the harness times and counts that and writes rows, and `check`, `plot`
-//! and `compare` read rows. The CLI is layered as parsed flags ([`cli`]) -> validated plan ->
-//! work, one module per command in [`commands`].
+//! and `compare` read rows. The CLI is layered as parsed flags ([`cli`], one module per
+//! command in [`commands`]) -> a validated request or plan -> work, done by the library
+//! modules:
+//!
+//! | module | job |
+//! |---|---|
+//! | [`listing`] | what `list` prints |
+//! | [`gradient`] | one evaluation as JSON (`grad`) |
+//! | [`verify`] | strategies against each other and finite differences (`verify`) |
+//! | [`sweep`] | the measurement sweep (`run`) |
+//! | [`measure`] | isolated, interleaved measurement of cases |
+//! | [`results`] | the results schema, its files, the journal, merging (`merge`) |
+//! | [`check`] | complexity claims against counters or results (`check`) |
+//! | [`select`], [`suite`] | command-line selections, suites |
+//! | [`table`], [`output`] | tables, writing to stdout and stderr |
 
 pub mod check;
 pub mod cli;
 pub mod commands;
 pub mod error;
+pub mod gradient;
+pub mod listing;
 pub mod measure;
+pub mod output;
 pub mod results;
 pub mod select;
 pub mod suite;
+pub mod sweep;
 pub mod table;
+pub mod verify;
 
 pub use error::{Error, Outcome, Result};

@@ -24,7 +24,7 @@ fn main() -> ExitCode {
     match dualbench::cli::execute(cli) {
         Ok(outcome) => outcome.exit_code(),
         Err(e) => {
-            eprintln!("error: {e}");
+            dualbench::output::note(&format!("error: {e}"));
             e.exit_code()
         }
     }

@@ -1,10 +1,7 @@
 //! Turning command-line selections (workload and strategy names, sizes, parameters) into
 //! validated values, shared by every command. Each parser names what was wrong and what is valid.
 
-use std::cell::Cell;
 use std::collections::BTreeMap;
-use std::panic::AssertUnwindSafe;
-use std::sync::Once;
 
 use strategies::StrategyKind;
 use workloads::{Params, Workload};
@@ -20,9 +17,21 @@ fn items(args: &[String]) -> impl Iterator<Item = &str> {
         .filter(|s| !s.is_empty())
 }
 
-/// Parse workload names; no names (or `all`) selects every workload.
-pub fn workloads(args: &[String]) -> Result<Vec<&'static dyn Workload>> {
+/// An option that was given but names nothing (`--workloads ''`, `--strategies ,`) is an
+/// error, not "everything".
+fn nonempty<'a>(args: &'a [String], what: &str) -> Result<Vec<&'a str>> {
     let names: Vec<&str> = items(args).collect();
+    if !args.is_empty() && names.is_empty() {
+        return Err(Error::usage(format!(
+            "the {what} list is empty: name {what}s (see `dualbench list`), or `all`"
+        )));
+    }
+    Ok(names)
+}
+
+/// Parse workload names; no option (or `all`) selects every workload.
+pub fn workloads(args: &[String]) -> Result<Vec<&'static dyn Workload>> {
+    let names = nonempty(args, "workload")?;
     if names.is_empty() || names == ["all"] {
         return Ok(workloads::all().to_vec());
     }
@@ -46,9 +55,9 @@ pub fn strategy(name: &str) -> Result<StrategyKind> {
     })
 }
 
-/// Parse strategy names; no names (or `all`) selects every strategy.
+/// Parse strategy names; no option (or `all`) selects every strategy.
 pub fn strategies(args: &[String]) -> Result<Vec<StrategyKind>> {
-    let names: Vec<&str> = items(args).collect();
+    let names = nonempty(args, "strategy")?;
     if names.is_empty() || names == ["all"] {
         return Ok(StrategyKind::ALL.to_vec());
     }
@@ -145,17 +154,21 @@ impl SizeSelection {
     }
 
     /// The sizes to use for `workload`: its own list, else the global list, else `default`.
-    /// Fixed-size workloads always get `[None]` (one case, no size); given sizes are ignored
-    /// for them only when they came from the global list.
+    /// Fixed-size workloads get `[None]` (one case, no size). Sizes given for a fixed-size
+    /// workload are refused, as `grad --size` is: by name (`fmult=3`) always, and a global list
+    /// when the workload was `named` on the command line (a global list only passes over the
+    /// fixed-size workloads that a suite brought in).
     pub fn sizes_for(
         &self,
         workload: &dyn Workload,
+        named: bool,
         default: impl FnOnce(&workloads::SizeSpec) -> Vec<usize>,
     ) -> Result<Vec<Option<usize>>> {
         let Some(spec) = workload.size() else {
-            if self.per_workload.contains_key(workload.name()) {
+            if self.per_workload.contains_key(workload.name()) || (named && self.global.is_some()) {
                 return Err(Error::usage(format!(
-                    "workload `{}` has a fixed size; remove it from --sizes",
+                    "workload `{}` has a fixed size and takes no --sizes; give sizes for the \
+                     other workloads by name (e.g. --sizes fdotprod=100,1000)",
                     workload.name()
                 )));
             }
@@ -185,61 +198,6 @@ fn size_list(list: &str) -> Result<Vec<usize>> {
     Ok(sizes)
 }
 
-/// Run `f` on a new thread with a stack of `stack_bytes` and return its result. Closure-based
-/// strategies (naive) recurse through their graph when calling and dropping it, so the harness
-/// runs every evaluation on a thread with a large stack; a panic inside is resumed here.
-pub fn with_stack<T: Send>(stack_bytes: usize, f: impl FnOnce() -> T + Send) -> T {
-    std::thread::scope(|scope| {
-        let handle = std::thread::Builder::new()
-            .name("evaluation".into())
-            .stack_size(stack_bytes)
-            .spawn_scoped(scope, f)
-            .expect("spawning the evaluation thread");
-        match handle.join() {
-            Ok(v) => v,
-            Err(panic) => std::panic::resume_unwind(panic),
-        }
-    })
-}
-
-/// The stack given to evaluation threads: 1 GiB of address space (only touched pages are
-/// backed), deep enough for closure chains of ~10^6 nodes.
-pub const EVALUATION_STACK_BYTES: usize = 1 << 30;
-
-thread_local! {
-    /// Set while a [`guarded`] evaluation runs on this thread: its panics are reported as
-    /// errors, so the panic hook stays quiet for them.
-    static QUIET_PANICS: Cell<bool> = const { Cell::new(false) };
-}
-
-/// Run `evaluation` on a thread with [`EVALUATION_STACK_BYTES`] of stack and return its
-/// result, or the panic message if it panicked (an unimplemented strategy, a failed assertion,
-/// a program's domain error). The panic is not printed: a process-wide hook, installed once,
-/// defers to the previous hook except on threads inside `guarded`.
-pub fn guarded<T: Send>(evaluation: impl FnOnce() -> T + Send) -> std::result::Result<T, String> {
-    static QUIET_HOOK: Once = Once::new();
-    QUIET_HOOK.call_once(|| {
-        let previous = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            if !QUIET_PANICS.with(Cell::get) {
-                previous(info);
-            }
-        }));
-    });
-    with_stack(EVALUATION_STACK_BYTES, || {
-        QUIET_PANICS.with(|q| q.set(true));
-        let result = std::panic::catch_unwind(AssertUnwindSafe(evaluation));
-        QUIET_PANICS.with(|q| q.set(false));
-        result.map_err(|payload| {
-            payload
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "panicked with a non-text payload".to_string())
-        })
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -264,6 +222,18 @@ mod tests {
     }
 
     #[test]
+    fn an_empty_workload_or_strategy_list_is_an_error_not_all() {
+        let e = workloads(&[String::new()]).err().unwrap().to_string();
+        assert!(e.contains("workload list is empty"), "{e}");
+        assert!(strategies(&[",".into()]).is_err());
+        assert_eq!(workloads(&[]).unwrap().len(), workloads::all().len());
+        assert_eq!(
+            workloads(&["all".into()]).unwrap().len(),
+            workloads::all().len()
+        );
+    }
+
+    #[test]
     fn unknown_strategy_lists_valid_names() {
         let e = strategies(&["dualrev,nope".into()])
             .unwrap_err()
@@ -272,12 +242,5 @@ mod tests {
             e.contains("nope") && e.contains("dualrev") && e.contains("primal"),
             "{e}"
         );
-    }
-
-    #[test]
-    fn guarded_turns_a_panic_into_its_message() {
-        let r: std::result::Result<(), String> = guarded(|| panic!("domain error: ln of {}", -1));
-        assert_eq!(r.unwrap_err(), "domain error: ln of -1");
-        assert_eq!(guarded(|| 41 + 1), Ok(42));
     }
 }

@@ -167,7 +167,7 @@ impl Suite {
         match self {
             Suite::Quick => Timing {
                 budget_s: 2.0,
-                repeat: 5,
+                repeat: 6,
                 min_time_s: 0.05,
                 warmup_s: 0.02,
             },

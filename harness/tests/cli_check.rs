@@ -36,36 +36,32 @@ fn row(
     median_ns: f64,
     counters: &[(&str, u64)],
 ) -> CaseResult {
-    CaseResult {
-        workload: workload.into(),
-        size: Some(size),
-        params: BTreeMap::new(),
-        strategy: strategy.into(),
-        status: Status::Ok,
-        detail: String::new(),
-        inputs: Some(size),
-        outputs: Some(1),
-        ops: Some(3 * size),
-        naive_calls: None,
-        input_hash: None,
-        batch: Some(1),
-        samples_ns: vec![median_ns],
-        median_ns: Some(median_ns),
-        min_ns: Some(median_ns),
-        max_ns: Some(median_ns),
-        ci_low_ns: Some(median_ns),
-        ci_high_ns: Some(median_ns),
-        forward_median_ns: Some(median_ns / 2.0),
-        reverse_median_ns: Some(median_ns / 2.0),
-        primal_median_ns: Some(median_ns / 10.0),
-        overhead: Some(10.0),
-        peak_heap_bytes: Some(64 * size),
-        allocated_bytes: None,
-        peak_rss_bytes: None,
-        counters: counters.iter().map(|&(k, v)| (k.to_string(), v)).collect(),
-        wall_s: 0.1,
-        command: String::new(),
-    }
+    let mut r = CaseResult::unmeasured(
+        workload,
+        Some(size),
+        BTreeMap::new(),
+        strategy,
+        Status::Ok,
+        String::new(),
+        String::new(),
+    );
+    r.inputs = Some(size);
+    r.outputs = Some(1);
+    r.ops = Some(3 * size);
+    r.batch = Some(1);
+    r.samples_ns = vec![median_ns];
+    r.round_samples = vec![1];
+    r.median_ns = Some(median_ns);
+    r.min_ns = Some(median_ns);
+    r.max_ns = Some(median_ns);
+    r.forward_median_ns = Some(median_ns / 2.0);
+    r.reverse_median_ns = Some(median_ns / 2.0);
+    r.primal_median_ns = Some(median_ns / 10.0);
+    r.overhead = Some(10.0);
+    r.peak_heap_bytes = Some(64 * size);
+    r.counters = counters.iter().map(|&(k, v)| (k.to_string(), v)).collect();
+    r.wall_s = 0.1;
+    r
 }
 
 /// Multiplicative noise of up to 5%, deterministic.
@@ -323,7 +319,7 @@ fn committed_claims_hold_on_counters_evaluated_in_process() {
     assert!(v.len() >= 7, "{v:?}");
     for (id, (verdict, reason)) in &v {
         if id.contains("-time-") {
-            assert_eq!(verdict, "inconclusive", "{id}: {reason}");
+            assert_eq!(verdict, "skipped", "{id}: {reason}");
             assert!(reason.contains("--counters-only"), "{id}: {reason}");
         } else {
             assert_eq!(verdict, "holds", "{id}: {reason}");
@@ -354,6 +350,7 @@ fn a_results_directory_is_read_through_its_json_file() {
                 shard: None,
             },
             ci_level: 0.95,
+            merged_from: Vec::new(),
         },
         rows: synthetic_rows(),
     };
@@ -435,4 +432,56 @@ fn bad_input_exits_with_two_and_names_the_problem() {
     ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("matches no claim"));
+}
+
+#[test]
+fn an_unknown_counter_in_a_claim_is_exit_two_naming_the_valid_counters() {
+    let claims = FALSE_CLAIM.replace("counter:backprop_calls", "counter:nosuch");
+    let (_dir, claims, csv) = setup(&claims, &synthetic_rows());
+    for args in [
+        vec!["check", "--claims", &claims, "--counters-only"],
+        vec!["check", "--claims", &claims, "--results", &csv],
+    ] {
+        let out = dualbench(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = text(&out.stderr);
+        assert!(
+            err.contains("nosuch") && err.contains("backprop_calls, dense_elements"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn a_claim_without_rows_in_the_results_file_is_an_error_not_a_pass() {
+    let claims = CLAIMS.replace("workloads = [\"lse\"]", "workloads = [\"kmeans\"]");
+    let (_dir, claims, csv) = setup(&claims, &synthetic_rows());
+    let (code, v, _) = verdicts(&["--claims", &claims, "--results", &csv]);
+    assert_eq!(v["tape-lse-time-linear"].0, "error", "{v:?}");
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn a_case_that_crashed_at_a_needed_size_fails_its_claim() {
+    let mut rows = synthetic_rows();
+    let mut crashed = row("fdotprod", "naive", 25600, 0.0, &[]);
+    crashed.status = Status::Crashed;
+    crashed.detail = "stack overflow".into();
+    crashed.median_ns = None;
+    rows.push(crashed);
+    let (_dir, claims, csv) = setup(CLAIMS, &rows);
+    let (code, v, _) = verdicts(&["--claims", &claims, "--results", &csv]);
+    let (verdict, reason) = &v["naive-fdotprod-time-quadratic"];
+    assert_eq!(verdict, "fails", "{reason}");
+    assert!(reason.contains("stack overflow"), "{reason}");
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn strict_fails_on_inconclusive_claims() {
+    let (_dir, claims, csv) = setup(CLAIMS, &synthetic_rows());
+    let (code, _, _) = verdicts(&["--claims", &claims, "--results", &csv]);
+    assert_eq!(code, 0);
+    let (code, _, _) = verdicts(&["--claims", &claims, "--results", &csv, "--strict"]);
+    assert_eq!(code, 1, "two claims are inconclusive");
 }

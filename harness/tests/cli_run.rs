@@ -264,15 +264,53 @@ fn shards_split_by_workload_and_merge_recombines_them() {
     assert_eq!(twice.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&twice.stderr).contains("repeats the case"));
 
-    // Another machine's file is refused unless --force.
+    // Merging again into a directory that holds results needs --force.
+    let again = dualbench(&["merge", a_arg, b_arg, "--out", merged_arg]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("--force"));
+    assert_eq!(ResultsFile::read(&merged).unwrap(), file, "left untouched");
+
+    // Another machine's, build's or options' file is refused unless --force, which keeps
+    // every input's metadata.
     let json = b.join("results.json");
-    let mut other = ResultsFile::read(&json).unwrap();
-    other.metadata.machine.cpu_model = "Another CPU".into();
-    std::fs::write(&json, serde_json::to_string(&other).unwrap()).unwrap();
-    let refused = dualbench(&["merge", a_arg, b_arg, "--out", merged_arg]);
-    assert_eq!(refused.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("another machine"));
+    let original = ResultsFile::read(&json).unwrap();
+    let fresh = dir.path().join("fresh");
+    let fresh_arg = fresh.to_str().unwrap();
+    for (field, change) in [
+        (
+            "machine",
+            Box::new(|f: &mut ResultsFile| f.metadata.machine.cpu_model = "Another CPU".into())
+                as Box<dyn Fn(&mut ResultsFile)>,
+        ),
+        (
+            "build.git_dirty",
+            Box::new(|f: &mut ResultsFile| {
+                f.metadata.build.git_dirty = Some(!f.metadata.build.git_dirty.unwrap_or(false))
+            }),
+        ),
+        (
+            "options",
+            Box::new(|f: &mut ResultsFile| f.metadata.options.budget_s += 1.0),
+        ),
+    ] {
+        let mut other = original.clone();
+        change(&mut other);
+        std::fs::write(&json, serde_json::to_string(&other).unwrap()).unwrap();
+        let refused = dualbench(&["merge", a_arg, b_arg, "--out", fresh_arg]);
+        assert_eq!(refused.status.code(), Some(2), "{field}");
+        let err = String::from_utf8_lossy(&refused.stderr);
+        assert!(
+            err.contains(field) && err.contains("--force"),
+            "{field}: {err}"
+        );
+    }
     run_ok(&[
-        "merge", a_arg, b_arg, "--force", "--quiet", "--out", merged_arg,
+        "merge", a_arg, b_arg, "--force", "--quiet", "--out", fresh_arg,
     ]);
+    let forced = ResultsFile::read(&fresh).unwrap();
+    assert_eq!(forced.metadata.merged_from.len(), 2);
+    assert_eq!(
+        forced.metadata.merged_from[1].options.budget_s,
+        original.metadata.options.budget_s + 1.0
+    );
 }

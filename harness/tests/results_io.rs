@@ -26,11 +26,13 @@ fn synthetic() -> ResultsFile {
         input_hash: Some("00ff00ff00ff00ff".into()),
         batch: Some(7),
         samples_ns: vec![1234.5, 1200.25, 0.1 + 0.2],
+        round_samples: vec![2, 1],
         median_ns: Some(1200.25),
         min_ns: Some(0.1 + 0.2),
         max_ns: Some(1234.5),
         ci_low_ns: Some(0.1 + 0.2),
         ci_high_ns: Some(1234.5),
+        ci_level: Some(0.75),
         forward_median_ns: Some(600.0),
         reverse_median_ns: Some(500.0),
         primal_median_ns: Some(100.0),
@@ -47,6 +49,8 @@ fn synthetic() -> ResultsFile {
         status: Status::Timeout,
         detail: "exceeded the budget of 2 s, \"quoted\"".into(),
         samples_ns: Vec::new(),
+        round_samples: Vec::new(),
+        ci_level: None,
         median_ns: None,
         min_ns: None,
         max_ns: None,
@@ -80,6 +84,7 @@ fn synthetic() -> ResultsFile {
                 shard: Some("1/2".into()),
             },
             ci_level: 0.95,
+            merged_from: Vec::new(),
         },
         rows: vec![measured, timed_out],
     }
@@ -146,9 +151,17 @@ fn csv_columns_follow_the_row_fields_and_missing_values_are_empty() {
     let mut reader = csv::Reader::from_reader(text.as_bytes());
     let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
     assert_eq!(
-        &header[..5],
-        ["workload", "size", "params", "strategy", "status"]
+        &header[..6],
+        [
+            "schema_version",
+            "workload",
+            "size",
+            "params",
+            "strategy",
+            "status"
+        ]
     );
+    assert_eq!(header, results::csv::columns());
     assert_eq!(header.last().unwrap(), "command");
     let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     let column = |name: &str| header.iter().position(|h| h == name).unwrap();
@@ -170,4 +183,46 @@ fn other_schema_versions_are_refused_with_both_versions_named() {
     assert!(err.contains(&(SCHEMA_VERSION + 1).to_string()), "{err}");
     assert!(err.contains(&SCHEMA_VERSION.to_string()), "{err}");
     assert!(results::json::read(&b"{\"rows\": []}"[..]).is_err());
+}
+
+#[test]
+fn a_csv_without_a_needed_column_or_a_schema_version_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    synthetic().write_dir(dir.path()).unwrap();
+    let text = std::fs::read_to_string(dir.path().join(results::CSV_FILE)).unwrap();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    // Drop one column (and, separately, the schema version) and write the file back.
+    for dropped in ["median_ns", "ops", "schema_version"] {
+        let k = header.iter().position(|h| h == dropped).unwrap();
+        let mut out = csv::Writer::from_writer(Vec::new());
+        let keep = |r: Vec<String>| -> Vec<String> {
+            r.into_iter()
+                .enumerate()
+                .filter(|&(i, _)| i != k)
+                .map(|(_, c)| c)
+                .collect()
+        };
+        out.write_record(keep(header.clone())).unwrap();
+        for r in &records {
+            out.write_record(keep(r.iter().map(String::from).collect()))
+                .unwrap();
+        }
+        let bytes = out.into_inner().unwrap();
+        let err = results::csv::read(bytes.as_slice()).unwrap_err();
+        assert!(err.contains(dropped), "{dropped}: {err}");
+    }
+}
+
+#[test]
+fn a_json_row_without_a_field_is_refused_naming_it() {
+    let mut value = serde_json::to_value(synthetic()).unwrap();
+    value["rows"][1]
+        .as_object_mut()
+        .unwrap()
+        .remove("median_ns");
+    let text = serde_json::to_vec(&value).unwrap();
+    let err = results::json::read(text.as_slice()).unwrap_err();
+    assert!(err.contains("row 2") && err.contains("median_ns"), "{err}");
 }

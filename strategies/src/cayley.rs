@@ -42,8 +42,9 @@
 //!   accumulator, and n for each input reached (the copy made by its update); so exactly
 //!   `n * (1 + inputs reached)`. (Copying the result out is not counted.)
 
-use crate::contrib::{differentiate, for_each_edge, Id, Seed, StagingMap};
-use crate::program::{Counters, Program, Strategy, Vjp};
+use crate::contrib::{differentiate, for_each_edge, Id, Seeds, StagingMap};
+use crate::program::{Derivatives, Probe, Program, Strategy};
+use crate::real::partials;
 
 /// Rung 2: the Cayley transform (see the module documentation).
 #[derive(Clone, Copy, Debug, Default)]
@@ -54,8 +55,22 @@ impl Strategy for Cayley {
     const DESCRIPTION: &'static str =
         "rung 2: Cayley-transformed input backpropagators updating an immutable dense accumulator (a copy per update): O(n T + T log T)";
 
-    fn vjp<P: Program>(program: &P, x: &[f64], cotangent: &[f64]) -> Vjp {
-        differentiate(program, x, cotangent, resolve)
+    const COUNTERS: &'static [&'static str] = &[
+        "ids_allocated",
+        "contribs_applied",
+        "edges_applied",
+        "collector_updates",
+        "dense_elements",
+    ];
+
+    fn vjp_into<P: Program, Q: Probe>(
+        program: &P,
+        x: &[f64],
+        cotangent: &[f64],
+        out: &mut Derivatives,
+        probe: &mut Q,
+    ) {
+        differentiate(program, x, cotangent, out, probe, resolve);
     }
 }
 
@@ -88,9 +103,10 @@ fn input_backpropagator(
 }
 
 /// The reverse pass: drain the staging map from the largest ID down, applying each reachable
-/// node's Contrib once and each reached input's backpropagator once. Returns the gradient and
-/// the counters.
-fn resolve(seeds: Vec<Seed>, n: usize, ids_allocated: Id) -> (Vec<f64>, Counters) {
+/// node's Contrib once and each reached input's backpropagator once. Appends the gradient to
+/// `out`.
+#[inline]
+fn resolve<Q: Probe>(seeds: Seeds, n: usize, ids_allocated: Id, out: &mut Vec<f64>, probe: &mut Q) {
     let mut staging = StagingMap::default();
     let mut contribs_applied = 0u64;
     let mut edges_applied = 0u64;
@@ -110,19 +126,21 @@ fn resolve(seeds: Vec<Seed>, n: usize, ids_allocated: Id) -> (Vec<f64>, Counters
         };
         contribs_applied += 1;
         edges_applied += for_each_edge(contrib, |j, cb, d| {
-            staging.stage(j, cb, dz * d);
+            staging.stage(j, cb, partials::times(d, dz));
             collector_updates += 1;
         });
     }
 
-    let counters = Counters::from_pairs(&[
-        ("ids_allocated", u64::from(ids_allocated)),
-        ("contribs_applied", contribs_applied),
-        ("edges_applied", edges_applied),
-        ("collector_updates", collector_updates),
-        ("dense_elements", dense_elements),
-    ]);
-    (gradient.0, counters)
+    out.extend_from_slice(&gradient.0);
+    if Q::COUNTS {
+        probe.counters(&[
+            ("ids_allocated", u64::from(ids_allocated)),
+            ("contribs_applied", contribs_applied),
+            ("edges_applied", edges_applied),
+            ("collector_updates", collector_updates),
+            ("dense_elements", dense_elements),
+        ]);
+    }
 }
 
 #[cfg(test)]

@@ -35,15 +35,16 @@
 //! 2^32 - 1 IDs.
 
 use std::cell::Cell;
-use std::collections::BTreeMap;
 use std::fmt;
 use std::iter::{Product, Sum};
 use std::mem;
 use std::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssign};
 use std::rc::Rc;
-use std::time::{Duration, Instant};
 
-use crate::program::{check_lengths, Counters, Phases, Program, Vjp};
+use rpds::RedBlackTreeMap;
+use smallvec::SmallVec;
+
+use crate::program::{check_lengths, Derivatives, Probe, Program};
 use crate::real::{partials, Real};
 
 /// A node's ID: its position in the topological order of one gradient's computation graph.
@@ -356,7 +357,8 @@ impl Add for Dual {
     #[inline]
     fn add(self, rhs: Dual) -> Dual {
         let v = self.value + rhs.value;
-        Dual::binary(self, rhs, v, 1.0, 1.0)
+        let (dx, dy) = partials::add();
+        Dual::binary(self, rhs, v, dx, dy)
     }
 }
 
@@ -365,7 +367,8 @@ impl Sub for Dual {
     #[inline]
     fn sub(self, rhs: Dual) -> Dual {
         let v = self.value - rhs.value;
-        Dual::binary(self, rhs, v, 1.0, -1.0)
+        let (dx, dy) = partials::sub();
+        Dual::binary(self, rhs, v, dx, dy)
     }
 }
 
@@ -374,7 +377,8 @@ impl Mul for Dual {
     #[inline]
     fn mul(self, rhs: Dual) -> Dual {
         let (a, b) = (self.value, rhs.value);
-        Dual::binary(self, rhs, a * b, b, a)
+        let (dx, dy) = partials::mul(a, b);
+        Dual::binary(self, rhs, a * b, dx, dy)
     }
 }
 
@@ -383,7 +387,9 @@ impl Div for Dual {
     #[inline]
     fn div(self, rhs: Dual) -> Dual {
         let (a, b) = (self.value, rhs.value);
-        Dual::binary(self, rhs, a / b, 1.0 / b, -a / (b * b))
+        let q = a / b;
+        let (dx, dy) = partials::div(b, q);
+        Dual::binary(self, rhs, q, dx, dy)
     }
 }
 
@@ -392,7 +398,7 @@ impl Add<f64> for Dual {
     #[inline]
     fn add(self, rhs: f64) -> Dual {
         let v = self.value + rhs;
-        Dual::unary(self, v, 1.0)
+        Dual::unary(self, v, partials::add_constant())
     }
 }
 
@@ -401,7 +407,7 @@ impl Sub<f64> for Dual {
     #[inline]
     fn sub(self, rhs: f64) -> Dual {
         let v = self.value - rhs;
-        Dual::unary(self, v, 1.0)
+        Dual::unary(self, v, partials::add_constant())
     }
 }
 
@@ -410,7 +416,7 @@ impl Mul<f64> for Dual {
     #[inline]
     fn mul(self, rhs: f64) -> Dual {
         let v = self.value * rhs;
-        Dual::unary(self, v, rhs)
+        Dual::unary(self, v, partials::mul_constant(rhs))
     }
 }
 
@@ -419,7 +425,7 @@ impl Div<f64> for Dual {
     #[inline]
     fn div(self, rhs: f64) -> Dual {
         let v = self.value / rhs;
-        Dual::unary(self, v, 1.0 / rhs)
+        Dual::unary(self, v, partials::div_constant(rhs))
     }
 }
 
@@ -428,7 +434,7 @@ impl Neg for Dual {
     #[inline]
     fn neg(self) -> Dual {
         let v = -self.value;
-        Dual::unary(self, v, -1.0)
+        Dual::unary(self, v, partials::neg())
     }
 }
 
@@ -540,64 +546,61 @@ pub(crate) struct Seed {
     pub(crate) cotangent: f64,
 }
 
-/// What the forward pass leaves for a rung's reverse pass.
-pub(crate) struct ForwardPass {
-    /// The program's output values.
-    pub(crate) value: Vec<f64>,
-    /// The active outputs (constant outputs have a zero derivative and are not seeded).
-    pub(crate) seeds: Vec<Seed>,
-    /// IDs allocated, inputs included.
-    pub(crate) ids_allocated: Id,
-    /// Time of lifting the inputs and evaluating the program.
-    pub(crate) elapsed: Duration,
-}
+/// The seeded outputs of one call (inline for up to four outputs).
+pub(crate) type Seeds = SmallVec<[Seed; 4]>;
 
-/// The gradient driver shared by rungs 1–4: the forward pass above, then the rung's own
-/// `resolve` (its reverse pass and collector, the part that differs between rungs), timed as
-/// the reverse phase. `resolve` receives the seeded outputs, n and the number of IDs.
-pub(crate) fn differentiate<P: Program>(
+/// The gradient driver shared by rungs 1–4: the forward pass ([`forward_pass`]), then the
+/// rung's own `resolve` (its reverse pass and collector, the part that differs between rungs).
+/// `resolve` receives the seeded outputs, n and the number of IDs, appends the gradient to the
+/// vector it is given and reports its counters to the probe.
+#[inline]
+pub(crate) fn differentiate<P, Q, F>(
     program: &P,
     x: &[f64],
     cotangent: &[f64],
-    resolve: impl FnOnce(Vec<Seed>, usize, Id) -> (Vec<f64>, Counters),
-) -> Vjp {
-    let forward = forward_pass(program, x, cotangent);
-    let start = Instant::now();
-    let (gradient, counters) = resolve(forward.seeds, x.len(), forward.ids_allocated);
-    let reverse = start.elapsed();
-    Vjp {
-        value: forward.value,
-        gradient: Some(gradient),
-        counters,
-        phases: Phases {
-            forward: forward.elapsed,
-            reverse,
-        },
-    }
+    out: &mut Derivatives,
+    probe: &mut Q,
+    resolve: F,
+) where
+    P: Program,
+    Q: Probe,
+    F: FnOnce(Seeds, usize, Id, &mut Vec<f64>, &mut Q),
+{
+    probe.forward_starts();
+    let (seeds, ids_allocated) = forward_pass(program, x, cotangent, &mut out.value);
+    probe.reverse_starts();
+    resolve(seeds, x.len(), ids_allocated, &mut out.derivative, probe);
+    probe.finished();
 }
 
-/// Lift `x` to inputs with IDs `0..n`, evaluate `program` in a fresh gradient scope, and pair
-/// each active output with its cotangent. Every active output is seeded, whatever its
-/// cotangent, so the work of a vector-Jacobian product does not depend on the values in `w`.
-fn forward_pass<P: Program>(program: &P, x: &[f64], cotangent: &[f64]) -> ForwardPass {
+/// Lift `x` to inputs with IDs `0..n`, evaluate `program` in a fresh gradient scope, write the
+/// output values into `value` and pair each active output with its cotangent. Every active
+/// output is seeded, whatever its cotangent, so the work of a vector-Jacobian product does not
+/// depend on the values in `w`. Returns the seeds and the number of IDs allocated.
+#[inline]
+fn forward_pass<P: Program>(
+    program: &P,
+    x: &[f64],
+    cotangent: &[f64],
+    value: &mut Vec<f64>,
+) -> (Seeds, Id) {
     let m = program.output_len();
     check_lengths(program.input_len(), m, x, cotangent);
-    let start = Instant::now();
     let scope = GradientScope::enter();
     let inputs: Vec<Dual> = x.iter().map(|&v| Dual::input(v)).collect();
     let outputs = program.eval(&inputs);
-    assert_eq!(
-        outputs.len(),
-        m,
-        "the program returned {} outputs but declares {m}",
-        outputs.len()
-    );
+    if outputs.len() != m {
+        panic!(
+            "the program returned {} outputs but declares {m}",
+            outputs.len()
+        );
+    }
     let running = FRAME.with(|frame| frame.get().generation);
     let ids_allocated = scope.ids_allocated();
     drop(inputs);
     drop(scope);
-    let mut value = Vec::with_capacity(m);
-    let mut seeds = Vec::with_capacity(m);
+    value.clear();
+    let mut seeds = Seeds::new();
     for (output, &w) in outputs.into_iter().zip(cotangent) {
         value.push(output.value);
         if output.is_active() {
@@ -611,40 +614,42 @@ fn forward_pass<P: Program>(program: &P, x: &[f64], cotangent: &[f64]) -> Forwar
             });
         }
     }
-    ForwardPass {
-        value,
-        seeds,
-        ids_allocated,
-        elapsed: start.elapsed(),
-    }
+    (seeds, ids_allocated)
 }
 
 /// The ID -> (Contrib, accumulated cotangent) map of rungs 1–3 (the paper's staging map,
 /// introduced by linear factoring): an ordered map, so that the reverse pass can take the
 /// largest pending ID, whose cotangent is then complete because every user has a larger ID.
 ///
-/// The paper's map is a persistent `Data.Map`: O(log T) per insert-with and per
-/// delete-find-max, by path copying. Here it is a `BTreeMap` updated in place: also O(log T)
-/// per operation. The resolve uses each version of the map exactly once, so in-place update
-/// changes only the constant factor, not the cost the step is charged; rung 4 is the step that
-/// removes the log factor.
+/// It is persistent, as the paper's `Data.Map` is: every `insertWith` and every
+/// delete-the-maximum builds a new version of the map by path copying — O(log T) newly
+/// allocated nodes — and the previous version is dropped. An in-place ordered map would have
+/// the same O(log T) bound with a smaller constant (no allocation per update), flattering the
+/// three rungs that use it; rung 4 is the step that replaces the map by a mutable array.
 #[derive(Default)]
 pub(crate) struct StagingMap {
-    pending: BTreeMap<Id, (Option<Rc<Contrib>>, f64)>,
+    pending: RedBlackTreeMap<Id, (Option<Rc<Contrib>>, f64)>,
 }
 
 impl StagingMap {
     /// Add `cotangent` to the entry of `id`, creating it with `contrib` if absent (the paper's
-    /// `insertWith (+)`).
+    /// `insertWith (+)`): a new version of the map replaces the old one.
     pub(crate) fn stage(&mut self, id: Id, contrib: Option<Rc<Contrib>>, cotangent: f64) {
-        self.pending.entry(id).or_insert((contrib, 0.0)).1 += cotangent;
+        let entry = match self.pending.get(&id) {
+            Some((staged, sum)) => (staged.clone(), sum + cotangent),
+            None => (contrib, cotangent),
+        };
+        self.pending = self.pending.insert(id, entry);
     }
 
     /// Remove and return the entry with the largest ID: (ID, Contrib, accumulated cotangent).
+    /// The new version of the map no longer holds the Contrib, so once the old version is
+    /// dropped the caller holds its only reference.
     pub(crate) fn pop_max(&mut self) -> Option<(Id, Option<Rc<Contrib>>, f64)> {
-        self.pending
-            .pop_last()
-            .map(|(id, (contrib, cotangent))| (id, contrib, cotangent))
+        let (&id, (contrib, cotangent)) = self.pending.last()?;
+        let popped = (id, contrib.clone(), *cotangent);
+        self.pending = self.pending.remove(&id);
+        Some(popped)
     }
 }
 

@@ -59,8 +59,9 @@
 
 use std::rc::Rc;
 
-use crate::contrib::{differentiate, for_each_edge, Contrib, Id, Seed};
-use crate::program::{Counters, Program, Strategy, Vjp};
+use crate::contrib::{differentiate, for_each_edge, Contrib, Id, Seeds};
+use crate::program::{Derivatives, Probe, Program, Strategy};
+use crate::real::partials;
 
 /// Rung 4: the optimised dual-numbers reverse AD (see the module documentation).
 #[derive(Clone, Copy, Debug, Default)]
@@ -71,8 +72,22 @@ impl Strategy for Dualrev {
     const DESCRIPTION: &'static str =
         "rung 4: Contrib graph resolved in mutable arrays indexed by ID, the optimised algorithm: O(T)";
 
-    fn vjp<P: Program>(program: &P, x: &[f64], cotangent: &[f64]) -> Vjp {
-        differentiate(program, x, cotangent, resolve)
+    const COUNTERS: &'static [&'static str] = &[
+        "ids_allocated",
+        "contribs_applied",
+        "edges_applied",
+        "collector_updates",
+        "slots_swept",
+    ];
+
+    fn vjp_into<P: Program, Q: Probe>(
+        program: &P,
+        x: &[f64],
+        cotangent: &[f64],
+        out: &mut Derivatives,
+        probe: &mut Q,
+    ) {
+        differentiate(program, x, cotangent, out, probe, resolve);
     }
 }
 
@@ -85,8 +100,15 @@ struct Slot {
 }
 
 /// The reverse pass: sweep the ID-indexed array from the largest ID down, applying each
-/// reachable node's edges once. Returns the gradient and the counters.
-fn resolve(seeds: Vec<Seed>, n: usize, ids_allocated: Id) -> (Vec<f64>, Counters) {
+/// reachable node's edges once. Appends the gradient to `gradient`.
+#[inline]
+fn resolve<Q: Probe>(
+    seeds: Seeds,
+    n: usize,
+    ids_allocated: Id,
+    gradient: &mut Vec<f64>,
+    probe: &mut Q,
+) {
     let len = ids_allocated as usize;
     let mut slots = vec![Slot::default(); len];
     let mut contribs_applied = 0u64;
@@ -115,7 +137,7 @@ fn resolve(seeds: Vec<Seed>, n: usize, ids_allocated: Id) -> (Vec<f64>, Counters
         contribs_applied += 1;
         edges_applied += for_each_edge(contrib, |j, cb, d| {
             let slot = &mut slots[j as usize];
-            slot.adjoint += dz * d;
+            slot.adjoint += partials::times(d, dz);
             if slot.contrib.is_none() {
                 slot.contrib = cb;
             }
@@ -125,26 +147,25 @@ fn resolve(seeds: Vec<Seed>, n: usize, ids_allocated: Id) -> (Vec<f64>, Counters
 
     // The input slots `0..n` end the sweep: inputs have no Contrib, so stepping over them
     // applies nothing, and their adjoints are the gradient.
-    let gradient = slots
-        .iter()
-        .map(|slot| {
-            debug_assert!(slot.contrib.is_none(), "an input has no Contrib");
-            slot.adjoint
-        })
-        .collect();
-    let counters = Counters::from_pairs(&[
-        ("ids_allocated", u64::from(ids_allocated)),
-        ("contribs_applied", contribs_applied),
-        ("edges_applied", edges_applied),
-        ("collector_updates", collector_updates),
-        ("slots_swept", len as u64),
-    ]);
-    (gradient, counters)
+    gradient.extend(slots.iter().map(|slot| {
+        debug_assert!(slot.contrib.is_none(), "an input has no Contrib");
+        slot.adjoint
+    }));
+    if Q::COUNTS {
+        probe.counters(&[
+            ("ids_allocated", u64::from(ids_allocated)),
+            ("contribs_applied", contribs_applied),
+            ("edges_applied", edges_applied),
+            ("collector_updates", collector_updates),
+            ("slots_swept", len as u64),
+        ]);
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::program::{outputs, Outputs};
     use crate::real::Real;
     use crate::test_programs::SinChain;
 
@@ -158,10 +179,10 @@ mod tests {
         fn output_len(&self) -> usize {
             1
         }
-        fn eval<R: Real>(&self, x: &[R]) -> Vec<R> {
+        fn eval<R: Real>(&self, x: &[R]) -> Outputs<R> {
             let chain = SinChain(self.0).eval(x);
             assert!(chain[0].value().is_finite());
-            vec![x[0].clone() * 3.0]
+            outputs![x[0].clone() * 3.0]
         }
     }
 
@@ -201,9 +222,9 @@ mod tests {
         fn output_len(&self) -> usize {
             1
         }
-        fn eval<R: Real>(&self, x: &[R]) -> Vec<R> {
+        fn eval<R: Real>(&self, x: &[R]) -> Outputs<R> {
             let _unused = x[1].exp();
-            vec![x[0].clone() * x[1].clone() + x[0].sin()]
+            outputs![x[0].clone() * x[1].clone() + x[0].sin()]
         }
     }
 
@@ -230,8 +251,8 @@ mod tests {
         fn output_len(&self) -> usize {
             1
         }
-        fn eval<R: Real>(&self, x: &[R]) -> Vec<R> {
-            vec![x[0].powi(3)]
+        fn eval<R: Real>(&self, x: &[R]) -> Outputs<R> {
+            outputs![x[0].powi(3)]
         }
     }
     impl Program for OuterUsesInnerGradient {
@@ -241,11 +262,11 @@ mod tests {
         fn output_len(&self) -> usize {
             1
         }
-        fn eval<R: Real>(&self, x: &[R]) -> Vec<R> {
+        fn eval<R: Real>(&self, x: &[R]) -> Outputs<R> {
             let square = x[0].clone() * x[0].clone();
             let inner = Dualrev::vjp(&Cube, &[x[0].value()], &[1.0]);
             let c = inner.gradient.unwrap()[0];
-            vec![square * c]
+            outputs![square * c]
         }
     }
 
@@ -289,9 +310,9 @@ mod tests {
         fn output_len(&self) -> usize {
             3
         }
-        fn eval<R: Real>(&self, x: &[R]) -> Vec<R> {
+        fn eval<R: Real>(&self, x: &[R]) -> Outputs<R> {
             let y = x[0].exp();
-            vec![y.clone(), y, R::constant(1.0)]
+            outputs![y.clone(), y, R::constant(1.0)]
         }
     }
 

@@ -15,7 +15,7 @@
 //! [`Strategy::jacobian`] is overridden to build every row from the same n passes instead of
 //! running n passes per row. Each pass costs O(T), so a gradient costs O(n T): Theta(n^2) on a
 //! dot product of length n (LADDER.md, "Measurable signatures"). There is no reverse phase;
-//! [`Phases::reverse`] is zero.
+//! [`Phases::reverse`](crate::Phases::reverse) is zero.
 //!
 //! # Counters
 //!
@@ -42,15 +42,15 @@
 //! # Example
 //!
 //! ```
-//! use strategies::{forward::Forward, Program, Real, Strategy};
+//! use strategies::{forward::Forward, outputs, Outputs, Program, Real, Strategy};
 //!
 //! /// f(x, y) = x * y + sin(x).
 //! struct F;
 //! impl Program for F {
 //!     fn input_len(&self) -> usize { 2 }
 //!     fn output_len(&self) -> usize { 1 }
-//!     fn eval<R: Real>(&self, x: &[R]) -> Vec<R> {
-//!         vec![x[0].clone() * x[1].clone() + x[0].sin()]
+//!     fn eval<R: Real>(&self, x: &[R]) -> Outputs<R> {
+//!         outputs![x[0].clone() * x[1].clone() + x[0].sin()]
 //!     }
 //! }
 //!
@@ -61,12 +61,11 @@
 //! assert_eq!(r.counters.get("forward_passes"), Some(2));
 //! ```
 
-use std::time::{Duration, Instant};
-
 use crate::program::{
-    check_lengths, Counters, Jacobian, ParProgram, ParStrategy, Phases, Program, Strategy, Vjp,
+    check_lengths, Derivatives, Outputs, ParProgram, ParStrategy, Probe, Program, Recorder,
+    Strategy, Vjp,
 };
-use crate::real::{ParReal, Real};
+use crate::real::{partials, ParReal, Real};
 
 /// Implements every [`Real`] operation (and the operator traits, comparisons on primal values,
 /// `Sum` and `Product`) for a scalar type that provides `inactive`, `unary`, `binary` and a
@@ -77,43 +76,47 @@ macro_rules! impl_real_from_partials {
             /// `self + rhs` on borrowed operands (shared by `Add` and `AddAssign`).
             #[inline]
             fn add_ref(&self, rhs: &Self) -> Self {
-                self.binary(rhs, self.value + rhs.value, 1.0, 1.0)
+                let (dx, dy) = $crate::real::partials::add();
+                self.binary(rhs, self.value + rhs.value, dx, dy)
             }
             /// `self - rhs`.
             #[inline]
             fn sub_ref(&self, rhs: &Self) -> Self {
-                self.binary(rhs, self.value - rhs.value, 1.0, -1.0)
+                let (dx, dy) = $crate::real::partials::sub();
+                self.binary(rhs, self.value - rhs.value, dx, dy)
             }
             /// `self * rhs`.
             #[inline]
             fn mul_ref(&self, rhs: &Self) -> Self {
-                self.binary(rhs, self.value * rhs.value, rhs.value, self.value)
+                let (dx, dy) = $crate::real::partials::mul(self.value, rhs.value);
+                self.binary(rhs, self.value * rhs.value, dx, dy)
             }
-            /// `self / rhs`: partials 1/y and -x/y^2 = -q/y.
+            /// `self / rhs`.
             #[inline]
             fn div_ref(&self, rhs: &Self) -> Self {
                 let q = self.value / rhs.value;
-                self.binary(rhs, q, 1.0 / rhs.value, -q / rhs.value)
+                let (dx, dy) = $crate::real::partials::div(rhs.value, q);
+                self.binary(rhs, q, dx, dy)
             }
             /// `self + c`, a unary node.
             #[inline]
             fn add_f64(&self, c: f64) -> Self {
-                self.unary(self.value + c, 1.0)
+                self.unary(self.value + c, $crate::real::partials::add_constant())
             }
             /// `self - c`, a unary node.
             #[inline]
             fn sub_f64(&self, c: f64) -> Self {
-                self.unary(self.value - c, 1.0)
+                self.unary(self.value - c, $crate::real::partials::add_constant())
             }
             /// `self * c`, a unary node.
             #[inline]
             fn mul_f64(&self, c: f64) -> Self {
-                self.unary(self.value * c, c)
+                self.unary(self.value * c, $crate::real::partials::mul_constant(c))
             }
             /// `self / c`, a unary node.
             #[inline]
             fn div_f64(&self, c: f64) -> Self {
-                self.unary(self.value / c, 1.0 / c)
+                self.unary(self.value / c, $crate::real::partials::div_constant(c))
             }
         }
 
@@ -126,7 +129,7 @@ macro_rules! impl_real_from_partials {
             type Output = $T;
             #[inline]
             fn neg(self) -> $T {
-                self.unary(-self.value, -1.0)
+                self.unary(-self.value, $crate::real::partials::neg())
             }
         }
 
@@ -155,6 +158,7 @@ macro_rules! impl_real_from_partials {
         }
 
         impl $crate::real::Real for $T {
+            #[inline]
             fn constant(value: f64) -> Self {
                 <$T>::inactive(value)
             }
@@ -162,39 +166,49 @@ macro_rules! impl_real_from_partials {
             fn value(&self) -> f64 {
                 self.value
             }
+            #[inline]
             fn sin(&self) -> Self {
                 self.unary(self.value.sin(), $crate::real::partials::sin(self.value))
             }
+            #[inline]
             fn cos(&self) -> Self {
                 self.unary(self.value.cos(), $crate::real::partials::cos(self.value))
             }
+            #[inline]
             fn tan(&self) -> Self {
                 let t = self.value.tan();
                 self.unary(t, $crate::real::partials::tan_from_result(t))
             }
+            #[inline]
             fn exp(&self) -> Self {
                 let e = self.value.exp();
                 self.unary(e, $crate::real::partials::exp_from_result(e))
             }
+            #[inline]
             fn ln(&self) -> Self {
                 self.unary(self.value.ln(), $crate::real::partials::ln(self.value))
             }
+            #[inline]
             fn sqrt(&self) -> Self {
                 let s = self.value.sqrt();
                 self.unary(s, $crate::real::partials::sqrt_from_result(s))
             }
+            #[inline]
             fn tanh(&self) -> Self {
                 let t = self.value.tanh();
                 self.unary(t, $crate::real::partials::tanh_from_result(t))
             }
+            #[inline]
             fn powi(&self, n: i32) -> Self {
                 self.unary(self.value.powi(n), $crate::real::partials::powi(self.value, n))
             }
+            #[inline]
             fn powf(&self, p: &Self) -> Self {
                 let r = self.value.powf(p.value);
                 let (dx, dp) = $crate::real::partials::powf(self.value, p.value, r);
                 self.binary(p, r, dx, dp)
             }
+            #[inline]
             fn abs(&self) -> Self {
                 self.unary(self.value.abs(), $crate::real::partials::abs(self.value))
             }
@@ -256,12 +270,15 @@ impl Dual {
 
     #[inline]
     fn unary(&self, value: f64, d: f64) -> Self {
-        Self::new(value, d * self.tangent)
+        Self::new(value, partials::times(d, self.tangent))
     }
 
     #[inline]
     fn binary(&self, other: &Self, value: f64, dx: f64, dy: f64) -> Self {
-        Self::new(value, dx * self.tangent + dy * other.tangent)
+        Self::new(
+            value,
+            partials::times(dx, self.tangent) + partials::times(dy, other.tangent),
+        )
     }
 }
 
@@ -283,55 +300,59 @@ impl ParReal for Dual {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Forward;
 
-/// Runs the forward passes: pass i seeds input i. Calls `column(i, outputs)` after each pass
-/// and returns the output values and the time of all passes. When n = 0 one unseeded pass
-/// still runs, to compute the value (it reports no column).
-fn run_passes<E, C>(x: &[f64], eval: E, mut column: C) -> (Vec<f64>, u64, Duration)
+/// The counters of `passes` forward passes.
+const COUNTER_NAMES: &[&str] = &["forward_passes"];
+
+/// Runs the forward passes: pass i seeds input i. Writes the output values of the first pass
+/// into `value` and calls `column(i, outputs)` after pass i. When n = 0 one unseeded pass
+/// still runs, to compute the value (it reports no column). Returns the number of passes.
+#[inline]
+fn run_passes<E, C>(x: &[f64], eval: E, value: &mut Vec<f64>, mut column: C) -> u64
 where
-    E: Fn(&[Dual]) -> Vec<Dual>,
+    E: Fn(&[Dual]) -> Outputs<Dual>,
     C: FnMut(usize, &[Dual]),
 {
-    let start = Instant::now();
-    let mut value = Vec::new();
+    value.clear();
     let passes = x.len().max(1);
+    let mut inputs: Vec<Dual> = x.iter().map(|&v| Dual::new(v, 0.0)).collect();
     for i in 0..passes {
-        let inputs: Vec<Dual> = x
-            .iter()
-            .enumerate()
-            .map(|(j, &v)| Dual::new(v, if i == j { 1.0 } else { 0.0 }))
-            .collect();
+        if let Some(seed) = inputs.get_mut(i) {
+            seed.tangent = 1.0;
+        }
         let outputs = eval(&inputs);
         if i < x.len() {
             column(i, &outputs);
+            inputs[i].tangent = 0.0;
         }
         if i == 0 {
-            value = outputs.iter().map(Real::value).collect();
+            value.extend(outputs.iter().map(Real::value));
         }
     }
-    (value, passes as u64, start.elapsed())
+    passes as u64
 }
 
-/// `w^T J` from the n passes.
-fn vjp_with<E>(x: &[f64], cotangent: &[f64], eval: E) -> Vjp
+/// `w^T J` from the n passes, appended to `out.derivative`.
+#[inline]
+fn vjp_passes<E, Q>(x: &[f64], cotangent: &[f64], eval: E, out: &mut Derivatives, probe: &mut Q)
 where
-    E: Fn(&[Dual]) -> Vec<Dual>,
+    E: Fn(&[Dual]) -> Outputs<Dual>,
+    Q: Probe,
 {
-    let mut gradient = vec![0.0; x.len()];
-    let (value, passes, forward) = run_passes(x, eval, |i, outputs| {
+    probe.forward_starts();
+    let start = out.derivative.len();
+    out.derivative.resize(start + x.len(), 0.0);
+    let (value, gradient) = (&mut out.value, &mut out.derivative[start..]);
+    let passes = run_passes(x, eval, value, |i, outputs| {
         gradient[i] = outputs
             .iter()
             .zip(cotangent)
-            .map(|(o, w)| w * o.tangent)
+            .map(|(o, &w)| partials::times(o.tangent, w))
             .sum();
     });
-    Vjp {
-        value,
-        gradient: Some(gradient),
-        counters: Counters::from_pairs(&[("forward_passes", passes)]),
-        phases: Phases {
-            forward,
-            reverse: Duration::ZERO,
-        },
+    probe.reverse_starts();
+    probe.finished();
+    if Q::COUNTS {
+        probe.counters(&[("forward_passes", passes)]);
     }
 }
 
@@ -339,34 +360,46 @@ impl Strategy for Forward {
     const NAME: &'static str = "forward";
     const DESCRIPTION: &'static str =
         "dual numbers (value, tangent), one forward pass per input: O(n T)";
+    const COUNTERS: &'static [&'static str] = COUNTER_NAMES;
 
-    fn vjp<P: Program>(program: &P, x: &[f64], cotangent: &[f64]) -> Vjp {
+    fn vjp_into<P: Program, Q: Probe>(
+        program: &P,
+        x: &[f64],
+        cotangent: &[f64],
+        out: &mut Derivatives,
+        probe: &mut Q,
+    ) {
         check_lengths(program.input_len(), program.output_len(), x, cotangent);
-        vjp_with(x, cotangent, |inputs| program.eval(inputs))
+        vjp_passes(x, cotangent, |inputs| program.eval(inputs), out, probe);
     }
 
     /// All m rows from the same n passes: pass i fills column i.
-    fn jacobian<P: Program>(program: &P, x: &[f64]) -> Jacobian {
-        let m = program.output_len();
+    fn jacobian_into<P: Program, Q: Probe>(
+        program: &P,
+        x: &[f64],
+        out: &mut Derivatives,
+        probe: &mut Q,
+    ) {
+        let (n, m) = (x.len(), program.output_len());
         check_lengths(program.input_len(), m, x, &vec![0.0; m]);
-        let mut rows = vec![vec![0.0; x.len()]; m];
-        let (value, passes, forward) = run_passes(
+        probe.forward_starts();
+        out.derivative.clear();
+        out.derivative.resize(m * n, 0.0);
+        let (value, rows) = (&mut out.value, &mut out.derivative);
+        let passes = run_passes(
             x,
             |inputs| program.eval(inputs),
+            value,
             |i, outputs| {
-                for (row, o) in rows.iter_mut().zip(outputs) {
-                    row[i] = o.tangent;
+                for (j, o) in outputs.iter().enumerate() {
+                    rows[j * n + i] = o.tangent;
                 }
             },
         );
-        Jacobian {
-            value,
-            rows: Some(rows),
-            counters: Counters::from_pairs(&[("forward_passes", passes)]),
-            phases: Phases {
-                forward,
-                reverse: Duration::ZERO,
-            },
+        probe.reverse_starts();
+        probe.finished();
+        if Q::COUNTS {
+            probe.counters(&[("forward_passes", passes)]);
         }
     }
 }
@@ -374,13 +407,29 @@ impl Strategy for Forward {
 impl ParStrategy for Forward {
     fn par_vjp<P: ParProgram>(program: &P, x: &[f64], cotangent: &[f64]) -> Vjp {
         check_lengths(program.input_len(), program.output_len(), x, cotangent);
-        vjp_with(x, cotangent, |inputs| program.eval(inputs))
+        let mut out = Derivatives::default();
+        let mut recorder = Recorder::default();
+        vjp_passes(
+            x,
+            cotangent,
+            |inputs| program.eval(inputs),
+            &mut out,
+            &mut recorder,
+        );
+        let (phases, counters) = recorder.into_parts();
+        Vjp {
+            value: out.value,
+            gradient: Some(out.derivative),
+            counters,
+            phases,
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::program::{outputs, Outputs};
     use crate::test_programs::ForkedProduct;
 
     /// f(x) = (x0 * x1, x0 + sin x1): two outputs.
@@ -392,8 +441,8 @@ mod tests {
         fn output_len(&self) -> usize {
             2
         }
-        fn eval<R: Real>(&self, x: &[R]) -> Vec<R> {
-            vec![x[0].clone() * x[1].clone(), x[0].clone() + x[1].sin()]
+        fn eval<R: Real>(&self, x: &[R]) -> Outputs<R> {
+            outputs![x[0].clone() * x[1].clone(), x[0].clone() + x[1].sin()]
         }
     }
 
@@ -430,8 +479,8 @@ mod tests {
         fn output_len(&self) -> usize {
             1
         }
-        fn eval<R: Real>(&self, _x: &[R]) -> Vec<R> {
-            vec![R::constant(2.0).exp()]
+        fn eval<R: Real>(&self, _x: &[R]) -> Outputs<R> {
+            outputs![R::constant(2.0).exp()]
         }
     }
 

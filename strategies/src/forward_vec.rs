@@ -29,11 +29,9 @@
 //! - `lanes`: the chunk width [`LANES`], so that `forward_passes * lanes` bounds the directions
 //!   pushed.
 
-use std::time::{Duration, Instant};
-
 use crate::forward::impl_real_from_partials;
-use crate::program::{check_lengths, Counters, Jacobian, Phases, Program, Strategy, Vjp};
-use crate::real::Real;
+use crate::program::{check_lengths, Derivatives, Outputs, Probe, Program, Strategy};
+use crate::real::{partials, Real};
 
 /// Directions pushed per pass: the width of a [`DualVec`]'s tangent. Eight `f64`s fill one
 /// 64-byte cache line and a few SIMD registers.
@@ -63,14 +61,14 @@ impl DualVec {
 
     #[inline]
     fn unary(&self, value: f64, d: f64) -> Self {
-        Self::new(value, self.tangent.map(|t| d * t))
+        Self::new(value, self.tangent.map(|t| partials::times(d, t)))
     }
 
     #[inline]
     fn binary(&self, other: &Self, value: f64, dx: f64, dy: f64) -> Self {
         let mut tangent = [0.0; LANES];
-        for ((t, a), b) in tangent.iter_mut().zip(&self.tangent).zip(&other.tangent) {
-            *t = dx * a + dy * b;
+        for ((t, &a), &b) in tangent.iter_mut().zip(&self.tangent).zip(&other.tangent) {
+            *t = partials::times(dx, a) + partials::times(dy, b);
         }
         Self::new(value, tangent)
     }
@@ -82,16 +80,16 @@ impl_real_from_partials!(DualVec);
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ForwardVec;
 
-/// Runs the chunked passes. After each pass calls `lanes(first_input, outputs)`: lane l of the
-/// outputs is the derivative with respect to input `first_input + l` (for the lanes below n).
-/// Returns the output values, the number of passes and their time.
-fn run_passes<E, C>(x: &[f64], eval: E, mut lanes: C) -> (Vec<f64>, u64, Duration)
+/// Runs the chunked passes, writing the output values of the first pass into `value`. After
+/// each pass calls `lanes(first_input, outputs)`: lane l of the outputs is the derivative with
+/// respect to input `first_input + l` (for the lanes below n). Returns the number of passes.
+#[inline]
+fn run_passes<E, C>(x: &[f64], eval: E, value: &mut Vec<f64>, mut lanes: C) -> u64
 where
-    E: Fn(&[DualVec]) -> Vec<DualVec>,
+    E: Fn(&[DualVec]) -> Outputs<DualVec>,
     C: FnMut(usize, &[DualVec]),
 {
-    let start = Instant::now();
-    let mut value = Vec::new();
+    value.clear();
     let passes = x.len().div_ceil(LANES).max(1);
     for pass in 0..passes {
         let first = pass * LANES;
@@ -109,73 +107,81 @@ where
         let outputs = eval(&inputs);
         lanes(first, &outputs);
         if pass == 0 {
-            value = outputs.iter().map(Real::value).collect();
+            value.extend(outputs.iter().map(Real::value));
         }
     }
-    (value, passes as u64, start.elapsed())
-}
-
-fn counters(passes: u64) -> Counters {
-    Counters::from_pairs(&[("forward_passes", passes), ("lanes", LANES as u64)])
+    passes as u64
 }
 
 impl Strategy for ForwardVec {
     const NAME: &'static str = "forward-vec";
     const DESCRIPTION: &'static str =
         "dual numbers with an 8-lane tangent, ceil(n/8) forward passes: O(n T)";
+    const COUNTERS: &'static [&'static str] = &["forward_passes", "lanes"];
 
-    fn vjp<P: Program>(program: &P, x: &[f64], cotangent: &[f64]) -> Vjp {
+    fn vjp_into<P: Program, Q: Probe>(
+        program: &P,
+        x: &[f64],
+        cotangent: &[f64],
+        out: &mut Derivatives,
+        probe: &mut Q,
+    ) {
         check_lengths(program.input_len(), program.output_len(), x, cotangent);
+        probe.forward_starts();
         let n = x.len();
-        let mut gradient = vec![0.0; n];
-        let (value, passes, forward) = run_passes(
+        let start = out.derivative.len();
+        out.derivative.resize(start + n, 0.0);
+        let (value, gradient) = (&mut out.value, &mut out.derivative[start..]);
+        let passes = run_passes(
             x,
             |inputs| program.eval(inputs),
+            value,
             |first, outputs| {
                 for (l, g) in gradient[first..n.min(first + LANES)].iter_mut().enumerate() {
                     *g = outputs
                         .iter()
                         .zip(cotangent)
-                        .map(|(o, w)| w * o.tangent[l])
+                        .map(|(o, &w)| partials::times(o.tangent[l], w))
                         .sum();
                 }
             },
         );
-        Vjp {
-            value,
-            gradient: Some(gradient),
-            counters: counters(passes),
-            phases: Phases {
-                forward,
-                reverse: Duration::ZERO,
-            },
+        probe.reverse_starts();
+        probe.finished();
+        if Q::COUNTS {
+            probe.counters(&[("forward_passes", passes), ("lanes", LANES as u64)]);
         }
     }
 
     /// All m rows from the same ceil(n / LANES) passes.
-    fn jacobian<P: Program>(program: &P, x: &[f64]) -> Jacobian {
+    fn jacobian_into<P: Program, Q: Probe>(
+        program: &P,
+        x: &[f64],
+        out: &mut Derivatives,
+        probe: &mut Q,
+    ) {
         let m = program.output_len();
         check_lengths(program.input_len(), m, x, &vec![0.0; m]);
+        probe.forward_starts();
         let n = x.len();
-        let mut rows = vec![vec![0.0; n]; m];
-        let (value, passes, forward) = run_passes(
+        out.derivative.clear();
+        out.derivative.resize(m * n, 0.0);
+        let (value, rows) = (&mut out.value, &mut out.derivative);
+        let passes = run_passes(
             x,
             |inputs| program.eval(inputs),
+            value,
             |first, outputs| {
-                for (row, o) in rows.iter_mut().zip(outputs) {
-                    let last = n.min(first + LANES);
-                    row[first..last].copy_from_slice(&o.tangent[..last - first]);
+                let last = n.min(first + LANES);
+                for (j, o) in outputs.iter().enumerate() {
+                    rows[j * n + first..j * n + last].copy_from_slice(&o.tangent[..last - first]);
                 }
             },
         );
-        Jacobian {
-            value,
-            rows: Some(rows),
-            counters: counters(passes),
-            phases: Phases {
-                forward,
-                reverse: Duration::ZERO,
-            },
+        probe.reverse_starts();
+        probe.finished();
+        if Q::COUNTS {
+            probe.counters(&[("forward_passes", passes), ("lanes", LANES as u64)]);
         }
     }
 }
@@ -183,6 +189,7 @@ impl Strategy for ForwardVec {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::program::{outputs, Outputs};
 
     /// f(x) = sum_i (i + 1) x_i^2, and its sum of sines as a second output.
     struct WeightedSquares(usize);
@@ -193,14 +200,14 @@ mod tests {
         fn output_len(&self) -> usize {
             2
         }
-        fn eval<R: Real>(&self, x: &[R]) -> Vec<R> {
+        fn eval<R: Real>(&self, x: &[R]) -> Outputs<R> {
             let squares = x
                 .iter()
                 .enumerate()
                 .map(|(i, xi)| xi.square() * (i + 1) as f64)
                 .sum();
             let sines = x.iter().map(Real::sin).sum();
-            vec![squares, sines]
+            outputs![squares, sines]
         }
     }
 

@@ -35,7 +35,11 @@ pub mod staged;
 pub mod tape;
 #[cfg(test)]
 mod test_programs;
+pub mod timing;
 
-pub use program::{Counters, Jacobian, ParProgram, ParStrategy, Phases, Program, Strategy, Vjp};
+pub use program::{
+    outputs, Counters, Derivatives, Jacobian, Outputs, ParProgram, ParStrategy, PhaseClock, Phases,
+    Probe, Program, Recorder, Silent, Strategy, Vjp,
+};
 pub use real::{ParReal, Real};
 pub use registry::{CostClass, DynProgram, StrategyKind};

@@ -52,6 +52,17 @@
 //!   outputs' vectors).
 //!
 //! Both count everything done during the call, including gradients nested inside the program.
+//! Counting is a property of the closures: a gradient that reports counters (the untimed
+//! counting pass) builds closures that increment them, a timed gradient builds closures that
+//! do exactly the paper's work and nothing else. The choice is made once per closure, when it
+//! is created.
+//!
+//! # Generations
+//!
+//! Every value carries the generation of the gradient call that created it (constants carry
+//! none and are valid everywhere). An operation on a value of another generation — one kept
+//! from a finished gradient, or carried into a nested one — panics with a clear message, as in
+//! every other strategy.
 //!
 //! # Phases
 //!
@@ -61,18 +72,32 @@
 use std::cell::Cell;
 use std::fmt;
 use std::rc::Rc;
-use std::time::Instant;
 
 use crate::forward::impl_real_from_partials;
-use crate::program::{check_lengths, Counters, Phases, Program, Strategy, Vjp};
-use crate::real::Real;
+use crate::program::{check_lengths, Derivatives, Probe, Program, Strategy};
+use crate::real::{partials, Real};
 
 /// A backpropagator: from the cotangent of one scalar to the dense cotangent of the n inputs.
 pub type Backpropagator = Rc<dyn Fn(f64) -> Vec<f64>>;
 
+/// The generation of constants, and of "no gradient running".
+const NO_GRADIENT: u32 = 0;
+
+/// The gradient call running on this thread.
+#[derive(Clone, Copy)]
+struct Frame {
+    generation: u32,
+    /// n, the length of every cotangent vector.
+    inputs: usize,
+    /// Whether closures created now count their calls and dense elements.
+    counting: bool,
+}
+
 thread_local! {
-    /// n for the gradient running on this thread (0 outside any gradient).
-    static INPUT_LEN: Cell<usize> = const { Cell::new(0) };
+    static FRAME: Cell<Frame> = const {
+        Cell::new(Frame { generation: NO_GRADIENT, inputs: 0, counting: true })
+    };
+    static LAST_GENERATION: Cell<u32> = const { Cell::new(NO_GRADIENT) };
     static BACKPROP_CALLS: Cell<u64> = const { Cell::new(0) };
     static DENSE_ELEMENTS: Cell<u64> = const { Cell::new(0) };
 }
@@ -86,23 +111,64 @@ fn count_dense(elements: usize) {
 }
 
 /// `acc += other`, elementwise.
+#[inline]
 fn add_dense(acc: &mut [f64], other: &[f64]) {
     assert_eq!(
         acc.len(),
         other.len(),
-        "naive: cotangent vectors of different lengths: a value from another gradient call \
-         was mixed into this one"
+        "naive: cotangent vectors of different lengths"
     );
-    count_dense(acc.len());
     for (a, b) in acc.iter_mut().zip(other) {
         *a += b;
     }
+}
+
+/// `acc += other`, counting the n elements written.
+fn add_dense_counted(acc: &mut [f64], other: &[f64]) {
+    count_dense(acc.len());
+    add_dense(acc, other);
+}
+
+/// The zero cotangent of the running gradient: the value of a constant's backpropagator.
+fn zero_cotangent() -> Vec<f64> {
+    vec![0.0; FRAME.with(Cell::get).inputs]
+}
+
+#[cold]
+#[inline(never)]
+fn foreign_value(value_generation: u32, running: u32) -> ! {
+    if running == NO_GRADIENT {
+        panic!(
+            "naive: active value used outside the gradient call that created it (it belongs \
+             to gradient #{value_generation} of this thread, and no gradient is running): \
+             active values must not outlive the `vjp` call that created them"
+        );
+    }
+    panic!(
+        "naive: active value used outside the gradient call that created it (it belongs to \
+         gradient #{value_generation} of this thread, the running gradient is #{running}): \
+         active values must not outlive their `vjp` call nor be carried into a nested one"
+    );
+}
+
+/// The running frame, after checking that operands of generations `a` and `b` belong to it
+/// (or are constants); and the generation of their result (a constant's, if both are).
+#[inline]
+fn frame_for(a: u32, b: u32) -> (Frame, u32) {
+    let frame = FRAME.with(Cell::get);
+    for g in [a, b] {
+        if g != NO_GRADIENT && g != frame.generation {
+            foreign_value(g, frame.generation);
+        }
+    }
+    (frame, a.max(b))
 }
 
 /// A dual number of rung 0: a value and its backpropagator.
 #[derive(Clone)]
 pub struct NaiveDual {
     value: f64,
+    generation: u32,
     backprop: Backpropagator,
 }
 
@@ -110,75 +176,131 @@ impl fmt::Debug for NaiveDual {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("NaiveDual")
             .field("value", &self.value)
+            .field("generation", &self.generation)
             .finish_non_exhaustive()
     }
 }
 
 impl NaiveDual {
-    /// Input `i` of `n`: backpropagator `dz -> dz * e_i`.
-    fn input(value: f64, i: usize, n: usize) -> Self {
-        let backprop: Backpropagator = Rc::new(move |dz| {
-            count_call();
-            count_dense(n);
-            let mut c = vec![0.0; n];
-            c[i] = dz;
-            c
-        });
-        Self { value, backprop }
+    /// Input `i` of the running gradient: backpropagator `dz -> dz * e_i`.
+    fn input(value: f64, i: usize, frame: Frame) -> Self {
+        let n = frame.inputs;
+        let backprop: Backpropagator = if frame.counting {
+            Rc::new(move |dz| {
+                count_call();
+                count_dense(n);
+                let mut c = vec![0.0; n];
+                c[i] = dz;
+                c
+            })
+        } else {
+            Rc::new(move |dz| {
+                let mut c = vec![0.0; n];
+                c[i] = dz;
+                c
+            })
+        };
+        Self {
+            value,
+            generation: frame.generation,
+            backprop,
+        }
     }
 
-    /// A constant: backpropagator `dz -> 0`, a zero vector of the current n.
+    /// A constant: backpropagator `dz -> 0`, the zero vector of the gradient that calls it.
     fn inactive(value: f64) -> Self {
-        let n = INPUT_LEN.with(Cell::get);
-        let backprop: Backpropagator = Rc::new(move |_dz| {
-            count_call();
-            count_dense(n);
-            vec![0.0; n]
-        });
-        Self { value, backprop }
+        let backprop: Backpropagator = if FRAME.with(Cell::get).counting {
+            Rc::new(move |_dz| {
+                count_call();
+                let zero = zero_cotangent();
+                count_dense(zero.len());
+                zero
+            })
+        } else {
+            Rc::new(move |_dz| zero_cotangent())
+        };
+        Self {
+            value,
+            generation: NO_GRADIENT,
+            backprop,
+        }
     }
 
     fn unary(&self, value: f64, d: f64) -> Self {
+        let (frame, generation) = frame_for(self.generation, NO_GRADIENT);
         let bx = Rc::clone(&self.backprop);
-        let backprop: Backpropagator = Rc::new(move |dz| {
-            count_call();
-            bx(d * dz)
-        });
-        Self { value, backprop }
+        let backprop: Backpropagator = if frame.counting {
+            Rc::new(move |dz| {
+                count_call();
+                bx(partials::times(d, dz))
+            })
+        } else {
+            Rc::new(move |dz| bx(partials::times(d, dz)))
+        };
+        Self {
+            value,
+            generation,
+            backprop,
+        }
     }
 
     fn binary(&self, other: &Self, value: f64, dx: f64, dy: f64) -> Self {
+        let (frame, generation) = frame_for(self.generation, other.generation);
         let bx = Rc::clone(&self.backprop);
         let by = Rc::clone(&other.backprop);
-        let backprop: Backpropagator = Rc::new(move |dz| {
-            count_call();
-            let mut c = bx(dx * dz);
-            add_dense(&mut c, &by(dy * dz));
-            c
-        });
-        Self { value, backprop }
+        let backprop: Backpropagator = if frame.counting {
+            Rc::new(move |dz| {
+                count_call();
+                let mut c = bx(partials::times(dx, dz));
+                add_dense_counted(&mut c, &by(partials::times(dy, dz)));
+                c
+            })
+        } else {
+            Rc::new(move |dz| {
+                let mut c = bx(partials::times(dx, dz));
+                add_dense(&mut c, &by(partials::times(dy, dz)));
+                c
+            })
+        };
+        Self {
+            value,
+            generation,
+            backprop,
+        }
     }
 }
 
 impl_real_from_partials!(NaiveDual);
 
-/// Sets this thread's n for one gradient call and restores the previous one when dropped
-/// (also on panic), so that nested gradients see their own n.
-struct InputLenScope {
-    previous: usize,
+/// Installs a fresh frame for one gradient call and restores the previous one when dropped
+/// (also on panic), so that nested gradients see their own n and generation.
+struct GradientScope {
+    previous: Frame,
 }
 
-impl InputLenScope {
-    fn enter(n: usize) -> Self {
-        Self {
-            previous: INPUT_LEN.with(|c| c.replace(n)),
-        }
+impl GradientScope {
+    fn enter(inputs: usize, counting: bool) -> (Self, Frame) {
+        let generation = LAST_GENERATION.with(|last| {
+            let next = match last.get().wrapping_add(1) {
+                NO_GRADIENT => 1,
+                g => g,
+            };
+            last.set(next);
+            next
+        });
+        let frame = Frame {
+            generation,
+            inputs,
+            counting,
+        };
+        let previous = FRAME.with(|f| f.replace(frame));
+        (Self { previous }, frame)
     }
 }
 
-impl Drop for InputLenScope {
+impl Drop for GradientScope {
     fn drop(&mut self) {
-        INPUT_LEN.with(|c| c.set(self.previous));
+        FRAME.with(|f| f.set(self.previous));
     }
 }
 
@@ -190,58 +312,70 @@ impl Strategy for Naive {
     const NAME: &'static str = "naive";
     const DESCRIPTION: &'static str =
         "rung 0: (value, closure -> dense cotangent) pairs: one call per path, O(n) per add";
+    const COUNTERS: &'static [&'static str] = &["backprop_calls", "dense_elements"];
 
-    fn vjp<P: Program>(program: &P, x: &[f64], cotangent: &[f64]) -> Vjp {
+    fn vjp_into<P: Program, Q: Probe>(
+        program: &P,
+        x: &[f64],
+        cotangent: &[f64],
+        out: &mut Derivatives,
+        probe: &mut Q,
+    ) {
         check_lengths(program.input_len(), program.output_len(), x, cotangent);
         let n = x.len();
         let calls_before = BACKPROP_CALLS.with(Cell::get);
         let dense_before = DENSE_ELEMENTS.with(Cell::get);
 
-        let start = Instant::now();
-        let scope = InputLenScope::enter(n);
+        probe.forward_starts();
+        let (scope, frame) = GradientScope::enter(n, Q::COUNTS);
         let inputs: Vec<NaiveDual> = x
             .iter()
             .enumerate()
-            .map(|(i, &v)| NaiveDual::input(v, i, n))
+            .map(|(i, &v)| NaiveDual::input(v, i, frame))
             .collect();
         let outputs = program.eval(&inputs);
-        drop(scope);
-        let forward = start.elapsed();
 
-        let start = Instant::now();
-        let value = outputs.iter().map(Real::value).collect();
-        let mut parts = outputs.iter().zip(cotangent).map(|(o, &w)| (o.backprop)(w));
-        let gradient = match parts.next() {
+        probe.reverse_starts();
+        out.value.clear();
+        out.value.extend(outputs.iter().map(Real::value));
+        let mut parts = outputs.iter().zip(cotangent).map(|(o, &w)| {
+            frame_for(o.generation, NO_GRADIENT);
+            (o.backprop)(w)
+        });
+        match parts.next() {
             Some(mut sum) => {
                 for part in parts {
-                    add_dense(&mut sum, &part);
+                    if Q::COUNTS {
+                        add_dense_counted(&mut sum, &part);
+                    } else {
+                        add_dense(&mut sum, &part);
+                    }
                 }
-                sum
+                out.derivative.extend_from_slice(&sum);
             }
             None => {
-                count_dense(n);
-                vec![0.0; n]
+                if Q::COUNTS {
+                    count_dense(n);
+                }
+                out.derivative.resize(out.derivative.len() + n, 0.0);
             }
-        };
+        }
         drop(outputs);
         drop(inputs);
-        let reverse = start.elapsed();
+        drop(scope);
+        probe.finished();
 
-        let counters = Counters::from_pairs(&[
-            (
-                "backprop_calls",
-                BACKPROP_CALLS.with(Cell::get) - calls_before,
-            ),
-            (
-                "dense_elements",
-                DENSE_ELEMENTS.with(Cell::get) - dense_before,
-            ),
-        ]);
-        Vjp {
-            value,
-            gradient: Some(gradient),
-            counters,
-            phases: Phases { forward, reverse },
+        if Q::COUNTS {
+            probe.counters(&[
+                (
+                    "backprop_calls",
+                    BACKPROP_CALLS.with(Cell::get) - calls_before,
+                ),
+                (
+                    "dense_elements",
+                    DENSE_ELEMENTS.with(Cell::get) - dense_before,
+                ),
+            ]);
         }
     }
 }
@@ -250,6 +384,7 @@ impl Strategy for Naive {
 mod tests {
     use super::*;
     use crate::op_count::count_ops;
+    use crate::program::{outputs, Outputs};
     use crate::test_programs::SquareChain;
 
     #[test]
@@ -286,13 +421,13 @@ mod tests {
         fn output_len(&self) -> usize {
             1
         }
-        fn eval<R: Real>(&self, x: &[R]) -> Vec<R> {
+        fn eval<R: Real>(&self, x: &[R]) -> Outputs<R> {
             let (a, b) = x.split_at(self.0);
             let mut acc = R::constant(0.0);
             for (ai, bi) in a.iter().zip(b) {
                 acc += ai.clone() * bi.clone();
             }
-            vec![acc]
+            outputs![acc]
         }
     }
 
@@ -328,8 +463,8 @@ mod tests {
             fn output_len(&self) -> usize {
                 1
             }
-            fn eval<R: Real>(&self, x: &[R]) -> Vec<R> {
-                vec![(x[0].clone() - 10.0).relu()]
+            fn eval<R: Real>(&self, x: &[R]) -> Outputs<R> {
+                outputs![(x[0].clone() - 10.0).relu()]
             }
         }
         // relu's zero is a constant: its closure is the one call, writing one zero vector.
@@ -348,10 +483,10 @@ mod tests {
         fn output_len(&self) -> usize {
             1
         }
-        fn eval<R: Real>(&self, x: &[R]) -> Vec<R> {
+        fn eval<R: Real>(&self, x: &[R]) -> Outputs<R> {
             let inner = Naive::vjp(&SquareChain(1), &[x[1].value()], &[1.0]);
             let slope = inner.gradient.unwrap()[0];
-            vec![x[0].clone() * x[1].clone() * slope + R::constant(1.0)]
+            outputs![x[0].clone() * x[1].clone() * slope + R::constant(1.0)]
         }
     }
 

@@ -1,35 +1,104 @@
 //! `primal`: plain `f64`, no derivative — the baseline every overhead is measured against.
 //!
-//! The program runs once on `f64` inputs. `vjp` returns the value and no gradient; its only
-//! counter is `forward_passes` (always 1). Its time is the denominator of
+//! The program runs once on the `f64` inputs themselves (nothing is lifted or copied) and its
+//! outputs are read out. A Jacobian is also one evaluation: the primal has no rows to build,
+//! so a case with several outputs is not charged m evaluations. Its only counter is
+//! `forward_passes` (always 1). Its time is the denominator of
 //! `overhead = gradient time / primal time`.
 
-use std::time::Instant;
-
-use crate::program::{check_lengths, Counters, Phases, Program, Strategy, Vjp};
+use crate::program::{check_lengths, Derivatives, Probe, Program, Strategy};
 
 /// The primal baseline: the program on `f64`.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Primal;
 
+impl Primal {
+    /// One evaluation, its values into `out.value`.
+    #[inline]
+    fn evaluate<P: Program, Q: Probe>(
+        program: &P,
+        x: &[f64],
+        out: &mut Derivatives,
+        probe: &mut Q,
+    ) {
+        probe.forward_starts();
+        let outputs = program.eval(x);
+        out.value.clear();
+        out.value.extend_from_slice(&outputs);
+        probe.reverse_starts();
+        probe.finished();
+        if Q::COUNTS {
+            probe.counters(&[("forward_passes", 1)]);
+        }
+    }
+}
+
 impl Strategy for Primal {
     const NAME: &'static str = "primal";
     const DESCRIPTION: &'static str =
         "f64, value only: the baseline every overhead is measured against";
+    const COUNTERS: &'static [&'static str] = &["forward_passes"];
+    const DIFFERENTIATES: bool = false;
 
-    fn vjp<P: Program>(program: &P, x: &[f64], cotangent: &[f64]) -> Vjp {
+    fn vjp_into<P: Program, Q: Probe>(
+        program: &P,
+        x: &[f64],
+        cotangent: &[f64],
+        out: &mut Derivatives,
+        probe: &mut Q,
+    ) {
         check_lengths(program.input_len(), program.output_len(), x, cotangent);
-        let start = Instant::now();
-        let value = program.eval(x);
-        let forward = start.elapsed();
-        Vjp {
-            value,
-            gradient: None,
-            counters: Counters::from_pairs(&[("forward_passes", 1)]),
-            phases: Phases {
-                forward,
-                ..Phases::default()
-            },
+        Self::evaluate(program, x, out, probe);
+    }
+
+    /// One evaluation, whatever m is.
+    fn jacobian_into<P: Program, Q: Probe>(
+        program: &P,
+        x: &[f64],
+        out: &mut Derivatives,
+        probe: &mut Q,
+    ) {
+        if x.len() != program.input_len() {
+            check_lengths(program.input_len(), 0, x, &[]);
         }
+        out.derivative.clear();
+        Self::evaluate(program, x, out, probe);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::program::outputs;
+    use crate::real::Real;
+    use std::cell::Cell;
+
+    thread_local! {
+        static EVALUATIONS: Cell<u32> = const { Cell::new(0) };
+    }
+
+    /// Three outputs; counts its evaluations.
+    struct ThreeOutputs;
+    impl Program for ThreeOutputs {
+        fn input_len(&self) -> usize {
+            2
+        }
+        fn output_len(&self) -> usize {
+            3
+        }
+        fn eval<R: Real>(&self, x: &[R]) -> crate::program::Outputs<R> {
+            EVALUATIONS.with(|e| e.set(e.get() + 1));
+            outputs![x[0].clone() * x[1].clone(), x[0].sin(), x[1].exp()]
+        }
+    }
+
+    #[test]
+    fn one_primal_evaluation_per_case_whatever_the_number_of_outputs() {
+        EVALUATIONS.with(|e| e.set(0));
+        let j = Primal::jacobian(&ThreeOutputs, &[2.0, 0.5]);
+        assert_eq!(EVALUATIONS.with(Cell::get), 1);
+        assert_eq!(j.value, vec![1.0, 2f64.sin(), 0.5f64.exp()]);
+        assert_eq!(j.rows, None);
+        assert_eq!(j.counters.get("forward_passes"), Some(1));
     }
 }

@@ -1,9 +1,35 @@
-//! What a strategy differentiates ([`Program`]), what it reports ([`Vjp`], [`Jacobian`],
-//! [`Counters`], [`Phases`]) and the interface every strategy implements ([`Strategy`]).
+//! What a strategy differentiates ([`Program`]), where it writes its result ([`Derivatives`]),
+//! what it tells an observer ([`Probe`]) and the interface every strategy implements
+//! ([`Strategy`]).
+//!
+//! # One implementation, three uses
+//!
+//! A strategy implements one generic entry point, [`Strategy::vjp_into`], which takes a
+//! [`Probe`]. The probe is a type parameter, so each use is compiled separately and what the
+//! probe does not want costs nothing:
+//!
+//! - [`Silent`] wants nothing: no clock is read, no counter is formed, nothing is allocated
+//!   for the caller. This is what the harness times.
+//! - [`PhaseClock`] reads the clock at the phase boundaries, for the separate pass that times
+//!   the forward and reverse phases.
+//! - [`Recorder`] reads the clock and collects the counters: [`Strategy::vjp`] and
+//!   [`Strategy::jacobian`] use it, for `grad`, `verify`, `check` and the tests.
+//!
+//! Counters a strategy keeps in local variables are only assembled when [`Probe::COUNTS`] is
+//! true; with [`Silent`] and [`PhaseClock`] the compiler drops them.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use smallvec::SmallVec;
 
 use crate::real::{ParReal, Real};
+
+/// The outputs of one evaluation of a program: up to four are stored inline, so a program with
+/// few outputs (every workload but the largest) allocates nothing to return them.
+pub type Outputs<R> = SmallVec<[R; 4]>;
+
+/// Builds [`Outputs`] like `vec!` builds a `Vec`: `outputs![y]`, `outputs![a, b, c]`.
+pub use smallvec::smallvec as outputs;
 
 /// A program f : R^n -> R^m written once, generic over the scalar type.
 ///
@@ -15,7 +41,7 @@ pub trait Program {
     /// m, the number of outputs.
     fn output_len(&self) -> usize;
     /// Evaluate the program on active inputs.
-    fn eval<R: Real>(&self, x: &[R]) -> Vec<R>;
+    fn eval<R: Real>(&self, x: &[R]) -> Outputs<R>;
 }
 
 /// A fork-join program: like [`Program`], but it may call [`ParReal::join`], so it can only be
@@ -26,12 +52,13 @@ pub trait ParProgram {
     /// m, the number of outputs.
     fn output_len(&self) -> usize;
     /// Evaluate the program on active inputs.
-    fn eval<R: ParReal>(&self, x: &[R]) -> Vec<R>;
+    fn eval<R: ParReal>(&self, x: &[R]) -> Outputs<R>;
 }
 
 /// Deterministic counts of what a strategy did during one call: backpropagator calls, edges
 /// applied, tape entries swept, IDs allocated, forward passes, ... Names are stable
-/// (documented per strategy in README) and kept in the order the strategy reports them.
+/// (documented per strategy in `docs/ladder.md` and README, declared in
+/// [`Strategy::COUNTERS`]) and kept in the order the strategy reports them.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Counters {
     entries: Vec<(&'static str, u64)>,
@@ -68,6 +95,10 @@ impl Counters {
     pub fn iter(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
         self.entries.iter().copied()
     }
+    /// The counter names, in reporting order.
+    pub fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.entries.iter().map(|&(name, _)| name)
+    }
     /// Add every counter of `other` into `self` (used when a Jacobian is m vector-Jacobian
     /// products).
     pub fn merge(&mut self, other: &Counters) {
@@ -77,7 +108,7 @@ impl Counters {
     }
 }
 
-/// Wall-clock time of the phases of one call, measured by the strategy itself.
+/// Wall-clock time of the phases of one call.
 ///
 /// `forward` covers lifting the inputs and evaluating the program; `reverse` covers the reverse
 /// pass (or, for forward mode, nothing) and releasing the graph / resetting the tape. Their sum
@@ -95,6 +126,127 @@ impl Phases {
     pub fn merge(&mut self, other: Phases) {
         self.forward += other.forward;
         self.reverse += other.reverse;
+    }
+}
+
+/// Observes one call of [`Strategy::vjp_into`]: the phase boundaries and, if it wants them,
+/// the counters. Every method has an empty default, and [`Probe::COUNTS`] is a constant, so a
+/// probe that ignores something makes it free.
+///
+/// A strategy calls [`Probe::forward_starts`] before lifting its inputs,
+/// [`Probe::reverse_starts`] when its reverse pass begins (forward mode: when its passes are
+/// done) and [`Probe::finished`] when it has released its graph; a Jacobian computed as m
+/// calls makes m such sequences.
+pub trait Probe {
+    /// Whether the strategy forms its counters and hands them to [`Probe::counters`].
+    const COUNTS: bool;
+    /// The forward phase begins.
+    #[inline(always)]
+    fn forward_starts(&mut self) {}
+    /// The reverse phase begins.
+    #[inline(always)]
+    fn reverse_starts(&mut self) {}
+    /// The call is done.
+    #[inline(always)]
+    fn finished(&mut self) {}
+    /// The counters of the call, in reporting order (called only when [`Probe::COUNTS`]).
+    #[inline(always)]
+    fn counters(&mut self, _counters: &[(&'static str, u64)]) {}
+}
+
+/// The probe of timed calls: observes nothing.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Silent;
+
+impl Probe for Silent {
+    const COUNTS: bool = false;
+}
+
+/// Reads the clock at the phase boundaries and sums the phases over the calls it observes.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PhaseClock {
+    last: Option<Instant>,
+    /// The phases summed so far.
+    pub phases: Phases,
+}
+
+impl PhaseClock {
+    fn lap(&mut self) -> Duration {
+        let now = Instant::now();
+        let elapsed = self.last.map_or(Duration::ZERO, |t| now - t);
+        self.last = Some(now);
+        elapsed
+    }
+}
+
+impl Probe for PhaseClock {
+    const COUNTS: bool = false;
+    #[inline]
+    fn forward_starts(&mut self) {
+        self.last = Some(Instant::now());
+    }
+    #[inline]
+    fn reverse_starts(&mut self) {
+        let d = self.lap();
+        self.phases.forward += d;
+    }
+    #[inline]
+    fn finished(&mut self) {
+        let d = self.lap();
+        self.phases.reverse += d;
+    }
+}
+
+/// Reads the clock at the phase boundaries and collects the counters of the calls it observes
+/// (summed, for a Jacobian of several calls).
+#[derive(Clone, Debug, Default)]
+pub struct Recorder {
+    clock: PhaseClock,
+    counters: Counters,
+}
+
+impl Recorder {
+    /// The phases and the counters recorded so far.
+    pub fn into_parts(self) -> (Phases, Counters) {
+        (self.clock.phases, self.counters)
+    }
+}
+
+impl Probe for Recorder {
+    const COUNTS: bool = true;
+    fn forward_starts(&mut self) {
+        self.clock.forward_starts();
+    }
+    fn reverse_starts(&mut self) {
+        self.clock.reverse_starts();
+    }
+    fn finished(&mut self) {
+        self.clock.finished();
+    }
+    fn counters(&mut self, counters: &[(&'static str, u64)]) {
+        for &(name, count) in counters {
+            self.counters.add(name, count);
+        }
+    }
+}
+
+/// Where one call writes its result. The harness keeps one and reuses it, so a timed call
+/// allocates nothing of the harness's own (its capacity survives between calls).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Derivatives {
+    /// The m output values.
+    pub value: Vec<f64>,
+    /// `w^T J` (length n) after [`Strategy::vjp_into`] on an empty buffer; the Jacobian,
+    /// row-major (length m n), after [`Strategy::jacobian_into`]. Empty for `primal`, which
+    /// computes none.
+    pub derivative: Vec<f64>,
+}
+
+impl Derivatives {
+    /// Empty both vectors, keeping their capacity.
+    pub fn clear(&mut self) {
+        self.value.clear();
+        self.derivative.clear();
     }
 }
 
@@ -126,21 +278,75 @@ pub struct Jacobian {
 
 /// An AD strategy: a scalar representation plus the driver that computes derivatives with it.
 ///
-/// The primitive is the vector-Jacobian product; the default [`Strategy::jacobian`] computes one
-/// per output (one reverse pass per output row). Forward-mode strategies override it with n
-/// forward passes.
+/// The primitive is the vector-Jacobian product [`Strategy::vjp_into`]; the default
+/// [`Strategy::jacobian_into`] computes one per output (one reverse pass per output row).
+/// Forward-mode strategies override it with n forward passes, `primal` with one evaluation.
 pub trait Strategy {
     /// The CLI name (`naive`, `dualrev`, ...); module and type are named after it.
     const NAME: &'static str;
     /// One line: the representation and the cost.
     const DESCRIPTION: &'static str;
+    /// The counters it reports, in reporting order (each defined in its module's docs).
+    const COUNTERS: &'static [&'static str];
+    /// Whether it computes derivatives (everything but `primal`).
+    const DIFFERENTIATES: bool = true;
 
-    /// Evaluate `program` at `x` and compute `cotangent^T J` (`cotangent` has length m).
-    fn vjp<P: Program>(program: &P, x: &[f64], cotangent: &[f64]) -> Vjp;
+    /// Evaluate `program` at `x`, write its m values into `out.value` (replacing what was
+    /// there) and append `cotangent^T J` (`cotangent` has length m; n numbers) to
+    /// `out.derivative`, telling `probe` about the call.
+    fn vjp_into<P: Program, Q: Probe>(
+        program: &P,
+        x: &[f64],
+        cotangent: &[f64],
+        out: &mut Derivatives,
+        probe: &mut Q,
+    );
 
-    /// The full Jacobian, one row per output.
+    /// The full Jacobian, row-major, into `out.derivative`: one vector-Jacobian product per
+    /// output with the unit cotangents e_1 .. e_m.
+    fn jacobian_into<P: Program, Q: Probe>(
+        program: &P,
+        x: &[f64],
+        out: &mut Derivatives,
+        probe: &mut Q,
+    ) {
+        jacobian_by_rows::<Self, P, Q>(program, x, out, probe);
+    }
+
+    /// `cotangent^T J` with its counters and phases (allocates; not for timing).
+    fn vjp<P: Program>(program: &P, x: &[f64], cotangent: &[f64]) -> Vjp {
+        let mut out = Derivatives::default();
+        let mut recorder = Recorder::default();
+        Self::vjp_into(program, x, cotangent, &mut out, &mut recorder);
+        let (phases, counters) = recorder.into_parts();
+        Vjp {
+            value: out.value,
+            gradient: Self::DIFFERENTIATES.then_some(out.derivative),
+            counters,
+            phases,
+        }
+    }
+
+    /// The full Jacobian with its counters and phases (allocates; not for timing).
     fn jacobian<P: Program>(program: &P, x: &[f64]) -> Jacobian {
-        jacobian_by_rows::<Self, P>(program, x)
+        let mut out = Derivatives::default();
+        let mut recorder = Recorder::default();
+        Self::jacobian_into(program, x, &mut out, &mut recorder);
+        let (phases, counters) = recorder.into_parts();
+        let n = x.len();
+        let rows = Self::DIFFERENTIATES.then(|| {
+            if n == 0 {
+                vec![Vec::new(); out.value.len()]
+            } else {
+                out.derivative.chunks(n).map(<[f64]>::to_vec).collect()
+            }
+        });
+        Jacobian {
+            value: out.value,
+            rows,
+            counters,
+            phases,
+        }
     }
 }
 
@@ -150,47 +356,38 @@ pub trait ParStrategy: Strategy {
     fn par_vjp<P: ParProgram>(program: &P, x: &[f64], cotangent: &[f64]) -> Vjp;
 }
 
-/// The Jacobian as m vector-Jacobian products with the unit cotangents e_1 .. e_m.
-pub fn jacobian_by_rows<S: Strategy + ?Sized, P: Program>(program: &P, x: &[f64]) -> Jacobian {
+/// The Jacobian as m vector-Jacobian products with the unit cotangents e_1 .. e_m, row-major
+/// into `out.derivative` (which it empties first; each product re-evaluates the program).
+pub fn jacobian_by_rows<S: Strategy + ?Sized, P: Program, Q: Probe>(
+    program: &P,
+    x: &[f64],
+    out: &mut Derivatives,
+    probe: &mut Q,
+) {
     let m = program.output_len();
-    let mut value = Vec::new();
-    let mut rows = Vec::with_capacity(m);
-    let mut counters = Counters::new();
-    let mut phases = Phases::default();
-    let mut any_gradient = true;
+    out.clear();
+    let mut w: SmallVec<[f64; 4]> = smallvec::smallvec![0.0; m];
     for i in 0..m {
-        let mut w = vec![0.0; m];
         w[i] = 1.0;
-        let r = S::vjp(program, x, &w);
-        value = r.value;
-        counters.merge(&r.counters);
-        phases.merge(r.phases);
-        match r.gradient {
-            Some(g) => rows.push(g),
-            None => any_gradient = false,
-        }
-    }
-    Jacobian {
-        value,
-        rows: any_gradient.then_some(rows),
-        counters,
-        phases,
+        S::vjp_into(program, x, &w, out, probe);
+        w[i] = 0.0;
     }
 }
 
 /// Panics with a clear message if `x` or `cotangent` do not fit `program`. Every strategy calls
 /// this first, so that a wrong length is reported the same way everywhere.
+#[inline]
 pub fn check_lengths(n: usize, m: usize, x: &[f64], cotangent: &[f64]) {
-    assert_eq!(
-        x.len(),
-        n,
-        "input vector has length {} but the program takes {n} inputs",
-        x.len()
-    );
-    assert_eq!(
-        cotangent.len(),
-        m,
-        "cotangent has length {} but the program has {m} outputs",
-        cotangent.len()
-    );
+    if x.len() != n || cotangent.len() != m {
+        wrong_lengths(n, m, x.len(), cotangent.len());
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn wrong_lengths(n: usize, m: usize, x: usize, cotangent: usize) -> ! {
+    if x != n {
+        panic!("input vector has length {x} but the program takes {n} inputs");
+    }
+    panic!("cotangent has length {cotangent} but the program has {m} outputs");
 }

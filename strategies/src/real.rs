@@ -215,52 +215,119 @@ impl ParReal for f64 {
     }
 }
 
-/// Partial derivatives of the elementary functions at a primal point, shared by every strategy
-/// so that all of them differentiate exactly the same functions.
+/// The partial derivatives of every primitive of [`Real`] at a primal point, and the one rule by
+/// which a strategy propagates them ([`partials::times`]). Every strategy takes its partials
+/// from here, so all of them differentiate exactly the same function, down to the last bit of
+/// each local derivative (`tape`, `forward`, the ladder rungs and `naive` alike).
 pub mod partials {
+    /// `partial * t`, the contribution of one edge along a tangent (forward mode) or a
+    /// cotangent (reverse mode). A zero `t` contributes zero even where the partial is
+    /// infinite or NaN (`sqrt` at 0, `powf` of a negative base): a direction in which nothing
+    /// moves changes nothing, and without this rule `0 * inf = NaN` would poison the result
+    /// of an inactive branch.
+    #[inline(always)]
+    pub fn times(partial: f64, t: f64) -> f64 {
+        if t == 0.0 {
+            0.0
+        } else {
+            partial * t
+        }
+    }
+    /// (d/da, d/db) of a + b.
+    #[inline(always)]
+    pub fn add() -> (f64, f64) {
+        (1.0, 1.0)
+    }
+    /// (d/da, d/db) of a - b.
+    #[inline(always)]
+    pub fn sub() -> (f64, f64) {
+        (1.0, -1.0)
+    }
+    /// (d/da, d/db) of a * b.
+    #[inline(always)]
+    pub fn mul(a: f64, b: f64) -> (f64, f64) {
+        (b, a)
+    }
+    /// (d/da, d/db) of q = a / b: (1 / b, -q / b). Written with the quotient rather than as
+    /// -a / b^2, which overflows to infinity where the quotient is finite (a = b = 1e-200).
+    #[inline(always)]
+    pub fn div(b: f64, q: f64) -> (f64, f64) {
+        (1.0 / b, -q / b)
+    }
+    /// d/da of a + c and a - c for a constant c.
+    #[inline(always)]
+    pub fn add_constant() -> f64 {
+        1.0
+    }
+    /// d/da of a * c for a constant c.
+    #[inline(always)]
+    pub fn mul_constant(c: f64) -> f64 {
+        c
+    }
+    /// d/da of a / c for a constant c.
+    #[inline(always)]
+    pub fn div_constant(c: f64) -> f64 {
+        1.0 / c
+    }
+    /// d/da of -a.
+    #[inline(always)]
+    pub fn neg() -> f64 {
+        -1.0
+    }
     /// d/dx sin x.
+    #[inline(always)]
     pub fn sin(x: f64) -> f64 {
         x.cos()
     }
     /// d/dx cos x.
+    #[inline(always)]
     pub fn cos(x: f64) -> f64 {
         -x.sin()
     }
     /// d/dx tan x = 1 + tan^2 x, given `t = tan x`.
+    #[inline(always)]
     pub fn tan_from_result(t: f64) -> f64 {
         1.0 + t * t
     }
     /// d/dx exp x, given `e = exp x`.
+    #[inline(always)]
     pub fn exp_from_result(e: f64) -> f64 {
         e
     }
     /// d/dx ln x.
+    #[inline(always)]
     pub fn ln(x: f64) -> f64 {
         1.0 / x
     }
     /// d/dx sqrt x, given `s = sqrt x`.
+    #[inline(always)]
     pub fn sqrt_from_result(s: f64) -> f64 {
         0.5 / s
     }
     /// d/dx tanh x, given `t = tanh x`.
+    #[inline(always)]
     pub fn tanh_from_result(t: f64) -> f64 {
         1.0 - t * t
     }
-    /// d/dx x^n.
+    /// d/dx x^n = n x^(n-1), for every `i32` n (for `i32::MIN`, whose n - 1 does not exist,
+    /// x^(n-1) is computed as a real power).
+    #[inline]
     pub fn powi(x: f64, n: i32) -> f64 {
-        if n == 0 {
-            0.0
-        } else {
-            f64::from(n) * x.powi(n - 1)
+        match n {
+            0 => 0.0,
+            i32::MIN => f64::from(n) * x.powf(f64::from(n) - 1.0),
+            n => f64::from(n) * x.powi(n - 1),
         }
     }
     /// (d/dx, d/dp) of x^p, given `r = x^p`.
+    #[inline]
     pub fn powf(x: f64, p: f64, r: f64) -> (f64, f64) {
         let dx = if p == 0.0 { 0.0 } else { p * x.powf(p - 1.0) };
         let dp = if r == 0.0 { 0.0 } else { r * x.ln() };
         (dx, dp)
     }
     /// d/dx |x| (0 at 0).
+    #[inline(always)]
     pub fn abs(x: f64) -> f64 {
         if x > 0.0 {
             1.0

@@ -3,8 +3,11 @@
 //! `list`, `verify`, the shared property tests) goes through [`StrategyKind::ALL`], so a new
 //! strategy added to the `strategies!` invocation below is picked up everywhere.
 
+use std::time::Duration;
+
 use crate::op_count::{count_ops, OpCount};
-use crate::program::{Jacobian, Program, Strategy, Vjp};
+use crate::program::{Derivatives, Jacobian, Phases, Program, Silent, Strategy, Vjp};
+use crate::timing;
 
 /// How a strategy's cost grows, in the paper's terms: used to decide which cases a strategy can
 /// finish (e.g. `verify` caps) and to group strategies in reports.
@@ -44,6 +47,11 @@ macro_rules! strategies {
                 match self { $(StrategyKind::$variant => <$ty as Strategy>::DESCRIPTION,)* }
             }
 
+            /// The names of the counters it reports, in reporting order.
+            pub fn counter_names(self) -> &'static [&'static str] {
+                match self { $(StrategyKind::$variant => <$ty as Strategy>::COUNTERS,)* }
+            }
+
             /// How its cost grows.
             pub fn cost_class(self) -> CostClass {
                 match self { $(StrategyKind::$variant => $cost,)* }
@@ -57,6 +65,45 @@ macro_rules! strategies {
             /// The full Jacobian of `program` at `x`.
             pub fn jacobian<P: Program>(self, program: &P, x: &[f64]) -> Jacobian {
                 match self { $(StrategyKind::$variant => <$ty as Strategy>::jacobian(program, x),)* }
+            }
+
+            /// One gradient of the case ([`timing::gradient_into`]) with nothing observed.
+            pub fn gradient_into<P: Program>(self, program: &P, x: &[f64], out: &mut Derivatives) {
+                match self {
+                    $(StrategyKind::$variant => {
+                        timing::gradient_into::<$ty, P, _>(program, x, out, &mut Silent)
+                    })*
+                }
+            }
+
+            /// [`timing::time_gradients`] under this strategy.
+            pub fn time_gradients<P: Program>(
+                self,
+                program: &P,
+                x: &[f64],
+                samples: usize,
+                batch: u64,
+            ) -> Vec<Duration> {
+                match self {
+                    $(StrategyKind::$variant => {
+                        timing::time_gradients::<$ty, P>(program, x, samples, batch)
+                    })*
+                }
+            }
+
+            /// [`timing::time_phases`] under this strategy.
+            pub fn time_phases<P: Program>(
+                self,
+                program: &P,
+                x: &[f64],
+                samples: usize,
+                batch: u64,
+            ) -> Vec<Phases> {
+                match self {
+                    $(StrategyKind::$variant => {
+                        timing::time_phases::<$ty, P>(program, x, samples, batch)
+                    })*
+                }
             }
         }
     };
@@ -143,6 +190,24 @@ pub trait DynProgram: Send + Sync {
     fn vjp(&self, strategy: StrategyKind, x: &[f64], cotangent: &[f64]) -> Vjp;
     /// The full Jacobian under `strategy`.
     fn jacobian(&self, strategy: StrategyKind, x: &[f64]) -> Jacobian;
+    /// One gradient under `strategy`, nothing observed ([`StrategyKind::gradient_into`]).
+    fn gradient_into(&self, strategy: StrategyKind, x: &[f64], out: &mut Derivatives);
+    /// Timed batches of gradients under `strategy` ([`StrategyKind::time_gradients`]).
+    fn time_gradients(
+        &self,
+        strategy: StrategyKind,
+        x: &[f64],
+        samples: usize,
+        batch: u64,
+    ) -> Vec<Duration>;
+    /// Batches of gradients with their phases timed ([`StrategyKind::time_phases`]).
+    fn time_phases(
+        &self,
+        strategy: StrategyKind,
+        x: &[f64],
+        samples: usize,
+        batch: u64,
+    ) -> Vec<Phases>;
 }
 
 impl<P: Program + Send + Sync> DynProgram for P {
@@ -153,7 +218,7 @@ impl<P: Program + Send + Sync> DynProgram for P {
         Program::output_len(self)
     }
     fn primal(&self, x: &[f64]) -> Vec<f64> {
-        self.eval(x)
+        self.eval(x).to_vec()
     }
     fn op_count(&self, x: &[f64]) -> OpCount {
         count_ops(self, x)
@@ -163,6 +228,27 @@ impl<P: Program + Send + Sync> DynProgram for P {
     }
     fn jacobian(&self, strategy: StrategyKind, x: &[f64]) -> Jacobian {
         strategy.jacobian(self, x)
+    }
+    fn gradient_into(&self, strategy: StrategyKind, x: &[f64], out: &mut Derivatives) {
+        strategy.gradient_into(self, x, out);
+    }
+    fn time_gradients(
+        &self,
+        strategy: StrategyKind,
+        x: &[f64],
+        samples: usize,
+        batch: u64,
+    ) -> Vec<Duration> {
+        strategy.time_gradients(self, x, samples, batch)
+    }
+    fn time_phases(
+        &self,
+        strategy: StrategyKind,
+        x: &[f64],
+        samples: usize,
+        batch: u64,
+    ) -> Vec<Phases> {
+        strategy.time_phases(self, x, samples, batch)
     }
 }
 

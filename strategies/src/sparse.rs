@@ -13,11 +13,10 @@
 //! O(log n), instead of a copy of length n — the Cayley transform is what makes this possible,
 //! since an input's backpropagator now *updates* a collector rather than producing a vector.
 //!
-//! The paper's map is persistent (path copying, O(log n) per insert-with); here it is a
-//! `BTreeMap` updated in place, also O(log n). The accumulator is threaded through the resolve
-//! and each version is used exactly once, so in-place update changes only the constant factor,
-//! not the cost the step is charged (contrast rung 2, whose immutable dense vector costs a copy
-//! of length n, which in-place update would have hidden).
+//! The map is persistent, as the paper's is: an insert-with builds a new version by path
+//! copying, O(log n) new nodes, and the old version is dropped. (An in-place ordered map would
+//! cost O(log n) too, with a smaller constant: it would flatter this rung the way an in-place
+//! dense vector would have flattered rung 2.)
 //!
 //! # Algorithm ("resolve")
 //!
@@ -43,10 +42,11 @@
 //! - `sparse_updates`: insert-with operations on the sparse accumulator: one per input reached.
 //!   (Reading the result out into a vector of length n is not counted.)
 
-use std::collections::BTreeMap;
+use rpds::RedBlackTreeMap;
 
-use crate::contrib::{differentiate, for_each_edge, Id, Seed, StagingMap};
-use crate::program::{Counters, Program, Strategy, Vjp};
+use crate::contrib::{differentiate, for_each_edge, Id, Seeds, StagingMap};
+use crate::program::{Derivatives, Probe, Program, Strategy};
+use crate::real::partials;
 
 /// Rung 3: the sparse collector (see the module documentation).
 #[derive(Clone, Copy, Debug, Default)]
@@ -57,29 +57,45 @@ impl Strategy for Sparse {
     const DESCRIPTION: &'static str =
         "rung 3: Cayley-transformed input backpropagators updating a sparse ordered-map accumulator: O(T log T)";
 
-    fn vjp<P: Program>(program: &P, x: &[f64], cotangent: &[f64]) -> Vjp {
-        differentiate(program, x, cotangent, resolve)
+    const COUNTERS: &'static [&'static str] = &[
+        "ids_allocated",
+        "contribs_applied",
+        "edges_applied",
+        "collector_updates",
+        "sparse_updates",
+    ];
+
+    fn vjp_into<P: Program, Q: Probe>(
+        program: &P,
+        x: &[f64],
+        cotangent: &[f64],
+        out: &mut Derivatives,
+        probe: &mut Q,
+    ) {
+        differentiate(program, x, cotangent, out, probe, resolve);
     }
 }
 
 /// The accumulator that Cayley-transformed backpropagators update: a sparse map from input
-/// index to cotangent (persistent in the paper; see the module documentation).
+/// index to cotangent, persistent as the paper's `Data.Map` (each update builds a new version
+/// by path copying, O(log n) new nodes; see the module documentation).
 #[derive(Default)]
-struct Accumulator(BTreeMap<Id, f64>);
+struct Accumulator(RedBlackTreeMap<Id, f64>);
 
 impl Accumulator {
-    fn add_at(mut self, i: Id, dz: f64, sparse_updates: &mut u64) -> Accumulator {
+    fn add_at(self, i: Id, dz: f64, sparse_updates: &mut u64) -> Accumulator {
         *sparse_updates += 1;
-        *self.0.entry(i).or_insert(0.0) += dz;
-        self
+        let sum = self.0.get(&i).map_or(dz, |c| c + dz);
+        Accumulator(self.0.insert(i, sum))
     }
 
-    fn into_dense(self, n: usize) -> Vec<f64> {
-        let mut gradient = vec![0.0; n];
-        for (i, v) in self.0 {
-            gradient[i as usize] = v;
+    /// Read the map out as a dense gradient of length n, appended to `out`.
+    fn append_dense(&self, n: usize, out: &mut Vec<f64>) {
+        let start = out.len();
+        out.resize(start + n, 0.0);
+        for (&i, &v) in self.0.iter() {
+            out[start + i as usize] = v;
         }
-        gradient
     }
 }
 
@@ -89,9 +105,10 @@ fn input_backpropagator(i: Id, dz: f64, acc: Accumulator, sparse_updates: &mut u
 }
 
 /// The reverse pass: drain the staging map from the largest ID down, applying each reachable
-/// node's Contrib once and each reached input's backpropagator once. Returns the gradient and
-/// the counters.
-fn resolve(seeds: Vec<Seed>, n: usize, ids_allocated: Id) -> (Vec<f64>, Counters) {
+/// node's Contrib once and each reached input's backpropagator once. Appends the gradient to
+/// `out`.
+#[inline]
+fn resolve<Q: Probe>(seeds: Seeds, n: usize, ids_allocated: Id, out: &mut Vec<f64>, probe: &mut Q) {
     let mut staging = StagingMap::default();
     let mut contribs_applied = 0u64;
     let mut edges_applied = 0u64;
@@ -111,19 +128,21 @@ fn resolve(seeds: Vec<Seed>, n: usize, ids_allocated: Id) -> (Vec<f64>, Counters
         };
         contribs_applied += 1;
         edges_applied += for_each_edge(contrib, |j, cb, d| {
-            staging.stage(j, cb, dz * d);
+            staging.stage(j, cb, partials::times(d, dz));
             collector_updates += 1;
         });
     }
 
-    let counters = Counters::from_pairs(&[
-        ("ids_allocated", u64::from(ids_allocated)),
-        ("contribs_applied", contribs_applied),
-        ("edges_applied", edges_applied),
-        ("collector_updates", collector_updates),
-        ("sparse_updates", sparse_updates),
-    ]);
-    (gradient.into_dense(n), counters)
+    gradient.append_dense(n, out);
+    if Q::COUNTS {
+        probe.counters(&[
+            ("ids_allocated", u64::from(ids_allocated)),
+            ("contribs_applied", contribs_applied),
+            ("edges_applied", edges_applied),
+            ("collector_updates", collector_updates),
+            ("sparse_updates", sparse_updates),
+        ]);
+    }
 }
 
 #[cfg(test)]

@@ -28,9 +28,9 @@
 //! No backpropagator is called twice: the exponential blow-up of rung 0 is gone (square-chain
 //! with k steps applies k Contribs instead of making 2^(k+1) - 1 calls). What remains:
 //!
-//! - the staging map is an ordered map, O(log T) per update (see
-//!   [`contrib`](crate::contrib)'s `StagingMap` for why its in-place updates cost what the
-//!   paper's persistent map costs);
+//! - the staging map is a persistent ordered map, as the paper's `Data.Map`: O(log T) per
+//!   update, each update allocating a new path of nodes (see [`contrib`](crate::contrib)'s
+//!   `StagingMap`);
 //! - every input reached costs a dense one-hot vector and a dense vector addition, O(n) each:
 //!   a dot product of length n costs Theta(n^2).
 //!
@@ -49,8 +49,9 @@
 //!   cotangent, and for each input reached n for its one-hot vector plus n for adding it to `c`;
 //!   so exactly `n * (1 + 2 * inputs reached)`. (Copying the result out is not counted.)
 
-use crate::contrib::{differentiate, for_each_edge, Id, Seed, StagingMap};
-use crate::program::{Counters, Program, Strategy, Vjp};
+use crate::contrib::{differentiate, for_each_edge, Id, Seeds, StagingMap};
+use crate::program::{Derivatives, Probe, Program, Strategy};
+use crate::real::partials;
 
 /// Rung 1: linear factoring (see the module documentation).
 #[derive(Clone, Copy, Debug, Default)]
@@ -61,8 +62,22 @@ impl Strategy for Staged {
     const DESCRIPTION: &'static str =
         "rung 1: Contrib graph with IDs, each node applied once; staging map, dense one-hot input cotangents: O(n T + T log T)";
 
-    fn vjp<P: Program>(program: &P, x: &[f64], cotangent: &[f64]) -> Vjp {
-        differentiate(program, x, cotangent, resolve)
+    const COUNTERS: &'static [&'static str] = &[
+        "ids_allocated",
+        "contribs_applied",
+        "edges_applied",
+        "collector_updates",
+        "dense_elements",
+    ];
+
+    fn vjp_into<P: Program, Q: Probe>(
+        program: &P,
+        x: &[f64],
+        cotangent: &[f64],
+        out: &mut Derivatives,
+        probe: &mut Q,
+    ) {
+        differentiate(program, x, cotangent, out, probe, resolve);
     }
 }
 
@@ -91,9 +106,10 @@ fn input_backpropagator(n: usize, i: Id, dz: f64, dense_elements: &mut u64) -> C
 }
 
 /// The reverse pass: drain the staging map from the largest ID down, applying each reachable
-/// node's Contrib once and each reached input's backpropagator once. Returns the gradient and
-/// the counters.
-fn resolve(seeds: Vec<Seed>, n: usize, ids_allocated: Id) -> (Vec<f64>, Counters) {
+/// node's Contrib once and each reached input's backpropagator once. Appends the gradient to
+/// `out`.
+#[inline]
+fn resolve<Q: Probe>(seeds: Seeds, n: usize, ids_allocated: Id, out: &mut Vec<f64>, probe: &mut Q) {
     let mut staging = StagingMap::default();
     let mut contribs_applied = 0u64;
     let mut edges_applied = 0u64;
@@ -114,19 +130,21 @@ fn resolve(seeds: Vec<Seed>, n: usize, ids_allocated: Id) -> (Vec<f64>, Counters
         };
         contribs_applied += 1;
         edges_applied += for_each_edge(contrib, |j, cb, d| {
-            staging.stage(j, cb, dz * d);
+            staging.stage(j, cb, partials::times(d, dz));
             collector_updates += 1;
         });
     }
 
-    let counters = Counters::from_pairs(&[
-        ("ids_allocated", u64::from(ids_allocated)),
-        ("contribs_applied", contribs_applied),
-        ("edges_applied", edges_applied),
-        ("collector_updates", collector_updates),
-        ("dense_elements", dense_elements),
-    ]);
-    (gradient.0, counters)
+    out.extend_from_slice(&gradient.0);
+    if Q::COUNTS {
+        probe.counters(&[
+            ("ids_allocated", u64::from(ids_allocated)),
+            ("contribs_applied", contribs_applied),
+            ("edges_applied", edges_applied),
+            ("collector_updates", collector_updates),
+            ("dense_elements", dense_elements),
+        ]);
+    }
 }
 
 #[cfg(test)]

@@ -59,13 +59,13 @@
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::Instant;
 
 use crate::forward::impl_real_from_partials;
 use crate::program::{
-    check_lengths, Counters, ParProgram, ParStrategy, Phases, Program, Strategy, Vjp,
+    check_lengths, Derivatives, Outputs, ParProgram, ParStrategy, Probe, Program, Recorder,
+    Strategy, Vjp,
 };
-use crate::real::{ParReal, Real};
+use crate::real::{partials, ParReal, Real};
 
 /// The slot of a constant: no adjoint, no entry.
 const NO_SLOT: u32 = u32::MAX;
@@ -355,7 +355,8 @@ impl Drop for ActiveTape {
 pub struct Tape;
 
 impl Tape {
-    /// `cotangent^T J` of the function computed by `eval` at `x`, recorded on a fresh tape.
+    /// `cotangent^T J` of the function computed by `eval` at `x`, recorded on a fresh tape,
+    /// with its counters and phases.
     ///
     /// This is [`Strategy::vjp`] for a closure instead of a [`Program`]: `eval` receives the
     /// lifted inputs and returns the outputs (as many as `cotangent` has entries). The values
@@ -364,34 +365,58 @@ impl Tape {
     ///
     /// ```
     /// use strategies::tape::{Tape, TapeReal};
-    /// use strategies::Real;
+    /// use strategies::{outputs, Real};
     ///
-    /// let r = Tape::vjp_with(&[3.0], &[1.0], |x: &[TapeReal]| vec![x[0].square().sin()]);
+    /// let r = Tape::vjp_with(&[3.0], &[1.0], |x: &[TapeReal]| outputs![x[0].square().sin()]);
     /// assert_eq!(r.gradient, Some(vec![9.0f64.cos() * 6.0]));
     /// assert_eq!(r.counters.get("tape_entries"), Some(2));
     /// ```
     pub fn vjp_with<F>(x: &[f64], cotangent: &[f64], eval: F) -> Vjp
     where
-        F: FnOnce(&[TapeReal]) -> Vec<TapeReal>,
+        F: FnOnce(&[TapeReal]) -> Outputs<TapeReal>,
     {
-        let start = Instant::now();
+        let mut out = Derivatives::default();
+        let mut recorder = Recorder::default();
+        Self::differentiate(x, cotangent, eval, &mut out, &mut recorder);
+        let (phases, counters) = recorder.into_parts();
+        Vjp {
+            value: out.value,
+            gradient: Some(out.derivative),
+            counters,
+            phases,
+        }
+    }
+
+    /// Record `eval` at `x`, sweep the tape once, write the values and append
+    /// `cotangent^T J` to `out`.
+    #[inline]
+    fn differentiate<F, Q>(
+        x: &[f64],
+        cotangent: &[f64],
+        eval: F,
+        out: &mut Derivatives,
+        probe: &mut Q,
+    ) where
+        F: FnOnce(&[TapeReal]) -> Outputs<TapeReal>,
+        Q: Probe,
+    {
+        probe.forward_starts();
         let (tape, inputs) = ActiveTape::start(x);
         let outputs = eval(&inputs);
-        assert_eq!(
-            outputs.len(),
-            cotangent.len(),
-            "cotangent has length {} but the program returned {} outputs",
-            cotangent.len(),
-            outputs.len()
-        );
+        if outputs.len() != cotangent.len() {
+            panic!(
+                "cotangent has length {} but the program returned {} outputs",
+                cotangent.len(),
+                outputs.len()
+            );
+        }
         for output in &outputs {
             if output.is_active() && output.generation != tape.generation {
                 TAPES.with(|tapes| foreign_value(&tapes.borrow(), output.generation));
             }
         }
-        let forward = start.elapsed();
 
-        let start = Instant::now();
+        probe.reverse_starts();
         let entries = tape.finish();
         let n = inputs.len();
         let mut adjoints = take_adjoints(n + entries.len());
@@ -409,26 +434,24 @@ impl Tape {
         let mut edges_applied = swept.len() as u64;
         for (k, entry) in swept.iter().enumerate().rev() {
             let adjoint = adjoints[n + k];
-            adjoints[entry.operands[0] as usize] += adjoint * entry.partials[0];
+            adjoints[entry.operands[0] as usize] += partials::times(entry.partials[0], adjoint);
             if entry.operands[1] != NO_SLOT {
-                adjoints[entry.operands[1] as usize] += adjoint * entry.partials[1];
+                adjoints[entry.operands[1] as usize] += partials::times(entry.partials[1], adjoint);
                 edges_applied += 1;
             }
         }
-        let counters = Counters::from_pairs(&[
-            ("tape_entries", entries.len() as u64),
-            ("entries_swept", swept.len() as u64),
-            ("edges_applied", edges_applied),
-        ]);
-        let gradient = adjoints[..n].to_vec();
+        out.value.clear();
+        out.value.extend(outputs.iter().map(Real::value));
+        out.derivative.extend_from_slice(&adjoints[..n]);
+        let (recorded, swept) = (entries.len() as u64, swept.len() as u64);
         recycle(entries, adjoints);
-        let reverse = start.elapsed();
-
-        Vjp {
-            value: outputs.iter().map(Real::value).collect(),
-            gradient: Some(gradient),
-            counters,
-            phases: Phases { forward, reverse },
+        probe.finished();
+        if Q::COUNTS {
+            probe.counters(&[
+                ("tape_entries", recorded),
+                ("entries_swept", swept),
+                ("edges_applied", edges_applied),
+            ]);
         }
     }
 
@@ -449,10 +472,17 @@ impl Strategy for Tape {
     const NAME: &'static str = "tape";
     const DESCRIPTION: &'static str =
         "Wengert list: (value, slot) scalars, one backward sweep over the tape: O(T)";
+    const COUNTERS: &'static [&'static str] = &["tape_entries", "entries_swept", "edges_applied"];
 
-    fn vjp<P: Program>(program: &P, x: &[f64], cotangent: &[f64]) -> Vjp {
+    fn vjp_into<P: Program, Q: Probe>(
+        program: &P,
+        x: &[f64],
+        cotangent: &[f64],
+        out: &mut Derivatives,
+        probe: &mut Q,
+    ) {
         check_lengths(program.input_len(), program.output_len(), x, cotangent);
-        Self::vjp_with(x, cotangent, |inputs| program.eval(inputs))
+        Self::differentiate(x, cotangent, |inputs| program.eval(inputs), out, probe);
     }
 }
 
@@ -468,10 +498,11 @@ mod tests {
     use std::cell::Cell;
 
     use super::*;
+    use crate::program::outputs;
     use crate::test_programs::ForkedProduct;
 
-    fn sin_of_product(x: &[TapeReal]) -> Vec<TapeReal> {
-        vec![(x[0] * x[1]).sin()]
+    fn sin_of_product(x: &[TapeReal]) -> Outputs<TapeReal> {
+        outputs![(x[0] * x[1]).sin()]
     }
 
     fn sin_of_product_gradient(a: f64, b: f64) -> Vec<f64> {
@@ -487,7 +518,7 @@ mod tests {
             let c = TapeReal::constant(2.0) * TapeReal::constant(3.0); // constants: no entry
             let out = z * c; // one active operand: a unary entry
             let _after = x[0].cos(); // recorded after the output: not swept
-            vec![out]
+            outputs![out]
         });
         assert_eq!(r.gradient, Some(vec![18.0 * 6f64.cos(), 12.0 * 6f64.cos()]));
         assert_eq!(r.counters.get("tape_entries"), Some(5));
@@ -514,7 +545,7 @@ mod tests {
                 Some(sin_of_product_gradient(p.value(), 3.0))
             );
             // The outer tape resumes: p and the inputs are still usable.
-            vec![p * x[0] + inner.gradient.unwrap()[1]]
+            outputs![p * x[0] + inner.gradient.unwrap()[1]]
         });
         // f = x0^2 x1 + sin(3 x0 x1)'s partial in its second argument (a constant here).
         assert_eq!(r.gradient, Some(vec![2.0 * 0.5 * 2.0, 0.25]));
@@ -533,7 +564,7 @@ mod tests {
                             for _ in 0..t {
                                 v += 0.0;
                             }
-                            vec![v.sin()]
+                            outputs![v.sin()]
                         });
                         assert_eq!(r.gradient, Some(sin_of_product_gradient(a, b)));
                         assert_eq!(r.counters.get("tape_entries"), Some(2 + t));
@@ -549,10 +580,10 @@ mod tests {
         let kept = Cell::new(None);
         Tape::vjp_with(&[1.0], &[1.0], |x| {
             kept.set(Some(x[0].sin()));
-            vec![x[0]]
+            outputs![x[0]]
         });
         let stale = kept.get().unwrap();
-        Tape::vjp_with(&[1.0], &[1.0], |x| vec![x[0] * stale]);
+        Tape::vjp_with(&[1.0], &[1.0], |x| outputs![x[0] * stale]);
     }
 
     #[test]
@@ -561,7 +592,7 @@ mod tests {
         let kept = Cell::new(None);
         Tape::vjp_with(&[1.0], &[1.0], |x| {
             kept.set(Some(x[0]));
-            vec![x[0]]
+            outputs![x[0]]
         });
         let _ = kept.get().unwrap().exp();
     }
@@ -571,8 +602,8 @@ mod tests {
     fn an_outer_value_panics_inside_a_nested_gradient() {
         Tape::vjp_with(&[1.0], &[1.0], |outer| {
             let o = outer[0];
-            Tape::vjp_with(&[2.0], &[1.0], |inner| vec![inner[0] + o]);
-            vec![o]
+            Tape::vjp_with(&[2.0], &[1.0], |inner| outputs![inner[0] + o]);
+            outputs![o]
         });
     }
 

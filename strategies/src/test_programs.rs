@@ -1,6 +1,6 @@
 //! Small programs shared by the unit tests of the strategy modules.
 
-use crate::program::{ParProgram, Program};
+use crate::program::{outputs, Outputs, ParProgram, Program};
 use crate::real::{ParReal, Real};
 
 /// x_i = sin(x_{i-1}), k times: one use per value, the long-graph test.
@@ -13,12 +13,12 @@ impl Program for SinChain {
     fn output_len(&self) -> usize {
         1
     }
-    fn eval<R: Real>(&self, x: &[R]) -> Vec<R> {
+    fn eval<R: Real>(&self, x: &[R]) -> Outputs<R> {
         let mut v = x[0].clone();
         for _ in 0..self.0 {
             v = v.sin();
         }
-        vec![v]
+        outputs![v]
     }
 }
 
@@ -32,12 +32,12 @@ impl Program for SquareChain {
     fn output_len(&self) -> usize {
         1
     }
-    fn eval<R: Real>(&self, x: &[R]) -> Vec<R> {
+    fn eval<R: Real>(&self, x: &[R]) -> Outputs<R> {
         let mut v = x[0].clone();
         for _ in 0..self.0 {
             v = v.clone() * v;
         }
-        vec![v]
+        outputs![v]
     }
 }
 
@@ -52,9 +52,9 @@ impl Program for Shared {
     fn output_len(&self) -> usize {
         1
     }
-    fn eval<R: Real>(&self, x: &[R]) -> Vec<R> {
+    fn eval<R: Real>(&self, x: &[R]) -> Outputs<R> {
         let s = x[0].clone() + x[1].clone();
-        vec![s.clone() * x[2].clone() + s * x[0].clone()]
+        outputs![s.clone() * x[2].clone() + s * x[0].clone()]
     }
 }
 
@@ -68,8 +68,8 @@ impl ParProgram for ForkedProduct {
     fn output_len(&self) -> usize {
         1
     }
-    fn eval<R: ParReal>(&self, x: &[R]) -> Vec<R> {
+    fn eval<R: ParReal>(&self, x: &[R]) -> Outputs<R> {
         let (a, b) = R::join(|| x[0].sin(), || x[1].exp());
-        vec![a * b]
+        outputs![a * b]
     }
 }

@@ -13,7 +13,7 @@ mod common;
 
 use proptest::prelude::*;
 use strategies::op_count::count_ops;
-use strategies::{Program, Real, StrategyKind};
+use strategies::{Outputs, Program, Real, StrategyKind};
 
 use common::assert_close;
 
@@ -204,7 +204,7 @@ impl Program for Dag {
     fn output_len(&self) -> usize {
         self.outputs.len()
     }
-    fn eval<R: Real>(&self, x: &[R]) -> Vec<R> {
+    fn eval<R: Real>(&self, x: &[R]) -> Outputs<R> {
         let v = self.values(x);
         self.outputs.iter().map(|&i| v[i].clone()).collect()
     }
@@ -214,7 +214,7 @@ impl Program for Dag {
 /// (depth), odd draws any earlier value (sharing across the graph).
 fn operand(raw: u32, available: usize) -> usize {
     let r = (raw / 2) as usize;
-    if raw % 2 == 0 {
+    if raw.is_multiple_of(2) {
         available - 1 - r % available.min(3)
     } else {
         r % available

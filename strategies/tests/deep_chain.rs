@@ -2,7 +2,7 @@
 //! thread (no big-stack thread): the efficient strategies' forward pass, reverse pass and
 //! release of the graph must all be iterative.
 
-use strategies::{Program, Real, StrategyKind};
+use strategies::{outputs, Outputs, Program, Real, StrategyKind};
 
 /// Operations in the chain.
 const DEPTH: usize = 1_000_000;
@@ -17,12 +17,12 @@ impl Program for SinChain {
     fn output_len(&self) -> usize {
         1
     }
-    fn eval<R: Real>(&self, x: &[R]) -> Vec<R> {
+    fn eval<R: Real>(&self, x: &[R]) -> Outputs<R> {
         let mut v = x[0].clone();
         for _ in 0..self.0 {
             v = v.sin();
         }
-        vec![v]
+        outputs![v]
     }
 }
 

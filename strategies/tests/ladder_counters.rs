@@ -13,7 +13,7 @@ use strategies::dualrev::Dualrev;
 use strategies::op_count::count_ops;
 use strategies::sparse::Sparse;
 use strategies::staged::Staged;
-use strategies::{Counters, Program, Real, Strategy, Vjp};
+use strategies::{outputs, Counters, Outputs, Program, Real, Strategy, Vjp};
 
 /// x_0 = the input; x_i = x_{i-1} * x_{i-1} for i = 1..k; output x_k.
 struct SquareChain {
@@ -27,12 +27,12 @@ impl Program for SquareChain {
     fn output_len(&self) -> usize {
         1
     }
-    fn eval<R: Real>(&self, x: &[R]) -> Vec<R> {
+    fn eval<R: Real>(&self, x: &[R]) -> Outputs<R> {
         let mut v = x[0].clone();
         for _ in 0..self.k {
             v = v.clone() * v;
         }
-        vec![v]
+        outputs![v]
     }
 }
 
@@ -58,14 +58,14 @@ impl Program for Fdotprod {
     fn output_len(&self) -> usize {
         1
     }
-    fn eval<R: Real>(&self, x: &[R]) -> Vec<R> {
+    fn eval<R: Real>(&self, x: &[R]) -> Outputs<R> {
         let (l1, l2) = x.split_at(self.n);
         let dot = l1
             .iter()
             .zip(l2)
             .map(|(a, b)| a.clone() * b.clone())
             .fold(R::constant(0.0), |acc, p| acc + p);
-        vec![dot]
+        outputs![dot]
     }
 }
 

@@ -5,7 +5,7 @@
 
 mod common;
 
-use strategies::{Program, Real, StrategyKind};
+use strategies::{outputs, Outputs, Program, Real, StrategyKind};
 
 use common::assert_close;
 
@@ -113,7 +113,7 @@ impl Program for Primitive {
     fn output_len(&self) -> usize {
         1
     }
-    fn eval<R: Real>(&self, x: &[R]) -> Vec<R> {
+    fn eval<R: Real>(&self, x: &[R]) -> Outputs<R> {
         use Primitive::*;
         let a = x[0].clone();
         let b = || x[1].clone();
@@ -185,7 +185,7 @@ impl Program for Primitive {
             }
             WithConstants => a * R::constant(3.0) + R::constant(2.0).exp(),
         };
-        vec![y]
+        outputs![y]
     }
 }
 

@@ -4,7 +4,7 @@
 
 use std::iter;
 
-use strategies::{Program, Real};
+use strategies::{outputs, Outputs, Program, Real};
 
 use crate::inputs::{instance, integer_param, seeded, uniform};
 use crate::{Family, Instance, ParamSpec, Params, SizeSpec, Workload};
@@ -26,14 +26,14 @@ impl Program for LogSumExp {
     fn output_len(&self) -> usize {
         1
     }
-    fn eval<R: Real>(&self, x: &[R]) -> Vec<R> {
+    fn eval<R: Real>(&self, x: &[R]) -> Outputs<R> {
         let a = x
             .iter()
             .cloned()
             .reduce(R::max)
             .expect("log-sum-exp of at least one value");
         let total: R = x.iter().map(|xi| (xi.clone() - a.clone()).exp()).sum();
-        vec![a + total.ln()]
+        outputs![a + total.ln()]
     }
 }
 
@@ -82,7 +82,7 @@ impl Program for LeastSquares {
     fn output_len(&self) -> usize {
         1
     }
-    fn eval<R: Real>(&self, x: &[R]) -> Vec<R> {
+    fn eval<R: Real>(&self, x: &[R]) -> Outputs<R> {
         let squares: R = (0..self.n)
             .map(|i| {
                 let t = -1.0 + (2 * i) as f64 / (self.n - 1) as f64;
@@ -95,7 +95,7 @@ impl Program for LeastSquares {
                 residual.clone() * residual
             })
             .sum();
-        vec![squares * 0.5]
+        outputs![squares * 0.5]
     }
 }
 
@@ -189,9 +189,9 @@ impl Program for DeterminantByMinors {
     fn output_len(&self) -> usize {
         1
     }
-    fn eval<R: Real>(&self, x: &[R]) -> Vec<R> {
+    fn eval<R: Real>(&self, x: &[R]) -> Outputs<R> {
         let columns: Vec<usize> = (0..self.l).collect();
-        vec![self.minor(x, 0, &columns)]
+        outputs![self.minor(x, 0, &columns)]
     }
 }
 
@@ -263,7 +263,7 @@ impl Program for RungeKutta {
     fn output_len(&self) -> usize {
         1
     }
-    fn eval<R: Real>(&self, x: &[R]) -> Vec<R> {
+    fn eval<R: Real>(&self, x: &[R]) -> Outputs<R> {
         let h = 2.0 / self.steps as f64;
         let mut y = vec![R::constant(0.0); self.n];
         for _ in 0..self.steps {
@@ -279,7 +279,7 @@ impl Program for RungeKutta {
                 })
                 .collect();
         }
-        vec![y.pop().expect("the state has at least one variable")]
+        outputs![y.pop().expect("the state has at least one variable")]
     }
 }
 
@@ -344,7 +344,7 @@ impl Program for LaxWendroff {
     fn output_len(&self) -> usize {
         1
     }
-    fn eval<R: Real>(&self, x: &[R]) -> Vec<R> {
+    fn eval<R: Real>(&self, x: &[R]) -> Outputs<R> {
         const NX: usize = ADVECTION_POINTS;
         let mut q = x.to_vec();
         for _ in 0..self.steps {
@@ -358,7 +358,7 @@ impl Program for LaxWendroff {
                 })
                 .collect();
         }
-        vec![q.iter().map(|qi| qi.clone() * qi.clone()).sum()]
+        outputs![q.iter().map(|qi| qi.clone() * qi.clone()).sum()]
     }
 }
 
@@ -429,7 +429,7 @@ impl Program for KmeansObjective {
     fn output_len(&self) -> usize {
         1
     }
-    fn eval<R: Real>(&self, x: &[R]) -> Vec<R> {
+    fn eval<R: Real>(&self, x: &[R]) -> Outputs<R> {
         let total = self
             .points
             .chunks(self.d)
@@ -440,7 +440,7 @@ impl Program for KmeansObjective {
                     .expect("at least one centroid")
             })
             .sum();
-        vec![total]
+        outputs![total]
     }
 }
 

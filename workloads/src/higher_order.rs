@@ -3,7 +3,7 @@
 //! recursion over slices and over a tree of active values, branches on primal values, and a
 //! loop whose trip count depends on values.
 
-use strategies::{Program, Real};
+use strategies::{outputs, Outputs, Program, Real};
 
 use crate::inputs::{instance, seeded, uniform};
 use crate::{Family, Instance, Params, SizeSpec, Workload};
@@ -44,10 +44,10 @@ impl Program for PolynomialSum {
     fn output_len(&self) -> usize {
         1
     }
-    fn eval<R: Real>(&self, x: &[R]) -> Vec<R> {
+    fn eval<R: Real>(&self, x: &[R]) -> Outputs<R> {
         let (coefficients, points) = x.split_at(self.n);
         let p = polynomial(coefficients);
-        vec![points.iter().map(p).sum()]
+        outputs![points.iter().map(p).sum()]
     }
 }
 
@@ -144,8 +144,8 @@ impl Program for TreeLogSumExp {
     fn output_len(&self) -> usize {
         1
     }
-    fn eval<R: Real>(&self, x: &[R]) -> Vec<R> {
-        vec![Tree::balanced(x).reduce(&log_add_exp)]
+    fn eval<R: Real>(&self, x: &[R]) -> Outputs<R> {
+        outputs![Tree::balanced(x).reduce(&log_add_exp)]
     }
 }
 
@@ -224,8 +224,8 @@ impl Program for CubeRootSum {
     fn output_len(&self) -> usize {
         1
     }
-    fn eval<R: Real>(&self, x: &[R]) -> Vec<R> {
-        vec![x
+    fn eval<R: Real>(&self, x: &[R]) -> Outputs<R> {
+        outputs![x
             .iter()
             .map(cube_root)
             .fold(R::constant(0.0), |acc, root| acc + root)]

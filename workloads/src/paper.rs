@@ -2,7 +2,7 @@
 //! that numbers are comparable: `fmult`, `fdotprod`, `fsummatvec`, `frotvecquat`, `fneural`,
 //! and `mlp`, the same network with an output whose gradient is meaningful.
 
-use strategies::{Program, Real};
+use strategies::{outputs, Outputs, Program, Real};
 
 use crate::inputs::instance;
 use crate::{Family, Instance, Params, SizeSpec, Workload};
@@ -30,8 +30,8 @@ impl Program for Mult {
     fn output_len(&self) -> usize {
         1
     }
-    fn eval<R: Real>(&self, x: &[R]) -> Vec<R> {
-        vec![x[0].clone() * x[1].clone()]
+    fn eval<R: Real>(&self, x: &[R]) -> Outputs<R> {
+        outputs![x[0].clone() * x[1].clone()]
     }
 }
 
@@ -70,9 +70,9 @@ impl Program for DotProduct {
     fn output_len(&self) -> usize {
         1
     }
-    fn eval<R: Real>(&self, x: &[R]) -> Vec<R> {
+    fn eval<R: Real>(&self, x: &[R]) -> Outputs<R> {
         let (l1, l2) = x.split_at(self.n);
-        vec![dot(l1, l2)]
+        outputs![dot(l1, l2)]
     }
 }
 
@@ -137,13 +137,13 @@ impl Program for SumMatVec {
     fn output_len(&self) -> usize {
         1
     }
-    fn eval<R: Real>(&self, x: &[R]) -> Vec<R> {
+    fn eval<R: Real>(&self, x: &[R]) -> Outputs<R> {
         let (m, v) = x.split_at(self.n * self.n);
         let total = m
             .chunks(self.n)
             .map(|row| dot(row, v))
             .fold(R::constant(0.0), |acc, r| acc + r);
-        vec![total]
+        outputs![total]
     }
 }
 
@@ -196,7 +196,7 @@ impl Program for RotateByQuaternion {
     fn output_len(&self) -> usize {
         3
     }
-    fn eval<R: Real>(&self, x: &[R]) -> Vec<R> {
+    fn eval<R: Real>(&self, x: &[R]) -> Outputs<R> {
         let (v, q) = x.split_at(3);
         let (u, s) = (&q[..3], &q[3]);
         let u_dot_v =
@@ -290,7 +290,7 @@ impl Program for Network {
     fn output_len(&self) -> usize {
         1
     }
-    fn eval<R: Real>(&self, x: &[R]) -> Vec<R> {
+    fn eval<R: Real>(&self, x: &[R]) -> Outputs<R> {
         let n = self.n;
         let (w1, rest) = x.split_at(2 * n * n);
         let (b1, rest) = rest.split_at(2 * n);
@@ -303,7 +303,7 @@ impl Program for Network {
             NetworkOutput::SumOfSoftmax => e.into_iter().map(|ei| ei / total.clone()).sum(),
             NetworkOutput::CrossEntropy => total.ln() - (z[0].clone() - m),
         };
-        vec![out]
+        outputs![out]
     }
 }
 

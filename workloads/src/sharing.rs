@@ -5,7 +5,7 @@
 //! graphs from a seed.
 
 use rand::RngExt;
-use strategies::{Program, Real};
+use strategies::{outputs, Outputs, Program, Real};
 
 use crate::inputs::{instance, integer_param, real_param, seeded, uniform};
 use crate::{Family, Instance, ParamSpec, Params, SizeSpec, Workload};
@@ -28,12 +28,12 @@ impl Program for RepeatedSquaring {
     fn output_len(&self) -> usize {
         1
     }
-    fn eval<R: Real>(&self, x: &[R]) -> Vec<R> {
+    fn eval<R: Real>(&self, x: &[R]) -> Outputs<R> {
         let mut v = x[0].clone();
         for _ in 0..self.k {
             v = v.clone() * v;
         }
-        vec![v]
+        outputs![v]
     }
 }
 
@@ -99,7 +99,7 @@ impl Program for FibonacciSquare {
     fn output_len(&self) -> usize {
         1
     }
-    fn eval<R: Real>(&self, x: &[R]) -> Vec<R> {
+    fn eval<R: Real>(&self, x: &[R]) -> Outputs<R> {
         let mut previous = x[0].clone();
         let mut current = x[0].clone() + x[1].clone();
         for _ in 1..self.k {
@@ -107,7 +107,7 @@ impl Program for FibonacciSquare {
             previous = current;
             current = next;
         }
-        vec![current.clone() * current]
+        outputs![current.clone() * current]
     }
 }
 
@@ -160,7 +160,7 @@ impl Program for EightUses {
     fn output_len(&self) -> usize {
         1
     }
-    fn eval<R: Real>(&self, x: &[R]) -> Vec<R> {
+    fn eval<R: Real>(&self, x: &[R]) -> Outputs<R> {
         let mut v = x[0].clone();
         for _ in 0..self.k {
             v = v.clone() + v.clone() + v.clone() + v.clone() + v.clone()
@@ -168,7 +168,7 @@ impl Program for EightUses {
                 - v.clone()
                 - v;
         }
-        vec![v.clone() * v * 1e-6]
+        outputs![v.clone() * v * 1e-6]
     }
 }
 
@@ -214,12 +214,12 @@ impl Program for NestedSines {
     fn output_len(&self) -> usize {
         1
     }
-    fn eval<R: Real>(&self, x: &[R]) -> Vec<R> {
+    fn eval<R: Real>(&self, x: &[R]) -> Outputs<R> {
         let mut v = x[0].clone();
         for _ in 0..self.k {
             v = v.sin();
         }
-        vec![v]
+        outputs![v]
     }
 }
 
@@ -314,7 +314,7 @@ impl Program for SeededDag {
     fn output_len(&self) -> usize {
         1
     }
-    fn eval<R: Real>(&self, x: &[R]) -> Vec<R> {
+    fn eval<R: Real>(&self, x: &[R]) -> Outputs<R> {
         let mut values = x.to_vec();
         for node in &self.nodes {
             let a = values[values.len() - 1].clone();
@@ -327,7 +327,7 @@ impl Program for SeededDag {
             };
             values.push(next);
         }
-        vec![values.pop().expect("a random DAG has at least one input")]
+        outputs![values.pop().expect("a random DAG has at least one input")]
     }
 }
 

@@ -43,6 +43,7 @@ use std::path::Path;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
+use strategies::StrategyKind;
 use wildmatch::WildMatch;
 
 /// Why a claims file could not be used. Every variant names the claim and what is valid.
@@ -480,6 +481,51 @@ impl ClaimsFile {
         Ok(Self { settings, claims })
     }
 
+    /// Check that every counter a claim's metric names is reported by every strategy the claim
+    /// selects, so that a typo (`counter:nosuch`) is an input error naming the valid counters,
+    /// not a claim that silently has no data.
+    pub fn check_counters(&self) -> Result<(), ClaimsError> {
+        for claim in &self.claims {
+            let Metric::Counters(names) = &claim.metric else {
+                continue;
+            };
+            let selected: Vec<StrategyKind> = StrategyKind::ALL
+                .iter()
+                .copied()
+                .filter(|s| claim.strategies.matches(s.name()))
+                .collect();
+            for name in names {
+                let lacking: Vec<StrategyKind> = selected
+                    .iter()
+                    .copied()
+                    .filter(|s| !s.counter_names().contains(&name.as_str()))
+                    .collect();
+                if lacking.is_empty() {
+                    continue;
+                }
+                let valid: Vec<String> = selected
+                    .iter()
+                    .map(|s| format!("{}: {}", s.name(), s.counter_names().join(", ")))
+                    .collect();
+                return Err(ClaimsError::Invalid {
+                    id: claim.id.clone(),
+                    message: format!(
+                        "metric `{}`: no counter `{name}` in strategy {}; the selected \
+                         strategies report {}",
+                        claim.metric,
+                        lacking
+                            .iter()
+                            .map(|s| format!("`{}`", s.name()))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        valid.join("; ")
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// Check that every strategy and workload pattern matches at least one known name, so that
     /// a typo is an input error rather than a claim that silently tests nothing.
     pub fn check_names(
@@ -687,6 +733,24 @@ mod tests {
         let c = &ClaimsFile::parse(&text, "t").unwrap().claims[0];
         assert!(c.workloads.matches("square-chain"));
         assert!(!c.workloads.matches("fdotprod") && !c.workloads.matches("fib-chain"));
+    }
+
+    #[test]
+    fn an_unknown_counter_name_is_an_input_error_naming_the_valid_counters() {
+        let bad = ONE.replace("counter:backprop_calls", "counter:nosuch");
+        let e = ClaimsFile::parse(&bad, "t")
+            .unwrap()
+            .check_counters()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("nosuch") && e.contains("naive: backprop_calls, dense_elements"),
+            "{e}"
+        );
+        assert!(ClaimsFile::parse(ONE, "t")
+            .unwrap()
+            .check_counters()
+            .is_ok());
     }
 
     #[test]

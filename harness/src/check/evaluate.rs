@@ -5,7 +5,7 @@
 //! and no child process or repetition is needed. The cases a claim needs are its selected
 //! workloads and strategies at its `sizes` (or, without `sizes`, at the workload's sweep and
 //! verification sizes). Every case is evaluated once even if several claims need it, on one
-//! thread with a large stack ([`select::with_stack`]), since the closure-based strategies recurse
+//! thread with a large stack ([`with_stack`]), since the closure-based strategies recurse
 //! through their graphs.
 //!
 //! **The work cap.** Before running a strategy, its work is predicted from T (computed first,
@@ -23,21 +23,9 @@ use strategies::StrategyKind;
 use workloads::{Params, Workload};
 
 use crate::check::claims::{Claim, ClaimsFile, Metric};
-use crate::check::series::Observation;
+use crate::check::observation::{params_key, CaseFailure, FailureKind, Observation};
 use crate::error::Result;
-use crate::select;
-
-/// How a case over the work cap is marked.
-const NOT_EVALUATED: &str = "not evaluated";
-
-/// The canonical rendering of a workload's parameters (`key=value,...`), used to group cases.
-pub fn params_key(params: &Params) -> String {
-    params
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join(",")
-}
+use crate::measure::thread::{guarded, with_stack, EVALUATION_STACK_BYTES};
 
 /// The sizes at which `claim` evaluates `workload` in-process: its `sizes`, or else the
 /// workload's sweep and verification sizes (empty for a fixed-size workload).
@@ -129,8 +117,8 @@ pub(crate) fn walk_cases(
         }
         for o in case(workloads::find(name)?, size, &n)? {
             if o.failure
-                .as_deref()
-                .is_some_and(|f| f.starts_with(NOT_EVALUATED))
+                .as_ref()
+                .is_some_and(|f| f.kind == FailureKind::NotEvaluated)
             {
                 over_cap.insert((name, o.strategy.clone()));
             }
@@ -148,19 +136,29 @@ pub(crate) fn over_cap(
     inputs: usize,
     naive_calls: f64,
     cap: f64,
-) -> Option<String> {
+) -> Option<CaseFailure> {
     let work = strategy.predicted_work(&OpCount { ops, naive_calls }, inputs);
     (work > cap).then(|| {
-        format!("{NOT_EVALUATED}: predicted work {work:.3e} exceeds the cap {cap:.3e} (max_work)")
+        CaseFailure::new(
+            FailureKind::NotEvaluated,
+            &format!("predicted work {work:.3e} exceeds the cap {cap:.3e} (max_work)"),
+        )
     })
 }
 
 /// Evaluate, in-process, every counter case that the exact claims of `claims` need, and return
 /// them as observations (cases over the work cap, or that panicked, carry a failure).
-pub fn evaluate_counters(claims: &ClaimsFile) -> Result<Vec<Observation>> {
+/// `on_case(name)` is called before each (workload, size).
+pub fn evaluate_counters(
+    claims: &ClaimsFile,
+    on_case: &mut (impl FnMut(&str) + Send),
+) -> Result<Vec<Observation>> {
     let needs = plan_cases(claims, |c| c.metric.is_exact());
-    select::with_stack(select::EVALUATION_STACK_BYTES, move || {
-        walk_cases(needs, evaluate_case)
+    with_stack(EVALUATION_STACK_BYTES, move || {
+        walk_cases(needs, |w, size, n| {
+            on_case(&format!("{} {size}", w.name()));
+            evaluate_case(w, size, n)
+        })
     })
 }
 
@@ -201,7 +199,7 @@ fn evaluate_case(w: &dyn Workload, size: usize, needs: &Needs) -> Result<Vec<Obs
             out.push(o);
             continue;
         }
-        let result = select::guarded(|| {
+        let result = guarded(|| {
             if program.output_len() == 1 {
                 program.vjp(s, &instance.input, &[1.0]).counters
             } else {
@@ -212,20 +210,9 @@ fn evaluate_case(w: &dyn Workload, size: usize, needs: &Needs) -> Result<Vec<Obs
             Ok(counters) => {
                 o.counters = counters.iter().map(|(k, v)| (k.to_string(), v)).collect();
             }
-            Err(message) => o.failure = Some(format!("panicked: {message}")),
+            Err(message) => o.failure = Some(CaseFailure::new(FailureKind::Panicked, &message)),
         }
         out.push(o);
     }
     Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn params_render_canonically_in_key_order() {
-        let p: Params = [("steps".to_string(), 10.0), ("alpha".to_string(), 0.5)].into();
-        assert_eq!(params_key(&p), "alpha=0.5,steps=10");
-    }
 }

@@ -19,6 +19,10 @@ pub struct Summary {
     pub fails: usize,
     /// Claims that could not be decided.
     pub inconclusive: usize,
+    /// Claims not evaluated by request.
+    pub skipped: usize,
+    /// Claims the data hold no case of.
+    pub errors: usize,
 }
 
 /// Everything `check` decided.
@@ -45,6 +49,8 @@ impl Report {
                 Verdict::Holds => summary.holds += 1,
                 Verdict::Fails => summary.fails += 1,
                 Verdict::Inconclusive => summary.inconclusive += 1,
+                Verdict::Skipped => summary.skipped += 1,
+                Verdict::Error => summary.errors += 1,
             }
         }
         Self {
@@ -126,15 +132,22 @@ impl Report {
         out
     }
 
-    /// "N claims: a hold, b fail, c inconclusive".
+    /// "N claims: a hold, b fail, c inconclusive" (and the skipped and errors, if any).
     pub fn summary_line(&self) -> String {
-        format!(
+        let mut line = format!(
             "{} claims: {} hold, {} fail, {} inconclusive",
             self.claims.len(),
             self.summary.holds,
             self.summary.fails,
             self.summary.inconclusive
-        )
+        );
+        if self.summary.skipped > 0 {
+            line.push_str(&format!(", {} skipped", self.summary.skipped));
+        }
+        if self.summary.errors > 0 {
+            line.push_str(&format!(", {} without data (error)", self.summary.errors));
+        }
+        line
     }
 }
 

@@ -1,120 +1,18 @@
-//! From cases to series: the [`Observation`] a claim reads (one case: a workload, a strategy,
-//! a size, what was counted and measured), and the [`Series`] of (x, y) points that one
-//! (workload, strategy, parameters) combination contributes to a claim.
+//! From cases to series: the [`Series`] of (x, y) points that one (workload, strategy,
+//! parameters) combination contributes to a claim, built from [`Observation`]s.
 //!
-//! Observations come from a results file (the rows written by `dualbench run`) or from
-//! in-process evaluation of counter cases ([`crate::check::evaluate`]). Fixed-size workloads
-//! (no size) contribute nothing to growth fits and are left out. Cases that did not finish
-//! (time-out, crash, out of memory) are left out too, and named in the series' notes.
+//! Fixed-size workloads (no size) contribute nothing to growth fits and are left out. Cases
+//! that did not finish are left out of the fit too: a time-out (the size was out of reach in
+//! the budget), a skip, or a case over the work cap is named in the series' notes; a crash, an
+//! out-of-memory end or a panic is named in its `broken` list, and fails the claim — a case
+//! the claim needs did not run correctly, and a fit over the other sizes would hide it.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::check::claims::{Axis, Claim, Metric};
-use crate::check::evaluate::params_key;
-use crate::results::{CaseResult, Status};
-
-/// One case as `check` sees it.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Observation {
-    /// The workload's name.
-    pub workload: String,
-    /// The strategy's name.
-    pub strategy: String,
-    /// The workload's parameters, rendered canonically (`key=value,...`), for grouping.
-    pub params: String,
-    /// The primary size; `None` for fixed-size workloads.
-    pub size: Option<u64>,
-    /// T, the primal operation count.
-    pub ops: Option<u64>,
-    /// Deterministic counters by name.
-    pub counters: BTreeMap<String, u64>,
-    /// Gradient wall time in seconds (a median over repetitions).
-    pub time: Option<f64>,
-    /// Forward-phase wall time in seconds.
-    pub forward_time: Option<f64>,
-    /// Reverse-phase wall time in seconds.
-    pub reverse_time: Option<f64>,
-    /// Gradient time / primal time.
-    pub overhead: Option<f64>,
-    /// Peak heap bytes.
-    pub peak_heap: Option<f64>,
-    /// Why the case has no usable numbers (`None`: it finished).
-    pub failure: Option<String>,
-}
-
-impl Observation {
-    /// The value of `metric` for this case, or why there is none.
-    pub fn metric(&self, metric: &Metric) -> Result<f64, String> {
-        let missing = |what: &str| format!("no {what} recorded");
-        match metric {
-            Metric::Ops => self.ops.map(|t| t as f64).ok_or_else(|| missing("T")),
-            Metric::Counters(names) => {
-                let mut sum = 0u64;
-                for name in names {
-                    match self.counters.get(name) {
-                        Some(c) => sum = sum.saturating_add(*c),
-                        None => {
-                            let known: Vec<&str> =
-                                self.counters.keys().map(String::as_str).collect();
-                            let known = if known.is_empty() {
-                                "none".to_string()
-                            } else {
-                                known.join(", ")
-                            };
-                            return Err(format!(
-                                "strategy `{}` reports no counter `{name}` (it reports: {known})",
-                                self.strategy
-                            ));
-                        }
-                    }
-                }
-                Ok(sum as f64)
-            }
-            Metric::Time => self.time.ok_or_else(|| missing("gradient time")),
-            Metric::ForwardTime => self.forward_time.ok_or_else(|| missing("forward time")),
-            Metric::ReverseTime => self.reverse_time.ok_or_else(|| missing("reverse time")),
-            Metric::Overhead => self.overhead.ok_or_else(|| missing("overhead")),
-            Metric::PeakHeap => self.peak_heap.ok_or_else(|| missing("peak heap")),
-        }
-    }
-
-    fn x(&self, axis: Axis) -> Option<f64> {
-        match axis {
-            Axis::Size => self.size.map(|s| s as f64),
-            Axis::Ops => self.ops.map(|t| t as f64),
-        }
-    }
-}
-
-impl From<&CaseResult> for Observation {
-    /// A results row as `check` reads it. Times stay in nanoseconds: growth fits do not depend
-    /// on the unit.
-    fn from(row: &CaseResult) -> Self {
-        let failure = (row.status != Status::Ok).then(|| {
-            if row.detail.is_empty() {
-                row.status.name().to_string()
-            } else {
-                format!("{}: {}", row.status.name(), row.detail)
-            }
-        });
-        Observation {
-            workload: row.workload.clone(),
-            strategy: row.strategy.clone(),
-            params: params_key(&row.params),
-            size: row.size,
-            ops: row.ops,
-            counters: row.counters.clone(),
-            time: row.median_ns,
-            forward_time: row.forward_median_ns,
-            reverse_time: row.reverse_median_ns,
-            overhead: row.overhead,
-            peak_heap: row.peak_heap_bytes.map(|b| b as f64),
-            failure,
-        }
-    }
-}
+use crate::check::claims::Claim;
+use crate::check::observation::Observation;
 
 /// One point of a series.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
@@ -139,8 +37,10 @@ pub struct Series {
     pub params: String,
     /// The points, by increasing x.
     pub points: Vec<Point>,
-    /// Cases left out, and why (did not finish, metric missing, not evaluated).
+    /// Cases left out, and why (timed out, skipped, metric missing, not evaluated).
     pub notes: Vec<String>,
+    /// Cases that crashed, ran out of memory or panicked: each fails the claim.
+    pub broken: Vec<String>,
 }
 
 impl Series {
@@ -177,11 +77,17 @@ pub fn series_for(claim: &Claim, observations: &[Observation]) -> Vec<Series> {
         .map(|key| {
             let cases = &groups[&key];
             let mut notes = Vec::new();
+            let mut broken = Vec::new();
             let mut by_x: BTreeMap<u64, (u64, f64, Vec<f64>)> = BTreeMap::new();
             for o in cases {
                 let size = o.size.unwrap_or_default();
-                if let Some(why) = &o.failure {
-                    notes.push(format!("size {size}: {why}"));
+                if let Some(failure) = &o.failure {
+                    let line = format!("size {size}: {failure}");
+                    if failure.breaks_claim() {
+                        broken.push(line);
+                    } else {
+                        notes.push(line);
+                    }
                     continue;
                 }
                 let y = match o.metric(&claim.metric) {
@@ -221,6 +127,7 @@ pub fn series_for(claim: &Claim, observations: &[Observation]) -> Vec<Series> {
                 params,
                 points,
                 notes,
+                broken,
             }
         })
         .collect()
@@ -230,6 +137,7 @@ pub fn series_for(claim: &Claim, observations: &[Observation]) -> Vec<Series> {
 mod tests {
     use super::*;
     use crate::check::claims::ClaimsFile;
+    use crate::check::observation::{CaseFailure, FailureKind};
 
     fn claim(metric: &str, x: &str) -> Claim {
         let text = format!(
@@ -278,6 +186,16 @@ mod tests {
     }
 
     #[test]
+    fn a_crash_at_a_needed_size_is_broken_not_a_note() {
+        let mut crashed = obs("fdotprod", "dualrev", Some(30), 60, 120);
+        crashed.failure = Some(CaseFailure::new(FailureKind::Crashed, "stack overflow"));
+        let all = vec![crashed, obs("fdotprod", "dualrev", Some(10), 20, 40)];
+        let s = series_for(&claim("counter:edges_applied", "size"), &all);
+        assert_eq!(s[0].broken, ["size 30: crashed: stack overflow"]);
+        assert!(s[0].notes.is_empty());
+    }
+
+    #[test]
     fn cases_below_min_ops_are_left_out_with_a_note() {
         let mut c = claim("counter:edges_applied", "ops");
         c.min_ops = Some(30);
@@ -294,7 +212,10 @@ mod tests {
     #[test]
     fn unfinished_cases_and_missing_counters_become_notes() {
         let mut timeout = obs("fdotprod", "dualrev", Some(30), 60, 120);
-        timeout.failure = Some("timeout".into());
+        timeout.failure = Some(CaseFailure::new(
+            FailureKind::Timeout,
+            "exceeded the budget",
+        ));
         let all = vec![timeout, obs("fdotprod", "dualrev", Some(10), 20, 40)];
         let s = series_for(&claim("counter:slots_swept", "size"), &all);
         assert!(s[0].points.is_empty());

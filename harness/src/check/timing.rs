@@ -5,67 +5,41 @@
 //! `sizes` or the workload's sweep and verification sizes, a strategy left out where its
 //! predicted work exceeds the cap) and measured by `dualbench run`'s machinery: each
 //! (workload, size) group in [`schedule::run_group`], every strategy in its own child process
-//! with `primal` first (the denominator of `overhead`), with the `quick` suite's timing
-//! defaults. The rows are read back as observations; nothing is written to disk. For a
-//! reproducible, shareable decision run `dualbench run` and pass its directory to
+//! with `primal` first (the denominator of `overhead`), with the `quick` suite's settings
+//! ([`Settings::new`]). The rows are read back as observations; nothing is written to disk.
+//! For a reproducible, shareable decision run `dualbench run` and pass its directory to
 //! `--results` instead.
-
-use std::path::PathBuf;
 
 use strategies::StrategyKind;
 use workloads::{Params, Workload};
 
 use crate::check::claims::{Claim, ClaimsFile};
-use crate::check::evaluate::{over_cap, params_key, plan_cases, walk_cases, Needs};
-use crate::check::series::Observation;
-use crate::commands::run::{shell_join, RunArgs, RunPlan};
-use crate::error::{Error, Result};
-use crate::measure::schedule::{self, Failures, Group, PlannedCase, Settings};
+use crate::check::evaluate::{over_cap, plan_cases, walk_cases, Needs};
+use crate::check::observation::{params_key, Observation};
+use crate::error::Result;
+use crate::measure::schedule::{self, Failures, Group, PlannedCase};
+use crate::measure::settings::{Overrides, Settings};
+use crate::output;
 use crate::suite::Suite;
+use crate::sweep::shell_join;
 
 /// Measure every case that the claims `include` selects need, in child processes.
+/// `on_case(name)` is called before each (workload, size).
 pub fn measure_timing(
     claims: &ClaimsFile,
     include: impl Fn(&Claim) -> bool,
+    on_case: &mut impl FnMut(&str),
 ) -> Result<Vec<Observation>> {
     let needs = plan_cases(claims, include);
     if needs.is_empty() {
         return Ok(Vec::new());
     }
-    let settings = quick_settings()?;
+    let (settings, _) = Settings::new(Suite::Quick, &Overrides::default())?;
     let mut failures = Failures::new();
     walk_cases(needs, |w, size, n| {
+        on_case(&format!("{} {size}", w.name()));
         measure_group(w, size, n, &settings, &mut failures)
     })
-}
-
-/// The `quick` suite's measurement settings, validated as `dualbench run` validates them.
-fn quick_settings() -> Result<Settings> {
-    let scratch = tempfile::tempdir().map_err(|source| Error::Io {
-        context: "creating a scratch directory for the measurement plan".into(),
-        source,
-    })?;
-    let first = workloads::all()
-        .first()
-        .ok_or_else(|| Error::usage("no workload is registered"))?;
-    let args = RunArgs {
-        suite: Suite::Quick,
-        workloads: vec![first.name().to_string()],
-        strategies: vec![StrategyKind::Primal.name().to_string()],
-        sizes: Vec::new(),
-        params: Vec::new(),
-        budget: None,
-        repeat: None,
-        min_time: None,
-        warmup: None,
-        stack_mib: (crate::select::EVALUATION_STACK_BYTES >> 20) as u64,
-        memory_limit_mib: None,
-        out: PathBuf::from(scratch.path()),
-        format: crate::commands::run::Format::Table,
-        quiet: true,
-        shard: None,
-    };
-    Ok(RunPlan::new(&args)?.settings)
 }
 
 /// Measure one (workload, size): `primal` and every needed strategy within its cap.
@@ -104,7 +78,7 @@ fn measure_group(
             None => cases.push(planned(w.name(), size, s)),
         }
     }
-    eprintln!(
+    output::note(&format!(
         "check: measuring {} at size {size}: {}",
         w.name(),
         cases
@@ -112,7 +86,7 @@ fn measure_group(
             .map(|c| c.strategy.name())
             .collect::<Vec<_>>()
             .join(", ")
-    );
+    ));
     let group = Group {
         workload: w.name().to_string(),
         size: Some(size),

@@ -15,10 +15,16 @@
 //! - A series with fewer than [`MIN_POINTS`](crate::check::fit::MIN_POINTS) usable sizes is
 //!   inconclusive.
 //!
+//! - A series in which a case the claim needs crashed, ran out of memory or panicked fails,
+//!   whatever the other sizes say.
+//!
 //! A claim fails when one of its series fails, is inconclusive when none fails but one is
-//! inconclusive (or when it has no series at all), and holds otherwise. A failing series also
-//! reports the fit of the other family (exponential for a power model and vice versa) when that
-//! fits the data better, so "naive is linear on square-chain" fails with the fitted base.
+//! inconclusive, and holds otherwise. A claim without any series — its workloads and
+//! strategies match no case of the data — is an *error*: the data cannot speak to it, which
+//! must not pass for a verdict. A claim that was deliberately not evaluated (a timing claim
+//! under `--counters-only`) is *skipped*. A failing series also reports the fit of the other
+//! family (exponential for a power model and vice versa) when that fits the data better, so
+//! "naive is linear on square-chain" fails with the fitted base.
 
 use serde::Serialize;
 
@@ -32,10 +38,14 @@ use crate::check::series::Series;
 pub enum Verdict {
     /// The measurements agree with the model.
     Holds,
+    /// Not evaluated, by request (`--counters-only`).
+    Skipped,
     /// The measurements cannot decide.
     Inconclusive,
     /// The measurements contradict the model.
     Fails,
+    /// The data hold no case the claim is about.
+    Error,
 }
 
 impl Verdict {
@@ -43,8 +53,10 @@ impl Verdict {
     pub fn as_str(self) -> &'static str {
         match self {
             Verdict::Holds => "holds",
+            Verdict::Skipped => "skipped",
             Verdict::Inconclusive => "inconclusive",
             Verdict::Fails => "fails",
+            Verdict::Error => "error",
         }
     }
 }
@@ -154,6 +166,20 @@ pub fn num(v: f64) -> String {
 pub fn judge_series(claim: &Claim, confidence: f64, series: Series) -> SeriesOutcome {
     let exact = claim.metric.is_exact();
     let kind = claim.model.growth.fit_kind();
+    if let Some(first) = series.broken.first() {
+        let more = match series.broken.len() {
+            1 => String::new(),
+            n => format!(" (and {} more)", n - 1),
+        };
+        return SeriesOutcome {
+            reason: format!("a case the claim needs did not run: {first}{more}"),
+            series,
+            verdict: Verdict::Fails,
+            exact,
+            fit: None,
+            alternative: None,
+        };
+    }
     let xy: Vec<(f64, f64)> = series.points.iter().map(|p| (p.x, p.y)).collect();
     let fit = match fit_growth(kind, &xy, exact, confidence) {
         Ok(fit) => fit,
@@ -266,14 +292,29 @@ pub fn judge_series(claim: &Claim, confidence: f64, series: Series) -> SeriesOut
     }
 }
 
-/// Judge `claim` on its series. `unmeasured` says why the claim has no data at all when that
-/// is known in advance (e.g. a timing claim under `--counters-only`).
+/// Judge `claim` on its series. `skipped` says why the claim was deliberately not evaluated
+/// (e.g. a timing claim under `--counters-only`); it is then `skipped`, whatever `series`
+/// holds.
 pub fn judge_claim(
     claim: &Claim,
     confidence: f64,
     series: Vec<Series>,
-    unmeasured: Option<&str>,
+    skipped: Option<&str>,
 ) -> ClaimOutcome {
+    if let Some(why) = skipped {
+        return ClaimOutcome {
+            id: claim.id.clone(),
+            sentence: claim.sentence.clone(),
+            metric: claim.metric.to_string(),
+            x: claim.x.to_string(),
+            model: claim.model.to_string(),
+            tolerance: claim.tolerance,
+            verdict: Verdict::Skipped,
+            reason: why.to_string(),
+            deciding: None,
+            series: Vec::new(),
+        };
+    }
     let outcomes: Vec<SeriesOutcome> = series
         .into_iter()
         .map(|s| judge_series(claim, confidence, s))
@@ -306,9 +347,9 @@ pub fn judge_claim(
             (o.verdict, format!("{}{of}: {}", o.series.label(), o.reason))
         }
         None => (
-            Verdict::Inconclusive,
-            unmeasured
-                .unwrap_or("no measured case of the selected workloads and strategies has a size")
+            Verdict::Error,
+            "the data hold no case of the selected workloads and strategies with a size: \
+             nothing to judge the claim on"
                 .to_string(),
         ),
     };
@@ -361,6 +402,7 @@ mod tests {
                 })
                 .collect(),
             notes: Vec::new(),
+            broken: Vec::new(),
         }
     }
 
@@ -470,7 +512,7 @@ mod tests {
     }
 
     #[test]
-    fn one_failing_series_fails_the_claim_and_no_series_is_inconclusive() {
+    fn one_failing_series_fails_the_claim_and_no_series_is_an_error() {
         let c = claim("time", "linear", 0.1);
         let good = series(&DOUBLING, |n| n);
         let mut bad = series(&DOUBLING, |n| n * n);
@@ -487,11 +529,23 @@ mod tests {
             judge_claim(&c, 0.95, vec![good], None).verdict,
             Verdict::Holds
         );
-        let none = judge_claim(&c, 0.95, Vec::new(), Some("not measured"));
+        let skipped = judge_claim(&c, 0.95, Vec::new(), Some("not measured"));
         assert_eq!(
-            (none.verdict, none.reason.as_str()),
-            (Verdict::Inconclusive, "not measured")
+            (skipped.verdict, skipped.reason.as_str()),
+            (Verdict::Skipped, "not measured")
         );
+        let none = judge_claim(&c, 0.95, Vec::new(), None);
+        assert_eq!(none.verdict, Verdict::Error, "{}", none.reason);
+    }
+
+    #[test]
+    fn a_crashed_case_fails_the_claim_whatever_the_other_sizes_say() {
+        let c = claim("time", "linear", 0.1);
+        let mut s = series(&DOUBLING, |n| n);
+        s.broken.push("size 25600: crashed: stack overflow".into());
+        let o = judge_series(&c, 0.95, s);
+        assert_eq!(o.verdict, Verdict::Fails);
+        assert!(o.reason.contains("stack overflow"), "{}", o.reason);
     }
 
     #[test]

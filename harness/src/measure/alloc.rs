@@ -5,7 +5,7 @@
 //! counts on the *calling thread* the bytes allocated in total and the peak of live bytes.
 //! Counting per thread (ARCHITECTURE.md) keeps parallel test threads and the harness's own
 //! threads out of a case's figures; the measured gradient runs on the evaluation thread that
-//! [`crate::select::with_stack`] creates, so the pass is opened on that thread.
+//! [`crate::measure::thread::with_stack`] creates, so the pass is opened on that thread.
 //!
 //! Why mimalloc: the Contrib-graph and closure strategies allocate one small node per
 //! operation, the paper's representation, while a tape appends to one growing array. With

@@ -1,26 +1,40 @@
 //! The child side of isolation: measuring one case in this process (`dualbench run-case`).
 //!
 //! Everything that evaluates the program runs on one evaluation thread with the case's stack
-//! ([`crate::select::with_stack`]): instantiation, the operation count T, the untimed memory
-//! pass, the warm-up and every timed sample. A stack overflow or a failed allocation there
-//! aborts this process, and the parent records it; a panic unwinds to `main` and exits 101.
+//! ([`crate::measure::thread::with_stack`]): instantiation, the operation count T, the memory
+//! pass, the counting pass, the warm-up and every sample. A stack overflow or a failed
+//! allocation there aborts this process, and the parent records it; a panic unwinds to `main`
+//! and exits 101.
 //!
-//! Timing: the first gradient is the memory pass (heap counted on this thread, not timed); more
-//! untimed gradients follow until the warm-up time has passed. The fastest warm-up gradient
-//! sets the batch: gradients faster than the target sample duration are timed `batch` at a
-//! time and reported per gradient, so the clock's resolution never dominates. A "gradient"
-//! is what a user of the strategy pays for: one vector-Jacobian product with cotangent `[1]`
-//! for one output, the full Jacobian (one product per output, or n forward passes) for several.
+//! Passes, in order:
+//!
+//! 1. the operation count T (on counting scalars, not a gradient);
+//! 2. the memory pass: the first gradient of the process, run exactly as a timed one, with the
+//!    heap counted on this thread (so it is a cold gradient);
+//! 3. the counting pass: one gradient that reports the strategy's counters (untimed: forming
+//!    counters is not part of a timed gradient);
+//! 4. the warm-up: timed single gradients until the warm-up time has passed. The fastest sets
+//!    the batch: gradients faster than the target sample duration are timed `batch` at a time
+//!    and reported per gradient, so the clock's resolution never dominates;
+//! 5. per [`Request::Measure`]: one untimed gradient, the timed samples, then the phase samples.
+//!
+//! The timed loops are [`strategies::timing`]'s: the clock is read around a batch, and inside
+//! it there are the gradients and nothing else. A "gradient" is what a user of the strategy
+//! pays for: one vector-Jacobian product with cotangent `[1]` for one output, the full Jacobian
+//! (one product per output, or n forward passes) for several.
 
 use std::hash::Hasher;
 use std::io::{BufRead, Write};
 use std::time::{Duration, Instant};
 
-use strategies::{Counters, DynProgram, Phases, StrategyKind};
+use strategies::{Counters, Derivatives, DynProgram, StrategyKind};
 
 use crate::error::{Error, Result};
 use crate::measure::alloc::{self, MemoryPass};
-use crate::measure::protocol::{CaseInfo, CaseSpec, Request, Response, Sample, Setup};
+use crate::measure::protocol::{
+    CaseInfo, CaseSpec, PhaseSample, Request, Response, Samples, Setup,
+};
+use crate::measure::thread::with_stack;
 use crate::select;
 
 /// The most gradients batched into one sample.
@@ -37,7 +51,7 @@ pub fn serve(
     alloc::set_limit(spec.memory_limit_bytes);
     let workload = workloads::find(&spec.workload)?;
     let strategy = select::strategy(&spec.strategy)?;
-    select::with_stack(spec.stack_bytes, move || {
+    with_stack(spec.stack_bytes, move || {
         let instance = workloads::instantiate(workload, spec.size, &spec.params)?;
         let case = Case {
             program: instance.program.as_ref(),
@@ -54,8 +68,11 @@ pub fn serve(
             let request: Request = serde_json::from_str(&line)
                 .map_err(|e| Error::usage(format!("invalid run-case request `{line}`: {e}")))?;
             match request {
-                Request::Measure { samples } => {
-                    let samples = (0..samples).map(|_| case.sample(batch)).collect();
+                Request::Measure {
+                    samples,
+                    phase_samples,
+                } => {
+                    let samples = case.measure(batch, samples, phase_samples);
                     send(&mut responses, &Response::Samples(samples))?;
                 }
                 Request::Finish => break,
@@ -92,17 +109,12 @@ struct Case<'a> {
 }
 
 impl Case<'_> {
-    /// One gradient (the full Jacobian when there are several outputs): its counters and
-    /// phases.
-    fn gradient(&self) -> (Counters, Phases) {
+    /// One gradient with its counters (untimed: the counting pass).
+    fn counters(&self) -> Counters {
         if self.program.output_len() == 1 {
-            let r = self.program.vjp(self.strategy, self.input, &[1.0]);
-            std::hint::black_box(&r.gradient);
-            (r.counters, r.phases)
+            self.program.vjp(self.strategy, self.input, &[1.0]).counters
         } else {
-            let r = self.program.jacobian(self.strategy, self.input);
-            std::hint::black_box(&r.rows);
-            (r.counters, r.phases)
+            self.program.jacobian(self.strategy, self.input).counters
         }
     }
 
@@ -118,20 +130,26 @@ impl Case<'_> {
         }
     }
 
-    /// Memory pass, warm-up and batch size.
+    /// Memory pass, counting pass, warm-up and batch size.
     fn set_up(&self, spec: &CaseSpec) -> Setup {
         let start = Instant::now();
+        let mut out = Derivatives::default();
         let pass = MemoryPass::open();
-        let (counters, _) = self.gradient();
+        self.program
+            .gradient_into(self.strategy, self.input, &mut out);
         let heap = pass.close();
+        std::hint::black_box(&out);
         let mut fastest = start.elapsed();
+        let counters = self.counters();
 
         let warmup = Duration::from_nanos(spec.warmup_ns);
         let warmup_start = Instant::now();
-        while warmup_start.elapsed() < warmup {
-            let t = Instant::now();
-            self.gradient();
-            fastest = fastest.min(t.elapsed());
+        loop {
+            let times = self.program.time_gradients(self.strategy, self.input, 1, 1);
+            fastest = times.into_iter().fold(fastest, Duration::min);
+            if warmup_start.elapsed() >= warmup {
+                break;
+            }
         }
         let estimate_ns = (fastest.as_nanos() as f64).max(1.0);
         let batch = (spec.target_sample_ns as f64 / estimate_ns).ceil() as u64;
@@ -144,19 +162,29 @@ impl Case<'_> {
         }
     }
 
-    /// `batch` gradients timed together, reported per gradient.
-    fn sample(&self, batch: u64) -> Sample {
-        let mut phases = Phases::default();
-        let start = Instant::now();
-        for _ in 0..batch {
-            phases.merge(self.gradient().1);
-        }
-        let elapsed = start.elapsed();
+    /// One untimed gradient, `samples` timed batches and `phase_samples` phase batches of
+    /// `batch` gradients each, reported per gradient.
+    fn measure(&self, batch: u64, samples: u64, phase_samples: u64) -> Samples {
         let per = |d: Duration| d.as_nanos() as f64 / batch as f64;
-        Sample {
-            ns: per(elapsed),
-            forward_ns: per(phases.forward),
-            reverse_ns: per(phases.reverse),
+        let ns = self
+            .program
+            .time_gradients(self.strategy, self.input, samples as usize, batch)
+            .into_iter()
+            .map(per)
+            .collect();
+        let phases = self
+            .program
+            .time_phases(self.strategy, self.input, phase_samples as usize, batch)
+            .into_iter()
+            .map(|p| PhaseSample {
+                forward_ns: per(p.forward),
+                reverse_ns: per(p.reverse),
+            })
+            .collect();
+        Samples {
+            ns,
+            phases,
+            warmup_gradients: strategies::timing::WARMUP_GRADIENTS,
         }
     }
 }

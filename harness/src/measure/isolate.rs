@@ -17,7 +17,7 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::measure::protocol::{CaseInfo, CaseSpec, Request, Response, Sample, Setup};
+use crate::measure::protocol::{CaseInfo, CaseSpec, Request, Response, Samples, Setup};
 use crate::results::Status;
 
 /// Why a case ended without its full measurement: its status and a one-line detail.
@@ -109,9 +109,12 @@ impl CaseProcess {
         self.budget.saturating_sub(self.busy)
     }
 
-    /// Take `samples` timed samples.
-    pub fn measure(&mut self, samples: u64) -> Result<Vec<Sample>, Failure> {
-        self.send(Request::Measure { samples })?;
+    /// One untimed gradient, then `samples` timed samples and `phase_samples` phase samples.
+    pub fn measure(&mut self, samples: u64, phase_samples: u64) -> Result<Samples, Failure> {
+        self.send(Request::Measure {
+            samples,
+            phase_samples,
+        })?;
         match self.receive()? {
             Response::Samples(samples) => Ok(samples),
             other => Err(self.protocol_error(&other)),

@@ -1,11 +1,16 @@
 //! What a result was measured on: the machine fingerprint and the build.
 //!
 //! The fingerprint names the hardware and OS (CPU model, logical cores, memory, OS, arch) and
-//! never the host: result files are meant to be committed and shared. It is read from Linux's
-//! `/proc` and `/etc/os-release`; on other systems a field it cannot read is `"unknown"` (or 0),
-//! which keeps results comparable between runs on the same kind of system.
+//! never the host: result files are meant to be committed and shared. It is read through
+//! `sysinfo`, so it is right on Linux, macOS and Windows; inside a container whose memory is
+//! capped by its cgroup, `memory_bytes` is the cap (what a case can actually use), and `cores`
+//! counts the cores this process may run on.
+
+use std::hash::Hasher;
+use std::io::Read;
 
 use serde::{Deserialize, Serialize};
+use sysinfo::{CpuRefreshKind, MemoryRefreshKind, RefreshKind, System};
 
 /// The hardware and OS a result was measured on.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -14,9 +19,10 @@ pub struct Machine {
     pub cpu_model: String,
     /// Logical cores available to the process.
     pub cores: u64,
-    /// Physical memory in bytes (0 when unknown).
+    /// Memory available to the process in bytes: the physical memory, or the container's cap
+    /// when that is smaller (0 only when the system reports neither).
     pub memory_bytes: u64,
-    /// The OS and its version, e.g. `Debian GNU/Linux 13 (trixie)`.
+    /// The OS and its version, e.g. `Linux (Debian GNU/Linux 12)`.
     pub os: String,
     /// The CPU architecture, e.g. `x86_64`.
     pub arch: String,
@@ -25,20 +31,29 @@ pub struct Machine {
 impl Machine {
     /// The machine this process runs on.
     pub fn current() -> Machine {
-        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-        let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
-        let os_release = std::fs::read_to_string("/etc/os-release").unwrap_or_default();
+        let system = System::new_with_specifics(
+            RefreshKind::nothing()
+                .with_cpu(CpuRefreshKind::nothing())
+                .with_memory(MemoryRefreshKind::nothing().with_ram()),
+        );
+        let cpu_model = system
+            .cpus()
+            .first()
+            .map(|cpu| cpu.brand().trim().to_string())
+            .filter(|brand| !brand.is_empty())
+            .unwrap_or_else(|| "unknown".into());
+        let physical = system.total_memory();
+        let memory_bytes = match system.cgroup_limits() {
+            Some(limits) if limits.total_memory > 0 && limits.total_memory < physical => {
+                limits.total_memory
+            }
+            _ => physical,
+        };
         Machine {
-            cpu_model: field(&cpuinfo, "model name", ':')
-                .map(str::to_string)
-                .unwrap_or_else(|| "unknown".into()),
+            cpu_model,
             cores: std::thread::available_parallelism().map_or(0, |n| n.get() as u64),
-            memory_bytes: field(&meminfo, "MemTotal", ':')
-                .and_then(|v| v.trim_end_matches("kB").trim().parse::<u64>().ok())
-                .map_or(0, |kib| kib * 1024),
-            os: field(&os_release, "PRETTY_NAME", '=')
-                .map(|v| v.trim_matches('"').to_string())
-                .unwrap_or_else(|| std::env::consts::OS.to_string()),
+            memory_bytes,
+            os: System::long_os_version().unwrap_or_else(|| std::env::consts::OS.to_string()),
             arch: std::env::consts::ARCH.to_string(),
         }
     }
@@ -56,14 +71,6 @@ impl Machine {
     }
 }
 
-/// The value of the first `key<sep>value` line of `text`, trimmed.
-fn field<'a>(text: &'a str, key: &str, sep: char) -> Option<&'a str> {
-    text.lines().find_map(|line| {
-        let (k, v) = line.split_once(sep)?;
-        (k.trim() == key).then(|| v.trim())
-    })
-}
-
 /// The build that produced a result.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Build {
@@ -71,6 +78,9 @@ pub struct Build {
     pub dualbench_version: String,
     /// The git commit the binary was built from, when it was built inside a git checkout.
     pub git_commit: Option<String>,
+    /// Whether tracked files of that checkout differed from the commit when the binary was
+    /// built (`None` outside a checkout): numbers from a dirty build are not the commit's.
+    pub git_dirty: Option<bool>,
     /// `rustc --version` of the compiler that built the binary.
     pub rustc_version: String,
     /// The cargo profile (`release` for publishable numbers, `debug` otherwise).
@@ -85,6 +95,11 @@ impl Build {
             git_commit: option_env!("DUALBENCH_GIT_COMMIT")
                 .filter(|c| !c.is_empty())
                 .map(str::to_string),
+            git_dirty: match option_env!("DUALBENCH_GIT_DIRTY") {
+                Some("true") => Some(true),
+                Some("false") => Some(false),
+                _ => None,
+            },
             rustc_version: env!("DUALBENCH_RUSTC_VERSION").to_string(),
             profile: if cfg!(debug_assertions) {
                 "debug"
@@ -96,25 +111,51 @@ impl Build {
     }
 }
 
+/// FNV-1a (64-bit) hash of this process's executable, in hex: identifies the exact binary
+/// (two builds of one dirty tree differ), which `run --resume` requires to be unchanged.
+pub fn binary_hash() -> std::io::Result<String> {
+    let mut file = std::fs::File::open(std::env::current_exe()?)?;
+    let mut hasher = fnv::FnvHasher::default();
+    let mut buffer = vec![0u8; 1 << 16];
+    loop {
+        let read = file.read(&mut buffer)?;
+        if read == 0 {
+            break;
+        }
+        hasher.write(&buffer[..read]);
+    }
+    Ok(format!("{:016x}", hasher.finish()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn fields_are_read_from_key_value_lines() {
-        let text = "processor\t: 0\nmodel name\t: Example CPU @ 2GHz\nflags : x\n";
-        assert_eq!(field(text, "model name", ':'), Some("Example CPU @ 2GHz"));
-        assert_eq!(field("NAME=\"Debian\"\n", "NAME", '='), Some("\"Debian\""));
-        assert_eq!(field(text, "missing", ':'), None);
-    }
-
-    #[test]
-    fn current_machine_names_no_host() {
+    fn the_machine_fingerprint_knows_the_memory_and_names_no_host() {
         let m = Machine::current();
+        assert!(m.cores >= 1);
+        assert!(m.memory_bytes > 1 << 28, "{m:?}");
+        assert_ne!(m.cpu_model, "unknown");
         let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
         let host = host.trim();
         let json = serde_json::to_string(&m).unwrap();
         assert!(host.len() < 6 || !json.contains(host), "{json}");
-        assert!(m.cores >= 1);
+    }
+
+    #[test]
+    fn provenance_records_whether_the_tree_was_dirty() {
+        // Built inside the repository's checkout, the build knows its commit and its state.
+        let build = Build::current();
+        if build.git_commit.is_some() {
+            assert!(build.git_dirty.is_some(), "{build:?}");
+        }
+    }
+
+    #[test]
+    fn the_binary_hash_is_stable() {
+        let a = binary_hash().unwrap();
+        assert_eq!(a.len(), 16);
+        assert_eq!(a, binary_hash().unwrap());
     }
 }

@@ -7,7 +7,9 @@
 //! - [`protocol`]: the JSON lines between the two;
 //! - [`alloc`]: the counting global allocator (per-thread accounting, memory cap);
 //! - [`stats`]: median and its confidence interval;
-//! - [`machine`]: machine fingerprint and build metadata.
+//! - [`machine`]: machine fingerprint and build metadata;
+//! - [`settings`]: how cases are measured, from a suite and the user's overrides;
+//! - [`thread`]: evaluation threads with large stacks, and panics as errors.
 
 pub mod alloc;
 pub mod child;
@@ -15,4 +17,6 @@ pub mod isolate;
 pub mod machine;
 pub mod protocol;
 pub mod schedule;
+pub mod settings;
 pub mod stats;
+pub mod thread;

@@ -2,12 +2,14 @@
 //!
 //! The parent starts the child with a [`CaseSpec`] (as one JSON argument). The child
 //! instantiates the case and counts its operations ([`Response::Counted`]), then runs the
-//! memory pass and the warm-up ([`Response::Ready`]) — two messages, so that a case that times
-//! out in its first gradient still reports T. From then on the parent sends one [`Request`]
-//! per line on the child's stdin and the child answers each with one [`Response`] line on its
-//! stdout. Between requests the child sits idle, blocked on stdin: that is what lets the parent
-//! interleave the samples of all strategies of a (workload, size) group while each strategy
-//! stays in its own process.
+//! memory pass, the counting pass and the warm-up ([`Response::Ready`]) — two messages, so
+//! that a case that times out in its first gradient still reports T. From then on the parent
+//! sends one [`Request`] per line on the child's stdin and the child answers each with one
+//! [`Response`] line on its stdout. Between requests the child sits idle, blocked on stdin:
+//! that is what lets the parent interleave the samples of all strategies of a (workload, size)
+//! group while each strategy stays in its own process. Because the child idles between
+//! requests, each [`Request::Measure`] starts with one untimed gradient (caches, branch
+//! predictors and the CPU's clock come back from the idle period on it, not on a sample).
 
 use serde::{Deserialize, Serialize};
 use workloads::Params;
@@ -39,10 +41,13 @@ pub struct CaseSpec {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Request {
-    /// Take this many timed samples.
+    /// Compute one untimed gradient, then take `samples` timed samples and `phase_samples`
+    /// samples of the phases (timed separately, with the clock read at each phase boundary).
     Measure {
-        /// How many samples.
+        /// How many timed samples.
         samples: u64,
+        /// How many phase samples.
+        phase_samples: u64,
     },
     /// Report the peak RSS and exit.
     Finish,
@@ -69,8 +74,8 @@ pub struct CaseInfo {
 pub struct Setup {
     /// The strategy's counters for one gradient, in reporting order.
     pub counters: Vec<(String, u64)>,
-    /// Heap use of one gradient (the untimed first call), when the counting allocator is
-    /// installed.
+    /// Heap use of one gradient (the first gradient of the process, run as it is timed), when
+    /// the counting allocator is installed.
     pub heap: Option<HeapUsage>,
     /// Gradients per timed sample.
     pub batch: u64,
@@ -78,15 +83,25 @@ pub struct Setup {
     pub estimate_ns: f64,
 }
 
-/// One timed sample: a batch of gradients, reported per gradient.
+/// One phase sample: a batch of gradients with the clock read at every phase boundary,
+/// reported per gradient.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Sample {
-    /// Wall-clock nanoseconds per gradient.
-    pub ns: f64,
+pub struct PhaseSample {
     /// The strategy's forward phase, nanoseconds per gradient.
     pub forward_ns: f64,
     /// The strategy's reverse phase, nanoseconds per gradient.
     pub reverse_ns: f64,
+}
+
+/// The answer to one [`Request::Measure`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Samples {
+    /// Wall-clock nanoseconds per gradient of each timed sample (a batch of gradients).
+    pub ns: Vec<f64>,
+    /// The phase samples.
+    pub phases: Vec<PhaseSample>,
+    /// Untimed gradients computed before the samples (the warm-up of the share).
+    pub warmup_gradients: u64,
 }
 
 /// A line the child writes.
@@ -98,7 +113,7 @@ pub enum Response {
     /// Set up and warmed up.
     Ready(Setup),
     /// The samples of one [`Request::Measure`].
-    Samples(Vec<Sample>),
+    Samples(Samples),
     /// The answer to [`Request::Finish`].
     Finished {
         /// The child's peak resident set size in bytes, if the OS reports it.

@@ -8,47 +8,30 @@
 //! group instead of landing on whichever ran last, and `primal` — always a group's first case —
 //! is measured under the same conditions as the gradients it is the denominator of.
 //!
+//! Each round's share starts with one untimed gradient (the child idled since its last share,
+//! and its first gradient back is slower: it is discarded, not sampled) and ends with one
+//! phase sample (the forward and reverse phases, timed apart from the samples).
+//!
 //! How many samples: at least [`Settings::repeat`], more until [`Settings::min_time`] of
 //! sampling is reached, at most [`Settings::max_samples`], and never more than fits in 80% of
-//! the case's remaining budget (but at least one). A case whose process does not answer within
-//! its budget is killed (`timeout`); see [`crate::measure::isolate`] for the other statuses.
+//! the case's remaining budget after the warm-up gradients and phase samples (but at least
+//! one). A case whose process does not answer within its budget is killed (`timeout`); see
+//! [`crate::measure::isolate`] for the other statuses.
+//!
+//! Cases that are not run (`skipped`) still carry the case's shape and T, taken from a case
+//! of the same group that counted them (every case counts T before its first gradient).
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use strategies::StrategyKind;
 use workloads::Params;
 
 use crate::measure::isolate::{CaseProcess, Failure};
-use crate::measure::protocol::{CaseInfo, CaseSpec, Sample, Setup};
+use crate::measure::protocol::{CaseInfo, CaseSpec, PhaseSample, Setup};
+pub use crate::measure::settings::Settings;
 use crate::measure::stats::{self, Summary};
 use crate::results::{CaseResult, Status};
-
-/// How cases are measured.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Settings {
-    /// The `dualbench` binary that runs `run-case`.
-    pub exe: PathBuf,
-    /// Wall-clock budget per case.
-    pub budget: Duration,
-    /// Minimum number of samples per case.
-    pub repeat: u64,
-    /// Minimum total sampled time per case.
-    pub min_time: Duration,
-    /// Most samples per case.
-    pub max_samples: u64,
-    /// Rounds the samples of a group are spread over.
-    pub rounds: u64,
-    /// Untimed warm-up per case.
-    pub warmup: Duration,
-    /// Target duration of one (batched) sample.
-    pub target_sample: Duration,
-    /// Stack of the evaluation thread, bytes.
-    pub stack_bytes: usize,
-    /// Cap on live heap bytes per case, 0 for none.
-    pub memory_limit_bytes: usize,
-}
 
 /// One case of a group, as planned.
 #[derive(Clone, Debug, PartialEq)]
@@ -88,7 +71,9 @@ struct Progress {
     state: State,
     info: Option<CaseInfo>,
     setup: Option<Setup>,
-    samples: Vec<Sample>,
+    samples: Vec<f64>,
+    round_samples: Vec<u64>,
+    phases: Vec<PhaseSample>,
     target: u64,
     busy: Duration,
     peak_rss: Option<u64>,
@@ -133,10 +118,14 @@ pub fn run_group(
                 p.target * (round + 1) / settings.rounds - p.target * round / settings.rounds;
             if let (State::Live(process), true) = (&mut p.state, share > 0) {
                 let t = Instant::now();
-                let result = process.measure(share);
+                let result = process.measure(share, PHASE_SAMPLES_PER_SHARE);
                 p.busy += t.elapsed();
                 match result {
-                    Ok(samples) => p.samples.extend(samples),
+                    Ok(samples) => {
+                        p.round_samples.push(samples.ns.len() as u64);
+                        p.samples.extend(samples.ns);
+                        p.phases.extend(samples.phases);
+                    }
                     Err(failure) => p.fail(failure),
                 }
             }
@@ -163,33 +152,54 @@ pub fn run_group(
         .find(|(c, _)| c.strategy == StrategyKind::Primal)
         .and_then(|(_, p)| p.as_ref())
         .filter(|p| matches!(p.state, State::Ended(None)))
-        .and_then(|p| stats::median(&p.samples.iter().map(|s| s.ns).collect::<Vec<_>>()));
+        .and_then(|p| stats::median(&p.samples));
+    let mut group_info = progress.iter().flatten().find_map(|p| p.info.clone());
+    if group_info.is_none() && progress.iter().any(Option::is_none) {
+        group_info = count_only(group, settings);
+    }
 
     let mut rows = Vec::with_capacity(n);
     for (case, p) in group.cases.iter().zip(progress) {
         let key = (group.workload.clone(), case.strategy);
         let row = match p {
-            None => skipped_row(group, case, &failures[&key]),
-            Some(p) => {
-                let row = measured_row(group, case, p, primal_median);
-                if row.status != Status::Ok {
-                    let at = group
-                        .size
-                        .map_or(String::new(), |s| format!(" at size {s}"));
-                    failures.insert(key, format!("{}{at}", row.status.name()));
-                }
-                row
-            }
+            None => skipped_row(group, case, &failures[&key], group_info.as_ref()),
+            Some(p) => measured_row(group, case, p, primal_median),
         };
+        record_failures(std::slice::from_ref(&row), failures);
         on_case();
         rows.push(row);
     }
     rows
 }
 
-/// Start the case's process and wait until it is set up.
-fn start(group: &Group, strategy: StrategyKind, settings: &Settings) -> Progress {
-    let spec = CaseSpec {
+/// Add the strategies of `rows` that failed (timed out, ran out of memory, crashed) to
+/// `failures`, so that their larger sizes are skipped; what `run_group` does with its own
+/// rows, and what a resumed sweep does with the journaled ones.
+pub fn record_failures(rows: &[CaseResult], failures: &mut Failures) {
+    for row in rows {
+        if matches!(row.status, Status::Ok | Status::Skipped) {
+            continue;
+        }
+        let Some(strategy) = StrategyKind::from_name(&row.strategy) else {
+            continue;
+        };
+        let at = row.size.map_or(String::new(), |s| format!(" at size {s}"));
+        failures
+            .entry((row.workload.clone(), strategy))
+            .or_insert_with(|| format!("{}{at}", row.status.name()));
+    }
+}
+
+/// T and the shape of the group's case, from a child that only counts (for a group whose
+/// every case was skipped).
+fn count_only(group: &Group, settings: &Settings) -> Option<CaseInfo> {
+    let spec = case_spec(group, StrategyKind::Primal, settings);
+    let mut process = CaseProcess::spawn(&settings.exe, &spec, settings.budget).ok()?;
+    process.counted().ok()
+}
+
+fn case_spec(group: &Group, strategy: StrategyKind, settings: &Settings) -> CaseSpec {
+    CaseSpec {
         workload: group.workload.clone(),
         strategy: strategy.name().to_string(),
         size: group.size,
@@ -198,7 +208,12 @@ fn start(group: &Group, strategy: StrategyKind, settings: &Settings) -> Progress
         memory_limit_bytes: settings.memory_limit_bytes,
         warmup_ns: settings.warmup.as_nanos() as u64,
         target_sample_ns: settings.target_sample.as_nanos() as u64,
-    };
+    }
+}
+
+/// Start the case's process and wait until it is set up.
+fn start(group: &Group, strategy: StrategyKind, settings: &Settings) -> Progress {
+    let spec = case_spec(group, strategy, settings);
     let t = Instant::now();
     let mut info = None;
     let mut setup = None;
@@ -224,11 +239,16 @@ fn start(group: &Group, strategy: StrategyKind, settings: &Settings) -> Progress
         info,
         setup,
         samples: Vec::new(),
+        round_samples: Vec::new(),
+        phases: Vec::new(),
         target: 0,
         busy,
         peak_rss: None,
     }
 }
+
+/// Phase samples taken at the end of each round's share.
+const PHASE_SAMPLES_PER_SHARE: u64 = 1;
 
 /// How many samples a live case takes; see the module documentation.
 fn planned_samples(p: &Progress, settings: &Settings) -> u64 {
@@ -238,46 +258,51 @@ fn planned_samples(p: &Progress, settings: &Settings) -> u64 {
     let sample_ns = (setup.estimate_ns * setup.batch as f64).max(1.0);
     let for_time = (settings.min_time.as_nanos() as f64 / sample_ns).ceil() as u64;
     let wanted = settings.repeat.max(for_time).min(settings.max_samples);
-    let fits = (0.8 * process.remaining().as_nanos() as f64 / sample_ns).floor() as u64;
-    wanted.min(fits).max(1)
+    let budget_ns = 0.8 * process.remaining().as_nanos() as f64;
+    // Each round with a share also costs its warm-up gradient and its phase samples.
+    let fits = |samples: u64| {
+        let rounds = samples.min(settings.rounds) as f64;
+        let extra = rounds * (setup.estimate_ns + PHASE_SAMPLES_PER_SHARE as f64 * sample_ns);
+        samples as f64 * sample_ns + extra <= budget_ns
+    };
+    let mut planned = wanted;
+    while planned > 1 && !fits(planned) {
+        planned -= 1;
+    }
+    planned.max(1)
 }
 
 fn base_row(group: &Group, case: &PlannedCase, status: Status, detail: String) -> CaseResult {
-    CaseResult {
-        workload: group.workload.clone(),
-        size: group.size.map(|s| s as u64),
-        params: group.resolved_params.clone(),
-        strategy: case.strategy.name().to_string(),
+    CaseResult::unmeasured(
+        &group.workload,
+        group.size.map(|s| s as u64),
+        group.resolved_params.clone(),
+        case.strategy.name(),
         status,
         detail,
-        inputs: None,
-        outputs: None,
-        ops: None,
-        naive_calls: None,
-        input_hash: None,
-        batch: None,
-        samples_ns: Vec::new(),
-        median_ns: None,
-        min_ns: None,
-        max_ns: None,
-        ci_low_ns: None,
-        ci_high_ns: None,
-        forward_median_ns: None,
-        reverse_median_ns: None,
-        primal_median_ns: None,
-        overhead: None,
-        peak_heap_bytes: None,
-        allocated_bytes: None,
-        peak_rss_bytes: None,
-        counters: BTreeMap::new(),
-        wall_s: 0.0,
-        command: case.command.clone(),
-    }
+        case.command.clone(),
+    )
 }
 
-fn skipped_row(group: &Group, case: &PlannedCase, reason: &str) -> CaseResult {
-    let detail = format!("after {reason}");
-    base_row(group, case, Status::Skipped, detail)
+fn set_info(row: &mut CaseResult, info: &CaseInfo) {
+    row.inputs = Some(info.inputs);
+    row.outputs = Some(info.outputs);
+    row.ops = Some(info.ops);
+    row.naive_calls = Some(info.naive_calls);
+    row.input_hash = Some(info.input_hash.clone());
+}
+
+fn skipped_row(
+    group: &Group,
+    case: &PlannedCase,
+    reason: &str,
+    info: Option<&CaseInfo>,
+) -> CaseResult {
+    let mut row = base_row(group, case, Status::Skipped, format!("after {reason}"));
+    if let Some(info) = info {
+        set_info(&mut row, info);
+    }
+    row
 }
 
 fn measured_row(
@@ -293,13 +318,10 @@ fn measured_row(
     let mut row = base_row(group, case, status, detail);
     row.wall_s = p.busy.as_secs_f64();
     row.peak_rss_bytes = p.peak_rss;
-    row.samples_ns = p.samples.iter().map(|s| s.ns).collect();
-    if let Some(info) = p.info {
-        row.inputs = Some(info.inputs);
-        row.outputs = Some(info.outputs);
-        row.ops = Some(info.ops);
-        row.naive_calls = Some(info.naive_calls);
-        row.input_hash = Some(info.input_hash);
+    row.samples_ns = p.samples;
+    row.round_samples = p.round_samples;
+    if let Some(info) = &p.info {
+        set_info(&mut row, info);
     }
     if let Some(setup) = p.setup {
         row.batch = Some(setup.batch);
@@ -312,15 +334,16 @@ fn measured_row(
             row.median_ns = Some(s.median);
             row.min_ns = Some(s.min);
             row.max_ns = Some(s.max);
-            row.ci_low_ns = Some(s.ci_low);
-            row.ci_high_ns = Some(s.ci_high);
+            row.ci_low_ns = s.ci.map(|(lo, _)| lo);
+            row.ci_high_ns = s.ci.map(|(_, hi)| hi);
+            row.ci_level = s.ci_level;
             row.primal_median_ns = primal_median;
             row.overhead = primal_median
                 .filter(|&p| p > 0.0)
                 .map(|primal| s.median / primal);
         }
         let phase =
-            |f: fn(&Sample) -> f64| stats::median(&p.samples.iter().map(f).collect::<Vec<_>>());
+            |f: fn(&PhaseSample) -> f64| stats::median(&p.phases.iter().map(f).collect::<Vec<_>>());
         row.forward_median_ns = phase(|s| s.forward_ns);
         row.reverse_median_ns = phase(|s| s.reverse_ns);
     }

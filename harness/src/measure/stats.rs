@@ -1,18 +1,26 @@
 //! Summary statistics of timing samples: median, extremes, and a distribution-free confidence
-//! interval for the median.
+//! interval for the median whose level is stated exactly.
 //!
 //! Timing samples are skewed (a noisy machine only ever adds time) and few, so the summary is
 //! the median with an order-statistic interval rather than a mean with a normal interval: with
 //! `n` sorted samples and `B ~ Binomial(n, 1/2)`, the interval `[x_(l), x_(n+1-l)]` covers the
-//! true median with probability `1 - 2 P(B < l)`; `l` is the largest rank keeping that at or
-//! above the requested level. With fewer than 6 samples no such rank exists at 95% and the
-//! interval is `[min, max]` (documented coverage `1 - 2^(1-n)`).
+//! true median with probability exactly `1 - 2 P(B < l)` (for continuous distributions); `l`
+//! is the largest rank keeping that at or above the requested level.
+//!
+//! The interval's level is reported with it ([`Summary::ci_level`]), because it is not always
+//! the requested one: below 6 samples even `[min, max]` covers the median with probability
+//! only `1 - 2^(1-n)` (94% at n = 5, 88% at n = 4, 75% at n = 3, 50% at n = 2), and a single
+//! sample has no interval at all. `dualbench run` takes at least 6 samples where the budget
+//! allows, and marks the rows whose interval is below the requested level.
 
 use statrs::distribution::{Binomial, DiscreteCDF};
 use statrs::statistics::{Data, Median};
 
-/// The confidence level of [`Summary::ci_low`] / [`Summary::ci_high`].
+/// The requested confidence level of the intervals `run` reports.
 pub const CI_LEVEL: f64 = 0.95;
+
+/// The fewest samples whose order-statistic interval reaches [`CI_LEVEL`].
+pub const MIN_SAMPLES_FOR_LEVEL: u64 = 6;
 
 /// Median, extremes and a confidence interval for the median of a set of samples.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -23,10 +31,11 @@ pub struct Summary {
     pub min: f64,
     /// The largest sample.
     pub max: f64,
-    /// Lower end of the [`CI_LEVEL`] interval for the median.
-    pub ci_low: f64,
-    /// Upper end of the [`CI_LEVEL`] interval for the median.
-    pub ci_high: f64,
+    /// The interval for the median, `None` with fewer than two samples.
+    pub ci: Option<(f64, f64)>,
+    /// The interval's exact coverage: at least [`CI_LEVEL`] with 6 or more samples, less below
+    /// (`None` without an interval).
+    pub ci_level: Option<f64>,
 }
 
 impl Summary {
@@ -38,17 +47,19 @@ impl Summary {
         let mut sorted = samples.to_vec();
         sorted.sort_by(f64::total_cmp);
         let n = sorted.len();
-        let rank = median_ci_rank(n as u64, CI_LEVEL);
-        let (low, high) = match rank {
-            0 => (sorted[0], sorted[n - 1]),
-            l => (sorted[l as usize - 1], sorted[n - l as usize]),
+        let (ci, ci_level) = match median_interval(n as u64, CI_LEVEL) {
+            None => (None, None),
+            Some((l, level)) => {
+                let l = l as usize;
+                (Some((sorted[l - 1], sorted[n - l])), Some(level))
+            }
         };
         Some(Summary {
             median: Data::new(sorted.clone()).median(),
             min: sorted[0],
             max: sorted[n - 1],
-            ci_low: low,
-            ci_high: high,
+            ci,
+            ci_level,
         })
     }
 }
@@ -58,18 +69,28 @@ pub fn median(samples: &[f64]) -> Option<f64> {
     (!samples.is_empty()).then(|| Data::new(samples.to_vec()).median())
 }
 
-/// The 1-based rank `l` of the lower end of the order-statistic interval for the median of
-/// `n` samples at `level`; 0 when even `[min, max]` does not reach the level.
-fn median_ci_rank(n: u64, level: f64) -> u64 {
-    let Ok(b) = Binomial::new(0.5, n) else {
-        return 0;
-    };
-    let tail = (1.0 - level) / 2.0;
-    // The largest rank l with P(B < l) = P(B <= l - 1) <= tail keeps the level.
-    (1..=n / 2)
-        .take_while(|&l| b.cdf(l - 1) <= tail)
+/// The exact coverage of the order-statistic interval of rank `l` (1-based) for the median of
+/// `n` samples: `1 - 2 P(B < l)`, `B ~ Binomial(n, 1/2)`.
+pub fn coverage(n: u64, l: u64) -> f64 {
+    match Binomial::new(0.5, n) {
+        Ok(b) if l >= 1 => 1.0 - 2.0 * b.cdf(l - 1),
+        _ => 0.0,
+    }
+}
+
+/// The rank `l` of the lower end of the order-statistic interval for the median of `n`
+/// samples, and its exact coverage: the largest `l` whose coverage reaches `level`, or, when
+/// none does, `l = 1` (`[min, max]`) with its smaller coverage. `None` for fewer than two
+/// samples, which have no interval.
+pub fn median_interval(n: u64, level: f64) -> Option<(u64, f64)> {
+    if n < 2 {
+        return None;
+    }
+    let l = (1..=n / 2)
+        .take_while(|&l| coverage(n, l) >= level)
         .last()
-        .unwrap_or(0)
+        .unwrap_or(1);
+    Some((l, coverage(n, l)))
 }
 
 #[cfg(test)]
@@ -79,13 +100,33 @@ mod tests {
     #[test]
     fn median_ci_ranks_match_the_binomial_table() {
         // Classic table of the 95% order-statistic interval for the median.
-        assert_eq!(median_ci_rank(5, 0.95), 0);
-        assert_eq!(median_ci_rank(6, 0.95), 1);
-        assert_eq!(median_ci_rank(10, 0.95), 2);
-        assert_eq!(median_ci_rank(20, 0.95), 6);
-        assert_eq!(median_ci_rank(100, 0.95), 40);
-        assert_eq!(median_ci_rank(1, 0.95), 0);
-        assert_eq!(median_ci_rank(2, 0.95), 0);
+        let rank = |n| median_interval(n, 0.95).map(|(l, _)| l);
+        assert_eq!(rank(6), Some(1));
+        assert_eq!(rank(10), Some(2));
+        assert_eq!(rank(20), Some(6));
+        assert_eq!(rank(100), Some(40));
+        for n in [6, 7, 10, 20, 61, 100, 200] {
+            let (_, level) = median_interval(n, 0.95).unwrap();
+            assert!(level >= 0.95, "n = {n}: {level}");
+        }
+    }
+
+    #[test]
+    fn intervals_keep_their_promise_below_six_samples() {
+        // [min, max] of n samples covers the median with probability 1 - 2^(1 - n).
+        for n in 2..=5u64 {
+            let (l, level) = median_interval(n, CI_LEVEL).unwrap();
+            assert_eq!(l, 1);
+            let exact = 1.0 - 2f64.powi(1 - n as i32);
+            assert!((level - exact).abs() < 1e-12, "n = {n}: {level} vs {exact}");
+            assert!(level < CI_LEVEL);
+        }
+        assert_eq!(median_interval(1, CI_LEVEL), None);
+        let one = Summary::of(&[5.0]).unwrap();
+        assert_eq!((one.ci, one.ci_level), (None, None));
+        let five = Summary::of(&[1.0, 2.0, 3.0, 4.0, 5.0]).unwrap();
+        assert_eq!(five.ci, Some((1.0, 5.0)));
+        assert!((five.ci_level.unwrap() - 0.9375).abs() < 1e-12);
     }
 
     #[test]
@@ -94,8 +135,10 @@ mod tests {
         let s = Summary::of(&samples).unwrap();
         assert_eq!(s.median, 112.0);
         assert_eq!((s.min, s.max), (100.0, 124.0));
-        assert!(s.min < s.ci_low && s.ci_low <= s.median);
-        assert!(s.median <= s.ci_high && s.ci_high < s.max);
+        let (lo, hi) = s.ci.unwrap();
+        assert!(s.min < lo && lo <= s.median);
+        assert!(s.median <= hi && hi < s.max);
+        assert!(s.ci_level.unwrap() >= CI_LEVEL);
     }
 
     #[test]

@@ -1,21 +1,29 @@
 //! The results schema (one serde row type, [`CaseResult`], and [`Metadata`]) and its files.
 //!
 //! A results directory holds two files with the same rows, written by `dualbench run` and
-//! `dualbench merge` and read by `check`, `plot` and `compare`:
+//! `dualbench merge` and read by `check`, `plot` and `compare` (the schema is documented in
+//! `docs/results.md`):
 //!
-//! - `results.json`: [`ResultsFile`] — `{"schema_version": 1, "metadata": {..}, "rows": [..]}`,
+//! - `results.json`: [`ResultsFile`] — `{"schema_version": 2, "metadata": {..}, "rows": [..]}`,
 //!   the complete record ([`json`]);
-//! - `results.csv`: one row per case with flat columns in the order of [`CaseResult`]'s fields;
-//!   the three variable-length fields (`params`, `counters`, `samples_ns`) are JSON text in
-//!   their cell, and a missing value is an empty cell ([`csv`]).
+//! - `results.csv`: one row per case with flat columns: `schema_version`, then the fields of
+//!   [`CaseResult`] in order; the variable-length fields (`params`, `counters`, `samples_ns`,
+//!   `round_samples`) are JSON text in their cell, and a missing value is an empty cell
+//!   ([`csv`]).
 //!
-//! Both are written to a temporary name in the target directory and renamed into place, so a
-//! reader never sees a half-written file. [`SCHEMA_VERSION`] changes whenever a field changes
-//! meaning or is removed; readers refuse files of another version.
+//! Both are written to a temporary name in the target directory, flushed to disk (`fsync`)
+//! and renamed into place, so a reader never sees a half-written file and a crash never
+//! leaves one. While `run` works, each finished group of cases is appended to a journal in
+//! the same directory ([`journal`]), from which an interrupted run resumes. Readers insist on
+//! [`SCHEMA_VERSION`] and on every field being present: a file that lacks a column is refused,
+//! never read as "no data".
 
 pub mod csv;
+pub mod journal;
 pub mod json;
+pub mod merge;
 pub mod nonfinite;
+pub mod output;
 pub mod summary;
 
 use std::collections::BTreeMap;
@@ -27,8 +35,10 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::measure::machine::{Build, Machine};
 
-/// The version of the results schema that this dualbench writes and reads.
-pub const SCHEMA_VERSION: u32 = 1;
+/// The version of the results schema that this dualbench writes and reads. Version 2 added
+/// `round_samples` and `ci_level` to the rows, `git_dirty` to the build and `merged_from` to
+/// the metadata, a `schema_version` column to the CSV, and times the phases in their own pass.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// The JSON file's name inside a results directory.
 pub const JSON_FILE: &str = "results.json";
@@ -100,20 +110,28 @@ pub struct CaseResult {
     pub batch: Option<u64>,
     /// Every timed sample, nanoseconds per gradient, in the order taken.
     pub samples_ns: Vec<f64>,
+    /// How many of `samples_ns` each round took, in order (they sum to its length): the
+    /// first `round_samples[0]` samples are round 1's, and so on.
+    pub round_samples: Vec<u64>,
     /// Median of the samples.
     pub median_ns: Option<f64>,
     /// Fastest sample.
     pub min_ns: Option<f64>,
     /// Slowest sample.
     pub max_ns: Option<f64>,
-    /// Lower end of the 95% confidence interval of the median (order statistics).
+    /// Lower end of the confidence interval of the median (order statistics).
     pub ci_low_ns: Option<f64>,
     /// Upper end of that interval.
     pub ci_high_ns: Option<f64>,
-    /// Median of the strategy's forward phase (lifting inputs, running the program).
+    /// The exact coverage of that interval: at least the metadata's `ci_level` with 6 or more
+    /// samples, less with fewer (2 to 5 samples: `[min, max]`, covering with probability
+    /// 1 - 2^(1-n)); missing with fewer than two samples.
+    pub ci_level: Option<f64>,
+    /// Median of the strategy's forward phase (lifting inputs, running the program), from
+    /// the phase samples (timed apart from `samples_ns`).
     pub forward_median_ns: Option<f64>,
-    /// Median of its reverse phase (reverse pass, releasing the graph); 0 for forward mode
-    /// and `primal`.
+    /// Median of its reverse phase (reverse pass, releasing the graph), from the phase
+    /// samples; 0 for forward mode and `primal`.
     pub reverse_median_ns: Option<f64>,
     /// Median of the `primal` strategy on the same workload, size and params in the same run.
     pub primal_median_ns: Option<f64>,
@@ -134,6 +152,68 @@ pub struct CaseResult {
 }
 
 impl CaseResult {
+    /// A row with only its identity, status and command: every measurement missing.
+    pub fn unmeasured(
+        workload: &str,
+        size: Option<u64>,
+        params: BTreeMap<String, f64>,
+        strategy: &str,
+        status: Status,
+        detail: String,
+        command: String,
+    ) -> CaseResult {
+        CaseResult {
+            workload: workload.to_string(),
+            size,
+            params,
+            strategy: strategy.to_string(),
+            status,
+            detail,
+            inputs: None,
+            outputs: None,
+            ops: None,
+            naive_calls: None,
+            input_hash: None,
+            batch: None,
+            samples_ns: Vec::new(),
+            round_samples: Vec::new(),
+            median_ns: None,
+            min_ns: None,
+            max_ns: None,
+            ci_low_ns: None,
+            ci_high_ns: None,
+            ci_level: None,
+            forward_median_ns: None,
+            reverse_median_ns: None,
+            primal_median_ns: None,
+            overhead: None,
+            peak_heap_bytes: None,
+            allocated_bytes: None,
+            peak_rss_bytes: None,
+            counters: BTreeMap::new(),
+            wall_s: 0.0,
+            command,
+        }
+    }
+
+    /// The names of the fields of a row, in order: the keys of every row of `results.json`
+    /// (the CSV has these columns after `schema_version`).
+    pub fn field_names() -> Vec<String> {
+        let template = CaseResult::unmeasured(
+            "",
+            None,
+            BTreeMap::new(),
+            "",
+            Status::Ok,
+            String::new(),
+            String::new(),
+        );
+        match serde_json::to_value(template) {
+            Ok(serde_json::Value::Object(fields)) => fields.keys().cloned().collect(),
+            _ => unreachable!("a row serialises to a JSON object"),
+        }
+    }
+
     /// The key that identifies a case within a results file:
     /// (workload, size, params as JSON, strategy).
     pub fn key(&self) -> (String, Option<u64>, String, String) {
@@ -185,8 +265,12 @@ pub struct Metadata {
     pub command: String,
     /// The sweep's options.
     pub options: RunOptions,
-    /// Confidence level of the `ci_*` columns.
+    /// The requested confidence level of the `ci_*` columns (each row states the level its
+    /// interval reaches in its own `ci_level`).
     pub ci_level: f64,
+    /// For a file made by `dualbench merge`: the metadata of every input, in order (empty
+    /// otherwise). The fields above are then the first input's, with merge's command and date.
+    pub merged_from: Vec<Metadata>,
 }
 
 /// The content of `results.json`.
@@ -207,6 +291,21 @@ impl ResultsFile {
         write_atomically(&dir.join(JSON_FILE), |w| json::write(self, w))
     }
 
+    /// The rows of a results file: a `.csv` file, or a `results.json` (or a directory holding
+    /// one).
+    pub fn read_rows(path: &Path) -> Result<Vec<CaseResult>> {
+        if path.extension().is_some_and(|e| e == "csv") {
+            let file = std::fs::File::open(path).map_err(|source| Error::Io {
+                context: format!("reading results file {}", path.display()),
+                source,
+            })?;
+            csv::read(std::io::BufReader::new(file))
+                .map_err(|e| Error::usage(format!("{}: {e}", path.display())))
+        } else {
+            Ok(ResultsFile::read(path)?.rows)
+        }
+    }
+
     /// Read a results file: a `results.json`, or a directory that holds one.
     pub fn read(path: &Path) -> Result<ResultsFile> {
         let file = if path.is_dir() {
@@ -223,7 +322,9 @@ impl ResultsFile {
     }
 }
 
-/// Write a file through `write` to a temporary name beside `path`, then rename it into place.
+/// Write a file through `write` to a temporary name beside `path`, flush it to disk, then
+/// rename it into place and flush the directory, so that after a crash `path` holds either
+/// its old content or the complete new one.
 pub fn write_atomically(
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
@@ -247,8 +348,18 @@ pub fn write_atomically(
             .set_permissions(std::fs::Permissions::from_mode(0o644))
             .map_err(io)?;
     }
+    tmp.as_file().sync_all().map_err(io)?;
     tmp.persist(path).map_err(|e| io(e.error))?;
+    sync_dir(dir.unwrap_or(Path::new(".")));
     Ok(())
+}
+
+/// Flush a directory's entries (a rename or a removal in it) to disk. Best effort: not every
+/// system can open a directory for this, and the files themselves are already synced.
+pub fn sync_dir(dir: &Path) {
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 //! `Option<f64>` field. The naive strategy's predicted path count, for one, overflows `f64` on
 //! `fanout` at large sizes.
 
-use serde::{Deserialize, Deserializer, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Write `x` as a JSON number, or as `"inf"`, `"-inf"`, `"NaN"` when it is not finite.
 pub fn serialize<S: Serializer>(x: &f64, serializer: S) -> Result<S::Ok, S::Error> {
@@ -71,6 +71,21 @@ pub mod option {
             .map(Repr::into_f64)
             .transpose()
     }
+}
+
+/// An `f64` as JSON: a number when finite, else the string `"NaN"`, `"inf"` or `"-inf"`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct JsonNumber(pub f64);
+
+impl Serialize for JsonNumber {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        serialize(&self.0, serializer)
+    }
+}
+
+/// Wrap a slice of `f64` for JSON output.
+pub fn json_numbers(values: &[f64]) -> Vec<JsonNumber> {
+    values.iter().copied().map(JsonNumber).collect()
 }
 
 #[cfg(test)]

@@ -1,7 +1,23 @@
-//! The summary table that `run` and `merge` print on stdout: one line per case.
+//! The summary table that `run` and `merge` print on stdout: one line per case, and the
+//! legend that explains its columns.
 
+use crate::measure::stats::CI_LEVEL;
 use crate::results::{CaseResult, Status};
 use crate::table::{Align, Table, TableStyle};
+
+/// What the columns of the summary table mean (printed under it, and in `run --help`).
+pub const LEGEND: &str = "\
+Columns of the summary table:
+  median    wall time of one gradient (a full Jacobian when the program has several
+            outputs), the median of the timed samples
+  95% CI    distribution-free confidence interval of that median; an interval marked * has
+            fewer than 6 samples and covers the median with less than 95% (2 to 5 samples:
+            1 - 2^(1-n)); one sample has none
+  overhead  median / the median of `primal` on the same workload and size, same run: the
+            cost of a gradient in primal evaluations
+  T         the primal operation count of the case (operators and elementary functions)
+  heap      peak live heap bytes of one cold gradient (the first of its process)
+  status    ok, or timeout / oom / crashed / skipped with the reason";
 
 /// A duration in nanoseconds with three significant digits and a unit (`812 ns`, `1.25 ms`).
 pub fn format_ns(ns: f64) -> String {
@@ -54,10 +70,11 @@ pub fn table(rows: &[CaseResult]) -> Table {
             Status::Ok => "ok".to_string(),
             other => format!("{}: {}", other.name(), r.detail),
         };
-        let ci = r
-            .ci_low_ns
-            .zip(r.ci_high_ns)
-            .map(|(lo, hi)| format!("{} - {}", format_ns(lo), format_ns(hi)));
+        let below_level = r.ci_level.is_some_and(|level| level < CI_LEVEL);
+        let ci = r.ci_low_ns.zip(r.ci_high_ns).map(|(lo, hi)| {
+            let mark = if below_level { " *" } else { "" };
+            format!("{} - {}{mark}", format_ns(lo), format_ns(hi))
+        });
         table.push_row([
             r.workload.clone(),
             or_dash(r.size.map(|s| s.to_string())),
@@ -78,9 +95,45 @@ pub fn render(rows: &[CaseResult], style: TableStyle) -> String {
     table(rows).render(style)
 }
 
+/// [`table`] rendered in `style`, followed by the [`LEGEND`].
+pub fn render_with_legend(rows: &[CaseResult], style: TableStyle) -> String {
+    let legend = match style {
+        TableStyle::Plain => LEGEND.to_string(),
+        TableStyle::Markdown => LEGEND
+            .lines()
+            .map(|l| format!("    {l}"))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    };
+    format!("{}\n{legend}\n", render(rows, style))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_table_explains_its_columns_and_marks_weak_intervals() {
+        let mut row = CaseResult::unmeasured(
+            "fmult",
+            None,
+            Default::default(),
+            "tape",
+            Status::Ok,
+            String::new(),
+            String::new(),
+        );
+        row.median_ns = Some(3.0);
+        row.ci_low_ns = Some(2.0);
+        row.ci_high_ns = Some(4.0);
+        row.ci_level = Some(0.9375);
+        let text = render_with_legend(&[row], TableStyle::Plain);
+        assert!(text.contains("2.00 ns - 4.00 ns *"), "{text}");
+        for column in ["overhead", "T ", "heap", "95% CI"] {
+            assert!(LEGEND.contains(column), "{column}");
+        }
+        assert!(text.ends_with(&format!("{LEGEND}\n")));
+    }
 
     #[test]
     fn durations_and_bytes_are_printed_with_units() {

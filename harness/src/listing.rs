@@ -1,0 +1,227 @@
+//! Every strategy and every workload, with descriptions and sizes: what `dualbench list`
+//! prints, as tables or as one JSON object `{"strategies": [...], "workloads": [...]}` with the
+//! full size and parameter specifications.
+
+use serde::Serialize;
+use strategies::{CostClass, StrategyKind};
+use workloads::{ParamSpec, SizeSpec, Workload};
+
+use crate::table::Table;
+
+/// The short name of a cost class, as printed by `list` and `verify`.
+pub fn cost_class_name(class: CostClass) -> &'static str {
+    match class {
+        CostClass::Primal => "primal",
+        CostClass::Linear => "linear",
+        CostClass::LogLinear => "log-linear",
+        CostClass::Dense => "dense",
+        CostClass::Paths => "paths",
+    }
+}
+
+/// One strategy, as listed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct StrategyEntry {
+    /// The CLI name.
+    pub name: &'static str,
+    /// How its cost grows ([`cost_class_name`]).
+    pub cost_class: &'static str,
+    /// One line: representation and cost.
+    pub description: &'static str,
+}
+
+/// A workload's primary size, as listed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SizeEntry {
+    /// What the size is.
+    pub meaning: &'static str,
+    /// The size used when none is given.
+    pub default: usize,
+    /// Smallest accepted size.
+    pub min: usize,
+    /// Largest accepted size.
+    pub max: usize,
+    /// Sizes `verify` checks by default.
+    pub verify: &'static [usize],
+    /// The default measurement sweep.
+    pub sweep: &'static [usize],
+}
+
+impl From<SizeSpec> for SizeEntry {
+    fn from(spec: SizeSpec) -> Self {
+        Self {
+            meaning: spec.meaning,
+            default: spec.default,
+            min: spec.min,
+            max: spec.max,
+            verify: spec.verify,
+            sweep: spec.sweep,
+        }
+    }
+}
+
+/// A workload parameter, as listed.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ParamEntry {
+    /// The name used in `--param name=value`.
+    pub name: &'static str,
+    /// What it means.
+    pub meaning: &'static str,
+    /// Its default value.
+    pub default: f64,
+    /// Whether only integers are accepted.
+    pub integer: bool,
+    /// Smallest accepted value.
+    pub min: f64,
+    /// Largest accepted value.
+    pub max: f64,
+}
+
+impl From<&ParamSpec> for ParamEntry {
+    fn from(spec: &ParamSpec) -> Self {
+        Self {
+            name: spec.name,
+            meaning: spec.meaning,
+            default: spec.default,
+            integer: spec.integer,
+            min: spec.min,
+            max: spec.max,
+        }
+    }
+}
+
+/// One workload, as listed.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct WorkloadEntry {
+    /// The CLI name.
+    pub name: &'static str,
+    /// Its family (see `docs/workloads.md`).
+    pub family: String,
+    /// One line: what it computes.
+    pub description: &'static str,
+    /// The primary size; `None` (`null`) for fixed-size workloads.
+    pub size: Option<SizeEntry>,
+    /// The further parameters.
+    pub params: Vec<ParamEntry>,
+}
+
+impl WorkloadEntry {
+    fn of(workload: &dyn Workload) -> Self {
+        Self {
+            name: workload.name(),
+            family: workload.family().to_string(),
+            description: workload.description(),
+            size: workload.size().map(SizeEntry::from),
+            params: workload.params().iter().map(ParamEntry::from).collect(),
+        }
+    }
+}
+
+/// Everything `list` prints.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Listing {
+    /// Every strategy, in registry order.
+    pub strategies: Vec<StrategyEntry>,
+    /// Every workload, in registry order.
+    pub workloads: Vec<WorkloadEntry>,
+}
+
+impl Listing {
+    /// The registered strategies and workloads.
+    pub fn registered() -> Self {
+        Self {
+            strategies: StrategyKind::ALL
+                .iter()
+                .map(|&s| StrategyEntry {
+                    name: s.name(),
+                    cost_class: cost_class_name(s.cost_class()),
+                    description: s.description(),
+                })
+                .collect(),
+            workloads: workloads::all()
+                .iter()
+                .map(|&w| WorkloadEntry::of(w))
+                .collect(),
+        }
+    }
+
+    /// The two tables: strategies, then workloads.
+    pub fn tables(&self) -> (Table, Table) {
+        let mut strategies = Table::new(["strategy", "cost", "description"]);
+        for s in &self.strategies {
+            strategies.push_row([s.name, s.cost_class, s.description]);
+        }
+        let mut workloads = Table::new([
+            "workload",
+            "family",
+            "size",
+            "default",
+            "verify sizes",
+            "params",
+            "description",
+        ]);
+        for w in &self.workloads {
+            let (meaning, default, verify) = match &w.size {
+                Some(s) => (s.meaning.to_string(), s.default.to_string(), join(s.verify)),
+                None => ("fixed".to_string(), "-".to_string(), "-".to_string()),
+            };
+            let params = w
+                .params
+                .iter()
+                .map(|p| format!("{}={}", p.name, p.default))
+                .collect::<Vec<_>>()
+                .join(" ");
+            workloads.push_row([
+                w.name.to_string(),
+                w.family.clone(),
+                meaning,
+                default,
+                verify,
+                if params.is_empty() {
+                    "-".into()
+                } else {
+                    params
+                },
+                w.description.to_string(),
+            ]);
+        }
+        (strategies, workloads)
+    }
+}
+
+fn join(sizes: &[usize]) -> String {
+    sizes
+        .iter()
+        .map(usize::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listing_has_one_row_per_registered_strategy_and_workload() {
+        let listing = Listing::registered();
+        let (strategies, workloads) = listing.tables();
+        assert_eq!(strategies.rows().len(), StrategyKind::ALL.len());
+        assert_eq!(workloads.rows().len(), workloads::all().len());
+        assert_eq!(strategies.rows()[0][0], StrategyKind::ALL[0].name());
+    }
+
+    #[test]
+    fn every_cost_class_has_a_distinct_name() {
+        let names: std::collections::BTreeSet<_> = [
+            CostClass::Primal,
+            CostClass::Linear,
+            CostClass::LogLinear,
+            CostClass::Dense,
+            CostClass::Paths,
+        ]
+        .map(cost_class_name)
+        .into_iter()
+        .collect();
+        assert_eq!(names.len(), 5);
+    }
+}

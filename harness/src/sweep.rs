@@ -1,0 +1,510 @@
+//! The measurement sweep behind `dualbench run`: a validated [`Plan`] of (workload, size)
+//! groups, executed group by group ([`crate::measure::schedule`]), journaled as it goes
+//! ([`crate::results::journal`]) and written as results files at the end.
+//!
+//! Layered as everywhere in the harness: a [`Request`] (what the user asked for, already
+//! parsed) is validated into a [`Plan`] — every group with its strategies, instantiated once
+//! to check sizes and parameters, the measurement settings, and an output directory proven
+//! writable and free to write — before any case runs; [`execute`] then measures the plan.
+//! Bad input is an error with nothing written; cases that crash or time out are results.
+//!
+//! Selection: the suite gives the workloads, their sizes and the timing defaults
+//! ([`crate::suite`]). `workloads` replaces the suite's workloads (a workload the suite does
+//! not list gets its default sweep), `strategies` replaces "every strategy", `sizes` overrides
+//! sizes (globally or per workload), and the timing overrides replace the suite's. `primal`
+//! is always measured, first in each group, as the denominator of `overhead`.
+//!
+//! Skipping: sizes of a workload run in increasing order; once a strategy times out, runs out
+//! of memory or crashes at one size, its larger sizes of that workload are recorded as
+//! `skipped` instead of being attempted.
+//!
+//! Sharding: `shard = (I, N)` keeps the workloads at positions I, I+N, I+2N, ... (1-based) of
+//! the selection, so each workload's sizes, strategies and primal stay in one shard; the
+//! shards' directories are combined with `dualbench merge`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use strategies::StrategyKind;
+use workloads::Params;
+
+use crate::error::{Error, Result};
+use crate::measure::machine::{binary_hash, Build, Machine};
+use crate::measure::schedule::{self, Failures, Group, PlannedCase, Settings};
+use crate::measure::settings::Overrides;
+use crate::measure::stats::CI_LEVEL;
+use crate::results::journal::{GroupRecord, Journal, JournalHeader, JOURNAL_VERSION};
+use crate::results::output::{OutputDir, Overwrite};
+use crate::results::{CaseResult, Metadata, ResultsFile, RunOptions, Status, SCHEMA_VERSION};
+use crate::select::{self, SizeSelection};
+use crate::suite::{Sizes, Suite, SuiteEntry};
+
+/// What the user asked `run` to measure, as parsed from the command line.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Request {
+    /// The suite.
+    pub suite: Suite,
+    /// `--workloads` (empty: the suite's).
+    pub workloads: Vec<String>,
+    /// `--strategies` (empty: all).
+    pub strategies: Vec<String>,
+    /// `--sizes`.
+    pub sizes: Vec<String>,
+    /// `--param`.
+    pub params: Vec<String>,
+    /// The timing overrides.
+    pub overrides: Overrides,
+    /// `--shard I/N`.
+    pub shard: Option<String>,
+    /// The output directory.
+    pub out: PathBuf,
+    /// Whether results (or a journal) already in `out` may be replaced.
+    pub overwrite: Overwrite,
+}
+
+/// A validated sweep: what to run, how, and where to write.
+#[derive(Debug)]
+pub struct Plan {
+    /// The groups in the order they run.
+    pub groups: Vec<Group>,
+    /// How cases are measured.
+    pub settings: Settings,
+    /// The options, as recorded in the metadata.
+    pub options: RunOptions,
+    /// The output directory (exists, is writable, and may be written).
+    pub out: OutputDir,
+}
+
+impl Plan {
+    /// Validate `request` into a plan; creates the output directory if needed (and nothing
+    /// else), after every other check has passed.
+    pub fn new(request: &Request) -> Result<Plan> {
+        let (settings, mut options) = Settings::new(request.suite, &request.overrides)?;
+        let shard = request.shard.as_deref().map(parse_shard).transpose()?;
+        options.shard = shard.map(|(i, n)| format!("{i}/{n}"));
+
+        let strategies = with_primal_first(&select::strategies(&request.strategies)?);
+        let params = select::params(&request.params)?;
+        let sizes = SizeSelection::parse(&request.sizes)?;
+        let named = !request.workloads.is_empty();
+        let entries = if named {
+            let suite = request.suite.entries();
+            select::workloads(&request.workloads)?
+                .into_iter()
+                .map(|w| {
+                    suite
+                        .iter()
+                        .copied()
+                        .find(|e| e.workload == w.name())
+                        .unwrap_or(SuiteEntry {
+                            workload: w.name(),
+                            sizes: Sizes::Sweep,
+                        })
+                })
+                .collect()
+        } else {
+            request.suite.entries()
+        };
+        if let Some(name) = sizes
+            .per_workload
+            .keys()
+            .find(|n| !entries.iter().any(|e| e.workload == n.as_str()))
+        {
+            return Err(Error::usage(format!(
+                "--sizes names workload `{name}`, which is not selected; selected: {}",
+                entries
+                    .iter()
+                    .map(|e| e.workload)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        let entries: Vec<_> = match shard {
+            None => entries,
+            Some((i, n)) => {
+                let total = entries.len();
+                let kept: Vec<_> = entries.into_iter().skip(i - 1).step_by(n).collect();
+                if kept.is_empty() {
+                    return Err(Error::usage(format!(
+                        "shard {i}/{n} selects no workload: the selection has {total}"
+                    )));
+                }
+                kept
+            }
+        };
+
+        let mut groups = Vec::new();
+        for entry in entries {
+            let workload = workloads::find(entry.workload)?;
+            let mut list = sizes.sizes_for(workload, named, |_| entry.sizes.resolve(workload))?;
+            list.sort();
+            list.dedup();
+            for size in list {
+                let instance = workloads::instantiate(workload, size, &params)?;
+                let cases = strategies
+                    .iter()
+                    .map(|&s| PlannedCase {
+                        strategy: s,
+                        command: reproduce(workload.name(), size, &instance.params, s, &options),
+                    })
+                    .collect();
+                groups.push(Group {
+                    workload: workload.name().to_string(),
+                    size,
+                    params: params.clone(),
+                    resolved_params: instance.params,
+                    cases,
+                });
+            }
+        }
+        if groups.is_empty() {
+            return Err(Error::usage(
+                "the selection is empty: no workload to measure",
+            ));
+        }
+        let out = OutputDir::prepare(&request.out, request.overwrite, "run")?;
+        Ok(Plan {
+            groups,
+            settings,
+            options,
+            out,
+        })
+    }
+
+    /// Number of cases.
+    pub fn case_count(&self) -> usize {
+        self.groups.iter().map(|g| g.cases.len()).sum()
+    }
+}
+
+/// The name of a group in the journal: `workload size`, or the workload alone.
+pub fn group_key(group: &Group) -> String {
+    match group.size {
+        Some(size) => format!("{} {size}", group.workload),
+        None => group.workload.clone(),
+    }
+}
+
+/// Parse `I/N` with 1 <= I <= N.
+fn parse_shard(text: &str) -> Result<(usize, usize)> {
+    let bad = || {
+        Error::usage(format!(
+            "invalid --shard `{text}`: expected I/N with 1 <= I <= N"
+        ))
+    };
+    let (i, n) = text.split_once('/').ok_or_else(bad)?;
+    let i: usize = i.trim().parse().map_err(|_| bad())?;
+    let n: usize = n.trim().parse().map_err(|_| bad())?;
+    if i == 0 || i > n {
+        return Err(bad());
+    }
+    Ok((i, n))
+}
+
+/// `primal` first (the overhead's denominator, and the first of each round), then the others
+/// in their selected order.
+fn with_primal_first(selected: &[StrategyKind]) -> Vec<StrategyKind> {
+    std::iter::once(StrategyKind::Primal)
+        .chain(
+            selected
+                .iter()
+                .copied()
+                .filter(|&s| s != StrategyKind::Primal),
+        )
+        .collect()
+}
+
+/// A `dualbench run` command measuring one case (with its primal) as this sweep did.
+fn reproduce(
+    workload: &str,
+    size: Option<usize>,
+    params: &Params,
+    strategy: StrategyKind,
+    options: &RunOptions,
+) -> String {
+    let strategies = if strategy == StrategyKind::Primal {
+        "primal".to_string()
+    } else {
+        format!("primal,{}", strategy.name())
+    };
+    let mut words = vec![
+        "dualbench".to_string(),
+        "run".into(),
+        "--workloads".into(),
+        workload.into(),
+        "--strategies".into(),
+        strategies,
+    ];
+    if let Some(size) = size {
+        words.extend(["--sizes".into(), format!("{workload}={size}")]);
+    }
+    for (key, value) in params {
+        words.extend(["--param".into(), format!("{key}={value}")]);
+    }
+    words.extend([
+        "--budget".into(),
+        options.budget_s.to_string(),
+        "--repeat".into(),
+        options.repeat.to_string(),
+        "--min-time".into(),
+        options.min_time_s.to_string(),
+        "--warmup".into(),
+        options.warmup_s.to_string(),
+        "--stack-mib".into(),
+        options.stack_mib.to_string(),
+        "--memory-limit-mib".into(),
+        options.memory_limit_mib.to_string(),
+    ]);
+    shell_join(words.iter().map(String::as_str))
+}
+
+/// Join words into one POSIX shell command line, single-quoting a word only when it holds a
+/// character outside the set that needs no quoting (so `primal,naive` and `fdotprod=100` stay
+/// as they are).
+pub fn shell_join<'a>(words: impl IntoIterator<Item = &'a str>) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "-_.,=/:+@%".contains(c);
+    words
+        .into_iter()
+        .map(|w| {
+            if !w.is_empty() && w.chars().all(plain) {
+                w.to_string()
+            } else {
+                format!("'{}'", w.replace('\'', r"'\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// This process's command line, as `dualbench ARGS`.
+pub fn command_line() -> String {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    shell_join(std::iter::once("dualbench").chain(args.iter().map(String::as_str)))
+}
+
+/// The current time, RFC 3339 UTC.
+pub fn now() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}
+
+/// The metadata of a results file written now.
+pub fn metadata(command: String, options: RunOptions) -> Metadata {
+    Metadata {
+        build: Build::current(),
+        machine: Machine::current(),
+        date: now(),
+        command,
+        options,
+        ci_level: CI_LEVEL,
+        merged_from: Vec::new(),
+    }
+}
+
+/// A journal to continue: opened by [`Journal::resume`].
+#[derive(Debug)]
+pub struct Resumed {
+    /// The journal, positioned at its end.
+    pub journal: Journal,
+    /// Its header.
+    pub header: JournalHeader,
+    /// The groups it holds.
+    pub groups: Vec<GroupRecord>,
+}
+
+impl Resumed {
+    /// Check that `plan`, re-planned from the journal's arguments, is the journaled sweep, and
+    /// that this is the build and machine that began it.
+    pub fn check(&self, plan: &Plan) -> Result<()> {
+        let header = &self.header;
+        let dir = plan.out.path.display();
+        let hash = binary_hash().map_err(|source| Error::Io {
+            context: "reading this binary to identify its build".into(),
+            source,
+        })?;
+        if hash != header.binary_hash {
+            return Err(Error::usage(format!(
+                "--resume {dir}: the run was begun by another build (commit {}, {}, binary \
+                 {}); this binary is {hash} (commit {}). Resume it with the binary that began \
+                 it, or start over with --force",
+                header.build.git_commit.as_deref().unwrap_or("unknown"),
+                match header.build.git_dirty {
+                    Some(true) => "dirty tree",
+                    Some(false) => "clean tree",
+                    None => "tree state unknown",
+                },
+                header.binary_hash,
+                Build::current().git_commit.as_deref().unwrap_or("unknown"),
+            )));
+        }
+        if header.machine != Machine::current() {
+            return Err(Error::usage(format!(
+                "--resume {dir}: the run was begun on another machine ({}); this is {}",
+                header.machine.describe(),
+                Machine::current().describe()
+            )));
+        }
+        if header.options != plan.options || header.groups != plan.groups.len() {
+            return Err(Error::usage(format!(
+                "--resume {dir}: re-planning the journaled arguments gives other options \
+                 ({}) than the run began with ({})",
+                serde_json::to_string(&plan.options).expect("options serialise"),
+                serde_json::to_string(&header.options).expect("options serialise"),
+            )));
+        }
+        for record in &self.groups {
+            let planned = plan.groups.get(record.group).map(group_key);
+            if planned.as_deref() != Some(record.key.as_str()) {
+                return Err(Error::usage(format!(
+                    "--resume {dir}: the journal's group {} is `{}`, but the plan's is {}",
+                    record.group,
+                    record.key,
+                    planned.map_or("missing".into(), |k| format!("`{k}`"))
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// How many rows ended with each status, as `198 cases: 195 ok, 3 timeout`.
+pub fn status_counts(rows: &[CaseResult]) -> String {
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for r in rows {
+        *counts.entry(r.status.name()).or_default() += 1;
+    }
+    let order = [
+        Status::Ok,
+        Status::Timeout,
+        Status::Oom,
+        Status::Crashed,
+        Status::Skipped,
+    ];
+    let parts: Vec<String> = order
+        .iter()
+        .filter_map(|s| counts.get(s.name()).map(|c| format!("{c} {}", s.name())))
+        .collect();
+    format!(
+        "{} case{}: {}",
+        rows.len(),
+        if rows.len() == 1 { "" } else { "s" },
+        parts.join(", ")
+    )
+}
+
+/// Measure `plan` (continuing `resumed`, if given), journaling each finished group, and write
+/// the results files. `args` are the `run` arguments recorded in a new journal; `command` the
+/// command recorded in the metadata. `on_group(name)` is called as each group starts and
+/// `on_case()` as each case ends (for progress).
+pub fn execute(
+    plan: &Plan,
+    resumed: Option<Resumed>,
+    args: Vec<String>,
+    command: String,
+    mut on_group: impl FnMut(&str),
+    mut on_case: impl FnMut(),
+) -> Result<ResultsFile> {
+    let (mut journal, done) = match resumed {
+        Some(r) => {
+            r.check(plan)?;
+            let done: BTreeMap<usize, GroupRecord> =
+                r.groups.into_iter().map(|g| (g.group, g)).collect();
+            (r.journal, done)
+        }
+        None => {
+            let header = JournalHeader {
+                journal_version: JOURNAL_VERSION,
+                schema_version: SCHEMA_VERSION,
+                args,
+                build: Build::current(),
+                binary_hash: binary_hash().map_err(|source| Error::Io {
+                    context: "reading this binary to identify its build".into(),
+                    source,
+                })?,
+                machine: Machine::current(),
+                options: plan.options.clone(),
+                started: now(),
+                groups: plan.groups.len(),
+            };
+            (Journal::create(&plan.out.path, &header)?, BTreeMap::new())
+        }
+    };
+    let mut failures = Failures::new();
+    let mut rows = Vec::with_capacity(plan.case_count());
+    for (index, group) in plan.groups.iter().enumerate() {
+        let key = group_key(group);
+        on_group(&key);
+        let group_rows = match done.get(&index) {
+            Some(record) => {
+                schedule::record_failures(&record.rows, &mut failures);
+                for _ in &record.rows {
+                    on_case();
+                }
+                record.rows.clone()
+            }
+            None => {
+                let group_rows =
+                    schedule::run_group(group, &plan.settings, &mut failures, &mut on_case);
+                journal.append(&GroupRecord {
+                    group: index,
+                    key,
+                    rows: group_rows.clone(),
+                })?;
+                group_rows
+            }
+        };
+        rows.extend(group_rows);
+    }
+    let file = ResultsFile {
+        schema_version: SCHEMA_VERSION,
+        metadata: metadata(command, plan.options.clone()),
+        rows,
+    };
+    file.write_dir(&plan.out.path)?;
+    journal.remove()?;
+    Ok(file)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_are_one_based_and_bounded() {
+        assert_eq!(parse_shard("1/3").unwrap(), (1, 3));
+        assert_eq!(parse_shard("3/3").unwrap(), (3, 3));
+        for bad in ["0/3", "4/3", "1", "a/b", "1/0"] {
+            assert!(parse_shard(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn primal_runs_first_and_once() {
+        let s = with_primal_first(&[StrategyKind::Naive, StrategyKind::Primal]);
+        assert_eq!(s, [StrategyKind::Primal, StrategyKind::Naive]);
+    }
+
+    #[test]
+    fn shell_join_quotes_only_what_needs_it() {
+        assert_eq!(shell_join(["dualbench", "run"]), "dualbench run");
+        assert_eq!(shell_join(["--out", "my dir"]), "--out 'my dir'");
+        assert_eq!(shell_join(["primal,naive", "a=1"]), "primal,naive a=1");
+        assert_eq!(shell_join(["it's"]), r"'it'\''s'");
+    }
+
+    #[test]
+    fn run_ends_with_a_count_per_status() {
+        let row = |status| {
+            CaseResult::unmeasured(
+                "w",
+                None,
+                BTreeMap::new(),
+                "s",
+                status,
+                String::new(),
+                String::new(),
+            )
+        };
+        let rows = [row(Status::Ok), row(Status::Timeout), row(Status::Ok)];
+        assert_eq!(status_counts(&rows), "3 cases: 2 ok, 1 timeout");
+    }
+}

@@ -1,0 +1,83 @@
+//! The timed loops: gradients of one case, compiled for one (strategy, program) pair, so that
+//! the timed region holds the gradients and nothing else.
+//!
+//! What a *gradient* of a case is: one vector-Jacobian product with cotangent `[1]` when the
+//! program has one output, the full Jacobian (as the strategy computes it: m reverse passes, or
+//! n forward passes) when it has several ([`gradient_into`]).
+//!
+//! [`time_gradients`] reads the clock once before and once after a batch of gradients; inside,
+//! each gradient runs with the [`Silent`] probe (no clock, no counters), writes into one
+//! reused [`Derivatives`] (no allocation of the caller's), and sees its inputs through
+//! [`black_box`], so that the compiler can neither hoist the work out of the loop nor drop it.
+//! The phases are timed by [`time_phases`], a separate loop with the [`PhaseClock`] probe: its
+//! clock reads never enter a timed sample.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use crate::program::{Derivatives, PhaseClock, Phases, Probe, Program, Silent, Strategy};
+
+/// One gradient of `program` at `x` under `S` into `out` (emptied first).
+#[inline]
+pub fn gradient_into<S: Strategy, P: Program, Q: Probe>(
+    program: &P,
+    x: &[f64],
+    out: &mut Derivatives,
+    probe: &mut Q,
+) {
+    out.clear();
+    if program.output_len() == 1 {
+        S::vjp_into(program, x, &[1.0], out, probe);
+    } else {
+        S::jacobian_into(program, x, out, probe);
+    }
+}
+
+/// Untimed gradients that [`time_gradients`] computes before its first timed batch.
+pub const WARMUP_GRADIENTS: u64 = 1;
+
+/// [`WARMUP_GRADIENTS`] untimed gradients (the warm-up: they also size the output buffer),
+/// then `samples` timed batches of `batch` gradients; returns each batch's wall time.
+pub fn time_gradients<S: Strategy, P: Program>(
+    program: &P,
+    x: &[f64],
+    samples: usize,
+    batch: u64,
+) -> Vec<Duration> {
+    let mut out = Derivatives::default();
+    let mut times = Vec::with_capacity(samples);
+    for _ in 0..WARMUP_GRADIENTS {
+        gradient_into::<S, P, _>(program, black_box(x), &mut out, &mut Silent);
+        black_box(&mut out);
+    }
+    for _ in 0..samples {
+        let start = Instant::now();
+        for _ in 0..batch {
+            gradient_into::<S, P, _>(program, black_box(x), &mut out, &mut Silent);
+            black_box(&mut out);
+        }
+        times.push(start.elapsed());
+    }
+    times
+}
+
+/// `samples` batches of `batch` gradients with the clock read at every phase boundary; returns
+/// each batch's summed phases.
+pub fn time_phases<S: Strategy, P: Program>(
+    program: &P,
+    x: &[f64],
+    samples: usize,
+    batch: u64,
+) -> Vec<Phases> {
+    let mut out = Derivatives::default();
+    (0..samples)
+        .map(|_| {
+            let mut clock = PhaseClock::default();
+            for _ in 0..batch {
+                gradient_into::<S, P, _>(program, black_box(x), &mut out, &mut clock);
+                black_box(&mut out);
+            }
+            clock.phases
+        })
+        .collect()
+}
