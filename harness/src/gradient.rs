@@ -68,7 +68,7 @@ impl Serialize for CounterMap {
 /// One block of the input layout, as printed in `inputs`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct InputBlock {
-    /// The block's name, as in `WORKLOADS.md`.
+    /// The block's name, as in `docs/workloads.md`.
     pub name: &'static str,
     /// How many scalars it holds.
     pub len: usize,

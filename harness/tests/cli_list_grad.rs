@@ -325,3 +325,62 @@ fn unknown_strategy_is_a_usage_error_listing_the_valid_ones() {
         "{message}"
     );
 }
+
+#[test]
+fn a_closed_stdout_ends_every_command_quietly() {
+    use std::io::Read;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dualbench"))
+        .args([
+            "grad",
+            "--workload",
+            "fdotprod",
+            "--strategy",
+            "tape",
+            "--size",
+            "100000",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut head = [0u8; 100];
+    child.stdout.take().unwrap().read_exact(&mut head).unwrap();
+    // The reader is gone (like `| head -c 100`).
+    let output = child.wait_with_output().unwrap();
+    let err = stderr(&output);
+    assert!(
+        !err.contains("panicked") && !err.contains("failed printing"),
+        "{err}"
+    );
+    assert_eq!(output.status.code(), Some(0));
+}
+
+#[test]
+fn grad_refuses_a_case_beyond_the_work_cap_unless_forced() {
+    let output = dualbench(&[
+        "grad",
+        "--workload",
+        "square-chain",
+        "--strategy",
+        "naive",
+        "--size",
+        "100",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    let err = stderr(&output);
+    assert!(
+        err.contains("--force") && err.contains("backpropagator calls"),
+        "{err}"
+    );
+    // Within the cap, and with --force on a feasible case, it runs.
+    let report = grad(&[
+        "--workload",
+        "square-chain",
+        "--strategy",
+        "naive",
+        "--size",
+        "10",
+        "--force",
+    ]);
+    assert_eq!(report["counters"]["backprop_calls"], 2047);
+}

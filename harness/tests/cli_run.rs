@@ -102,6 +102,9 @@ fn crash_and_timeout_are_recorded_and_the_sweep_goes_on() {
         "{}",
         skipped.detail
     );
+    // Provenance is exact: a skipped case still carries its T and shape.
+    assert_eq!(skipped.ops, Some(45));
+    assert_eq!((skipped.inputs, skipped.outputs), (Some(1), Some(1)));
 
     for r in rows {
         let failed = [
@@ -176,6 +179,16 @@ fn bad_input_exits_2_and_writes_nothing() {
         (
             vec!["--workloads", "fmult", "--shard", "2/2"],
             "selects no workload",
+        ),
+        (vec!["--workloads", ""], "workload list is empty"),
+        (vec!["--strategies", ","], "strategy list is empty"),
+        (
+            vec!["--workloads", "fmult,fdotprod", "--sizes", "10"],
+            "`fmult` has a fixed size",
+        ),
+        (
+            vec!["--resume", out_arg, "--suite", "paper"],
+            "cannot be used with",
         ),
     ];
     for (extra, needle) in cases {
@@ -312,5 +325,117 @@ fn shards_split_by_workload_and_merge_recombines_them() {
     assert_eq!(
         forced.metadata.merged_from[1].options.budget_s,
         original.metadata.options.budget_s + 1.0
+    );
+}
+
+fn quick_args<'a>(out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "run",
+        "--repeat",
+        "2",
+        "--min-time",
+        "0",
+        "--warmup",
+        "0",
+        "--quiet",
+        "--out",
+        out,
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
+#[test]
+fn results_are_never_silently_destroyed() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("paper");
+    let out_arg = out.to_str().unwrap();
+    let first = &["--workloads", "fmult", "--strategies", "tape"];
+    run_ok(&quick_args(out_arg, first));
+    let before = std::fs::read(out.join("results.json")).unwrap();
+    let again = dualbench(&quick_args(out_arg, &["--workloads", "frotvecquat"]));
+    assert_eq!(again.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        err.contains("already holds results") && err.contains("--force"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(out.join("results.json")).unwrap(), before);
+    run_ok(&quick_args(
+        out_arg,
+        &["--workloads", "frotvecquat", "--force"],
+    ));
+    let after = ResultsFile::read(&out).unwrap();
+    assert!(after.rows.iter().all(|r| r.workload == "frotvecquat"));
+}
+
+#[test]
+fn a_crash_of_the_parent_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("sweep");
+    let out_arg = out.to_str().unwrap();
+    let sweep = [
+        "--workloads",
+        "square-chain",
+        "--strategies",
+        "tape,dualrev",
+        "--sizes",
+        "2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21",
+    ];
+    let mut parent = Command::new(env!("CARGO_BIN_EXE_dualbench"))
+        .args(quick_args(out_arg, &sweep))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill the parent (SIGKILL: no cleanup) once a few groups are in the journal.
+    let journal = out.join("journal.jsonl");
+    let started = std::time::Instant::now();
+    loop {
+        let lines = std::fs::read_to_string(&journal).map_or(0, |t| t.lines().count());
+        if lines >= 4 {
+            break;
+        }
+        assert!(
+            started.elapsed().as_secs() < 60,
+            "the journal did not grow: {lines} lines"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    parent.kill().unwrap();
+    parent.wait().unwrap();
+    assert!(!out.join("results.json").exists(), "the run did not finish");
+    let journaled: Vec<serde_json::Value> = std::fs::read_to_string(&journal)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    assert!(journaled.len() >= 3);
+
+    // A new run into the directory is refused; --resume continues it.
+    let fresh = dualbench(&quick_args(out_arg, &sweep));
+    assert_eq!(fresh.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&fresh.stderr).contains("--resume"));
+    run_ok(&["run", "--resume", out_arg, "--quiet"]);
+    assert!(
+        !journal.exists(),
+        "the journal is removed once the results are written"
+    );
+    let file = ResultsFile::read(&out).unwrap();
+    assert_eq!(file.rows.len(), 20 * 3);
+    // The groups measured before the crash were not measured again: their rows are the
+    // journaled ones, sample for sample.
+    for group in &journaled {
+        for journaled_row in group["rows"].as_array().unwrap() {
+            let r: CaseResult = serde_json::from_value(journaled_row.clone()).unwrap();
+            let kept = row(&file.rows, &r.workload, r.size.unwrap(), &r.strategy);
+            assert_eq!(kept, &r);
+        }
+    }
+    assert!(
+        file.metadata.command.contains("--sizes"),
+        "{}",
+        file.metadata.command
     );
 }

@@ -125,3 +125,31 @@ fn verify_with_a_bad_size_exits_2() {
     assert_eq!(output.status.code(), Some(2));
     assert!(text(&output.stderr).contains("ten"));
 }
+
+#[test]
+fn verify_random_programs_agree_across_strategies_and_exit_0() {
+    let output = dualbench(&["verify", "--random", "300", "--seed", "7"]);
+    let stdout = text(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        text(&output.stderr)
+    );
+    assert!(
+        stdout.ends_with("random: 300 programs (seed 7), 0 disagreements\n"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn verify_random_with_workloads_or_sizes_is_a_usage_error() {
+    for extra in [["--workloads", "fdotprod"], ["--sizes", "10"]] {
+        let mut args = vec!["verify", "--random", "5"];
+        args.extend(extra);
+        let output = dualbench(&args);
+        assert_eq!(output.status.code(), Some(2), "{extra:?}");
+        assert!(text(&output.stderr).contains("--random"), "{extra:?}");
+        assert!(output.stdout.is_empty());
+    }
+}

@@ -55,7 +55,9 @@
 //! - `edges_applied`: edges of the applied Contribs (one or two per node).
 //! - `collector_updates`: additions into the adjoint array: one per seeded (active) output plus
 //!   one per edge applied.
-//! - `slots_swept`: ID slots the sweep steps over: all of them, `ids_allocated`.
+//! - `slots_swept`: slots of the ID-indexed array, `ids_allocated`: the sweep pops every slot
+//!   above the inputs (applying the ones that hold a Contrib) and reads the input slots out as
+//!   the gradient.
 
 use std::rc::Rc;
 

@@ -3,7 +3,7 @@
 //! # Representation
 //!
 //! A scalar is a [`Dual`]: its primal value and one tangent, the derivative of that value in
-//! the direction being pushed through the program (LADDER.md, "Forward mode (dual numbers)").
+//! the direction being pushed through the program (`docs/ladder.md`, forward mode).
 //! Every primitive maps `(v, t)` to `(op(v), op'(v) * t)`; a binary primitive combines the two
 //! tangents with its two partial derivatives. Constants have tangent zero.
 //!
@@ -14,7 +14,7 @@
 //! w^T J therefore runs all n passes and forms `gradient_i = sum_j w_j * d out_j / d x_i`;
 //! [`Strategy::jacobian`] is overridden to build every row from the same n passes instead of
 //! running n passes per row. Each pass costs O(T), so a gradient costs O(n T): Theta(n^2) on a
-//! dot product of length n (LADDER.md, "Measurable signatures"). There is no reverse phase;
+//! dot product of length n (`docs/ladder.md`, the signature table). There is no reverse phase;
 //! [`Phases::reverse`](crate::Phases::reverse) is zero.
 //!
 //! # Counters

@@ -3,8 +3,8 @@
 //! # Representation
 //!
 //! A scalar is a [`DualVec`]: its primal value and a fixed-width array of [`LANES`] tangents,
-//! one per input direction pushed through the program at once (LADDER.md, "Forward mode (dual
-//! numbers)", the vector-tangent variant). A primitive computes its partial derivatives once and
+//! one per input direction pushed through the program at once (`docs/ladder.md`, forward
+//! mode, the vector-tangent variant). A primitive computes its partial derivatives once and
 //! applies them to every lane, so the primal work and the partials are shared by the lanes and
 //! the lane loop is a short fixed-length loop the compiler vectorises.
 //!

@@ -1,6 +1,6 @@
 //! `naive`: rung 0 of the ladder — dual numbers whose second component is a backpropagator
-//! closure returning a dense cotangent vector (Smeding & Vákár, POPL 2023, Fig. 6; LADDER.md,
-//! "Rung 0"). Faithfully slow: its cost is the point.
+//! closure returning a dense cotangent vector (Smeding & Vákár, POPL 2023, Fig. 6;
+//! `docs/ladder.md`, rung 0). Faithfully slow: its cost is the point.
 //!
 //! # Representation
 //!
@@ -495,5 +495,41 @@ mod tests {
         let r = Naive::vjp(&Nested, &[2.0, 3.0], &[1.0]);
         assert_eq!(r.gradient, Some(vec![18.0, 12.0]));
         assert_eq!(r.value, vec![37.0]);
+    }
+
+    #[test]
+    #[should_panic(expected = "used outside the gradient call that created it")]
+    fn a_value_from_a_finished_gradient_panics_in_a_later_one() {
+        let kept = std::cell::RefCell::new(None);
+        let mut out = Derivatives::default();
+        let mut probe = crate::program::Recorder::default();
+        let (scope, frame) = GradientScope::enter(1, true);
+        *kept.borrow_mut() = Some(NaiveDual::input(1.0, 0, frame));
+        drop(scope);
+        let stale = kept.borrow_mut().take().unwrap();
+        // A later gradient whose program uses the stale value.
+        struct UsesStale(NaiveDual);
+        impl Program for UsesStale {
+            fn input_len(&self) -> usize {
+                1
+            }
+            fn output_len(&self) -> usize {
+                1
+            }
+            fn eval<R: Real>(&self, x: &[R]) -> Outputs<R> {
+                let _ = self.0.sin();
+                outputs![x[0].clone()]
+            }
+        }
+        Naive::vjp_into(&UsesStale(stale), &[2.0], &[1.0], &mut out, &mut probe);
+    }
+
+    #[test]
+    fn a_constant_made_outside_any_gradient_is_valid_inside_one() {
+        let c = NaiveDual::constant(3.0);
+        let (_scope, frame) = GradientScope::enter(2, true);
+        let x = NaiveDual::input(2.0, 0, frame);
+        let y = x * c;
+        assert_eq!((y.backprop)(1.0), vec![3.0, 0.0]);
     }
 }

@@ -4,7 +4,7 @@
 //! strategy supplies its own active scalar type implementing [`Real`]; `f64` implements it too
 //! and is the primal baseline that every overhead is measured against.
 //!
-//! Design decisions (see `ARCHITECTURE.md`):
+//! Design decisions:
 //!
 //! - **No `Copy`.** The naive strategy's scalar holds a reference-counted closure, the ladder
 //!   rungs hold `Contrib` graphs. Operators take their operands by value; a workload that uses a
@@ -140,8 +140,8 @@ pub trait Real:
 /// `join(a, b)` evaluates the two closures, possibly in parallel, and returns both results: the
 /// paper's strict parallel pair. Strategies implement it as fits their representation: `f64`
 /// runs the two branches one after the other (it is the *sequential* primal denominator of
-/// parallel speed-up), a tape runs them in order on its own thread, and the task-parallel
-/// `dualrev-par` runs them as two jobs.
+/// parallel speed-up), a tape runs them in order on its own thread, and a task-parallel
+/// strategy may run them as two jobs.
 pub trait ParReal: Real + Send + Sync {
     /// Evaluate `a` and `b`, possibly in parallel.
     fn join<A, B, RA, RB>(a: A, b: B) -> (RA, RB)
@@ -221,13 +221,15 @@ impl ParReal for f64 {
 /// each local derivative (`tape`, `forward`, the ladder rungs and `naive` alike).
 pub mod partials {
     /// `partial * t`, the contribution of one edge along a tangent (forward mode) or a
-    /// cotangent (reverse mode). A zero `t` contributes zero even where the partial is
-    /// infinite or NaN (`sqrt` at 0, `powf` of a negative base): a direction in which nothing
-    /// moves changes nothing, and without this rule `0 * inf = NaN` would poison the result
-    /// of an inactive branch.
+    /// cotangent (reverse mode), and zero when either factor is zero — even where the other is
+    /// infinite or NaN. A direction in which nothing moves changes nothing (`sqrt` at 0 or
+    /// `powf` of a negative base in an unseeded direction), and an edge whose partial is zero
+    /// carries nothing (`relu` below 0 behind an infinite partial); without this rule
+    /// `0 * inf = NaN` would poison the result, in one mode and not the other, with whatever
+    /// the inactive part of the program computed.
     #[inline(always)]
     pub fn times(partial: f64, t: f64) -> f64 {
-        if t == 0.0 {
+        if partial == 0.0 || t == 0.0 {
             0.0
         } else {
             partial * t

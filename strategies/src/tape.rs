@@ -7,7 +7,7 @@
 //! 0..n; each operation with at least one active operand appends one compact entry to the tape
 //! — up to two operand slots and the matching local partial derivatives — and takes slot
 //! n + (its position on the tape). Constants, and operations whose operands are all constants,
-//! have no slot and record nothing (LADDER.md, "Classic tape (Wengert list) reverse AD").
+//! have no slot and record nothing (`docs/ladder.md`, the tape).
 //!
 //! # Algorithm and cost
 //!
@@ -38,8 +38,9 @@
 //!
 //! - `tape_entries`: entries recorded, one per operation with at least one active operand
 //!   (inputs have slots but no entries). It is the active part of the primal count T.
-//! - `entries_swept`: entries visited by the reverse sweep, from the last entry a seeded output
-//!   depends on down to the first (entries recorded after the last seeded output are skipped).
+//! - `entries_swept`: entries visited by the reverse sweep, from the entry of the highest seeded
+//!   output down to the first (entries recorded after it are skipped; entries below it are all
+//!   swept, also those the output does not depend on, whose adjoint is zero).
 //! - `edges_applied`: adjoint updates `adj[operand] += adj[entry] * partial`, one per active
 //!   operand of each swept entry.
 //!
@@ -50,7 +51,8 @@
 //! thread-local pool for the next gradient, as practical tapes (Adept, CoDiPack, Stan's arena)
 //! do: a warm gradient neither grows its tape nor touches fresh pages. The price is that a
 //! thread keeps its largest tape (per nesting depth) until it exits or calls
-//! [`Tape::release_memory`]; a measurement of the memory of a cold gradient calls that first.
+//! [`Tape::release_memory`]. `dualbench run` measures memory on the first gradient of a fresh
+//! process, where the pool is empty: a cold gradient.
 //!
 //! # Fork-join programs
 //!

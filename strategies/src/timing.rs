@@ -81,3 +81,72 @@ pub fn time_phases<S: Strategy, P: Program>(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use super::*;
+    use crate::dualrev::Dualrev;
+    use crate::primal::Primal;
+    use crate::program::{outputs, Outputs};
+    use crate::real::Real;
+
+    thread_local! {
+        static EVALUATIONS: Cell<u64> = const { Cell::new(0) };
+    }
+
+    /// x0 * x1, counting its evaluations.
+    struct CountedProduct;
+    impl Program for CountedProduct {
+        fn input_len(&self) -> usize {
+            2
+        }
+        fn output_len(&self) -> usize {
+            1
+        }
+        fn eval<R: Real>(&self, x: &[R]) -> Outputs<R> {
+            EVALUATIONS.with(|e| e.set(e.get() + 1));
+            outputs![x[0].clone() * x[1].clone()]
+        }
+    }
+
+    fn evaluations(f: impl FnOnce()) -> u64 {
+        EVALUATIONS.with(|e| e.set(0));
+        f();
+        EVALUATIONS.with(Cell::get)
+    }
+
+    #[test]
+    fn no_cold_samples_each_share_begins_with_an_untimed_gradient() {
+        let x = [2.0, 3.0];
+        let n = evaluations(|| {
+            let times = time_gradients::<Dualrev, _>(&CountedProduct, &x, 3, 4);
+            assert_eq!(times.len(), 3);
+        });
+        assert_eq!(n, WARMUP_GRADIENTS + 3 * 4);
+        assert_eq!(WARMUP_GRADIENTS, 1);
+    }
+
+    #[test]
+    fn phases_are_timed_in_their_own_batches() {
+        let x = [2.0, 3.0];
+        let n = evaluations(|| {
+            let phases = time_phases::<Dualrev, _>(&CountedProduct, &x, 2, 5);
+            assert_eq!(phases.len(), 2);
+            assert!(phases.iter().all(|p| p.forward > Duration::ZERO));
+        });
+        assert_eq!(n, 2 * 5);
+    }
+
+    #[test]
+    fn a_timed_primal_gradient_is_one_evaluation_written_into_the_reused_buffer() {
+        let mut out = Derivatives::default();
+        let n = evaluations(|| {
+            gradient_into::<Primal, _, _>(&CountedProduct, &[2.0, 3.0], &mut out, &mut Silent)
+        });
+        assert_eq!(n, 1);
+        assert_eq!(out.value, vec![6.0]);
+        assert!(out.derivative.is_empty());
+    }
+}

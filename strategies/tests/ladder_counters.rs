@@ -1,5 +1,5 @@
 //! Counter signatures of the ladder rungs 1–4 (`staged`, `cayley`, `sparse`, `dualrev`) on the
-//! two programs that separate them (LADDER.md, "Measurable signatures"):
+//! two programs that separate them (`docs/ladder.md`, the signature table):
 //!
 //! - `square-chain`, k steps: x_i = x_{i-1} * x_{i-1}. Naive reverse AD makes 2^(k+1) - 1
 //!   backpropagator calls; every rung applies each of the k nodes once.

@@ -272,3 +272,117 @@ fn every_strategy_scales_the_gradient_by_the_cotangent() {
         assert_close(&r.gradient.unwrap(), &expected, 1e-14, kind.name());
     }
 }
+
+/// a / b, and a * b / b: the second multiplies the partials of division with sharing.
+struct Quotient;
+impl Program for Quotient {
+    fn input_len(&self) -> usize {
+        2
+    }
+    fn output_len(&self) -> usize {
+        1
+    }
+    fn eval<R: Real>(&self, x: &[R]) -> Outputs<R> {
+        outputs![x[0].clone() / x[1].clone()]
+    }
+}
+
+/// A softmax of four values, summed with weights: every strategy takes the same partials.
+struct WeightedSoftmax;
+impl Program for WeightedSoftmax {
+    fn input_len(&self) -> usize {
+        4
+    }
+    fn output_len(&self) -> usize {
+        1
+    }
+    fn eval<R: Real>(&self, x: &[R]) -> Outputs<R> {
+        let e: Vec<R> = x.iter().map(Real::exp).collect();
+        let total: R = e.iter().cloned().sum();
+        let weighted: R = e
+            .iter()
+            .enumerate()
+            .map(|(i, ei)| ei.clone() / total.clone() * (i as f64 + 0.5))
+            .sum();
+        outputs![weighted]
+    }
+}
+
+#[test]
+fn division_has_one_definition_of_its_partials_in_every_strategy() {
+    // (1 / b, -q / b) with q = a / b: finite where the quotient is, unlike -a / b^2, which
+    // overflows to -inf at a = b = 1e-200.
+    let x = [1e-200, 1e-200];
+    for &kind in StrategyKind::ALL.iter().filter(|k| k.differentiates()) {
+        let g = kind.vjp(&Quotient, &x, &[1.0]).gradient.unwrap();
+        assert_eq!(g, vec![1e200, -1e200], "{}", kind.name());
+    }
+    // The reverse strategies apply the same partials in the same order: bit for bit equal.
+    let x = [0.3, -1.2, 2.5, 0.7];
+    let reference = StrategyKind::Tape
+        .vjp(&WeightedSoftmax, &x, &[1.0])
+        .gradient;
+    for kind in [
+        StrategyKind::Staged,
+        StrategyKind::Cayley,
+        StrategyKind::Sparse,
+        StrategyKind::Dualrev,
+    ] {
+        let g = kind.vjp(&WeightedSoftmax, &x, &[1.0]).gradient;
+        assert_eq!(g, reference, "{}", kind.name());
+    }
+}
+
+/// x0^c for a constant c = 2 (at x0 < 0: the partial in c is NaN, but c is inactive), and
+/// x1 * sqrt(x2) at x2 = 0 (the partial of sqrt is infinite, but in x1's direction nothing
+/// moves through it).
+struct InactiveInfinitePartials;
+impl Program for InactiveInfinitePartials {
+    fn input_len(&self) -> usize {
+        3
+    }
+    fn output_len(&self) -> usize {
+        2
+    }
+    fn eval<R: Real>(&self, x: &[R]) -> Outputs<R> {
+        outputs![x[0].powf(&R::constant(2.0)), x[1].clone() * x[2].sqrt()]
+    }
+}
+
+#[test]
+fn a_zero_tangent_contributes_zero_in_every_strategy() {
+    let x = [-2.0, 3.0, 0.0];
+    for &kind in StrategyKind::ALL.iter().filter(|k| k.differentiates()) {
+        let rows = kind.jacobian(&InactiveInfinitePartials, &x).rows.unwrap();
+        let what = kind.name();
+        assert_eq!(rows[0], vec![-4.0, 0.0, 0.0], "{what}: d x0^2");
+        assert_eq!(rows[1][0], 0.0, "{what}");
+        assert_eq!(rows[1][1], 0.0, "{what}: sqrt(0) = 0, not 0 * inf");
+        assert_eq!(rows[1][2], f64::INFINITY, "{what}: 3 / (2 sqrt 0)");
+    }
+}
+
+/// x^n for the most negative exponent.
+struct MostNegativePower;
+impl Program for MostNegativePower {
+    fn input_len(&self) -> usize {
+        1
+    }
+    fn output_len(&self) -> usize {
+        1
+    }
+    fn eval<R: Real>(&self, x: &[R]) -> Outputs<R> {
+        outputs![x[0].powi(i32::MIN)]
+    }
+}
+
+#[test]
+fn powi_of_the_most_negative_exponent_does_not_overflow() {
+    for &kind in StrategyKind::ALL.iter().filter(|k| k.differentiates()) {
+        let g = kind
+            .vjp(&MostNegativePower, &[1.0], &[1.0])
+            .gradient
+            .unwrap();
+        assert_eq!(g, vec![f64::from(i32::MIN)], "{}", kind.name());
+    }
+}

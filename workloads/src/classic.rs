@@ -2,7 +2,7 @@
 //! GradBench evals (`evals/<name>/README.md` and their reference code) and cmpad: `lse`,
 //! `llsq`, `det`, `ode`, `kmeans`, and `advection` after the Adept paper (Hogan 2014).
 
-use std::iter;
+use std::mem;
 
 use strategies::{outputs, Outputs, Program, Real};
 
@@ -149,7 +149,9 @@ impl Workload for Llsq {
 
 /// `det`: the determinant of the l x l matrix `A` (row-major, entries uniform in [-1, 1],
 /// seed 0) by recursive expansion by minors along the first row: T(l) = l (T(l-1) + 1) + l - 1,
-/// T(1) = 0, which grows as l!.
+/// T(1) = 0, which grows as l!. A minor is the index set of its columns, kept with those of
+/// every enclosing minor in one workspace allocated once per evaluation: no matrix or vector is
+/// built per minor.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Det;
 
@@ -159,26 +161,31 @@ struct DeterminantByMinors {
 }
 
 impl DeterminantByMinors {
-    /// The determinant of the submatrix of rows `row..l` and the given columns (as many as
-    /// there are rows left), expanded along its first row.
-    fn minor<R: Real>(&self, a: &[R], row: usize, columns: &[usize]) -> R {
+    /// The determinant of the submatrix of rows `row..l` and the columns
+    /// `workspace[..l - row]` (in increasing order), expanded along its first row. The rest of
+    /// the workspace (l - row - 1 entries per deeper row) holds the columns of the minors: the
+    /// k-th minor's columns are this submatrix's without its k-th, in order, and each is made
+    /// from the previous one by rewriting one entry.
+    fn minor<R: Real>(&self, a: &[R], row: usize, workspace: &mut [usize]) -> R {
         let entry = |column: usize| a[row * self.l + column].clone();
+        let (columns, deeper) = workspace.split_at_mut(self.l - row);
         if let [column] = columns {
             return entry(*column);
         }
-        let mut total: Option<R> = None;
-        let mut rest = Vec::with_capacity(columns.len() - 1);
-        for (k, &column) in columns.iter().enumerate() {
-            rest.clear();
-            rest.extend(columns[..k].iter().chain(&columns[k + 1..]));
-            let term = entry(column) * self.minor(a, row + 1, &rest);
-            total = Some(match total {
-                None => term,
-                Some(sum) if k % 2 == 0 => sum + term,
-                Some(sum) => sum - term,
-            });
+        // The first minor's columns: all but the first.
+        deeper[..columns.len() - 1].copy_from_slice(&columns[1..]);
+        let mut total = entry(columns[0]) * self.minor(a, row + 1, deeper);
+        for k in 1..columns.len() {
+            // All but column k - 1 becomes all but column k.
+            deeper[k - 1] = columns[k - 1];
+            let term = entry(columns[k]) * self.minor(a, row + 1, deeper);
+            total = if k % 2 == 0 {
+                total + term
+            } else {
+                total - term
+            };
         }
-        total.expect("a minor has at least one column")
+        total
     }
 }
 
@@ -190,8 +197,13 @@ impl Program for DeterminantByMinors {
         1
     }
     fn eval<R: Real>(&self, x: &[R]) -> Outputs<R> {
-        let columns: Vec<usize> = (0..self.l).collect();
-        outputs![self.minor(x, 0, &columns)]
+        // The columns of the whole matrix (0..l), then room for those of one minor per row.
+        let l = self.l;
+        let mut workspace = vec![0; l * (l + 1) / 2];
+        for (column, slot) in workspace[..l].iter_mut().enumerate() {
+            *slot = column;
+        }
+        outputs![self.minor(x, 0, &mut workspace)]
     }
 }
 
@@ -231,7 +243,8 @@ impl Workload for Det {
 /// `steps` steps of classic fourth-order Runge-Kutta (h = 2 / steps); output y_{n-1}(2). This is
 /// GradBench's reference code (its README's sum over j is not what it validates against).
 /// Input `x` (n values uniform in [0, 1), seed 0); parameter `steps` (default 4). Since the
-/// exact solution is y_i = x_0 ... x_i t^(i+1) / (i+1)!, RK4 is exact for n <= 4.
+/// exact solution is y_i = x_0 ... x_i t^(i+1) / (i+1)!, RK4 is exact for n <= 4. The state,
+/// the stage point and the four slopes live in one workspace allocated once per evaluation.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Ode;
 
@@ -241,19 +254,19 @@ struct RungeKutta {
     steps: usize,
 }
 
-/// The right-hand side: (x_0, x_1 y_0, x_2 y_1, ...).
-fn ode_rate<R: Real>(x: &[R], y: &[R]) -> Vec<R> {
-    iter::once(x[0].clone())
-        .chain(x[1..].iter().zip(y).map(|(xi, yi)| xi.clone() * yi.clone()))
-        .collect()
+/// The right-hand side (x_0, x_1 y_0, x_2 y_1, ...) into `rate`.
+fn ode_rate<R: Real>(x: &[R], y: &[R], rate: &mut [R]) {
+    rate[0] = x[0].clone();
+    for ((ri, xi), yi) in rate[1..].iter_mut().zip(&x[1..]).zip(y) {
+        *ri = xi.clone() * yi.clone();
+    }
 }
 
-/// y + k * scale, elementwise.
-fn add_scaled<R: Real>(y: &[R], k: &[R], scale: f64) -> Vec<R> {
-    y.iter()
-        .zip(k)
-        .map(|(yi, ki)| yi.clone() + ki.clone() * scale)
-        .collect()
+/// y + k * scale, elementwise, into `sum`.
+fn add_scaled<R: Real>(y: &[R], k: &[R], scale: f64, sum: &mut [R]) {
+    for ((si, yi), ki) in sum.iter_mut().zip(y).zip(k) {
+        *si = yi.clone() + ki.clone() * scale;
+    }
 }
 
 impl Program for RungeKutta {
@@ -264,22 +277,32 @@ impl Program for RungeKutta {
         1
     }
     fn eval<R: Real>(&self, x: &[R]) -> Outputs<R> {
-        let h = 2.0 / self.steps as f64;
-        let mut y = vec![R::constant(0.0); self.n];
+        let (n, h) = (self.n, 2.0 / self.steps as f64);
+        // The state, the stage point and the four slopes, allocated once and reused by every
+        // step; the state is updated in place.
+        let mut workspace = vec![R::constant(0.0); 6 * n];
+        let (y, rest) = workspace.split_at_mut(n);
+        let (stage, rest) = rest.split_at_mut(n);
+        let (k1, rest) = rest.split_at_mut(n);
+        let (k2, rest) = rest.split_at_mut(n);
+        let (k3, k4) = rest.split_at_mut(n);
         for _ in 0..self.steps {
-            let k1 = ode_rate(x, &y);
-            let k2 = ode_rate(x, &add_scaled(&y, &k1, h / 2.0));
-            let k3 = ode_rate(x, &add_scaled(&y, &k2, h / 2.0));
-            let k4 = ode_rate(x, &add_scaled(&y, &k3, h));
-            y = (0..self.n)
-                .map(|i| {
-                    let slope =
-                        k1[i].clone() + k2[i].clone() * 2.0 + k3[i].clone() * 2.0 + k4[i].clone();
-                    y[i].clone() + slope * (h / 6.0)
-                })
-                .collect();
+            ode_rate(x, y, k1);
+            add_scaled(y, k1, h / 2.0, stage);
+            ode_rate(x, stage, k2);
+            add_scaled(y, k2, h / 2.0, stage);
+            ode_rate(x, stage, k3);
+            add_scaled(y, k3, h, stage);
+            ode_rate(x, stage, k4);
+            for i in 0..n {
+                let slope =
+                    k1[i].clone() + k2[i].clone() * 2.0 + k3[i].clone() * 2.0 + k4[i].clone();
+                y[i] = y[i].clone() + slope * (h / 6.0);
+            }
         }
-        outputs![y.pop().expect("the state has at least one variable")]
+        // y is the first n entries: move its last one out.
+        assert!(n > 0, "the state has at least one variable");
+        outputs![workspace.swap_remove(n - 1)]
     }
 }
 
@@ -328,13 +351,31 @@ const COURANT: f64 = 0.5;
 /// `advection`: linear advection on a periodic grid of 100 points by the Lax-Wendroff scheme,
 /// q_i' = q_i - (c/2)(q_{i+1} - q_{i-1}) + (c^2/2)(q_{i+1} - 2 q_i + q_{i-1}) with c = 0.5, for
 /// `size` time steps from the input `q` (q_i = exp(-((i - 30)/8)^2)); output sum_i q_i^2.
-/// After the benchmark of Hogan's Adept paper (2014). T = 800 steps + 200.
+/// After the benchmark of Hogan's Adept paper (2014). T = 800 steps + 200. The grid lives in
+/// two buffers allocated once per evaluation and swapped after each step, each with a ghost
+/// point at either end that holds a copy of the far end, so that no point needs a modulo.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Advection;
 
 /// sum_i q_i^2 after `steps` Lax-Wendroff steps, over the input `q`.
 struct LaxWendroff {
     steps: usize,
+}
+
+/// One Lax-Wendroff step of the periodic grid `q[1..=n]` into `next[1..=n]`, where both have
+/// n + 2 entries: the ghost points `q[0]` and `q[n + 1]` are first set to the grid's far ends,
+/// so that every point, the two at the boundary included, reads a window of three.
+fn lax_wendroff_step<R: Real>(q: &mut [R], next: &mut [R]) {
+    let n = q.len() - 2;
+    q[0] = q[n].clone();
+    q[n + 1] = q[1].clone();
+    for (point, window) in next[1..=n].iter_mut().zip(q.windows(3)) {
+        let left = window[0].clone();
+        let centre = window[1].clone();
+        let right = window[2].clone();
+        *point = centre.clone() - (right.clone() - left.clone()) * (COURANT / 2.0)
+            + (right - centre * 2.0 + left) * (COURANT * COURANT / 2.0);
+    }
 }
 
 impl Program for LaxWendroff {
@@ -346,19 +387,18 @@ impl Program for LaxWendroff {
     }
     fn eval<R: Real>(&self, x: &[R]) -> Outputs<R> {
         const NX: usize = ADVECTION_POINTS;
-        let mut q = x.to_vec();
+        // Two grids with a ghost point at each end, allocated once: each step reads `q` and
+        // writes `next`, then they swap.
+        let mut q = Vec::with_capacity(NX + 2);
+        q.push(R::constant(0.0));
+        q.extend_from_slice(x);
+        q.push(R::constant(0.0));
+        let mut next = vec![R::constant(0.0); NX + 2];
         for _ in 0..self.steps {
-            q = (0..NX)
-                .map(|i| {
-                    let left = q[(i + NX - 1) % NX].clone();
-                    let centre = q[i].clone();
-                    let right = q[(i + 1) % NX].clone();
-                    centre.clone() - (right.clone() - left.clone()) * (COURANT / 2.0)
-                        + (right - centre * 2.0 + left) * (COURANT * COURANT / 2.0)
-                })
-                .collect();
+            lax_wendroff_step(&mut q, &mut next);
+            mem::swap(&mut q, &mut next);
         }
-        outputs![q.iter().map(|qi| qi.clone() * qi.clone()).sum()]
+        outputs![q[1..=NX].iter().map(|qi| qi.clone() * qi.clone()).sum()]
     }
 }
 

@@ -3,6 +3,8 @@
 //! recursion over slices and over a tree of active values, branches on primal values, and a
 //! loop whose trip count depends on values.
 
+use std::mem;
+
 use strategies::{outputs, Outputs, Program, Real};
 
 use crate::inputs::{instance, seeded, uniform};
@@ -86,35 +88,62 @@ impl Workload for Horner {
     }
 }
 
-/// A binary tree of active values.
-enum Tree<R> {
+/// A node of a [`Tree`].
+enum Node<R> {
     /// A value.
     Leaf(R),
-    /// Two subtrees.
-    Node(Box<Tree<R>>, Box<Tree<R>>),
+    /// Two subtrees, by their indices in the arena (32 bits, so that a node of `f64` takes
+    /// 16 bytes, as a boxed node would).
+    Branch(u32, u32),
+    /// A node whose value the reduction has moved out.
+    Reduced,
+}
+
+/// A binary tree of active values, its nodes in one arena (children before their parent, the
+/// root last) allocated once, not a box per node.
+struct Tree<R> {
+    nodes: Vec<Node<R>>,
 }
 
 impl<R: Real> Tree<R> {
     /// The balanced tree over `values` (left half, right half), which must not be empty.
     fn balanced(values: &[R]) -> Self {
-        match values {
-            [] => panic!("a tree needs at least one value"),
-            [value] => Tree::Leaf(value.clone()),
+        assert!(!values.is_empty(), "a tree needs at least one value");
+        let mut tree = Tree {
+            nodes: Vec::with_capacity(2 * values.len() - 1),
+        };
+        tree.push_balanced(values);
+        tree
+    }
+
+    /// Append the balanced subtree over `values` and return its root's index.
+    fn push_balanced(&mut self, values: &[R]) -> u32 {
+        let node = match values {
+            [value] => Node::Leaf(value.clone()),
             _ => {
                 let (left, right) = values.split_at(values.len() / 2);
-                Tree::Node(
-                    Box::new(Tree::balanced(left)),
-                    Box::new(Tree::balanced(right)),
-                )
+                Node::Branch(self.push_balanced(left), self.push_balanced(right))
             }
-        }
+        };
+        self.nodes.push(node);
+        u32::try_from(self.nodes.len() - 1).expect("a tree has fewer than 2^32 nodes")
     }
 
     /// Reduce bottom-up, combining the two children of each node with `combine`.
-    fn reduce(self, combine: &impl Fn(R, R) -> R) -> R {
-        match self {
-            Tree::Leaf(value) => value,
-            Tree::Node(left, right) => combine(left.reduce(combine), right.reduce(combine)),
+    fn reduce(mut self, combine: &impl Fn(R, R) -> R) -> R {
+        let root = self.nodes.len() - 1;
+        self.reduce_subtree(root, combine)
+    }
+
+    /// Reduce the subtree rooted at node `index`, moving its values out.
+    fn reduce_subtree(&mut self, index: usize, combine: &impl Fn(R, R) -> R) -> R {
+        match mem::replace(&mut self.nodes[index], Node::Reduced) {
+            Node::Leaf(value) => value,
+            Node::Branch(left, right) => combine(
+                self.reduce_subtree(left as usize, combine),
+                self.reduce_subtree(right as usize, combine),
+            ),
+            Node::Reduced => unreachable!("each node is reduced once"),
         }
     }
 }
@@ -128,7 +157,8 @@ fn log_add_exp<R: Real>(a: R, b: R) -> R {
 
 /// `tree-reduce`: log-sum-exp of the input `x` (n values uniform in [-3, 3], seed 0) by
 /// recursive divide-and-conquer over a balanced binary tree of active values, each node
-/// combining its children with a branch on which is larger. T = 5(n - 1).
+/// combining its children with a branch on which is larger. T = 5(n - 1). The tree's nodes
+/// live in one arena allocated per evaluation.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct TreeReduce;
 

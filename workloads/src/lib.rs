@@ -3,10 +3,10 @@
 //!
 //! A [`Workload`] is a family of programs indexed by a primary size and named parameters; it
 //! [`instantiates`](instantiate) into an [`Instance`]: one program at one size, with its input
-//! layout (named blocks, as in `WORKLOADS.md`) and its generated input vector. [`all`] is the
+//! layout (named blocks, as in `docs/workloads.md`) and its generated input vector. [`all`] is the
 //! one place a workload is registered.
 //!
-//! One module per family of `WORKLOADS.md`; each workload is a unit struct named after its CLI
+//! One module per family of `docs/workloads.md`; each workload is a unit struct named after its CLI
 //! name, documented with what it computes, its input blocks and its operation count T:
 //!
 //! | family | module | workloads |
@@ -35,7 +35,7 @@ pub use higher_order::{Horner, Newton, TreeReduce};
 pub use paper::{Fdotprod, Fmult, Fneural, Frotvecquat, Fsummatvec, Mlp};
 pub use sharing::{DeepChain, Fanout, FibChain, RandomDag, SquareChain};
 
-/// The workload's family, as grouped in `WORKLOADS.md`.
+/// The workload's family, as grouped in `docs/workloads.md`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Family {
     /// The paper's benchmark programs (ad-dualrev-th, bench/Main.hs).
@@ -101,7 +101,7 @@ pub type Params = BTreeMap<String, f64>;
 /// One named block of the flat input vector.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Block {
-    /// The block's name, as in `WORKLOADS.md` (e.g. `l1`, `w1`).
+    /// The block's name, as in `docs/workloads.md` (e.g. `l1`, `w1`).
     pub name: &'static str,
     /// How many scalars it holds (matrices row-major).
     pub len: usize,
@@ -196,7 +196,7 @@ pub trait Workload: Send + Sync {
     fn name(&self) -> &'static str;
     /// One line: what it computes.
     fn description(&self) -> &'static str;
-    /// Which family of `WORKLOADS.md` it belongs to.
+    /// Which family of `docs/workloads.md` it belongs to.
     fn family(&self) -> Family;
     /// The primary size; `None` for fixed-size workloads.
     fn size(&self) -> Option<SizeSpec>;

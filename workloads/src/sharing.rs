@@ -315,7 +315,8 @@ impl Program for SeededDag {
         1
     }
     fn eval<R: Real>(&self, x: &[R]) -> Outputs<R> {
-        let mut values = x.to_vec();
+        let mut values = Vec::with_capacity(x.len() + self.nodes.len());
+        values.extend_from_slice(x);
         for node in &self.nodes {
             let a = values[values.len() - 1].clone();
             let b = || values[node.operand].clone();

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use workloads::{all, find, instantiate, Family, Params, Workload, WorkloadError};
 
-/// The workload names of `WORKLOADS.md` that the registry implements (the fork-join
+/// The workload names of `docs/workloads.md` that the registry implements (the fork-join
 /// `fparticles` and the `gmm` objective are not among them yet).
 const DOCUMENTED: &[&str] = &[
     "fmult",

@@ -1,5 +1,6 @@
 //! `dualbench verify`: every strategy against every other and against finite differences
-//! ([`crate::verify`]).
+//! ([`crate::verify`]), on the workloads or, with `--random`, on seeded random programs
+//! ([`crate::verify::random`]).
 
 use std::time::Instant;
 
@@ -7,6 +8,7 @@ use crate::commands::run::progress_bar;
 use crate::error::{Error, Outcome, Result};
 use crate::output;
 use crate::output::Format;
+use crate::verify::random::RandomCheck;
 use crate::verify::{Plan, Request};
 
 /// Arguments of `dualbench verify`.
@@ -22,6 +24,12 @@ pub struct VerifyArgs {
     /// verify sizes).
     #[arg(long, value_name = "SIZES", num_args = 1..)]
     pub sizes: Vec<String>,
+    /// Check N seeded random programs instead of the workloads.
+    #[arg(long, value_name = "N", conflicts_with_all = ["workloads", "sizes"])]
+    pub random: Option<usize>,
+    /// The seed of `--random` (default 0).
+    #[arg(long, value_name = "S", requires = "random")]
+    pub seed: Option<u64>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -32,6 +40,44 @@ pub struct VerifyArgs {
 
 /// Run `dualbench verify`.
 pub fn execute(args: VerifyArgs) -> Result<Outcome> {
+    match args.random {
+        Some(programs) => execute_random(programs, args),
+        None => execute_workloads(args),
+    }
+}
+
+/// `verify --random N`: the random programs, reported as text.
+fn execute_random(programs: usize, args: VerifyArgs) -> Result<Outcome> {
+    if args.format != Format::Table {
+        return Err(Error::usage(
+            "`verify --random` prints a text report: `--format` applies to the workload cases",
+        ));
+    }
+    let check = RandomCheck::new(programs, args.seed.unwrap_or(0), &args.strategies)?;
+    let bar = progress_bar(programs, "programs", args.quiet);
+    let report = check.run(|failure| {
+        if let (Some(failure), false) = (failure, args.quiet) {
+            let line = format!(
+                "random program {} (program seed {}) disagrees; shrunk to {} operations",
+                failure.index,
+                failure.program_seed,
+                failure.shrunk.operation_count()
+            );
+            bar.suspend(|| output::note(&line));
+        }
+        bar.inc(1);
+    });
+    bar.finish_and_clear();
+    output::print(&report.render())?;
+    Ok(if report.passed() {
+        Outcome::Success
+    } else {
+        Outcome::VerdictFailed
+    })
+}
+
+/// `verify` on the workload cases.
+fn execute_workloads(args: VerifyArgs) -> Result<Outcome> {
     let plan = Plan::new(&Request {
         workloads: args.workloads,
         strategies: args.strategies,

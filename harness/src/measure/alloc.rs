@@ -3,7 +3,7 @@
 //! The `dualbench` binary installs [`CountingAllocator`] as its `#[global_allocator]`. It
 //! forwards every request to mimalloc and, while a [`MemoryPass`] is open, also
 //! counts on the *calling thread* the bytes allocated in total and the peak of live bytes.
-//! Counting per thread (ARCHITECTURE.md) keeps parallel test threads and the harness's own
+//! Counting per thread keeps parallel test threads and the harness's own
 //! threads out of a case's figures; the measured gradient runs on the evaluation thread that
 //! [`crate::measure::thread::with_stack`] creates, so the pass is opened on that thread.
 //!

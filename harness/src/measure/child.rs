@@ -218,6 +218,33 @@ fn peak_rss_bytes() -> Option<u64> {
 mod tests {
     use super::*;
 
+    /// Heap bytes the calling thread allocates while `f` runs.
+    fn allocated(f: impl FnOnce()) -> u64 {
+        let pass = MemoryPass::open();
+        f();
+        pass.close()
+            .expect("the counting allocator is installed in the harness's tests")
+            .allocated_bytes
+    }
+
+    #[test]
+    fn the_timed_region_is_the_gradient_and_nothing_else() {
+        // The primal of one multiplication, and of a three-output program: whatever the batch,
+        // the timed loop allocates the same (its warm-up sizes the buffers and the sample
+        // list; nothing per gradient), so no counter, output vector or clock is paid per call.
+        for name in ["fmult", "frotvecquat"] {
+            let w = workloads::find(name).unwrap();
+            let instance = workloads::instantiate(w, None, &Default::default()).unwrap();
+            let (program, x) = (instance.program.as_ref(), instance.input.as_slice());
+            let timed = |batch| {
+                allocated(|| {
+                    program.time_gradients(StrategyKind::Primal, x, 1, batch);
+                })
+            };
+            assert_eq!(timed(1), timed(1000), "{name}");
+        }
+    }
+
     #[test]
     fn input_hash_depends_on_every_bit_of_the_input() {
         let a = input_hash(&[1.0, 2.0]);

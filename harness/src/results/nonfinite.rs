@@ -1,5 +1,5 @@
 //! Non-finite numbers in JSON. JSON has no infinity or NaN, so dualbench writes them as the
-//! strings `"inf"`, `"-inf"` and `"NaN"` (ARCHITECTURE.md) and reads them back. Use as
+//! strings `"inf"`, `"-inf"` and `"NaN"` (`docs/results.md`) and reads them back. Use as
 //! `#[serde(with = "nonfinite")]` on an `f64` field, or `nonfinite::option` on an
 //! `Option<f64>` field. The naive strategy's predicted path count, for one, overflows `f64` on
 //! `fanout` at large sizes.

@@ -65,7 +65,10 @@ pub fn finite_differences(program: &dyn DynProgram, x: &[f64]) -> FdJacobian {
             let converged = relative_error(d1, d2) <= FD_TOLERANCE;
             let kink =
                 relative_error(f2, b2) > FD_TOLERANCE && (f2 - b2).abs() > 0.75 * (f1 - b1).abs();
-            reliable[j][i] = converged && !kink && !noisy1 && !noisy2;
+            // A non-finite estimate (an infinite or NaN value at a probe) is never trusted:
+            // NaN would pass the convergence test, as relative_error(NaN, NaN) = 0.
+            let finite = d1.is_finite() && d2.is_finite() && estimate[j][i].is_finite();
+            reliable[j][i] = finite && converged && !kink && !noisy1 && !noisy2;
         }
     }
     FdJacobian { estimate, reliable }
@@ -146,5 +149,26 @@ mod tests {
         let fd = finite_differences(&SquareChain(10), &[1.0]);
         assert!(fd.reliable[0][0]);
         assert!(relative_error(fd.estimate[0][0], 1024.0) < FD_TOLERANCE);
+    }
+
+    /// sqrt(x0 - 1) at x0 = 1: the probes below 1 are NaN.
+    struct DomainEdge;
+    impl Program for DomainEdge {
+        fn input_len(&self) -> usize {
+            1
+        }
+        fn output_len(&self) -> usize {
+            1
+        }
+        fn eval<R: Real>(&self, x: &[R]) -> Outputs<R> {
+            outputs![(x[0].clone() - 1.0).sqrt()]
+        }
+    }
+
+    #[test]
+    fn a_non_finite_estimate_is_never_reliable() {
+        let fd = finite_differences(&DomainEdge, &[1.0]);
+        assert!(fd.estimate[0][0].is_nan());
+        assert!(!fd.reliable[0][0]);
     }
 }

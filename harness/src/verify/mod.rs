@@ -75,6 +75,7 @@
 pub mod caps;
 pub mod fd;
 pub mod metric;
+pub mod random;
 pub mod report;
 
 use strategies::StrategyKind;
