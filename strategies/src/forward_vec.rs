@@ -61,16 +61,32 @@ impl DualVec {
 
     #[inline]
     fn unary(&self, value: f64, d: f64) -> Self {
-        Self::new(value, self.tangent.map(|t| partials::times(d, t)))
+        Self::new(value, scaled(d, &self.tangent))
     }
 
     #[inline]
     fn binary(&self, other: &Self, value: f64, dx: f64, dy: f64) -> Self {
+        let (a, b) = (scaled(dx, &self.tangent), scaled(dy, &other.tangent));
         let mut tangent = [0.0; LANES];
-        for ((t, &a), &b) in tangent.iter_mut().zip(&self.tangent).zip(&other.tangent) {
-            *t = partials::times(dx, a) + partials::times(dy, b);
+        for ((t, a), b) in tangent.iter_mut().zip(a).zip(b) {
+            *t = a + b;
         }
         Self::new(value, tangent)
+    }
+}
+
+/// `partials::times(d, t)` for every lane, decided once per operation rather than per lane: a
+/// finite nonzero partial times a tangent is exactly `times` (zero for a zero tangent), so the
+/// common case is one vector multiplication; a zero partial gives zeros; only an infinite or
+/// NaN partial takes the lane-by-lane rule.
+#[inline]
+fn scaled(d: f64, tangent: &[f64; LANES]) -> [f64; LANES] {
+    if d != 0.0 && d.is_finite() {
+        tangent.map(|t| d * t)
+    } else if d == 0.0 {
+        [0.0; LANES]
+    } else {
+        tangent.map(|t| partials::times(d, t))
     }
 }
 

@@ -101,3 +101,62 @@ pub fn merge(files: Vec<ResultsFile>, names: &[String], force: bool) -> Result<R
     merged.metadata.merged_from = provenance;
     Ok(merged)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::measure::machine::{Build, Machine};
+    use crate::results::RunOptions;
+
+    fn metadata() -> Metadata {
+        Metadata {
+            build: Build::current(),
+            machine: Machine::current(),
+            date: "2026-01-01T00:00:00Z".into(),
+            command: "dualbench run".into(),
+            options: RunOptions {
+                suite: "paper".into(),
+                budget_s: 10.0,
+                repeat: 10,
+                min_time_s: 0.3,
+                warmup_s: 0.1,
+                target_sample_s: 0.0005,
+                rounds: 5,
+                stack_mib: 1024,
+                memory_limit_mib: 1000,
+                shard: Some("1/2".into()),
+            },
+            ci_level: 0.95,
+            merged_from: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn provenance_is_exact_inputs_of_other_builds_options_or_suites_differ() {
+        let a = metadata();
+        let mut shard = a.clone();
+        shard.options.shard = Some("2/2".into());
+        shard.date = "2026-01-02T00:00:00Z".into();
+        assert!(
+            provenance_differences(&a, &shard).is_empty(),
+            "shards of one sweep"
+        );
+        let mut dirty = a.clone();
+        dirty.build.git_dirty = Some(!a.build.git_dirty.unwrap_or(false));
+        let mut suite = a.clone();
+        suite.options.suite = "quick".into();
+        let mut budget = a.clone();
+        budget.options.budget_s = 2.0;
+        for (other, field) in [
+            (dirty, "build.git_dirty"),
+            (suite, "options.suite"),
+            (budget, "options"),
+        ] {
+            let differences = provenance_differences(&a, &other);
+            assert!(
+                differences.iter().any(|d| d.starts_with(field)),
+                "{field}: {differences:?}"
+            );
+        }
+    }
+}

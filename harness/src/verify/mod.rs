@@ -77,6 +77,8 @@ pub mod fd;
 pub mod metric;
 pub mod random;
 pub mod report;
+#[cfg(test)]
+mod test_programs;
 
 use strategies::StrategyKind;
 use workloads::Instance;
@@ -373,46 +375,9 @@ pub fn verify_case(
 mod tests {
     use super::*;
     use crate::verify::report::{details, summary_table};
-    use strategies::{outputs, Outputs, Program, Real};
+    use crate::verify::test_programs::{SquareChain, TwoOutputs};
+    use strategies::{Outputs, Program, Real};
     use workloads::Block;
-
-    /// f(x, y) = (x * y + sin x, relu(y)): two outputs, a kink in the second.
-    struct TwoOutputs;
-    impl Program for TwoOutputs {
-        fn input_len(&self) -> usize {
-            2
-        }
-        fn output_len(&self) -> usize {
-            2
-        }
-        fn eval<R: Real>(&self, x: &[R]) -> Outputs<R> {
-            let first = x[0].clone() * x[1].clone() + x[0].sin();
-            let relu = if x[1] > R::constant(0.0) {
-                x[1].clone()
-            } else {
-                R::constant(0.0)
-            };
-            outputs![first, relu]
-        }
-    }
-
-    /// x^(2^k) by repeated squaring.
-    struct SquareChain(usize);
-    impl Program for SquareChain {
-        fn input_len(&self) -> usize {
-            1
-        }
-        fn output_len(&self) -> usize {
-            1
-        }
-        fn eval<R: Real>(&self, x: &[R]) -> Outputs<R> {
-            let mut v = x[0].clone();
-            for _ in 0..self.0 {
-                v = v.clone() * v;
-            }
-            outputs![v]
-        }
-    }
 
     fn instance(program: impl Program + Send + Sync + 'static, input: Vec<f64>) -> Instance {
         let layout = vec![Block {
