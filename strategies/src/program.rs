@@ -206,6 +206,17 @@ pub struct Recorder {
 }
 
 impl Recorder {
+    /// A recorder with room for `counters` counters, so that recording them allocates nothing
+    /// (for a memory measurement of the recorded gradient).
+    pub fn with_room_for(counters: usize) -> Self {
+        Self {
+            clock: PhaseClock::default(),
+            counters: Counters {
+                entries: Vec::with_capacity(counters),
+            },
+        }
+    }
+
     /// The phases and the counters recorded so far.
     pub fn into_parts(self) -> (Phases, Counters) {
         (self.clock.phases, self.counters)

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use crate::op_count::{count_ops, OpCount};
-use crate::program::{Derivatives, Jacobian, Phases, Program, Silent, Strategy, Vjp};
+use crate::program::{Derivatives, Jacobian, Phases, Program, Recorder, Strategy, Vjp};
 use crate::timing;
 
 /// How a strategy's cost grows, in the paper's terms: used to decide which cases a strategy can
@@ -67,11 +67,17 @@ macro_rules! strategies {
                 match self { $(StrategyKind::$variant => <$ty as Strategy>::jacobian(program, x),)* }
             }
 
-            /// One gradient of the case ([`timing::gradient_into`]) with nothing observed.
-            pub fn gradient_into<P: Program>(self, program: &P, x: &[f64], out: &mut Derivatives) {
+            /// One gradient of the case ([`timing::gradient_into`]) observed by `recorder`.
+            pub fn gradient_recorded<P: Program>(
+                self,
+                program: &P,
+                x: &[f64],
+                out: &mut Derivatives,
+                recorder: &mut Recorder,
+            ) {
                 match self {
                     $(StrategyKind::$variant => {
-                        timing::gradient_into::<$ty, P, _>(program, x, out, &mut Silent)
+                        timing::gradient_into::<$ty, P, _>(program, x, out, recorder)
                     })*
                 }
             }
@@ -190,8 +196,17 @@ pub trait DynProgram: Send + Sync {
     fn vjp(&self, strategy: StrategyKind, x: &[f64], cotangent: &[f64]) -> Vjp;
     /// The full Jacobian under `strategy`.
     fn jacobian(&self, strategy: StrategyKind, x: &[f64]) -> Jacobian;
-    /// One gradient under `strategy`, nothing observed ([`StrategyKind::gradient_into`]).
-    fn gradient_into(&self, strategy: StrategyKind, x: &[f64], out: &mut Derivatives);
+    /// One gradient under `strategy`, observed by `recorder`
+    /// ([`StrategyKind::gradient_recorded`]).
+    fn gradient_recorded(
+        &self,
+        strategy: StrategyKind,
+        x: &[f64],
+        out: &mut Derivatives,
+        recorder: &mut Recorder,
+    );
+    /// A buffer with room for one gradient ([`timing::buffer_for`]).
+    fn gradient_buffer(&self) -> Derivatives;
     /// Timed batches of gradients under `strategy` ([`StrategyKind::time_gradients`]).
     fn time_gradients(
         &self,
@@ -229,8 +244,17 @@ impl<P: Program + Send + Sync> DynProgram for P {
     fn jacobian(&self, strategy: StrategyKind, x: &[f64]) -> Jacobian {
         strategy.jacobian(self, x)
     }
-    fn gradient_into(&self, strategy: StrategyKind, x: &[f64], out: &mut Derivatives) {
-        strategy.gradient_into(self, x, out);
+    fn gradient_recorded(
+        &self,
+        strategy: StrategyKind,
+        x: &[f64],
+        out: &mut Derivatives,
+        recorder: &mut Recorder,
+    ) {
+        strategy.gradient_recorded(self, x, out, recorder);
+    }
+    fn gradient_buffer(&self) -> Derivatives {
+        timing::buffer_for(self)
     }
     fn time_gradients(
         &self,

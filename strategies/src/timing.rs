@@ -7,10 +7,10 @@
 //!
 //! [`time_gradients`] reads the clock once before and once after a batch of gradients; inside,
 //! each gradient runs with the [`Silent`] probe (no clock, no counters), writes into one
-//! reused [`Derivatives`] (no allocation of the caller's), and sees its inputs through
-//! [`black_box`], so that the compiler can neither hoist the work out of the loop nor drop it.
-//! The phases are timed by [`time_phases`], a separate loop with the [`PhaseClock`] probe: its
-//! clock reads never enter a timed sample.
+//! [`Derivatives`] sized before the clock starts (no allocation of the caller's), and sees its
+//! inputs through [`black_box`], so that the compiler can neither hoist the work out of the
+//! loop nor drop it. The phases are timed by [`time_phases`], a separate loop with the
+//! [`PhaseClock`] probe: its clock reads never enter a timed sample.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -33,23 +33,26 @@ pub fn gradient_into<S: Strategy, P: Program, Q: Probe>(
     }
 }
 
-/// Untimed gradients that [`time_gradients`] computes before its first timed batch.
-pub const WARMUP_GRADIENTS: u64 = 1;
+/// A buffer with room for one gradient of `program`: its values and its Jacobian.
+pub fn buffer_for<P: Program>(program: &P) -> Derivatives {
+    let (n, m) = (program.input_len(), program.output_len());
+    Derivatives {
+        value: Vec::with_capacity(m),
+        derivative: Vec::with_capacity(n * m.max(1)),
+    }
+}
 
-/// [`WARMUP_GRADIENTS`] untimed gradients (the warm-up: they also size the output buffer),
-/// then `samples` timed batches of `batch` gradients; returns each batch's wall time.
+/// `samples` timed batches of `batch` gradients; returns each batch's wall time. Nothing is
+/// computed before the first batch: a caller that wants a warm-up runs one first (the harness
+/// runs a phase sample, [`time_phases`]).
 pub fn time_gradients<S: Strategy, P: Program>(
     program: &P,
     x: &[f64],
     samples: usize,
     batch: u64,
 ) -> Vec<Duration> {
-    let mut out = Derivatives::default();
+    let mut out = buffer_for(program);
     let mut times = Vec::with_capacity(samples);
-    for _ in 0..WARMUP_GRADIENTS {
-        gradient_into::<S, P, _>(program, black_box(x), &mut out, &mut Silent);
-        black_box(&mut out);
-    }
     for _ in 0..samples {
         let start = Instant::now();
         for _ in 0..batch {
@@ -69,7 +72,7 @@ pub fn time_phases<S: Strategy, P: Program>(
     samples: usize,
     batch: u64,
 ) -> Vec<Phases> {
-    let mut out = Derivatives::default();
+    let mut out = buffer_for(program);
     (0..samples)
         .map(|_| {
             let mut clock = PhaseClock::default();
@@ -118,14 +121,13 @@ mod tests {
     }
 
     #[test]
-    fn no_cold_samples_each_share_begins_with_an_untimed_gradient() {
+    fn timed_batches_compute_exactly_their_gradients() {
         let x = [2.0, 3.0];
         let n = evaluations(|| {
             let times = time_gradients::<Dualrev, _>(&CountedProduct, &x, 3, 4);
             assert_eq!(times.len(), 3);
         });
-        assert_eq!(n, WARMUP_GRADIENTS + 3 * 4);
-        assert_eq!(WARMUP_GRADIENTS, 1);
+        assert_eq!(n, 3 * 4);
     }
 
     #[test]

@@ -9,14 +9,16 @@
 //! Passes, in order:
 //!
 //! 1. the operation count T (on counting scalars, not a gradient);
-//! 2. the memory pass: the first gradient of the process, run exactly as a timed one, with the
-//!    heap counted on this thread (so it is a cold gradient);
-//! 3. the counting pass: one gradient that reports the strategy's counters (untimed: forming
-//!    counters is not part of a timed gradient);
-//! 4. the warm-up: timed single gradients until the warm-up time has passed. The fastest sets
+//! 2. the memory and counting pass: the first gradient of the process (so a cold one), with the
+//!    heap counted on this thread and the strategy's counters recorded (into room reserved
+//!    before the pass, so recording them allocates nothing; untimed, since forming counters
+//!    is not part of a timed gradient);
+//! 3. the warm-up: timed single gradients until the warm-up time has passed. The fastest sets
 //!    the batch: gradients faster than the target sample duration are timed `batch` at a time
 //!    and reported per gradient, so the clock's resolution never dominates;
-//! 5. per [`Request::Measure`]: one untimed gradient, the timed samples, then the phase samples.
+//! 4. per [`Request::Measure`]: the phase samples first — after the idle period since the last
+//!    share, they are the share's warm-up, discarded from the timed samples — then the timed
+//!    samples.
 //!
 //! The timed loops are [`strategies::timing`]'s: the clock is read around a batch, and inside
 //! it there are the gradients and nothing else. A "gradient" is what a user of the strategy
@@ -27,7 +29,7 @@ use std::hash::Hasher;
 use std::io::{BufRead, Write};
 use std::time::{Duration, Instant};
 
-use strategies::{Counters, Derivatives, DynProgram, StrategyKind};
+use strategies::{DynProgram, Recorder, StrategyKind};
 
 use crate::error::{Error, Result};
 use crate::measure::alloc::{self, MemoryPass};
@@ -109,15 +111,6 @@ struct Case<'a> {
 }
 
 impl Case<'_> {
-    /// One gradient with its counters (untimed: the counting pass).
-    fn counters(&self) -> Counters {
-        if self.program.output_len() == 1 {
-            self.program.vjp(self.strategy, self.input, &[1.0]).counters
-        } else {
-            self.program.jacobian(self.strategy, self.input).counters
-        }
-    }
-
     /// Shape, operation count and input identity.
     fn count(&self) -> CaseInfo {
         let op_count = self.program.op_count(self.input);
@@ -130,17 +123,18 @@ impl Case<'_> {
         }
     }
 
-    /// Memory pass, counting pass, warm-up and batch size.
+    /// Memory and counting pass, warm-up and batch size.
     fn set_up(&self, spec: &CaseSpec) -> Setup {
         let start = Instant::now();
-        let mut out = Derivatives::default();
+        let mut out = self.program.gradient_buffer();
+        let mut recorder = Recorder::with_room_for(self.strategy.counter_names().len());
         let pass = MemoryPass::open();
         self.program
-            .gradient_into(self.strategy, self.input, &mut out);
+            .gradient_recorded(self.strategy, self.input, &mut out, &mut recorder);
         let heap = pass.close();
         std::hint::black_box(&out);
         let mut fastest = start.elapsed();
-        let counters = self.counters();
+        let (_, counters) = recorder.into_parts();
 
         let warmup = Duration::from_nanos(spec.warmup_ns);
         let warmup_start = Instant::now();
@@ -162,16 +156,10 @@ impl Case<'_> {
         }
     }
 
-    /// One untimed gradient, `samples` timed batches and `phase_samples` phase batches of
+    /// `phase_samples` phase batches (the share's warm-up), then `samples` timed batches, of
     /// `batch` gradients each, reported per gradient.
     fn measure(&self, batch: u64, samples: u64, phase_samples: u64) -> Samples {
         let per = |d: Duration| d.as_nanos() as f64 / batch as f64;
-        let ns = self
-            .program
-            .time_gradients(self.strategy, self.input, samples as usize, batch)
-            .into_iter()
-            .map(per)
-            .collect();
         let phases = self
             .program
             .time_phases(self.strategy, self.input, phase_samples as usize, batch)
@@ -181,10 +169,16 @@ impl Case<'_> {
                 reverse_ns: per(p.reverse),
             })
             .collect();
+        let ns = self
+            .program
+            .time_gradients(self.strategy, self.input, samples as usize, batch)
+            .into_iter()
+            .map(per)
+            .collect();
         Samples {
             ns,
             phases,
-            warmup_gradients: strategies::timing::WARMUP_GRADIENTS,
+            warmup_gradients: phase_samples * batch,
         }
     }
 }
@@ -230,8 +224,9 @@ mod tests {
     #[test]
     fn the_timed_region_is_the_gradient_and_nothing_else() {
         // The primal of one multiplication, and of a three-output program: whatever the batch,
-        // the timed loop allocates the same (its warm-up sizes the buffers and the sample
-        // list; nothing per gradient), so no counter, output vector or clock is paid per call.
+        // the timed loop allocates the same (its buffer and the sample list, before the clock
+        // starts; nothing per gradient), so no counter, output vector or clock is paid per
+        // call.
         for name in ["fmult", "frotvecquat"] {
             let w = workloads::find(name).unwrap();
             let instance = workloads::instantiate(w, None, &Default::default()).unwrap();
@@ -243,6 +238,47 @@ mod tests {
             };
             assert_eq!(timed(1), timed(1000), "{name}");
         }
+    }
+
+    #[test]
+    fn no_cold_samples_each_share_starts_with_its_phase_samples() {
+        let spec = CaseSpec {
+            workload: "fdotprod".into(),
+            strategy: "dualrev".into(),
+            size: Some(10),
+            params: Default::default(),
+            stack_bytes: 8 << 20,
+            memory_limit_bytes: 0,
+            warmup_ns: 0,
+            target_sample_ns: 10_000,
+        };
+        let requests = [
+            Request::Measure {
+                samples: 3,
+                phase_samples: 1,
+            },
+            Request::Finish,
+        ]
+        .map(|r| serde_json::to_string(&r).unwrap())
+        .join("\n");
+        let mut responses = Vec::new();
+        serve(&spec, requests.as_bytes(), &mut responses).unwrap();
+        let lines: Vec<Response> = String::from_utf8(responses)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let Response::Ready(setup) = &lines[1] else {
+            panic!("{lines:?}")
+        };
+        assert!(setup.counters.iter().any(|(k, _)| k == "slots_swept"));
+        let Response::Samples(samples) = &lines[2] else {
+            panic!("{lines:?}")
+        };
+        assert_eq!((samples.ns.len(), samples.phases.len()), (3, 1));
+        // The phase batch ran first: its gradients are the share's warm-up.
+        assert_eq!(samples.warmup_gradients, setup.batch);
+        assert!(samples.warmup_gradients >= 1);
     }
 
     #[test]

@@ -109,7 +109,7 @@ impl CaseProcess {
         self.budget.saturating_sub(self.busy)
     }
 
-    /// One untimed gradient, then `samples` timed samples and `phase_samples` phase samples.
+    /// `phase_samples` phase samples (the warm-up), then `samples` timed samples.
     pub fn measure(&mut self, samples: u64, phase_samples: u64) -> Result<Samples, Failure> {
         self.send(Request::Measure {
             samples,

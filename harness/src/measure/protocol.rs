@@ -8,8 +8,9 @@
 //! [`Response`] line on its stdout. Between requests the child sits idle, blocked on stdin:
 //! that is what lets the parent interleave the samples of all strategies of a (workload, size)
 //! group while each strategy stays in its own process. Because the child idles between
-//! requests, each [`Request::Measure`] starts with one untimed gradient (caches, branch
-//! predictors and the CPU's clock come back from the idle period on it, not on a sample).
+//! requests, each [`Request::Measure`] starts with its phase samples, which are not timed
+//! samples: caches, branch predictors and the CPU's clock come back from the idle period on
+//! them, not on a sample.
 
 use serde::{Deserialize, Serialize};
 use workloads::Params;
@@ -41,8 +42,8 @@ pub struct CaseSpec {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Request {
-    /// Compute one untimed gradient, then take `samples` timed samples and `phase_samples`
-    /// samples of the phases (timed separately, with the clock read at each phase boundary).
+    /// Take `phase_samples` samples of the phases (batches timed with the clock read at each
+    /// phase boundary; they also warm the case up), then `samples` timed samples.
     Measure {
         /// How many timed samples.
         samples: u64,
@@ -74,8 +75,8 @@ pub struct CaseInfo {
 pub struct Setup {
     /// The strategy's counters for one gradient, in reporting order.
     pub counters: Vec<(String, u64)>,
-    /// Heap use of one gradient (the first gradient of the process, run as it is timed), when
-    /// the counting allocator is installed.
+    /// Heap use of one gradient (the first gradient of the process, the one that also records
+    /// the counters), when the counting allocator is installed.
     pub heap: Option<HeapUsage>,
     /// Gradients per timed sample.
     pub batch: u64,
@@ -100,7 +101,8 @@ pub struct Samples {
     pub ns: Vec<f64>,
     /// The phase samples.
     pub phases: Vec<PhaseSample>,
-    /// Untimed gradients computed before the samples (the warm-up of the share).
+    /// Gradients computed before the first timed sample of the share (those of its phase
+    /// samples: the share's warm-up).
     pub warmup_gradients: u64,
 }
 

@@ -8,9 +8,9 @@
 //! group instead of landing on whichever ran last, and `primal` — always a group's first case —
 //! is measured under the same conditions as the gradients it is the denominator of.
 //!
-//! Each round's share starts with one untimed gradient (the child idled since its last share,
-//! and its first gradient back is slower: it is discarded, not sampled) and ends with one
-//! phase sample (the forward and reverse phases, timed apart from the samples).
+//! Each round's share starts with one phase sample (a batch of gradients whose forward and
+//! reverse phases are timed, apart from the samples): the child idled since its last share and
+//! its first gradients back are slower, so they are this batch, never a timed sample.
 //!
 //! How many samples: at least [`Settings::repeat`], more until [`Settings::min_time`] of
 //! sampling is reached, at most [`Settings::max_samples`], and never more than fits in 80% of
@@ -247,7 +247,7 @@ fn start(group: &Group, strategy: StrategyKind, settings: &Settings) -> Progress
     }
 }
 
-/// Phase samples taken at the end of each round's share.
+/// Phase samples taken at the start of each round's share (its warm-up).
 const PHASE_SAMPLES_PER_SHARE: u64 = 1;
 
 /// How many samples a live case takes; see the module documentation.
@@ -259,10 +259,10 @@ fn planned_samples(p: &Progress, settings: &Settings) -> u64 {
     let for_time = (settings.min_time.as_nanos() as f64 / sample_ns).ceil() as u64;
     let wanted = settings.repeat.max(for_time).min(settings.max_samples);
     let budget_ns = 0.8 * process.remaining().as_nanos() as f64;
-    // Each round with a share also costs its warm-up gradient and its phase samples.
+    // Each round with a share also costs its phase samples.
     let fits = |samples: u64| {
         let rounds = samples.min(settings.rounds) as f64;
-        let extra = rounds * (setup.estimate_ns + PHASE_SAMPLES_PER_SHARE as f64 * sample_ns);
+        let extra = rounds * PHASE_SAMPLES_PER_SHARE as f64 * sample_ns;
         samples as f64 * sample_ns + extra <= budget_ns
     };
     let mut planned = wanted;
