@@ -46,7 +46,7 @@ use crate::error::{Error, Result};
 use crate::measure::thread::guarded;
 use crate::results::nonfinite::{json_numbers, JsonNumber};
 use crate::select;
-use crate::verify::caps::WORK_CAP;
+use crate::verify::caps::{self, WORK_CAP};
 
 /// The version of the `grad` JSON object; bumped when a key changes meaning or disappears.
 pub const GRAD_SCHEMA_VERSION: u32 = 1;
@@ -188,7 +188,9 @@ pub fn compute(args: &Request) -> Result<GradReport> {
     let program = instance.program.as_ref();
     let x = instance.input.as_slice();
     if !args.force {
-        refuse_beyond_cap(workload.name(), strategy, program, x, m)?;
+        // A given cotangent is one vector-Jacobian product; otherwise the Jacobian is m.
+        let rows = if cotangent.is_some() { 1 } else { m };
+        refuse_beyond_cap(workload.name(), strategy, program, x, rows)?;
     }
     let (value, derivative, counters, ops) = guarded(|| {
         let ops = program.op_count(x).ops;
@@ -238,21 +240,23 @@ pub fn compute(args: &Request) -> Result<GradReport> {
     })
 }
 
-/// An error if the predicted work of the evaluation is beyond [`WORK_CAP`].
+/// An error if the predicted work of the evaluation (`rows` vector-Jacobian products) is
+/// beyond [`WORK_CAP`]. The prediction and its exemptions are `verify`'s
+/// ([`caps::predicted_work`]): the linear and log-linear strategies always run.
 fn refuse_beyond_cap(
     workload: &str,
     strategy: StrategyKind,
     program: &dyn strategies::DynProgram,
     x: &[f64],
-    m: usize,
+    rows: usize,
 ) -> Result<()> {
     let count = guarded(|| program.op_count(x))
         .map_err(|message| evaluation_error(workload, StrategyKind::Primal, &message))?;
-    let rows = if m == 1 { 1.0 } else { m as f64 };
-    let work = strategy.predicted_work(&count, x.len()) * rows;
-    if work <= WORK_CAP {
+    let Some(work) =
+        caps::predicted_work(strategy, &count, x.len(), rows).filter(|&w| w > WORK_CAP)
+    else {
         return Ok(());
-    }
+    };
     let paths = if strategy.cost_class() == strategies::CostClass::Paths {
         format!(
             " ({:.3e} backpropagator calls, one per path)",

@@ -4,9 +4,12 @@
 //! -c 100`), which prints a panic trace and exits 101. Every command writes through [`print()`]
 //! instead: a closed stdout ends the output quietly (the reader asked for no more), and other
 //! write errors are reported as errors. Messages on stderr go through [`note`], which never
-//! fails.
+//! fails; progress goes to a [`progress_bar`], shown only on a terminal. The formats commands
+//! print in are [`Format`] (summaries) and [`ResultsFormat`] (results files).
 
-use std::io::{ErrorKind, Write};
+use std::io::{ErrorKind, IsTerminal, Write};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::error::{Error, Result};
 use crate::table::TableStyle;
@@ -50,4 +53,60 @@ impl Format {
             Format::Json => None,
         }
     }
+}
+
+/// How `run` and `merge` print results on stdout.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum ResultsFormat {
+    /// The summary as an aligned plain-text table, with a legend.
+    #[default]
+    Table,
+    /// The whole results file as JSON (as `results.json`).
+    Json,
+    /// The rows as CSV (as `results.csv`).
+    Csv,
+    /// The summary as a Markdown table, with a legend.
+    Markdown,
+}
+
+impl ResultsFormat {
+    /// `file` rendered in this format.
+    pub fn render(self, file: &crate::results::ResultsFile) -> String {
+        match self {
+            ResultsFormat::Table => {
+                crate::results::summary::render_with_legend(&file.rows, TableStyle::Plain)
+            }
+            ResultsFormat::Markdown => {
+                crate::results::summary::render_with_legend(&file.rows, TableStyle::Markdown)
+            }
+            ResultsFormat::Json => {
+                serde_json::to_string_pretty(file).expect("results serialise") + "\n"
+            }
+            ResultsFormat::Csv => {
+                let mut bytes = Vec::new();
+                crate::results::csv::write(&file.rows, &mut bytes).expect("writing to memory");
+                String::from_utf8(bytes).expect("CSV of UTF-8 fields")
+            }
+        }
+    }
+}
+
+/// A progress bar on stderr with an ETA, hidden when stderr is not a terminal or `quiet`.
+pub fn progress_bar(total: usize, unit: &str, quiet: bool) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(
+        Some(total as u64),
+        if quiet || !std::io::stderr().is_terminal() {
+            ProgressDrawTarget::hidden()
+        } else {
+            ProgressDrawTarget::stderr()
+        },
+    );
+    bar.set_style(
+        ProgressStyle::with_template(&format!(
+            "{{elapsed_precise}} [{{bar:30}}] {{pos}}/{{len}} {unit}, ETA {{eta}} {{wide_msg}}"
+        ))
+        .expect("a valid progress template")
+        .progress_chars("=> "),
+    );
+    bar
 }

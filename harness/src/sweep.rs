@@ -30,8 +30,9 @@ use workloads::Params;
 
 use crate::error::{Error, Result};
 use crate::measure::machine::{binary_hash, Build, Machine};
-use crate::measure::schedule::{self, Failures, Group, PlannedCase, Settings};
+use crate::measure::schedule::{self, Failures, Group, PlannedCase};
 use crate::measure::settings::Overrides;
+use crate::measure::settings::Settings;
 use crate::measure::stats::CI_LEVEL;
 use crate::results::journal::{GroupRecord, Journal, JournalHeader, JOURNAL_VERSION};
 use crate::results::output::{OutputDir, Overwrite};

@@ -67,6 +67,20 @@ thread_local! {
     static LAST_GENERATION: Cell<u32> = const { Cell::new(NO_GRADIENT) };
 }
 
+/// A new generation for a gradient call on this thread: never `NO_GRADIENT`, unique among the
+/// calls of this thread until the counter wraps. Shared by the strategies whose values carry a
+/// per-thread generation tag (the ladder rungs and `naive`).
+pub(crate) fn next_generation() -> u32 {
+    LAST_GENERATION.with(|last| {
+        let next = match last.get().wrapping_add(1) {
+            NO_GRADIENT => 1,
+            g => g,
+        };
+        last.set(next);
+        next
+    })
+}
+
 /// The context of one gradient call: installs a fresh frame (new generation, ID counter at 0)
 /// and restores the enclosing one when dropped, also on unwinding. Scopes nest with the Rust
 /// call stack, which is the per-thread stack of contexts.
@@ -77,14 +91,7 @@ pub(crate) struct GradientScope {
 impl GradientScope {
     /// Start a gradient on this thread.
     pub(crate) fn enter() -> Self {
-        let generation = LAST_GENERATION.with(|last| {
-            let next = match last.get().wrapping_add(1) {
-                NO_GRADIENT => 1,
-                g => g,
-            };
-            last.set(next);
-            next
-        });
+        let generation = next_generation();
         let saved = FRAME.with(|frame| {
             frame.replace(Frame {
                 generation,

@@ -62,7 +62,7 @@
 //! ```
 
 use crate::program::{
-    check_lengths, Derivatives, Outputs, ParProgram, ParStrategy, Probe, Program, Recorder,
+    check_inputs, check_lengths, Derivatives, Outputs, ParProgram, ParStrategy, Probe, Program,
     Strategy, Vjp,
 };
 use crate::real::{partials, ParReal, Real};
@@ -381,7 +381,7 @@ impl Strategy for Forward {
         probe: &mut Q,
     ) {
         let (n, m) = (x.len(), program.output_len());
-        check_lengths(program.input_len(), m, x, &vec![0.0; m]);
+        check_inputs(program.input_len(), x);
         probe.forward_starts();
         out.derivative.clear();
         out.derivative.resize(m * n, 0.0);
@@ -407,22 +407,9 @@ impl Strategy for Forward {
 impl ParStrategy for Forward {
     fn par_vjp<P: ParProgram>(program: &P, x: &[f64], cotangent: &[f64]) -> Vjp {
         check_lengths(program.input_len(), program.output_len(), x, cotangent);
-        let mut out = Derivatives::default();
-        let mut recorder = Recorder::default();
-        vjp_passes(
-            x,
-            cotangent,
-            |inputs| program.eval(inputs),
-            &mut out,
-            &mut recorder,
-        );
-        let (phases, counters) = recorder.into_parts();
-        Vjp {
-            value: out.value,
-            gradient: Some(out.derivative),
-            counters,
-            phases,
-        }
+        Vjp::record(true, |out, recorder| {
+            vjp_passes(x, cotangent, |inputs| program.eval(inputs), out, recorder);
+        })
     }
 }
 

@@ -30,7 +30,7 @@
 //!   pushed.
 
 use crate::forward::impl_real_from_partials;
-use crate::program::{check_lengths, Derivatives, Outputs, Probe, Program, Strategy};
+use crate::program::{check_inputs, check_lengths, Derivatives, Outputs, Probe, Program, Strategy};
 use crate::real::{partials, Real};
 
 /// Directions pushed per pass: the width of a [`DualVec`]'s tangent. Eight `f64`s fill one
@@ -61,32 +61,18 @@ impl DualVec {
 
     #[inline]
     fn unary(&self, value: f64, d: f64) -> Self {
-        Self::new(value, scaled(d, &self.tangent))
+        Self::new(value, partials::times_each(d, &self.tangent))
     }
 
     #[inline]
     fn binary(&self, other: &Self, value: f64, dx: f64, dy: f64) -> Self {
-        let (a, b) = (scaled(dx, &self.tangent), scaled(dy, &other.tangent));
+        let a = partials::times_each(dx, &self.tangent);
+        let b = partials::times_each(dy, &other.tangent);
         let mut tangent = [0.0; LANES];
         for ((t, a), b) in tangent.iter_mut().zip(a).zip(b) {
             *t = a + b;
         }
         Self::new(value, tangent)
-    }
-}
-
-/// `partials::times(d, t)` for every lane, decided once per operation rather than per lane: a
-/// finite nonzero partial times a tangent is exactly `times` (zero for a zero tangent), so the
-/// common case is one vector multiplication; a zero partial gives zeros; only an infinite or
-/// NaN partial takes the lane-by-lane rule.
-#[inline]
-fn scaled(d: f64, tangent: &[f64; LANES]) -> [f64; LANES] {
-    if d != 0.0 && d.is_finite() {
-        tangent.map(|t| d * t)
-    } else if d == 0.0 {
-        [0.0; LANES]
-    } else {
-        tangent.map(|t| partials::times(d, t))
     }
 }
 
@@ -177,7 +163,7 @@ impl Strategy for ForwardVec {
         probe: &mut Q,
     ) {
         let m = program.output_len();
-        check_lengths(program.input_len(), m, x, &vec![0.0; m]);
+        check_inputs(program.input_len(), x);
         probe.forward_starts();
         let n = x.len();
         out.derivative.clear();

@@ -73,6 +73,7 @@ use std::cell::Cell;
 use std::fmt;
 use std::rc::Rc;
 
+use crate::contrib::next_generation;
 use crate::forward::impl_real_from_partials;
 use crate::program::{check_lengths, Derivatives, Probe, Program, Strategy};
 use crate::real::{partials, Real};
@@ -97,7 +98,6 @@ thread_local! {
     static FRAME: Cell<Frame> = const {
         Cell::new(Frame { generation: NO_GRADIENT, inputs: 0, counting: true })
     };
-    static LAST_GENERATION: Cell<u32> = const { Cell::new(NO_GRADIENT) };
     static BACKPROP_CALLS: Cell<u64> = const { Cell::new(0) };
     static DENSE_ELEMENTS: Cell<u64> = const { Cell::new(0) };
 }
@@ -280,14 +280,7 @@ struct GradientScope {
 
 impl GradientScope {
     fn enter(inputs: usize, counting: bool) -> (Self, Frame) {
-        let generation = LAST_GENERATION.with(|last| {
-            let next = match last.get().wrapping_add(1) {
-                NO_GRADIENT => 1,
-                g => g,
-            };
-            last.set(next);
-            next
-        });
+        let generation = next_generation();
         let frame = Frame {
             generation,
             inputs,

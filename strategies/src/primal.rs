@@ -6,7 +6,7 @@
 //! `forward_passes` (always 1). Its time is the denominator of
 //! `overhead = gradient time / primal time`.
 
-use crate::program::{check_lengths, Derivatives, Probe, Program, Strategy};
+use crate::program::{check_inputs, check_lengths, Derivatives, Probe, Program, Strategy};
 
 /// The primal baseline: the program on `f64`.
 #[derive(Clone, Copy, Debug, Default)]
@@ -58,9 +58,7 @@ impl Strategy for Primal {
         out: &mut Derivatives,
         probe: &mut Q,
     ) {
-        if x.len() != program.input_len() {
-            check_lengths(program.input_len(), 0, x, &[]);
-        }
+        check_inputs(program.input_len(), x);
         out.derivative.clear();
         Self::evaluate(program, x, out, probe);
     }

@@ -95,10 +95,6 @@ impl Counters {
     pub fn iter(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
         self.entries.iter().copied()
     }
-    /// The counter names, in reporting order.
-    pub fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
-        self.entries.iter().map(|&(name, _)| name)
-    }
     /// Add every counter of `other` into `self` (used when a Jacobian is m vector-Jacobian
     /// products).
     pub fn merge(&mut self, other: &Counters) {
@@ -274,6 +270,27 @@ pub struct Vjp {
     pub phases: Phases,
 }
 
+impl Vjp {
+    /// Run `compute` (one vector-Jacobian product into a fresh buffer, observed by a
+    /// [`Recorder`]) and gather what it wrote and recorded; the gradient is `None` unless the
+    /// strategy `differentiates`.
+    pub fn record(
+        differentiates: bool,
+        compute: impl FnOnce(&mut Derivatives, &mut Recorder),
+    ) -> Vjp {
+        let mut out = Derivatives::default();
+        let mut recorder = Recorder::default();
+        compute(&mut out, &mut recorder);
+        let (phases, counters) = recorder.into_parts();
+        Vjp {
+            value: out.value,
+            gradient: differentiates.then_some(out.derivative),
+            counters,
+            phases,
+        }
+    }
+}
+
 /// A full Jacobian: one row per output, each of length n.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Jacobian {
@@ -326,16 +343,9 @@ pub trait Strategy {
 
     /// `cotangent^T J` with its counters and phases (allocates; not for timing).
     fn vjp<P: Program>(program: &P, x: &[f64], cotangent: &[f64]) -> Vjp {
-        let mut out = Derivatives::default();
-        let mut recorder = Recorder::default();
-        Self::vjp_into(program, x, cotangent, &mut out, &mut recorder);
-        let (phases, counters) = recorder.into_parts();
-        Vjp {
-            value: out.value,
-            gradient: Self::DIFFERENTIATES.then_some(out.derivative),
-            counters,
-            phases,
-        }
+        Vjp::record(Self::DIFFERENTIATES, |out, recorder| {
+            Self::vjp_into(program, x, cotangent, out, recorder);
+        })
     }
 
     /// The full Jacobian with its counters and phases (allocates; not for timing).
@@ -391,6 +401,15 @@ pub fn jacobian_by_rows<S: Strategy + ?Sized, P: Program, Q: Probe>(
 pub fn check_lengths(n: usize, m: usize, x: &[f64], cotangent: &[f64]) {
     if x.len() != n || cotangent.len() != m {
         wrong_lengths(n, m, x.len(), cotangent.len());
+    }
+}
+
+/// Panics with the same message as [`check_lengths`] if `x` does not have `n` entries (for a
+/// Jacobian, which has no cotangent).
+#[inline]
+pub fn check_inputs(n: usize, x: &[f64]) {
+    if x.len() != n {
+        wrong_lengths(n, 0, x.len(), 0);
     }
 }
 

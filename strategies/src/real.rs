@@ -235,6 +235,20 @@ pub mod partials {
             partial * t
         }
     }
+    /// [`times`] applied to every lane of a vector tangent, decided once for all lanes: a
+    /// finite nonzero partial times a lane equals `times` (a zero lane gives a zero), so the
+    /// common case is one vector multiplication; a zero partial gives zeros; only an infinite
+    /// or NaN partial takes the rule lane by lane.
+    #[inline]
+    pub fn times_each<const N: usize>(partial: f64, t: &[f64; N]) -> [f64; N] {
+        if partial != 0.0 && partial.is_finite() {
+            t.map(|t| partial * t)
+        } else if partial == 0.0 {
+            [0.0; N]
+        } else {
+            t.map(|t| times(partial, t))
+        }
+    }
     /// (d/da, d/db) of a + b.
     #[inline(always)]
     pub fn add() -> (f64, f64) {
@@ -337,6 +351,43 @@ pub mod partials {
             -1.0
         } else {
             0.0
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::partials::{times, times_each};
+
+    #[test]
+    fn times_each_is_times_in_every_lane() {
+        let lanes = [
+            0.0,
+            -0.0,
+            1.5,
+            -2.0,
+            f64::INFINITY,
+            f64::NAN,
+            1e-300,
+            -1e300,
+        ];
+        for partial in [
+            0.0,
+            3.0,
+            -0.5,
+            1e300,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+        ] {
+            let each = times_each(partial, &lanes);
+            for (t, got) in lanes.iter().zip(each) {
+                let want = times(partial, *t);
+                assert!(
+                    got == want || (got.is_nan() && want.is_nan()),
+                    "times({partial}, {t}) = {want}, lane gives {got}"
+                );
+            }
         }
     }
 }

@@ -64,8 +64,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use crate::forward::impl_real_from_partials;
 use crate::program::{
-    check_lengths, Derivatives, Outputs, ParProgram, ParStrategy, Probe, Program, Recorder,
-    Strategy, Vjp,
+    check_lengths, Derivatives, Outputs, ParProgram, ParStrategy, Probe, Program, Strategy, Vjp,
 };
 use crate::real::{partials, ParReal, Real};
 
@@ -377,16 +376,9 @@ impl Tape {
     where
         F: FnOnce(&[TapeReal]) -> Outputs<TapeReal>,
     {
-        let mut out = Derivatives::default();
-        let mut recorder = Recorder::default();
-        Self::differentiate(x, cotangent, eval, &mut out, &mut recorder);
-        let (phases, counters) = recorder.into_parts();
-        Vjp {
-            value: out.value,
-            gradient: Some(out.derivative),
-            counters,
-            phases,
-        }
+        Vjp::record(true, |out, recorder| {
+            Self::differentiate(x, cotangent, eval, out, recorder);
+        })
     }
 
     /// Record `eval` at `x`, sweep the tape once, write the values and append

@@ -15,10 +15,9 @@
 use std::path::PathBuf;
 
 use crate::check::{self, Request};
-use crate::commands::run::progress_bar;
 use crate::error::{Error, Outcome, Result};
 use crate::output;
-use crate::output::Format;
+use crate::output::{progress_bar, Format};
 
 /// Arguments of `dualbench check`.
 #[derive(Debug, clap::Args)]

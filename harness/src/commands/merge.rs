@@ -3,9 +3,8 @@
 
 use std::path::PathBuf;
 
-use crate::commands::run::Format;
 use crate::error::{Outcome, Result};
-use crate::output;
+use crate::output::{self, ResultsFormat};
 use crate::results::merge::merge;
 use crate::results::output::{OutputDir, Overwrite};
 use crate::results::{ResultsFile, JSON_FILE};
@@ -25,8 +24,8 @@ pub struct MergeArgs {
     #[arg(long)]
     pub force: bool,
     /// How to print the merged results on stdout.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
+    #[arg(long, value_enum, default_value_t = ResultsFormat::Table)]
+    pub format: ResultsFormat,
     /// No messages on stderr.
     #[arg(long, short)]
     pub quiet: bool,

@@ -1,52 +1,19 @@
 //! `dualbench run`: parse the sweep's flags and run it ([`crate::sweep`]); `--resume DIR`
 //! continues an interrupted sweep from its journal.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use clap::Parser;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::cli::{Cli, Command};
 use crate::error::{Error, Outcome, Result};
 use crate::measure::settings::Overrides;
-use crate::output;
+use crate::output::{self, progress_bar, ResultsFormat};
 use crate::results::journal::Journal;
 use crate::results::output::{is_default_run_dir, Overwrite, DEFAULT_RUN_DIR};
-use crate::results::{summary, ResultsFile, JSON_FILE};
+use crate::results::{summary, JSON_FILE};
 use crate::suite::Suite;
 use crate::sweep::{self, shell_join, Plan, Request, Resumed};
-use crate::table::TableStyle;
-
-/// How results are printed on stdout.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    /// The summary as an aligned plain-text table, with a legend.
-    #[default]
-    Table,
-    /// The whole results file as JSON (as `results.json`).
-    Json,
-    /// The rows as CSV (as `results.csv`).
-    Csv,
-    /// The summary as a Markdown table, with a legend.
-    Markdown,
-}
-
-impl Format {
-    /// `file` rendered in this format.
-    pub fn render(self, file: &ResultsFile) -> String {
-        match self {
-            Format::Table => summary::render_with_legend(&file.rows, TableStyle::Plain),
-            Format::Markdown => summary::render_with_legend(&file.rows, TableStyle::Markdown),
-            Format::Json => serde_json::to_string_pretty(file).expect("results serialise") + "\n",
-            Format::Csv => {
-                let mut bytes = Vec::new();
-                crate::results::csv::write(&file.rows, &mut bytes).expect("writing to memory");
-                String::from_utf8(bytes).expect("CSV of UTF-8 fields")
-            }
-        }
-    }
-}
 
 /// Arguments of `dualbench run`.
 #[derive(Debug, clap::Args)]
@@ -109,8 +76,8 @@ pub struct RunArgs {
     )]
     pub resume: Option<PathBuf>,
     /// How to print the results on stdout.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
+    #[arg(long, value_enum, default_value_t = ResultsFormat::Table)]
+    pub format: ResultsFormat,
     /// No progress bar and no messages on stderr.
     #[arg(long, short)]
     pub quiet: bool,
@@ -158,26 +125,6 @@ fn own_args() -> Vec<String> {
         .skip_while(|a| a != "run")
         .skip(1)
         .collect()
-}
-
-/// A progress bar on stderr with an ETA, hidden when stderr is not a terminal or `quiet`.
-pub fn progress_bar(total: usize, unit: &str, quiet: bool) -> ProgressBar {
-    let bar = ProgressBar::with_draw_target(
-        Some(total as u64),
-        if quiet || !std::io::stderr().is_terminal() {
-            ProgressDrawTarget::hidden()
-        } else {
-            ProgressDrawTarget::stderr()
-        },
-    );
-    bar.set_style(
-        ProgressStyle::with_template(&format!(
-            "{{elapsed_precise}} [{{bar:30}}] {{pos}}/{{len}} {unit}, ETA {{eta}} {{wide_msg}}"
-        ))
-        .expect("a valid progress template")
-        .progress_chars("=> "),
-    );
-    bar
 }
 
 /// Run `dualbench run`.

@@ -4,10 +4,9 @@
 
 use std::time::Instant;
 
-use crate::commands::run::progress_bar;
 use crate::error::{Error, Outcome, Result};
 use crate::output;
-use crate::output::Format;
+use crate::output::{progress_bar, Format};
 use crate::verify::random::RandomCheck;
 use crate::verify::{Plan, Request};
 

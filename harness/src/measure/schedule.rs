@@ -14,7 +14,7 @@
 //!
 //! How many samples: at least [`Settings::repeat`], more until [`Settings::min_time`] of
 //! sampling is reached, at most [`Settings::max_samples`], and never more than fits in 80% of
-//! the case's remaining budget after the warm-up gradients and phase samples (but at least
+//! the case's remaining budget after its phase samples (but at least
 //! one). A case whose process does not answer within its budget is killed (`timeout`); see
 //! [`crate::measure::isolate`] for the other statuses.
 //!
@@ -29,7 +29,7 @@ use workloads::Params;
 
 use crate::measure::isolate::{CaseProcess, Failure};
 use crate::measure::protocol::{CaseInfo, CaseSpec, PhaseSample, Setup};
-pub use crate::measure::settings::Settings;
+use crate::measure::settings::Settings;
 use crate::measure::stats::{self, Summary};
 use crate::results::{CaseResult, Status};
 

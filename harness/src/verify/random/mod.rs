@@ -406,6 +406,16 @@ mod tests {
         p
     }
 
+    /// The Jacobian's first entry under `strategy`.
+    fn first_entry(p: &RandomProgram, strategy: StrategyKind) -> f64 {
+        strategy.jacobian(p, p.point()).rows.unwrap()[0][0]
+    }
+
+    /// Whether every strategy agrees on `p`.
+    fn agrees(p: &RandomProgram) -> bool {
+        matches!(check(p, StrategyKind::ALL), Verdict::Agrees { .. })
+    }
+
     fn well_formed(p: &RandomProgram) -> bool {
         let n = p.point.len();
         let values = n + p.operations.len();
@@ -619,10 +629,7 @@ mod tests {
         let values: Vec<usize> = (0..2 + operations.len()).collect();
         let p = program(&[0.5, 2.0], operations, &values);
         assert!(p.is_testable());
-        assert!(matches!(
-            check(&p, StrategyKind::ALL),
-            Verdict::Agrees { .. }
-        ));
+        assert!(agrees(&p));
     }
 
     #[test]
@@ -748,16 +755,13 @@ mod tests {
             ],
             &[6],
         );
-        let forward = StrategyKind::Forward.jacobian(&p, p.point()).rows.unwrap()[0][0];
-        let tape = StrategyKind::Tape.jacobian(&p, p.point()).rows.unwrap()[0][0];
+        let forward = first_entry(&p, StrategyKind::Forward);
+        let tape = first_entry(&p, StrategyKind::Tape);
         let error = relative_error(forward, tape);
         assert!(error > 1e-3, "{forward} vs {tape}");
         let reference = Reference::of(&p);
         assert!(error <= reference.allowed_error(TOLERANCE, 0, 0, forward, tape));
-        assert!(matches!(
-            check(&p, StrategyKind::ALL),
-            Verdict::Agrees { .. }
-        ));
+        assert!(agrees(&p));
     }
 
     #[test]
@@ -795,7 +799,7 @@ mod tests {
         let (from_inputs, to_outputs) = graph.largest_path_bounds(&outputs);
         assert!(outputs[0].reach[0] > 1e262 && from_inputs <= RANGE_LIMIT);
         assert!(to_outputs.is_infinite());
-        let derivative = |s: StrategyKind| s.jacobian(&p, p.point()).rows.unwrap()[0][0];
+        let derivative = |s: StrategyKind| first_entry(&p, s);
         assert!(derivative(StrategyKind::Forward).is_finite());
         assert!(derivative(StrategyKind::Tape).is_infinite());
         assert!(!p.is_testable());
@@ -825,7 +829,7 @@ mod tests {
             ],
             &[3],
         );
-        let derivative = |s: StrategyKind| s.jacobian(&p, p.point()).rows.unwrap()[0][0];
+        let derivative = |s: StrategyKind| first_entry(&p, s);
         assert_eq!(derivative(StrategyKind::Forward), 0.0);
         assert_eq!(derivative(StrategyKind::Tape), 0.0);
         assert_eq!(derivative(StrategyKind::Dualrev), 0.0);
@@ -928,10 +932,7 @@ mod tests {
         let reference = Reference::of(&p);
         assert!(reference.fd.reliable[0][1]);
         assert!(!reference.fd_trusted[0][1]);
-        assert!(matches!(
-            check(&p, StrategyKind::ALL),
-            Verdict::Agrees { .. }
-        ));
+        assert!(agrees(&p));
     }
 
     #[test]
