@@ -1,6 +1,7 @@
-//! Every strategy and every workload, with descriptions and sizes: what `dualbench list`
-//! prints, as tables or as one JSON object `{"strategies": [...], "workloads": [...]}` with the
-//! full size and parameter specifications.
+//! Every strategy and every workload, with descriptions and sizes, and the peer crates this
+//! build has or lacks: what `dualbench list` prints, as tables or as one JSON object
+//! `{"strategies": [...], "peers": [...], "workloads": [...]}` with the full size and parameter
+//! specifications.
 
 use serde::Serialize;
 use strategies::{CostClass, StrategyKind};
@@ -28,6 +29,21 @@ pub struct StrategyEntry {
     pub cost_class: &'static str,
     /// One line: representation and cost.
     pub description: &'static str,
+}
+
+/// One peer crate, compiled in or not.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PeerEntry {
+    /// The strategy's CLI name.
+    pub name: &'static str,
+    /// The crate and version.
+    pub krate: &'static str,
+    /// The crate's licence.
+    pub licence: &'static str,
+    /// Whether this build has it (else: the cargo feature that adds it).
+    pub compiled_in: bool,
+    /// The cargo feature.
+    pub feature: &'static str,
 }
 
 /// A workload's primary size, as listed.
@@ -120,8 +136,10 @@ impl WorkloadEntry {
 /// Everything `list` prints.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Listing {
-    /// Every strategy, in registry order.
+    /// Every strategy of this build, in registry order.
     pub strategies: Vec<StrategyEntry>,
+    /// Every peer crate dualbench can be built with.
+    pub peers: Vec<PeerEntry>,
     /// Every workload, in registry order.
     pub workloads: Vec<WorkloadEntry>,
 }
@@ -138,6 +156,16 @@ impl Listing {
                     description: s.description(),
                 })
                 .collect(),
+            peers: strategies::peers::CATALOGUE
+                .iter()
+                .map(|p| PeerEntry {
+                    name: p.name,
+                    krate: p.krate,
+                    licence: p.licence,
+                    compiled_in: p.compiled_in,
+                    feature: p.feature,
+                })
+                .collect(),
             workloads: workloads::all()
                 .iter()
                 .map(|&w| WorkloadEntry::of(w))
@@ -145,11 +173,25 @@ impl Listing {
         }
     }
 
-    /// The two tables: strategies, then workloads.
-    pub fn tables(&self) -> (Table, Table) {
+    /// The three tables: strategies, peer crates, workloads.
+    pub fn tables(&self) -> (Table, Table, Table) {
         let mut strategies = Table::new(["strategy", "cost", "description"]);
         for s in &self.strategies {
             strategies.push_row([s.name, s.cost_class, s.description]);
+        }
+        let mut peers = Table::new(["peer", "crate", "licence", "in this build"]);
+        for p in &self.peers {
+            let built = if p.compiled_in {
+                "yes".to_string()
+            } else {
+                format!("no: build with --features {} (or peers)", p.feature)
+            };
+            peers.push_row([
+                p.name.to_string(),
+                p.krate.to_string(),
+                p.licence.to_string(),
+                built,
+            ]);
         }
         let mut workloads = Table::new([
             "workload",
@@ -185,7 +227,7 @@ impl Listing {
                 w.description.to_string(),
             ]);
         }
-        (strategies, workloads)
+        (strategies, peers, workloads)
     }
 }
 
@@ -204,8 +246,15 @@ mod tests {
     #[test]
     fn listing_has_one_row_per_registered_strategy_and_workload() {
         let listing = Listing::registered();
-        let (strategies, workloads) = listing.tables();
+        let (strategies, peers, workloads) = listing.tables();
         assert_eq!(strategies.rows().len(), StrategyKind::ALL.len());
+        assert_eq!(peers.rows().len(), strategies::peers::CATALOGUE.len());
+        for (row, peer) in peers.rows().iter().zip(strategies::peers::CATALOGUE) {
+            assert_eq!(
+                row[3] == "yes",
+                StrategyKind::from_name(peer.name).is_some()
+            );
+        }
         assert_eq!(workloads.rows().len(), workloads::all().len());
         assert_eq!(strategies.rows()[0][0], StrategyKind::ALL[0].name());
     }

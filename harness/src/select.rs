@@ -47,11 +47,19 @@ pub fn workloads(args: &[String]) -> Result<Vec<&'static dyn Workload>> {
 
 /// Look up one strategy by name.
 pub fn strategy(name: &str) -> Result<StrategyKind> {
-    StrategyKind::from_name(name).ok_or_else(|| {
-        Error::usage(format!(
+    StrategyKind::from_name(name).ok_or_else(|| match strategies::peers::find(name) {
+        Some(peer) => Error::usage(format!(
+            "strategy `{name}` ({}) is not compiled into this build; rebuild with \
+             `cargo build --release --ignore-rust-version --features {}` (or `--features \
+             peers` for every peer); strategies in this build: {}",
+            peer.krate,
+            peer.feature,
+            StrategyKind::names()
+        )),
+        None => Error::usage(format!(
             "unknown strategy `{name}`; valid strategies: {}",
             StrategyKind::names()
-        ))
+        )),
     })
 }
 

@@ -1,6 +1,6 @@
 //! What `dualbench run --suite quick|paper|full` measures: the workloads, their sizes, and the
-//! timing defaults. Every suite runs every strategy (the primal is the overhead's
-//! denominator); `--workloads`, `--strategies`, `--sizes` and the timing flags narrow or
+//! timing defaults. Every suite but `perf` runs every strategy (the primal, the overhead's
+//! denominator, always runs); `--workloads`, `--strategies`, `--sizes` and the timing flags narrow or
 //! override a suite.
 //!
 //! - `quick` is the README's main command: it must finish in about two minutes on a 2-core
@@ -13,7 +13,11 @@
 //!   programs and the sharing programs over their default sweeps (`SizeSpec::sweep`), within
 //!   an hour.
 //! - `full` is every workload over its sweep.
+//! - `perf` compares dualbench's fast strategies with the peer crates (README, Benchmarks):
+//!   one representative size per kernel, `tape`, `dualrev`, `forward-vec` and every compiled-in
+//!   peer (the only suite that does not run every strategy).
 
+use strategies::StrategyKind;
 use workloads::Workload;
 
 /// A named selection of cases with its timing defaults.
@@ -26,6 +30,9 @@ pub enum Suite {
     Paper,
     /// Every workload over its default sweep.
     Full,
+    /// The performance comparison: `primal`, `tape`, `dualrev`, `forward-vec` and every
+    /// compiled-in peer on nine kernels at one size each.
+    Perf,
 }
 
 /// Which sizes of a workload a suite measures.
@@ -38,12 +45,14 @@ pub enum Sizes {
 }
 
 /// One workload of a suite. Fixed-size workloads ignore [`SuiteEntry::sizes`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct SuiteEntry {
     /// The workload's name.
     pub workload: &'static str,
     /// Its sizes.
     pub sizes: Sizes,
+    /// Parameters the suite sets (a `--param` on the command line overrides them).
+    pub params: &'static [(&'static str, f64)],
 }
 
 /// Timing defaults of a suite (each overridable on the command line).
@@ -63,38 +72,47 @@ const QUICK: &[SuiteEntry] = &[
     SuiteEntry {
         workload: "fmult",
         sizes: Sizes::Sweep,
+        params: &[],
     },
     SuiteEntry {
         workload: "frotvecquat",
         sizes: Sizes::Sweep,
+        params: &[],
     },
     SuiteEntry {
         workload: "fdotprod",
         sizes: Sizes::List(&[100, 1000, 10_000]),
+        params: &[],
     },
     SuiteEntry {
         workload: "fneural",
         sizes: Sizes::List(&[10, 50]),
+        params: &[],
     },
     SuiteEntry {
         workload: "fsummatvec",
         sizes: Sizes::List(&[10, 100]),
+        params: &[],
     },
     SuiteEntry {
         workload: "square-chain",
         sizes: Sizes::List(&[5, 10, 15, 20, 25, 30]),
+        params: &[],
     },
     SuiteEntry {
         workload: "fib-chain",
         sizes: Sizes::List(&[10, 20, 30]),
+        params: &[],
     },
     SuiteEntry {
         workload: "deep-chain",
         sizes: Sizes::List(&[1000, 100_000]),
+        params: &[],
     },
     SuiteEntry {
         workload: "lse",
         sizes: Sizes::List(&[100, 10_000]),
+        params: &[],
     },
 ];
 
@@ -102,38 +120,95 @@ const PAPER: &[SuiteEntry] = &[
     SuiteEntry {
         workload: "fmult",
         sizes: Sizes::Sweep,
+        params: &[],
     },
     SuiteEntry {
         workload: "fdotprod",
         sizes: Sizes::Sweep,
+        params: &[],
     },
     SuiteEntry {
         workload: "fsummatvec",
         sizes: Sizes::Sweep,
+        params: &[],
     },
     SuiteEntry {
         workload: "frotvecquat",
         sizes: Sizes::Sweep,
+        params: &[],
     },
     SuiteEntry {
         workload: "fneural",
         sizes: Sizes::Sweep,
+        params: &[],
     },
     SuiteEntry {
         workload: "square-chain",
         sizes: Sizes::Sweep,
+        params: &[],
     },
     SuiteEntry {
         workload: "fib-chain",
         sizes: Sizes::Sweep,
+        params: &[],
     },
     SuiteEntry {
         workload: "fanout",
         sizes: Sizes::Sweep,
+        params: &[],
     },
     SuiteEntry {
         workload: "deep-chain",
         sizes: Sizes::Sweep,
+        params: &[],
+    },
+];
+
+const PERF: &[SuiteEntry] = &[
+    SuiteEntry {
+        workload: "fdotprod",
+        sizes: Sizes::List(&[100_000]),
+        params: &[],
+    },
+    SuiteEntry {
+        workload: "fsummatvec",
+        sizes: Sizes::List(&[316]),
+        params: &[],
+    },
+    SuiteEntry {
+        workload: "fneural",
+        sizes: Sizes::List(&[50]),
+        params: &[],
+    },
+    SuiteEntry {
+        workload: "mlp",
+        sizes: Sizes::List(&[50]),
+        params: &[],
+    },
+    SuiteEntry {
+        workload: "lse",
+        sizes: Sizes::List(&[100_000]),
+        params: &[],
+    },
+    SuiteEntry {
+        workload: "sin-product-sum",
+        sizes: Sizes::List(&[100_000]),
+        params: &[],
+    },
+    SuiteEntry {
+        workload: "llsq",
+        sizes: Sizes::List(&[4096]),
+        params: &[],
+    },
+    SuiteEntry {
+        workload: "ode",
+        sizes: Sizes::List(&[1000]),
+        params: &[("steps", 10.0)],
+    },
+    SuiteEntry {
+        workload: "deep-chain",
+        sizes: Sizes::List(&[100_000]),
+        params: &[],
     },
 ];
 
@@ -144,6 +219,7 @@ impl Suite {
             Suite::Quick => "quick",
             Suite::Paper => "paper",
             Suite::Full => "full",
+            Suite::Perf => "perf",
         }
     }
 
@@ -152,13 +228,37 @@ impl Suite {
         match self {
             Suite::Quick => QUICK.to_vec(),
             Suite::Paper => PAPER.to_vec(),
+            Suite::Perf => PERF.to_vec(),
             Suite::Full => workloads::all()
                 .iter()
                 .map(|w| SuiteEntry {
                     workload: w.name(),
                     sizes: Sizes::Sweep,
+                    params: &[],
                 })
                 .collect(),
+        }
+    }
+
+    /// The strategies the suite runs when `--strategies` is not given: every strategy, but
+    /// for `perf`, which runs the fast ones and the peers.
+    pub fn strategies(self) -> Vec<StrategyKind> {
+        match self {
+            Suite::Perf => StrategyKind::ALL
+                .iter()
+                .copied()
+                .filter(|&s| {
+                    s.is_peer()
+                        || matches!(
+                            s,
+                            StrategyKind::Primal
+                                | StrategyKind::Tape
+                                | StrategyKind::Dualrev
+                                | StrategyKind::ForwardVec
+                        )
+                })
+                .collect(),
+            Suite::Quick | Suite::Paper | Suite::Full => StrategyKind::ALL.to_vec(),
         }
     }
 
@@ -175,6 +275,12 @@ impl Suite {
                 budget_s: 10.0,
                 repeat: 10,
                 min_time_s: 0.3,
+                warmup_s: 0.1,
+            },
+            Suite::Perf => Timing {
+                budget_s: 8.0,
+                repeat: 10,
+                min_time_s: 0.5,
                 warmup_s: 0.1,
             },
             Suite::Full => Timing {
@@ -204,9 +310,16 @@ mod tests {
 
     #[test]
     fn every_suite_names_registered_workloads_at_accepted_sizes() {
-        for suite in [Suite::Quick, Suite::Paper, Suite::Full] {
+        for suite in [Suite::Quick, Suite::Paper, Suite::Full, Suite::Perf] {
             for entry in suite.entries() {
                 let w = workloads::find(entry.workload)
+                    .unwrap_or_else(|e| panic!("suite {}: {e}", suite.name()));
+                let params = entry
+                    .params
+                    .iter()
+                    .map(|&(k, v)| (k.to_string(), v))
+                    .collect();
+                workloads::instantiate(w, entry.sizes.resolve(w).first().copied(), &params)
                     .unwrap_or_else(|e| panic!("suite {}: {e}", suite.name()));
                 if let Some(spec) = w.size() {
                     for size in entry.sizes.resolve(w) {
@@ -220,6 +333,17 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn perf_runs_the_fast_strategies_and_every_peer_and_nothing_slow() {
+        let strategies = Suite::Perf.strategies();
+        assert!(strategies.contains(&StrategyKind::Primal));
+        assert!(strategies.contains(&StrategyKind::Tape));
+        assert!(!strategies.contains(&StrategyKind::Naive));
+        let peers = StrategyKind::ALL.iter().filter(|s| s.is_peer()).count();
+        assert_eq!(strategies.len(), 4 + peers);
+        assert_eq!(Suite::Quick.strategies(), StrategyKind::ALL);
     }
 
     #[test]

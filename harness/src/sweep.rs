@@ -84,7 +84,11 @@ impl Plan {
         let shard = request.shard.as_deref().map(parse_shard).transpose()?;
         options.shard = shard.map(|(i, n)| format!("{i}/{n}"));
 
-        let strategies = with_primal_first(&select::strategies(&request.strategies)?);
+        let strategies = if request.strategies.is_empty() {
+            with_primal_first(&request.suite.strategies())
+        } else {
+            with_primal_first(&select::strategies(&request.strategies)?)
+        };
         let params = select::params(&request.params)?;
         let sizes = SizeSelection::parse(&request.sizes)?;
         let named = !request.workloads.is_empty();
@@ -100,6 +104,7 @@ impl Plan {
                         .unwrap_or(SuiteEntry {
                             workload: w.name(),
                             sizes: Sizes::Sweep,
+                            params: &[],
                         })
                 })
                 .collect()
@@ -140,6 +145,10 @@ impl Plan {
             let mut list = sizes.sizes_for(workload, named, |_| entry.sizes.resolve(workload))?;
             list.sort();
             list.dedup();
+            let mut params = params.clone();
+            for &(key, value) in entry.params {
+                params.entry(key.to_string()).or_insert(value);
+            }
             for size in list {
                 let instance = workloads::instantiate(workload, size, &params)?;
                 let cases = strategies

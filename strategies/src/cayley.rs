@@ -33,6 +33,9 @@
 //!
 //! - `ids_allocated`: IDs handed out by the forward pass: n inputs plus one per operation with
 //!   an active operand.
+//! - `resolves`: reverse passes over the one Contrib graph of the call: 1 for a
+//!   vector-Jacobian product, m for a Jacobian (the graph is built once and resolved once per
+//!   output; see [`contrib::jacobian`](crate::contrib)).
 //! - `contribs_applied`: Contribs applied, each once: the non-input nodes reachable from the
 //!   seeded outputs, the outputs' own nodes (the seed) included.
 //! - `edges_applied`: edges of the applied Contribs.
@@ -42,7 +45,7 @@
 //!   accumulator, and n for each input reached (the copy made by its update); so exactly
 //!   `n * (1 + inputs reached)`. (Copying the result out is not counted.)
 
-use crate::contrib::{differentiate, for_each_edge, Id, Seeds, StagingMap};
+use crate::contrib::{differentiate, for_each_edge, jacobian, Id, Seeds, StagingMap};
 use crate::program::{Derivatives, Probe, Program, Strategy};
 use crate::real::partials;
 
@@ -57,6 +60,7 @@ impl Strategy for Cayley {
 
     const COUNTERS: &'static [&'static str] = &[
         "ids_allocated",
+        "resolves",
         "contribs_applied",
         "edges_applied",
         "collector_updates",
@@ -71,6 +75,16 @@ impl Strategy for Cayley {
         probe: &mut Q,
     ) {
         differentiate(program, x, cotangent, out, probe, resolve);
+    }
+
+    /// One forward pass, its Contrib graph resolved once per output.
+    fn jacobian_into<P: Program, Q: Probe>(
+        program: &P,
+        x: &[f64],
+        out: &mut Derivatives,
+        probe: &mut Q,
+    ) {
+        jacobian(program, x, out, probe, resolve);
     }
 }
 
@@ -106,7 +120,13 @@ fn input_backpropagator(
 /// node's Contrib once and each reached input's backpropagator once. Appends the gradient to
 /// `out`.
 #[inline]
-fn resolve<Q: Probe>(seeds: Seeds, n: usize, ids_allocated: Id, out: &mut Vec<f64>, probe: &mut Q) {
+fn resolve<Q: Probe>(
+    seeds: Seeds,
+    n: usize,
+    _ids_allocated: Id,
+    out: &mut Vec<f64>,
+    probe: &mut Q,
+) {
     let mut staging = StagingMap::default();
     let mut contribs_applied = 0u64;
     let mut edges_applied = 0u64;
@@ -134,7 +154,6 @@ fn resolve<Q: Probe>(seeds: Seeds, n: usize, ids_allocated: Id, out: &mut Vec<f6
     out.extend_from_slice(&gradient.0);
     if Q::COUNTS {
         probe.counters(&[
-            ("ids_allocated", u64::from(ids_allocated)),
             ("contribs_applied", contribs_applied),
             ("edges_applied", edges_applied),
             ("collector_updates", collector_updates),

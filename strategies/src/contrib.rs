@@ -39,12 +39,13 @@ use std::fmt;
 use std::iter::{Product, Sum};
 use std::mem;
 use std::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssign};
-use std::rc::Rc;
+use std::ptr::NonNull;
 
 use rpds::RedBlackTreeMap;
 use smallvec::SmallVec;
 
-use crate::program::{check_lengths, Derivatives, Probe, Program};
+use crate::pool;
+use crate::program::{check_inputs, check_lengths, Derivatives, Probe, Program};
 use crate::real::{partials, Real};
 
 /// A node's ID: its position in the topological order of one gradient's computation graph.
@@ -132,7 +133,7 @@ fn foreign_value(value_generation: u32, running: u32) -> ! {
 
 /// Check that operands of generations `a` and `b` (`NO_GRADIENT` for a constant or an absent
 /// operand) belong to the running gradient, and allocate the next ID in it.
-#[inline]
+#[inline(always)]
 fn allocate_id(a: u32, b: u32) -> (u32, Id) {
     FRAME.with(|cell| {
         let frame = cell.get();
@@ -155,20 +156,26 @@ fn allocate_id(a: u32, b: u32) -> (u32, Id) {
 const NO_EDGE: Id = Id::MAX;
 
 /// The staged backpropagator of one operation (the paper's `Contrib`): its edges to its active
-/// operands. Shared through `Rc` by every value that uses the operation's result, and freed
-/// when the last one is gone; dropping a long chain is iterative (see the module docs).
+/// operands. Shared through a counted reference (`ContribRef`) by every value that uses the operation's result,
+/// and freed when the last one is gone; dropping a long chain is iterative (see the module
+/// docs).
 ///
 /// Edge `k` is (operand ID `ids[k]`, operand's Contrib `operands[k]` (`None` for an input),
 /// partial derivative `partials[k]`); a one-edge node has `ids[1] == NO_EDGE`. The edges are
 /// stored field by field rather than as an array of (ID, Contrib, partial) records so that no
-/// field is padded and no variant tag is needed: the node is 40 bytes (56 with `Rc`'s counts)
-/// instead of 56 (72), which is the memory every operation writes in the forward pass and
-/// reads back in the reverse pass.
+/// field is padded and no variant tag is needed: with its reference count the node is 48
+/// bytes, one cell of the per-thread node pool, which is the memory every operation
+/// writes in the forward pass and reads back in the reverse pass.
 pub struct Contrib {
-    operands: [Option<Rc<Contrib>>; 2],
-    partials: [f64; 2],
+    /// The number of [`ContribRef`]s to this node (values, other nodes, collector slots).
+    references: Cell<u32>,
     ids: [Id; 2],
+    partials: [f64; 2],
+    operands: [Option<ContribRef>; 2],
 }
+
+const _: () = assert!(mem::size_of::<Contrib>() == pool::CELL_BYTES);
+const _: () = assert!(mem::align_of::<Contrib>() <= mem::align_of::<pool::RawCell>());
 
 impl Contrib {
     /// The number of edges: 1 or 2.
@@ -189,35 +196,122 @@ impl Contrib {
     }
 }
 
-impl Drop for Contrib {
-    /// Unwind the uniquely owned descendants onto an explicit stack instead of letting `Rc`'s
-    /// drop glue recurse once per node. A child that someone else still holds is only
-    /// decremented, so the loop visits exactly the nodes that are freed. A node whose edges the
-    /// reverse pass has already taken (the common case) only checks that it has none left.
-    #[inline]
-    fn drop(&mut self) {
-        if self.holds_operands() {
-            drop_unique_descendants(self);
+/// A counted reference to a [`Contrib`] node in this thread's [`pool`](crate::pool): the
+/// single-threaded `Rc` of the ladder rungs, with the node allocated from the pool instead of
+/// by `malloc` and a 4-byte count instead of `Rc`'s two 8-byte ones. Not `Send`: a node is
+/// freed into the pool of the thread that allocated it.
+pub(crate) struct ContribRef(NonNull<Contrib>);
+
+impl ContribRef {
+    /// A new node, referenced once.
+    #[inline(always)]
+    fn new(ids: [Id; 2], partials: [f64; 2], operands: [Option<ContribRef>; 2]) -> ContribRef {
+        let cell = pool::allocate().cast::<Contrib>();
+        // SAFETY: the cell is a fresh, exclusively owned allocation of the node's size and
+        // alignment (checked above).
+        unsafe {
+            cell.as_ptr().write(Contrib {
+                references: Cell::new(1),
+                ids,
+                partials,
+                operands,
+            });
+        }
+        ContribRef(cell)
+    }
+
+    /// Whether this is the only reference to the node.
+    #[inline(always)]
+    fn is_unique(&self) -> bool {
+        self.references.get() == 1
+    }
+
+    /// The node, mutably, if this is its only reference.
+    #[inline(always)]
+    fn get_mut(&mut self) -> Option<&mut Contrib> {
+        if self.is_unique() {
+            // SAFETY: a unique reference has exclusive access to its node.
+            Some(unsafe { self.0.as_mut() })
+        } else {
+            None
         }
     }
+}
+
+impl std::ops::Deref for ContribRef {
+    type Target = Contrib;
+    #[inline(always)]
+    fn deref(&self) -> &Contrib {
+        // SAFETY: the node lives while a reference to it does.
+        unsafe { self.0.as_ref() }
+    }
+}
+
+impl Clone for ContribRef {
+    #[inline(always)]
+    fn clone(&self) -> ContribRef {
+        let count = self.references.get();
+        if count == u32::MAX {
+            std::process::abort();
+        }
+        self.references.set(count + 1);
+        ContribRef(self.0)
+    }
+}
+
+impl Drop for ContribRef {
+    /// Decrements the count; the last reference frees the node. A node whose operands the
+    /// reverse pass has already taken (the common case) goes straight back to the pool; one
+    /// that still holds operands unwinds its uniquely owned descendants onto an explicit stack
+    /// instead of recursing once per node, so a long chain is freed on any stack. A child that
+    /// someone else still holds is only decremented, so the loop visits exactly the nodes
+    /// that are freed.
+    #[inline(always)]
+    fn drop(&mut self) {
+        let count = self.references.get();
+        if count > 1 {
+            self.references.set(count - 1);
+            return;
+        }
+        // SAFETY: this was the last reference: the node is ours to free.
+        unsafe {
+            let node = self.0.as_mut();
+            if node.holds_operands() {
+                drop_unique_descendants(node);
+            }
+            free_node(self.0);
+        }
+    }
+}
+
+/// Returns a node whose operands are gone to the pool.
+///
+/// # Safety
+///
+/// `node` is unreferenced and holds no operands.
+#[inline(always)]
+unsafe fn free_node(node: NonNull<Contrib>) {
+    // SAFETY: the node holds no operands, so dropping it in place has nothing to do; its cell
+    // came from `pool::allocate` on this thread and is released once.
+    unsafe { pool::release(node.cast()) };
 }
 
 #[inline(never)]
 fn drop_unique_descendants(node: &mut Contrib) {
-    let mut stack: Vec<Rc<Contrib>> = Vec::new();
+    let mut stack: Vec<ContribRef> = Vec::new();
     take_unique_children(node, &mut stack);
-    while let Some(node) = stack.pop() {
-        if let Ok(mut node) = Rc::try_unwrap(node) {
-            take_unique_children(&mut node, &mut stack);
-            // `node` now has no children left: its own `drop` does not recurse.
+    while let Some(mut child) = stack.pop() {
+        if let Some(owned) = child.get_mut() {
+            take_unique_children(owned, &mut stack);
         }
+        // `child` now holds no operands (or is shared): dropping it does not recurse.
     }
 }
 
-fn take_unique_children(node: &mut Contrib, stack: &mut Vec<Rc<Contrib>>) {
+fn take_unique_children(node: &mut Contrib, stack: &mut Vec<ContribRef>) {
     for operand in &mut node.operands {
         if let Some(child) = operand.take() {
-            if Rc::strong_count(&child) == 1 {
+            if child.is_unique() {
                 stack.push(child);
             }
         }
@@ -231,11 +325,11 @@ fn take_unique_children(node: &mut Contrib, stack: &mut Vec<Rc<Contrib>>) {
 /// and the node is freed without touching its children's reference counts.
 #[inline]
 pub(crate) fn for_each_edge(
-    mut contrib: Rc<Contrib>,
-    mut f: impl FnMut(Id, Option<Rc<Contrib>>, f64),
+    mut contrib: ContribRef,
+    mut f: impl FnMut(Id, Option<ContribRef>, f64),
 ) -> u64 {
     let n = contrib.edge_count();
-    match Rc::get_mut(&mut contrib) {
+    match contrib.get_mut() {
         Some(owned) => {
             for k in 0..n {
                 f(owned.ids[k], owned.operands[k].take(), owned.partials[k]);
@@ -261,7 +355,7 @@ pub struct Dual {
     value: f64,
     generation: u32,
     id: Id,
-    contrib: Option<Rc<Contrib>>,
+    contrib: Option<ContribRef>,
 }
 
 impl Dual {
@@ -292,11 +386,11 @@ impl Dual {
             value,
             generation,
             id,
-            contrib: Some(Rc::new(Contrib {
-                operands: [x.contrib, None],
-                partials: [dx, 0.0],
-                ids: [x.id, NO_EDGE],
-            })),
+            contrib: Some(ContribRef::new(
+                [x.id, NO_EDGE],
+                [dx, 0.0],
+                [x.contrib, None],
+            )),
         }
     }
 
@@ -314,11 +408,11 @@ impl Dual {
                     value,
                     generation,
                     id,
-                    contrib: Some(Rc::new(Contrib {
-                        operands: [x.contrib, y.contrib],
-                        partials: [dx, dy],
-                        ids: [x.id, y.id],
-                    })),
+                    contrib: Some(ContribRef::new(
+                        [x.id, y.id],
+                        [dx, dy],
+                        [x.contrib, y.contrib],
+                    )),
                 }
             }
         }
@@ -361,7 +455,7 @@ impl PartialOrd for Dual {
 
 impl Add for Dual {
     type Output = Dual;
-    #[inline]
+    #[inline(always)]
     fn add(self, rhs: Dual) -> Dual {
         let v = self.value + rhs.value;
         let (dx, dy) = partials::add();
@@ -371,7 +465,7 @@ impl Add for Dual {
 
 impl Sub for Dual {
     type Output = Dual;
-    #[inline]
+    #[inline(always)]
     fn sub(self, rhs: Dual) -> Dual {
         let v = self.value - rhs.value;
         let (dx, dy) = partials::sub();
@@ -381,7 +475,7 @@ impl Sub for Dual {
 
 impl Mul for Dual {
     type Output = Dual;
-    #[inline]
+    #[inline(always)]
     fn mul(self, rhs: Dual) -> Dual {
         let (a, b) = (self.value, rhs.value);
         let (dx, dy) = partials::mul(a, b);
@@ -391,7 +485,7 @@ impl Mul for Dual {
 
 impl Div for Dual {
     type Output = Dual;
-    #[inline]
+    #[inline(always)]
     fn div(self, rhs: Dual) -> Dual {
         let (a, b) = (self.value, rhs.value);
         let q = a / b;
@@ -402,7 +496,7 @@ impl Div for Dual {
 
 impl Add<f64> for Dual {
     type Output = Dual;
-    #[inline]
+    #[inline(always)]
     fn add(self, rhs: f64) -> Dual {
         let v = self.value + rhs;
         Dual::unary(self, v, partials::add_constant())
@@ -411,7 +505,7 @@ impl Add<f64> for Dual {
 
 impl Sub<f64> for Dual {
     type Output = Dual;
-    #[inline]
+    #[inline(always)]
     fn sub(self, rhs: f64) -> Dual {
         let v = self.value - rhs;
         Dual::unary(self, v, partials::add_constant())
@@ -420,7 +514,7 @@ impl Sub<f64> for Dual {
 
 impl Mul<f64> for Dual {
     type Output = Dual;
-    #[inline]
+    #[inline(always)]
     fn mul(self, rhs: f64) -> Dual {
         let v = self.value * rhs;
         Dual::unary(self, v, partials::mul_constant(rhs))
@@ -429,7 +523,7 @@ impl Mul<f64> for Dual {
 
 impl Div<f64> for Dual {
     type Output = Dual;
-    #[inline]
+    #[inline(always)]
     fn div(self, rhs: f64) -> Dual {
         let v = self.value / rhs;
         Dual::unary(self, v, partials::div_constant(rhs))
@@ -438,7 +532,7 @@ impl Div<f64> for Dual {
 
 impl Neg for Dual {
     type Output = Dual;
-    #[inline]
+    #[inline(always)]
     fn neg(self) -> Dual {
         let v = -self.value;
         Dual::unary(self, v, partials::neg())
@@ -448,7 +542,7 @@ impl Neg for Dual {
 macro_rules! assign_via_binary {
     ($($Trait:ident $method:ident $op:tt $Rhs:ty;)*) => {$(
         impl $Trait<$Rhs> for Dual {
-            #[inline]
+            #[inline(always)]
             fn $method(&mut self, rhs: $Rhs) {
                 *self = self.take() $op rhs;
             }
@@ -480,7 +574,7 @@ impl Product for Dual {
 }
 
 impl Real for Dual {
-    #[inline]
+    #[inline(always)]
     fn constant(value: f64) -> Self {
         Dual {
             value,
@@ -489,43 +583,43 @@ impl Real for Dual {
             contrib: None,
         }
     }
-    #[inline]
+    #[inline(always)]
     fn value(&self) -> f64 {
         self.value
     }
-    #[inline]
+    #[inline(always)]
     fn sin(&self) -> Self {
         Dual::unary(self.clone(), self.value.sin(), partials::sin(self.value))
     }
-    #[inline]
+    #[inline(always)]
     fn cos(&self) -> Self {
         Dual::unary(self.clone(), self.value.cos(), partials::cos(self.value))
     }
-    #[inline]
+    #[inline(always)]
     fn tan(&self) -> Self {
         let t = self.value.tan();
         Dual::unary(self.clone(), t, partials::tan_from_result(t))
     }
-    #[inline]
+    #[inline(always)]
     fn exp(&self) -> Self {
         let e = self.value.exp();
         Dual::unary(self.clone(), e, partials::exp_from_result(e))
     }
-    #[inline]
+    #[inline(always)]
     fn ln(&self) -> Self {
         Dual::unary(self.clone(), self.value.ln(), partials::ln(self.value))
     }
-    #[inline]
+    #[inline(always)]
     fn sqrt(&self) -> Self {
         let s = self.value.sqrt();
         Dual::unary(self.clone(), s, partials::sqrt_from_result(s))
     }
-    #[inline]
+    #[inline(always)]
     fn tanh(&self) -> Self {
         let t = self.value.tanh();
         Dual::unary(self.clone(), t, partials::tanh_from_result(t))
     }
-    #[inline]
+    #[inline(always)]
     fn powi(&self, n: i32) -> Self {
         Dual::unary(
             self.clone(),
@@ -533,13 +627,13 @@ impl Real for Dual {
             partials::powi(self.value, n),
         )
     }
-    #[inline]
+    #[inline(always)]
     fn powf(&self, p: &Self) -> Self {
         let r = self.value.powf(p.value);
         let (dx, dp) = partials::powf(self.value, p.value, r);
         Dual::binary(self.clone(), p.clone(), r, dx, dp)
     }
-    #[inline]
+    #[inline(always)]
     fn abs(&self) -> Self {
         Dual::unary(self.clone(), self.value.abs(), partials::abs(self.value))
     }
@@ -548,8 +642,10 @@ impl Real for Dual {
 /// An output to start the reverse pass from: its ID, its Contrib (`None` if the output is an
 /// input) and its cotangent (the output's component of the vector `w` of `w^T J`).
 pub(crate) struct Seed {
+    /// Which output it is.
+    pub(crate) output: usize,
     pub(crate) id: Id,
-    pub(crate) contrib: Option<Rc<Contrib>>,
+    pub(crate) contrib: Option<ContribRef>,
     pub(crate) cotangent: f64,
 }
 
@@ -559,7 +655,8 @@ pub(crate) type Seeds = SmallVec<[Seed; 4]>;
 /// The gradient driver shared by rungs 1–4: the forward pass ([`forward_pass`]), then the
 /// rung's own `resolve` (its reverse pass and collector, the part that differs between rungs).
 /// `resolve` receives the seeded outputs, n and the number of IDs, appends the gradient to the
-/// vector it is given and reports its counters to the probe.
+/// vector it is given and reports its counters to the probe; the driver reports the forward
+/// pass's (`ids_allocated`, `resolves`).
 #[inline]
 pub(crate) fn differentiate<P, Q, F>(
     program: &P,
@@ -576,7 +673,54 @@ pub(crate) fn differentiate<P, Q, F>(
     probe.forward_starts();
     let (seeds, ids_allocated) = forward_pass(program, x, cotangent, &mut out.value);
     probe.reverse_starts();
+    if Q::COUNTS {
+        probe.counters(&[("ids_allocated", u64::from(ids_allocated)), ("resolves", 1)]);
+    }
     resolve(seeds, x.len(), ids_allocated, &mut out.derivative, probe);
+    probe.finished();
+}
+
+/// The Jacobian driver shared by rungs 1–4: one forward pass builds the Contrib graph of all m
+/// outputs, then `resolve` runs once per output j, seeded with output j alone (cotangent 1),
+/// appending row j to `out.derivative` (emptied first).
+///
+/// The graph is not rebuilt between rows. While row j is resolved, the seeds of the later
+/// rows still hold their outputs' Contribs, so every node they reach is shared and is read,
+/// not consumed (`for_each_edge` clones the operands of a shared node and moves those of a
+/// unique one); the nodes only earlier rows reach are freed as their rows are resolved.
+#[inline]
+pub(crate) fn jacobian<P, Q, F>(
+    program: &P,
+    x: &[f64],
+    out: &mut Derivatives,
+    probe: &mut Q,
+    mut resolve: F,
+) where
+    P: Program,
+    Q: Probe,
+    F: FnMut(Seeds, usize, Id, &mut Vec<f64>, &mut Q),
+{
+    let m = program.output_len();
+    check_inputs(program.input_len(), x);
+    out.clear();
+    probe.forward_starts();
+    let unit: SmallVec<[f64; 4]> = smallvec::smallvec![1.0; m];
+    let (seeds, ids_allocated) = forward_pass(program, x, &unit, &mut out.value);
+    probe.reverse_starts();
+    if Q::COUNTS {
+        probe.counters(&[
+            ("ids_allocated", u64::from(ids_allocated)),
+            ("resolves", m as u64),
+        ]);
+    }
+    let mut seeds = seeds.into_iter().peekable();
+    for row in 0..m {
+        let mut seed = Seeds::new();
+        if let Some(s) = seeds.next_if(|s| s.output == row) {
+            seed.push(s);
+        }
+        resolve(seed, x.len(), ids_allocated, &mut out.derivative, probe);
+    }
     probe.finished();
 }
 
@@ -608,13 +752,14 @@ fn forward_pass<P: Program>(
     drop(scope);
     value.clear();
     let mut seeds = Seeds::new();
-    for (output, &w) in outputs.into_iter().zip(cotangent) {
+    for (index, (output, &w)) in outputs.into_iter().zip(cotangent).enumerate() {
         value.push(output.value);
         if output.is_active() {
             if output.generation != running {
                 foreign_value(output.generation, running);
             }
             seeds.push(Seed {
+                output: index,
                 id: output.id,
                 contrib: output.contrib,
                 cotangent: w,
@@ -635,13 +780,13 @@ fn forward_pass<P: Program>(
 /// three rungs that use it; rung 4 is the step that replaces the map by a mutable array.
 #[derive(Default)]
 pub(crate) struct StagingMap {
-    pending: RedBlackTreeMap<Id, (Option<Rc<Contrib>>, f64)>,
+    pending: RedBlackTreeMap<Id, (Option<ContribRef>, f64)>,
 }
 
 impl StagingMap {
     /// Add `cotangent` to the entry of `id`, creating it with `contrib` if absent (the paper's
     /// `insertWith (+)`): a new version of the map replaces the old one.
-    pub(crate) fn stage(&mut self, id: Id, contrib: Option<Rc<Contrib>>, cotangent: f64) {
+    pub(crate) fn stage(&mut self, id: Id, contrib: Option<ContribRef>, cotangent: f64) {
         let entry = match self.pending.get(&id) {
             Some((staged, sum)) => (staged.clone(), sum + cotangent),
             None => (contrib, cotangent),
@@ -652,7 +797,7 @@ impl StagingMap {
     /// Remove and return the entry with the largest ID: (ID, Contrib, accumulated cotangent).
     /// The new version of the map no longer holds the Contrib, so once the old version is
     /// dropped the caller holds its only reference.
-    pub(crate) fn pop_max(&mut self) -> Option<(Id, Option<Rc<Contrib>>, f64)> {
+    pub(crate) fn pop_max(&mut self) -> Option<(Id, Option<ContribRef>, f64)> {
         let (&id, (contrib, cotangent)) = self.pending.last()?;
         let popped = (id, contrib.clone(), *cotangent);
         self.pending = self.pending.remove(&id);
@@ -741,8 +886,8 @@ mod tests {
 
     #[test]
     fn a_node_is_its_edges_and_nothing_more() {
-        // Two (ID, Contrib, partial) edges, unpadded: 2 * (4 + 8 + 8) bytes.
-        assert_eq!(mem::size_of::<Contrib>(), 40);
+        // Two (ID, Contrib, partial) edges, unpadded, and the count: 2 * (4 + 8 + 8) + 8 bytes.
+        assert_eq!(mem::size_of::<Contrib>(), 48);
         assert_eq!(mem::size_of::<Dual>(), 24);
     }
 

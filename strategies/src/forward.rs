@@ -74,47 +74,47 @@ macro_rules! impl_real_from_partials {
     ($T:ident) => {
         impl $T {
             /// `self + rhs` on borrowed operands (shared by `Add` and `AddAssign`).
-            #[inline]
+            #[inline(always)]
             fn add_ref(&self, rhs: &Self) -> Self {
                 let (dx, dy) = $crate::real::partials::add();
                 self.binary(rhs, self.value + rhs.value, dx, dy)
             }
             /// `self - rhs`.
-            #[inline]
+            #[inline(always)]
             fn sub_ref(&self, rhs: &Self) -> Self {
                 let (dx, dy) = $crate::real::partials::sub();
                 self.binary(rhs, self.value - rhs.value, dx, dy)
             }
             /// `self * rhs`.
-            #[inline]
+            #[inline(always)]
             fn mul_ref(&self, rhs: &Self) -> Self {
                 let (dx, dy) = $crate::real::partials::mul(self.value, rhs.value);
                 self.binary(rhs, self.value * rhs.value, dx, dy)
             }
             /// `self / rhs`.
-            #[inline]
+            #[inline(always)]
             fn div_ref(&self, rhs: &Self) -> Self {
                 let q = self.value / rhs.value;
                 let (dx, dy) = $crate::real::partials::div(rhs.value, q);
                 self.binary(rhs, q, dx, dy)
             }
             /// `self + c`, a unary node.
-            #[inline]
+            #[inline(always)]
             fn add_f64(&self, c: f64) -> Self {
                 self.unary(self.value + c, $crate::real::partials::add_constant())
             }
             /// `self - c`, a unary node.
-            #[inline]
+            #[inline(always)]
             fn sub_f64(&self, c: f64) -> Self {
                 self.unary(self.value - c, $crate::real::partials::add_constant())
             }
             /// `self * c`, a unary node.
-            #[inline]
+            #[inline(always)]
             fn mul_f64(&self, c: f64) -> Self {
                 self.unary(self.value * c, $crate::real::partials::mul_constant(c))
             }
             /// `self / c`, a unary node.
-            #[inline]
+            #[inline(always)]
             fn div_f64(&self, c: f64) -> Self {
                 self.unary(self.value / c, $crate::real::partials::div_constant(c))
             }
@@ -127,7 +127,7 @@ macro_rules! impl_real_from_partials {
 
         impl ::std::ops::Neg for $T {
             type Output = $T;
-            #[inline]
+            #[inline(always)]
             fn neg(self) -> $T {
                 self.unary(-self.value, $crate::real::partials::neg())
             }
@@ -158,57 +158,57 @@ macro_rules! impl_real_from_partials {
         }
 
         impl $crate::real::Real for $T {
-            #[inline]
+            #[inline(always)]
             fn constant(value: f64) -> Self {
                 <$T>::inactive(value)
             }
-            #[inline]
+            #[inline(always)]
             fn value(&self) -> f64 {
                 self.value
             }
-            #[inline]
+            #[inline(always)]
             fn sin(&self) -> Self {
                 self.unary(self.value.sin(), $crate::real::partials::sin(self.value))
             }
-            #[inline]
+            #[inline(always)]
             fn cos(&self) -> Self {
                 self.unary(self.value.cos(), $crate::real::partials::cos(self.value))
             }
-            #[inline]
+            #[inline(always)]
             fn tan(&self) -> Self {
                 let t = self.value.tan();
                 self.unary(t, $crate::real::partials::tan_from_result(t))
             }
-            #[inline]
+            #[inline(always)]
             fn exp(&self) -> Self {
                 let e = self.value.exp();
                 self.unary(e, $crate::real::partials::exp_from_result(e))
             }
-            #[inline]
+            #[inline(always)]
             fn ln(&self) -> Self {
                 self.unary(self.value.ln(), $crate::real::partials::ln(self.value))
             }
-            #[inline]
+            #[inline(always)]
             fn sqrt(&self) -> Self {
                 let s = self.value.sqrt();
                 self.unary(s, $crate::real::partials::sqrt_from_result(s))
             }
-            #[inline]
+            #[inline(always)]
             fn tanh(&self) -> Self {
                 let t = self.value.tanh();
                 self.unary(t, $crate::real::partials::tanh_from_result(t))
             }
-            #[inline]
+            #[inline(always)]
             fn powi(&self, n: i32) -> Self {
                 self.unary(self.value.powi(n), $crate::real::partials::powi(self.value, n))
             }
-            #[inline]
+            #[inline(always)]
             fn powf(&self, p: &Self) -> Self {
                 let r = self.value.powf(p.value);
                 let (dx, dp) = $crate::real::partials::powf(self.value, p.value, r);
                 self.binary(p, r, dx, dp)
             }
-            #[inline]
+            #[inline(always)]
             fn abs(&self) -> Self {
                 self.unary(self.value.abs(), $crate::real::partials::abs(self.value))
             }
@@ -217,26 +217,26 @@ macro_rules! impl_real_from_partials {
     (@op $T:ident, $Op:ident, $op:ident, $OpAssign:ident, $op_assign:ident, $by_ref:ident, $by_f64:ident) => {
         impl ::std::ops::$Op for $T {
             type Output = $T;
-            #[inline]
+            #[inline(always)]
             fn $op(self, rhs: $T) -> $T {
                 self.$by_ref(&rhs)
             }
         }
         impl ::std::ops::$Op<f64> for $T {
             type Output = $T;
-            #[inline]
+            #[inline(always)]
             fn $op(self, rhs: f64) -> $T {
                 self.$by_f64(rhs)
             }
         }
         impl ::std::ops::$OpAssign for $T {
-            #[inline]
+            #[inline(always)]
             fn $op_assign(&mut self, rhs: $T) {
                 *self = self.$by_ref(&rhs);
             }
         }
         impl ::std::ops::$OpAssign<f64> for $T {
-            #[inline]
+            #[inline(always)]
             fn $op_assign(&mut self, rhs: f64) {
                 *self = self.$by_f64(rhs);
             }

@@ -4,14 +4,19 @@
 //!
 //! A scalar is a [`DualVec`]: its primal value and a fixed-width array of [`LANES`] tangents,
 //! one per input direction pushed through the program at once (`docs/ladder.md`, forward
-//! mode, the vector-tangent variant). A primitive computes its partial derivatives once and
-//! applies them to every lane, so the primal work and the partials are shared by the lanes and
-//! the lane loop is a short fixed-length loop the compiler vectorises.
+//! mode, the vector-tangent variant) — or no tangent at all when the value depends on no input
+//! seeded in this pass (a constant, or a value computed from inputs of other chunks only). A
+//! primitive computes its partial derivatives once and applies them to every lane, so the
+//! primal work and the partials are shared by the lanes and the lane loop is a short
+//! fixed-length loop the compiler vectorises; an operand without a tangent costs no lane work,
+//! so a pass pays lane arithmetic only on the part of the program its chunk reaches.
 //!
 //! # Algorithm and cost
 //!
-//! The n inputs are split into ceil(n / [`LANES`]) chunks. The pass for chunk c seeds input
-//! c * LANES + l with the unit tangent in lane l; after the pass, lane l of output j holds
+//! The n inputs are split into ceil(n / [`LANES`]) chunks. The inputs are lifted once; the
+//! pass for chunk c seeds input c * LANES + l with the unit tangent in lane l (the previous
+//! chunk's inputs lose theirs, every other input has none); after the pass, lane l of output j
+//! holds
 //! d out_j / d x_(c LANES + l). A vector-Jacobian product combines the lanes with the output
 //! cotangent; the Jacobian is filled from the same passes. Cost: ceil(n / LANES) passes of
 //! O(LANES * T) each, O(n T) in total like [`crate::forward`], with the primal work divided by
@@ -37,42 +42,58 @@ use crate::real::{partials, Real};
 /// 64-byte cache line and a few SIMD registers.
 pub const LANES: usize = 8;
 
-/// A dual number with [`LANES`] tangents.
+/// A dual number with [`LANES`] tangents, or none (all zero: it depends on no seeded input).
 #[derive(Clone, Copy, Debug)]
 pub struct DualVec {
     value: f64,
-    tangent: [f64; LANES],
+    tangent: Option<[f64; LANES]>,
 }
 
 impl DualVec {
     /// A value with the given tangents (an input seeded in up to [`LANES`] directions).
     pub fn new(value: f64, tangent: [f64; LANES]) -> Self {
-        Self { value, tangent }
+        Self {
+            value,
+            tangent: Some(tangent),
+        }
     }
 
-    /// The tangents, one per lane.
-    pub fn tangent(&self) -> &[f64; LANES] {
-        &self.tangent
+    /// The tangents, one per lane (zeros for a value that carries none).
+    pub fn tangent(&self) -> [f64; LANES] {
+        self.tangent.unwrap_or([0.0; LANES])
     }
 
     fn inactive(value: f64) -> Self {
-        Self::new(value, [0.0; LANES])
-    }
-
-    #[inline]
-    fn unary(&self, value: f64, d: f64) -> Self {
-        Self::new(value, partials::times_each(d, &self.tangent))
-    }
-
-    #[inline]
-    fn binary(&self, other: &Self, value: f64, dx: f64, dy: f64) -> Self {
-        let a = partials::times_each(dx, &self.tangent);
-        let b = partials::times_each(dy, &other.tangent);
-        let mut tangent = [0.0; LANES];
-        for ((t, a), b) in tangent.iter_mut().zip(a).zip(b) {
-            *t = a + b;
+        Self {
+            value,
+            tangent: None,
         }
-        Self::new(value, tangent)
+    }
+
+    #[inline(always)]
+    fn unary(&self, value: f64, d: f64) -> Self {
+        Self {
+            value,
+            tangent: self.tangent.map(|t| partials::times_each(d, &t)),
+        }
+    }
+
+    #[inline(always)]
+    fn binary(&self, other: &Self, value: f64, dx: f64, dy: f64) -> Self {
+        let tangent = match (&self.tangent, &other.tangent) {
+            (Some(a), Some(b)) => {
+                let (a, b) = (partials::times_each(dx, a), partials::times_each(dy, b));
+                let mut t = [0.0; LANES];
+                for ((t, a), b) in t.iter_mut().zip(a).zip(b) {
+                    *t = a + b;
+                }
+                Some(t)
+            }
+            (Some(a), None) => Some(partials::times_each(dx, a)),
+            (None, Some(b)) => Some(partials::times_each(dy, b)),
+            (None, None) => None,
+        };
+        Self { value, tangent }
     }
 }
 
@@ -93,19 +114,20 @@ where
 {
     value.clear();
     let passes = x.len().div_ceil(LANES).max(1);
+    let mut inputs: Vec<DualVec> = x.iter().map(|&v| DualVec::inactive(v)).collect();
     for pass in 0..passes {
         let first = pass * LANES;
-        let inputs: Vec<DualVec> = x
-            .iter()
-            .enumerate()
-            .map(|(j, &v)| {
-                let mut tangent = [0.0; LANES];
-                if (first..first + LANES).contains(&j) {
-                    tangent[j - first] = 1.0;
-                }
-                DualVec::new(v, tangent)
-            })
-            .collect();
+        if pass > 0 {
+            for input in &mut inputs[first - LANES..first] {
+                input.tangent = None;
+            }
+        }
+        let last = x.len().min(first + LANES);
+        for (l, input) in inputs[first.min(last)..last].iter_mut().enumerate() {
+            let mut tangent = [0.0; LANES];
+            tangent[l] = 1.0;
+            input.tangent = Some(tangent);
+        }
         let outputs = eval(&inputs);
         lanes(first, &outputs);
         if pass == 0 {
@@ -143,7 +165,7 @@ impl Strategy for ForwardVec {
                     *g = outputs
                         .iter()
                         .zip(cotangent)
-                        .map(|(o, &w)| partials::times(o.tangent[l], w))
+                        .map(|(o, &w)| partials::times(o.tangent.map_or(0.0, |t| t[l]), w))
                         .sum();
                 }
             },
@@ -176,7 +198,7 @@ impl Strategy for ForwardVec {
             |first, outputs| {
                 let last = n.min(first + LANES);
                 for (j, o) in outputs.iter().enumerate() {
-                    rows[j * n + first..j * n + last].copy_from_slice(&o.tangent[..last - first]);
+                    rows[j * n + first..j * n + last].copy_from_slice(&o.tangent()[..last - first]);
                 }
             },
         );

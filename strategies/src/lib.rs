@@ -16,6 +16,8 @@
 //! | `sparse` | [`sparse`] | rung 3: sparse collector |
 //! | `dualrev` | [`dualrev`] | rung 4: mutable arrays, the optimised algorithm |
 //!
+//! The established Rust AD crates join as `peer-*` strategies behind cargo features ([`peers`]).
+//!
 //! Rungs 1–4 share their forward pass (the (value, ID, Contrib) scalar) in [`contrib`]; each
 //! rung's module holds its reverse pass, which is where the rungs differ.
 
@@ -26,6 +28,8 @@ pub mod forward;
 pub mod forward_vec;
 pub mod naive;
 pub mod op_count;
+pub mod peers;
+mod pool;
 pub mod primal;
 pub mod program;
 pub mod real;

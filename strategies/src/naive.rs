@@ -75,7 +75,7 @@ use std::rc::Rc;
 
 use crate::contrib::next_generation;
 use crate::forward::impl_real_from_partials;
-use crate::program::{check_lengths, Derivatives, Probe, Program, Strategy};
+use crate::program::{check_inputs, check_lengths, Derivatives, Probe, Program, Strategy};
 use crate::real::{partials, Real};
 
 /// A backpropagator: from the cotangent of one scalar to the dense cotangent of the n inputs.
@@ -315,61 +315,106 @@ impl Strategy for Naive {
         probe: &mut Q,
     ) {
         check_lengths(program.input_len(), program.output_len(), x, cotangent);
-        let n = x.len();
-        let calls_before = BACKPROP_CALLS.with(Cell::get);
-        let dense_before = DENSE_ELEMENTS.with(Cell::get);
+        backpropagate(program, x, Rows::Cotangent(cotangent), out, probe);
+    }
 
-        probe.forward_starts();
-        let (scope, frame) = GradientScope::enter(n, Q::COUNTS);
-        let inputs: Vec<NaiveDual> = x
-            .iter()
-            .enumerate()
-            .map(|(i, &v)| NaiveDual::input(v, i, frame))
-            .collect();
-        let outputs = program.eval(&inputs);
+    /// One forward pass; each output's backpropagator is called once with cotangent 1, giving
+    /// its row (a backpropagator is a closure: it can be called again).
+    fn jacobian_into<P: Program, Q: Probe>(
+        program: &P,
+        x: &[f64],
+        out: &mut Derivatives,
+        probe: &mut Q,
+    ) {
+        check_inputs(program.input_len(), x);
+        out.clear();
+        backpropagate(program, x, Rows::Unit, out, probe);
+    }
+}
 
-        probe.reverse_starts();
-        out.value.clear();
-        out.value.extend(outputs.iter().map(Real::value));
-        let mut parts = outputs.iter().zip(cotangent).map(|(o, &w)| {
-            frame_for(o.generation, NO_GRADIENT);
-            (o.backprop)(w)
-        });
-        match parts.next() {
-            Some(mut sum) => {
-                for part in parts {
-                    if Q::COUNTS {
-                        add_dense_counted(&mut sum, &part);
-                    } else {
-                        add_dense(&mut sum, &part);
+/// What the output backpropagators are called with.
+#[derive(Clone, Copy)]
+enum Rows<'a> {
+    /// Output j's with `w[j]`, the parts summed: `w^T J`.
+    Cotangent(&'a [f64]),
+    /// Each output's with 1, each part a row of the Jacobian.
+    Unit,
+}
+
+/// Evaluate `program` at `x` once and call the outputs' backpropagators as `rows` says,
+/// appending the result to `out.derivative`.
+#[inline]
+fn backpropagate<P: Program, Q: Probe>(
+    program: &P,
+    x: &[f64],
+    rows: Rows<'_>,
+    out: &mut Derivatives,
+    probe: &mut Q,
+) {
+    let n = x.len();
+    let calls_before = BACKPROP_CALLS.with(Cell::get);
+    let dense_before = DENSE_ELEMENTS.with(Cell::get);
+
+    probe.forward_starts();
+    let (scope, frame) = GradientScope::enter(n, Q::COUNTS);
+    let inputs: Vec<NaiveDual> = x
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| NaiveDual::input(v, i, frame))
+        .collect();
+    let outputs = program.eval(&inputs);
+
+    probe.reverse_starts();
+    out.value.clear();
+    out.value.extend(outputs.iter().map(Real::value));
+    match rows {
+        Rows::Cotangent(cotangent) => {
+            let mut parts = outputs.iter().zip(cotangent).map(|(o, &w)| {
+                frame_for(o.generation, NO_GRADIENT);
+                (o.backprop)(w)
+            });
+            match parts.next() {
+                Some(mut sum) => {
+                    for part in parts {
+                        if Q::COUNTS {
+                            add_dense_counted(&mut sum, &part);
+                        } else {
+                            add_dense(&mut sum, &part);
+                        }
                     }
+                    out.derivative.extend_from_slice(&sum);
                 }
-                out.derivative.extend_from_slice(&sum);
-            }
-            None => {
-                if Q::COUNTS {
-                    count_dense(n);
+                None => {
+                    if Q::COUNTS {
+                        count_dense(n);
+                    }
+                    out.derivative.resize(out.derivative.len() + n, 0.0);
                 }
-                out.derivative.resize(out.derivative.len() + n, 0.0);
             }
         }
-        drop(outputs);
-        drop(inputs);
-        drop(scope);
-        probe.finished();
+        Rows::Unit => {
+            for o in &outputs {
+                frame_for(o.generation, NO_GRADIENT);
+                out.derivative.extend_from_slice(&(o.backprop)(1.0));
+            }
+        }
+    }
+    drop(outputs);
+    drop(inputs);
+    drop(scope);
+    probe.finished();
 
-        if Q::COUNTS {
-            probe.counters(&[
-                (
-                    "backprop_calls",
-                    BACKPROP_CALLS.with(Cell::get) - calls_before,
-                ),
-                (
-                    "dense_elements",
-                    DENSE_ELEMENTS.with(Cell::get) - dense_before,
-                ),
-            ]);
-        }
+    if Q::COUNTS {
+        probe.counters(&[
+            (
+                "backprop_calls",
+                BACKPROP_CALLS.with(Cell::get) - calls_before,
+            ),
+            (
+                "dense_elements",
+                DENSE_ELEMENTS.with(Cell::get) - dense_before,
+            ),
+        ]);
     }
 }
 

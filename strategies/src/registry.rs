@@ -26,45 +26,45 @@ pub enum CostClass {
 }
 
 macro_rules! strategies {
-    ($($(#[$doc:meta])* $variant:ident => $ty:ty, $cost:expr;)*) => {
+    ($($(#[cfg($cfg:meta)])? $(#[doc = $doc:literal])* $variant:ident => $ty:ty, $cost:expr;)*) => {
         /// Every strategy dualbench knows, in the order they are listed.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum StrategyKind {
-            $($(#[$doc])* $variant,)*
+            $($(#[cfg($cfg)])? $(#[doc = $doc])* $variant,)*
         }
 
         impl StrategyKind {
             /// Every strategy, in listing order.
-            pub const ALL: &'static [StrategyKind] = &[$(StrategyKind::$variant,)*];
+            pub const ALL: &'static [StrategyKind] = &[$($(#[cfg($cfg)])? StrategyKind::$variant,)*];
 
             /// The CLI name.
             pub fn name(self) -> &'static str {
-                match self { $(StrategyKind::$variant => <$ty as Strategy>::NAME,)* }
+                match self { $($(#[cfg($cfg)])? StrategyKind::$variant => <$ty as Strategy>::NAME,)* }
             }
 
             /// One line: representation and cost.
             pub fn description(self) -> &'static str {
-                match self { $(StrategyKind::$variant => <$ty as Strategy>::DESCRIPTION,)* }
+                match self { $($(#[cfg($cfg)])? StrategyKind::$variant => <$ty as Strategy>::DESCRIPTION,)* }
             }
 
             /// The names of the counters it reports, in reporting order.
             pub fn counter_names(self) -> &'static [&'static str] {
-                match self { $(StrategyKind::$variant => <$ty as Strategy>::COUNTERS,)* }
+                match self { $($(#[cfg($cfg)])? StrategyKind::$variant => <$ty as Strategy>::COUNTERS,)* }
             }
 
             /// How its cost grows.
             pub fn cost_class(self) -> CostClass {
-                match self { $(StrategyKind::$variant => $cost,)* }
+                match self { $($(#[cfg($cfg)])? StrategyKind::$variant => $cost,)* }
             }
 
             /// One vector-Jacobian product of `program` at `x` with output cotangent `w`.
             pub fn vjp<P: Program>(self, program: &P, x: &[f64], w: &[f64]) -> Vjp {
-                match self { $(StrategyKind::$variant => <$ty as Strategy>::vjp(program, x, w),)* }
+                match self { $($(#[cfg($cfg)])? StrategyKind::$variant => <$ty as Strategy>::vjp(program, x, w),)* }
             }
 
             /// The full Jacobian of `program` at `x`.
             pub fn jacobian<P: Program>(self, program: &P, x: &[f64]) -> Jacobian {
-                match self { $(StrategyKind::$variant => <$ty as Strategy>::jacobian(program, x),)* }
+                match self { $($(#[cfg($cfg)])? StrategyKind::$variant => <$ty as Strategy>::jacobian(program, x),)* }
             }
 
             /// One gradient of the case ([`timing::gradient_into`]) observed by `recorder`.
@@ -76,7 +76,7 @@ macro_rules! strategies {
                 recorder: &mut Recorder,
             ) {
                 match self {
-                    $(StrategyKind::$variant => {
+                    $($(#[cfg($cfg)])? StrategyKind::$variant => {
                         timing::gradient_into::<$ty, P, _>(program, x, out, recorder)
                     })*
                 }
@@ -91,7 +91,7 @@ macro_rules! strategies {
                 batch: u64,
             ) -> Vec<Duration> {
                 match self {
-                    $(StrategyKind::$variant => {
+                    $($(#[cfg($cfg)])? StrategyKind::$variant => {
                         timing::time_gradients::<$ty, P>(program, x, samples, batch)
                     })*
                 }
@@ -106,7 +106,7 @@ macro_rules! strategies {
                 batch: u64,
             ) -> Vec<Phases> {
                 match self {
-                    $(StrategyKind::$variant => {
+                    $($(#[cfg($cfg)])? StrategyKind::$variant => {
                         timing::time_phases::<$ty, P>(program, x, samples, batch)
                     })*
                 }
@@ -134,12 +134,44 @@ strategies! {
     Sparse => crate::sparse::Sparse, CostClass::LogLinear;
     /// Rung 4: the optimised algorithm with mutable arrays.
     Dualrev => crate::dualrev::Dualrev, CostClass::Linear;
+    #[cfg(feature = "peer-xad")]
+    /// xad-rs: a thread-local tape of adjoint reals.
+    PeerXad => crate::peers::xad::PeerXad, CostClass::Linear;
+    #[cfg(feature = "peer-echidna")]
+    /// echidna: its reverse-mode tape.
+    PeerEchidna => crate::peers::echidna::PeerEchidna, CostClass::Linear;
+    #[cfg(feature = "peer-reverse")]
+    /// reverse: a tape of variables borrowed from it.
+    PeerReverse => crate::peers::reverse::PeerReverse, CostClass::Linear;
+    #[cfg(feature = "peer-easy-ml")]
+    /// easy-ml: its reverse-mode `Record` on a `WengertList`.
+    PeerEasyMl => crate::peers::easy_ml::PeerEasyMl, CostClass::Linear;
+    #[cfg(feature = "peer-ad-trait")]
+    /// ad_trait: its reverse-mode `adr` type.
+    PeerAdTrait => crate::peers::ad_trait::PeerAdTrait, CostClass::Linear;
+    #[cfg(feature = "peer-num-dual")]
+    /// num-dual: dual numbers with 8 tangents, n / 8 passes.
+    PeerNumDual => crate::peers::num_dual::PeerNumDual, CostClass::Dense;
+    #[cfg(feature = "peer-autodiff")]
+    /// autodiff: forward-mode dual numbers, one pass per input.
+    PeerAutodiff => crate::peers::autodiff::PeerAutodiff, CostClass::Dense;
 }
 
 impl StrategyKind {
     /// Look a strategy up by its CLI name.
     pub fn from_name(name: &str) -> Option<StrategyKind> {
         Self::ALL.iter().copied().find(|s| s.name() == name)
+    }
+
+    /// Whether it is one of the established crates ([`crate::peers`]) rather than dualbench's
+    /// own.
+    pub fn is_peer(self) -> bool {
+        crate::peers::find(self.name()).is_some()
+    }
+
+    /// dualbench's own strategies (every registered strategy but the peers), in listing order.
+    pub fn own() -> Vec<StrategyKind> {
+        Self::ALL.iter().copied().filter(|s| !s.is_peer()).collect()
     }
 
     /// Whether it computes derivatives at all (everything but `primal`).

@@ -63,6 +63,59 @@ impl Workload for Lse {
     }
 }
 
+/// `sin-product-sum`: sum_{i < n-1} x_i x_{i+1} sin x_i over the input `x` (n values uniform in
+/// [-2, 2], seed 0): a kernel with a transcendental per element and neighbouring elements
+/// shared, where per-scalar taping is not bound by memory traffic alone. T = 4(n - 1).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SinProductSum;
+
+/// sum_i x_i x_{i+1} sin x_i.
+struct SinProducts {
+    n: usize,
+}
+
+impl Program for SinProducts {
+    fn input_len(&self) -> usize {
+        self.n
+    }
+    fn output_len(&self) -> usize {
+        1
+    }
+    fn eval<R: Real>(&self, x: &[R]) -> Outputs<R> {
+        let total = x
+            .windows(2)
+            .map(|pair| pair[0].clone() * pair[1].clone() * pair[0].sin())
+            .sum();
+        outputs![total]
+    }
+}
+
+impl Workload for SinProductSum {
+    fn name(&self) -> &'static str {
+        "sin-product-sum"
+    }
+    fn description(&self) -> &'static str {
+        "sum of x_i x_(i+1) sin x_i: one transcendental per element, neighbours shared"
+    }
+    fn family(&self) -> Family {
+        Family::Classic
+    }
+    fn size(&self) -> Option<SizeSpec> {
+        Some(SizeSpec {
+            meaning: "n, the length of x",
+            default: 10_000,
+            min: 2,
+            max: 10_000_000,
+            verify: &[2, 10, 100],
+            sweep: &[100, 1000, 10_000, 100_000, 1_000_000],
+        })
+    }
+    fn build(&self, n: usize, params: &Params) -> Instance {
+        let input = uniform(&mut seeded(0), n, -2.0, 2.0);
+        instance(Some(n), params, &[("x", n)], input, SinProducts { n })
+    }
+}
+
 /// `llsq`: the linear least-squares objective 1/2 sum_{i<n} (s_i - sum_{j<m} x_j t_i^j)^2 with
 /// t_i = -1 + 2i/(n - 1) and s_i = sign(t_i) (0 at 0), over the input `x` (m values uniform in
 /// [0, 1), seed 0; parameter `m`, default 128). As GradBench's llsq. T = n(2m + 2) + 1.

@@ -30,7 +30,7 @@ mod inputs;
 pub mod paper;
 pub mod sharing;
 
-pub use classic::{Advection, Det, Kmeans, Llsq, Lse, Ode};
+pub use classic::{Advection, Det, Kmeans, Llsq, Lse, Ode, SinProductSum};
 pub use higher_order::{Horner, Newton, TreeReduce};
 pub use paper::{Fdotprod, Fmult, Fneural, Frotvecquat, Fsummatvec, Mlp};
 pub use sharing::{DeepChain, Fanout, FibChain, RandomDag, SquareChain};
@@ -300,6 +300,7 @@ pub fn all() -> &'static [&'static dyn Workload] {
         &TreeReduce,
         &Newton,
         &Lse,
+        &SinProductSum,
         &Llsq,
         &Det,
         &Ode,

@@ -23,6 +23,7 @@ const DOCUMENTED: &[&str] = &[
     "tree-reduce",
     "newton",
     "lse",
+    "sin-product-sum",
     "llsq",
     "det",
     "ode",

@@ -550,3 +550,31 @@ fn kmeans_has_one_centroid_block_and_its_stated_op_count() {
     assert_eq!(w.input.len(), 6);
     assert_eq!(ops(&w), 50 * (3 * 2 * 3 + 1), "T = n(3dk + 1)");
 }
+
+#[test]
+fn sin_product_sum_matches_its_closed_form_gradient() {
+    for n in [2usize, 3, 50] {
+        let w = build("sin-product-sum", Some(n), &[]);
+        let x = &w.input;
+        let expected: f64 = (0..n - 1).map(|i| x[i] * x[i + 1] * x[i].sin()).sum();
+        assert!(relative_error(value(&w), expected) < 1e-14);
+        // d/dx_i: from term i, x_{i+1} (sin x_i + x_i cos x_i); from term i - 1, x_{i-1} sin x_{i-1}.
+        let gradient: Vec<f64> = (0..n)
+            .map(|i| {
+                let own = if i + 1 < n {
+                    x[i + 1] * (x[i].sin() + x[i] * x[i].cos())
+                } else {
+                    0.0
+                };
+                let previous = if i > 0 {
+                    x[i - 1] * x[i - 1].sin()
+                } else {
+                    0.0
+                };
+                own + previous
+            })
+            .collect();
+        assert_close("gradient", &finite_difference(&w, 0), &gradient, 1e-8);
+        assert_eq!(ops(&w), 4 * (n as u64 - 1), "T = 4(n - 1)");
+    }
+}

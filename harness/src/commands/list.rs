@@ -1,4 +1,4 @@
-//! `dualbench list`: every strategy and every workload ([`crate::listing`]).
+//! `dualbench list`: every strategy, peer crate and workload ([`crate::listing`]).
 
 use crate::error::{Error, Outcome, Result};
 use crate::listing::Listing;
@@ -22,8 +22,13 @@ pub fn execute(args: ListArgs) -> Result<Outcome> {
                 + "\n"
         }
         Some(style) => {
-            let (strategies, workloads) = listing.tables();
-            format!("{}\n{}", strategies.render(style), workloads.render(style))
+            let (strategies, peers, workloads) = listing.tables();
+            format!(
+                "{}\n{}\n{}",
+                strategies.render(style),
+                peers.render(style),
+                workloads.render(style)
+            )
         }
     };
     output::print(&text)?;

@@ -26,7 +26,8 @@ pub struct RunArgs {
     /// workload).
     #[arg(long, value_name = "NAMES")]
     pub workloads: Vec<String>,
-    /// Strategies to measure besides `primal` (default: all).
+    /// Strategies to measure besides `primal` (default: the suite's — every strategy of this
+    /// build; for `perf`, tape, dualrev, forward-vec and the compiled-in peers).
     #[arg(long, value_name = "NAMES")]
     pub strategies: Vec<String>,
     /// Sizes: `1000,2000` for every sized workload, `fdotprod=1000,2000` for one (repeatable;
@@ -36,7 +37,7 @@ pub struct RunArgs {
     /// A workload parameter `key=value`, applied to every selected workload (repeatable).
     #[arg(long = "param", value_name = "KEY=VALUE")]
     pub params: Vec<String>,
-    /// Wall-clock budget per case in seconds (suite default: quick 2, paper 10, full 20).
+    /// Wall-clock budget per case in seconds (suite default: quick 2, perf 8, paper 10, full 20).
     #[arg(long, value_name = "SECONDS")]
     pub budget: Option<f64>,
     /// Minimum number of timed samples per case (suite default: quick 6, else 10; fewer than

@@ -23,7 +23,8 @@ pub struct VerifyArgs {
     /// verify sizes).
     #[arg(long, value_name = "SIZES", num_args = 1..)]
     pub sizes: Vec<String>,
-    /// Check N seeded random programs instead of the workloads.
+    /// Check N seeded random programs instead of the workloads (default strategies: dualbench's
+    /// own; the peers only when named, see docs/peers.md).
     #[arg(long, value_name = "N", conflicts_with_all = ["workloads", "sizes"])]
     pub random: Option<usize>,
     /// The seed of `--random` (default 0).

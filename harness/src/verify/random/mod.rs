@@ -244,12 +244,19 @@ pub struct RandomReport {
 
 impl RandomCheck {
     /// A request for `programs` programs of run seed `seed` under the strategies named in
-    /// `strategies` (empty: all).
+    /// `strategies` (empty: dualbench's own strategies — the random programs probe the shared
+    /// partials rules at their edge cases, where the peer crates have rules of their own,
+    /// `docs/peers.md`; name a peer to compare it anyway).
     pub fn new(programs: usize, seed: u64, strategies: &[String]) -> Result<RandomCheck> {
+        let strategies = if strategies.is_empty() {
+            StrategyKind::own()
+        } else {
+            select::strategies(strategies)?
+        };
         Ok(RandomCheck {
             programs,
             seed,
-            strategies: select::strategies(strategies)?,
+            strategies,
         })
     }
 
@@ -413,7 +420,7 @@ mod tests {
 
     /// Whether every strategy agrees on `p`.
     fn agrees(p: &RandomProgram) -> bool {
-        matches!(check(p, StrategyKind::ALL), Verdict::Agrees { .. })
+        matches!(check(p, &StrategyKind::own()), Verdict::Agrees { .. })
     }
 
     fn well_formed(p: &RandomProgram) -> bool {
@@ -721,7 +728,7 @@ mod tests {
             &[5, 3],
         );
         assert!(p.is_testable());
-        let verdict = check(&p, StrategyKind::ALL);
+        let verdict = check(&p, &StrategyKind::own());
         assert!(
             matches!(verdict, Verdict::Agrees { ref skipped, .. } if skipped.is_empty()),
             "{verdict:?}"
@@ -909,7 +916,7 @@ mod tests {
         assert!((reference.fd.estimate[0][0] - 1.0).abs() < 1e-6);
         assert!(!reference.fd_trusted[0][0]);
         assert!(matches!(
-            check(&p, StrategyKind::ALL),
+            check(&p, &StrategyKind::own()),
             Verdict::Agrees { fd_compared: 0, .. }
         ));
     }
@@ -954,7 +961,7 @@ mod tests {
             ],
             &[5],
         );
-        let verdict = check(&p, StrategyKind::ALL);
+        let verdict = check(&p, &StrategyKind::own());
         assert!(
             matches!(
                 verdict,

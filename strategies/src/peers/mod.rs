@@ -1,0 +1,232 @@
+//! The established Rust AD crates, each adapted to [`Real`](crate::Real) as one more strategy,
+//! so that a workload written once runs under them exactly as under dualbench's own strategies.
+//!
+//! Every peer sits behind its own cargo feature (`peer-xad`, `peer-echidna`, ...; `peers` turns
+//! them all on) and is named for what it is: `peer-<crate>`. An adapter is a newtype around the
+//! crate's own active scalar whose [`PeerScalar`] methods call the crate's own operations, so
+//! what is measured is the crate's recording and reverse pass (or its forward mode), not ours;
+//! the only code of ours on the hot path is the forwarding, which inlines away. The driver of
+//! each peer (its [`Strategy`](crate::Strategy) impl) follows the crate's documented use: start
+//! its tape or register its inputs, evaluate, seed the outputs, run its reverse pass, read the
+//! input adjoints.
+//!
+//! [`CATALOGUE`] lists every peer dualbench knows, compiled in or not, so that `dualbench list`
+//! can say which ones a build has and how to get the others.
+//!
+//! Peers differentiate with their own local derivative rules. They agree with dualbench's
+//! strategies wherever the derivative is defined; where a rule meets an infinite partial times a
+//! zero cotangent (dualbench's [`partials::times`](crate::real::partials::times) gives 0), a
+//! peer may give NaN, which `verify` reports.
+
+#[cfg(feature = "peer-ad-trait")]
+pub mod ad_trait;
+#[cfg(feature = "peer-autodiff")]
+pub mod autodiff;
+#[cfg(feature = "peer-easy-ml")]
+pub mod easy_ml;
+#[cfg(feature = "peer-echidna")]
+pub mod echidna;
+#[cfg(feature = "peer-num-dual")]
+pub mod num_dual;
+#[cfg(feature = "peer-reverse")]
+pub mod reverse;
+#[cfg(feature = "peer-xad")]
+pub mod xad;
+
+/// One peer crate: what it is and whether this build has it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PeerInfo {
+    /// The strategy's CLI name, `peer-<crate>`.
+    pub name: &'static str,
+    /// The cargo feature that compiles it in (the same as the name).
+    pub feature: &'static str,
+    /// The crate and the version requirement dualbench builds it with.
+    pub krate: &'static str,
+    /// The crate's licence.
+    pub licence: &'static str,
+    /// Whether this build has it.
+    pub compiled_in: bool,
+}
+
+macro_rules! catalogue {
+    ($($name:literal, $krate:literal, $licence:literal;)*) => {
+        /// Every peer dualbench can be built with, in listing order.
+        pub const CATALOGUE: &[PeerInfo] = &[$(PeerInfo {
+            name: $name,
+            feature: $name,
+            krate: $krate,
+            licence: $licence,
+            compiled_in: cfg!(feature = $name),
+        },)*];
+    };
+}
+
+catalogue! {
+    "peer-xad", "xad-rs 1.0", "MIT";
+    "peer-echidna", "echidna 0.15", "MIT OR Apache-2.0";
+    "peer-reverse", "reverse 0.2", "MIT OR Apache-2.0";
+    "peer-easy-ml", "easy-ml 2.3", "MPL-2.0";
+    "peer-ad-trait", "ad_trait 0.3", "MIT OR Apache-2.0";
+    "peer-num-dual", "num-dual 0.15", "MIT OR Apache-2.0";
+    "peer-autodiff", "autodiff 0.7", "MIT OR Apache-2.0";
+}
+
+/// The peer of that name, compiled in or not.
+pub fn find(name: &str) -> Option<&'static PeerInfo> {
+    CATALOGUE.iter().find(|p| p.name == name)
+}
+
+/// The primitives of [`Real`](crate::Real), each implemented by the peer's own operation on its
+/// own active scalar. The crate-private macro `impl_real_for_peer!` turns an implementation into the operators and the
+/// [`Real`](crate::Real) impl, so an adapter writes each primitive once.
+///
+/// Mixed arithmetic with an `f64` constant (`*_f64`) should use the crate's own mixed operation
+/// where it has one (a unary record), and lift the constant otherwise.
+pub trait PeerScalar: Clone + std::fmt::Debug {
+    /// An inactive value.
+    fn constant(value: f64) -> Self;
+    /// The primal value.
+    fn value(&self) -> f64;
+    /// `self + rhs`.
+    fn add(&self, rhs: &Self) -> Self;
+    /// `self - rhs`.
+    fn sub(&self, rhs: &Self) -> Self;
+    /// `self * rhs`.
+    fn mul(&self, rhs: &Self) -> Self;
+    /// `self / rhs`.
+    fn div(&self, rhs: &Self) -> Self;
+    /// `-self`.
+    fn neg(&self) -> Self;
+    /// `self + c`.
+    fn add_f64(&self, c: f64) -> Self;
+    /// `self - c`.
+    fn sub_f64(&self, c: f64) -> Self;
+    /// `self * c`.
+    fn mul_f64(&self, c: f64) -> Self;
+    /// `self / c`.
+    fn div_f64(&self, c: f64) -> Self;
+    /// Sine.
+    fn sin(&self) -> Self;
+    /// Cosine.
+    fn cos(&self) -> Self;
+    /// Tangent.
+    fn tan(&self) -> Self;
+    /// Exponential.
+    fn exp(&self) -> Self;
+    /// Natural logarithm.
+    fn ln(&self) -> Self;
+    /// Square root.
+    fn sqrt(&self) -> Self;
+    /// Hyperbolic tangent.
+    fn tanh(&self) -> Self;
+    /// `self^n`.
+    fn powi(&self, n: i32) -> Self;
+    /// `self^p`.
+    fn powf(&self, p: &Self) -> Self;
+    /// Absolute value.
+    fn abs(&self) -> Self;
+}
+
+/// Implements the arithmetic operators, comparisons (on primal values), `Sum`, `Product` and
+/// [`Real`](crate::Real) for a type implementing [`PeerScalar`], every method forwarding to it.
+#[allow(unused_macros)]
+macro_rules! impl_real_for_peer {
+    ($T:ty) => {
+        $crate::peers::impl_real_for_peer!(@op $T, Add, add, AddAssign, add_assign, add, add_f64);
+        $crate::peers::impl_real_for_peer!(@op $T, Sub, sub, SubAssign, sub_assign, sub, sub_f64);
+        $crate::peers::impl_real_for_peer!(@op $T, Mul, mul, MulAssign, mul_assign, mul, mul_f64);
+        $crate::peers::impl_real_for_peer!(@op $T, Div, div, DivAssign, div_assign, div, div_f64);
+
+        impl ::std::ops::Neg for $T {
+            type Output = $T;
+            #[inline(always)]
+            fn neg(self) -> $T {
+                <$T as $crate::peers::PeerScalar>::neg(&self)
+            }
+        }
+        impl ::std::cmp::PartialEq for $T {
+            fn eq(&self, other: &Self) -> bool {
+                <$T as $crate::peers::PeerScalar>::value(self)
+                    == <$T as $crate::peers::PeerScalar>::value(other)
+            }
+        }
+        impl ::std::cmp::PartialOrd for $T {
+            fn partial_cmp(&self, other: &Self) -> Option<::std::cmp::Ordering> {
+                <$T as $crate::peers::PeerScalar>::value(self)
+                    .partial_cmp(&<$T as $crate::peers::PeerScalar>::value(other))
+            }
+        }
+        impl ::std::iter::Sum for $T {
+            fn sum<I: Iterator<Item = $T>>(iter: I) -> $T {
+                iter.fold(<$T as $crate::peers::PeerScalar>::constant(0.0), |acc, x| {
+                    <$T as $crate::peers::PeerScalar>::add(&acc, &x)
+                })
+            }
+        }
+        impl ::std::iter::Product for $T {
+            fn product<I: Iterator<Item = $T>>(iter: I) -> $T {
+                iter.fold(<$T as $crate::peers::PeerScalar>::constant(1.0), |acc, x| {
+                    <$T as $crate::peers::PeerScalar>::mul(&acc, &x)
+                })
+            }
+        }
+        impl $crate::real::Real for $T {
+            #[inline(always)]
+            fn constant(value: f64) -> Self {
+                <$T as $crate::peers::PeerScalar>::constant(value)
+            }
+            #[inline(always)]
+            fn value(&self) -> f64 {
+                <$T as $crate::peers::PeerScalar>::value(self)
+            }
+            $crate::peers::impl_real_for_peer!(@unary $T, sin, cos, tan, exp, ln, sqrt, tanh, abs);
+            #[inline(always)]
+            fn powi(&self, n: i32) -> Self {
+                <$T as $crate::peers::PeerScalar>::powi(self, n)
+            }
+            #[inline(always)]
+            fn powf(&self, p: &Self) -> Self {
+                <$T as $crate::peers::PeerScalar>::powf(self, p)
+            }
+        }
+    };
+    (@unary $T:ty, $($f:ident),*) => {
+        $(
+            #[inline(always)]
+            fn $f(&self) -> Self {
+                <$T as $crate::peers::PeerScalar>::$f(self)
+            }
+        )*
+    };
+    (@op $T:ty, $Op:ident, $op:ident, $OpAssign:ident, $op_assign:ident, $by_ref:ident, $by_f64:ident) => {
+        impl ::std::ops::$Op for $T {
+            type Output = $T;
+            #[inline(always)]
+            fn $op(self, rhs: $T) -> $T {
+                <$T as $crate::peers::PeerScalar>::$by_ref(&self, &rhs)
+            }
+        }
+        impl ::std::ops::$Op<f64> for $T {
+            type Output = $T;
+            #[inline(always)]
+            fn $op(self, rhs: f64) -> $T {
+                <$T as $crate::peers::PeerScalar>::$by_f64(&self, rhs)
+            }
+        }
+        impl ::std::ops::$OpAssign for $T {
+            #[inline(always)]
+            fn $op_assign(&mut self, rhs: $T) {
+                *self = <$T as $crate::peers::PeerScalar>::$by_ref(self, &rhs);
+            }
+        }
+        impl ::std::ops::$OpAssign<f64> for $T {
+            #[inline(always)]
+            fn $op_assign(&mut self, rhs: f64) {
+                *self = <$T as $crate::peers::PeerScalar>::$by_f64(self, rhs);
+            }
+        }
+    };
+}
+
+#[allow(unused_imports)]
+pub(crate) use impl_real_for_peer;
