@@ -54,7 +54,8 @@
 //!   output down to the first (entries recorded after it are skipped; entries below it are all
 //!   swept, also those the output does not depend on, whose adjoint is zero).
 //! - `edges_applied`: adjoint updates `adj[operand] += adj[entry] * partial`, one per active
-//!   operand of each swept entry.
+//!   operand of each swept entry (an entry whose adjoint is zero — no seeded output reaches
+//!   it — makes its updates as no-ops: it is stepped over, and its edges still count).
 //! - `sweeps`: reverse sweeps of the one recorded tape: 1 for a vector-Jacobian product, m for
 //!   a Jacobian (`entries_swept` and `edges_applied` sum over them; `tape_entries` does not).
 //!
@@ -647,8 +648,9 @@ fn recycle(mut recording: Recording, inputs: Vec<TapeReal>, adjoints: Vec<f64>) 
 }
 
 /// Sweeps the entries of `recording` whose slot is below `top` from the last to the first:
-/// each propagates its adjoint to its operands. Returns the edges applied (counted only when
-/// the probe counts).
+/// each propagates its adjoint to its operands (an entry whose adjoint is zero, which no
+/// seeded output reaches, has nothing to propagate and is stepped over). Returns the edges of
+/// the swept entries (counted only when the probe counts).
 ///
 /// The sweep is unchecked: every operand slot of the entry of slot s is below s (an operand is
 /// a value recorded earlier on this very tape — the generation check of [`record`] guarantees
@@ -678,6 +680,14 @@ fn sweep<Q: Probe>(recording: &Recording, top: usize, adjoints: &mut [f64]) -> u
                 let second = adj.add(((h >> 32) as u32 & OPERAND_MASK) as usize);
                 debug_assert!((h as u32 as usize) < slot);
                 let dz = *adj.add(slot);
+                if Q::COUNTS {
+                    edges += kind.edges();
+                }
+                // A zero adjoint propagates nothing (`times(partial, 0) = 0` on every edge):
+                // entries the seeded outputs do not reach are stepped over.
+                if dz == 0.0 {
+                    continue;
+                }
                 match kind {
                     Kind::Add => {
                         *first += dz;
@@ -699,9 +709,6 @@ fn sweep<Q: Probe>(recording: &Recording, top: usize, adjoints: &mut [f64]) -> u
                         *first += partials::times(dx, dz);
                         *second += partials::times(dy, dz);
                     }
-                }
-                if Q::COUNTS {
-                    edges += kind.edges();
                 }
             }
         }
