@@ -34,6 +34,8 @@
 //! - `lanes`: the chunk width [`LANES`], so that `forward_passes * lanes` bounds the directions
 //!   pushed.
 
+use smallvec::SmallVec;
+
 use crate::forward::impl_real_from_partials;
 use crate::program::{check_inputs, check_lengths, Derivatives, Outputs, Probe, Program, Strategy};
 use crate::real::{partials, Real};
@@ -114,7 +116,7 @@ where
 {
     value.clear();
     let passes = x.len().div_ceil(LANES).max(1);
-    let mut inputs: Vec<DualVec> = x.iter().map(|&v| DualVec::inactive(v)).collect();
+    let mut inputs: SmallVec<[DualVec; LANES]> = x.iter().map(|&v| DualVec::inactive(v)).collect();
     for pass in 0..passes {
         let first = pass * LANES;
         if pass > 0 {

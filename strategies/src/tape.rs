@@ -8,15 +8,19 @@
 //! takes slot n + (its position on the tape). Constants, and operations whose operands are all
 //! constants, have no slot and record nothing (`docs/ladder.md`, the tape).
 //!
-//! An entry is an 8-byte header — its operands' slots and its kind — preceded by only the
-//! partials its kind needs: none for `a + b`, `a - b`, `a ± c` and `-a` (partials ±1), one for
-//! the other one-operand operations, two for `*`, `/` and `powf` (8, 16 or 24 bytes; Adept and
-//! CoDiPack likewise store one index per operand and a partial only where it is not fixed). The
-//! words go into blocks that never move (the first of 2 KiB, doubling up to 256 KiB), so the
-//! tape grows without copying and wastes at most one block. Recording is inlined into every
-//! operation: a constant-initialised thread-local cursor (no lazy-initialisation check, no
-//! `RefCell` borrow), two generation compares, one capacity check and the stores; taking a new
-//! block is the one cold path.
+//! An entry is an 8-byte header — its operands' slots and its kind — and only the partials its
+//! kind needs: none for `a + b`, `a - b`, `a ± c` and `-a` (partials ±1), one for the other
+//! one-operand operations, two for `*`, `/` and `powf` (8, 16 or 24 bytes; Adept and CoDiPack
+//! likewise store one index per operand and a partial only where it is not fixed). Headers and
+//! partials go into two streams, in entry order, so that the sweep finds every header at a
+//! fixed stride: with the partials interleaved, finding the previous entry waited for the
+//! current entry's kind, a load-to-load dependency per entry that bounded the sweep (measured:
+//! 1.4x slower on `ode`, 1.45x on `llsq`). Each stream is a list of blocks that never move (the
+//! first of 2 KiB, doubling up to 256 KiB), so the tape grows without copying and wastes at
+//! most one block per stream. Recording is inlined into every operation: a
+//! constant-initialised thread-local cursor (no lazy-initialisation check, no `RefCell`
+//! borrow), two generation compares, one capacity check per stream written and the stores;
+//! taking a new block is the one cold path.
 //!
 //! # Algorithm and cost
 //!
@@ -234,54 +238,54 @@ impl std::fmt::Debug for Block {
     }
 }
 
-/// The recording state of this thread's running tape, on the hot path of every operation:
-/// the write position in the current block, the running gradient's generation and the slot
-/// the next entry takes. Plain cells in a constant-initialised thread-local, so an operation
-/// reads it without a lazy-initialisation check or a `RefCell` borrow.
-struct Cursor {
-    /// The next free word of the current block (null before the first block).
+/// A write position in one of a tape's two streams: the next free word of its current block
+/// (null before the first block) and one past that block's last word.
+struct StreamCursor {
     next: Cell<*mut u64>,
-    /// One past the current block's last word.
     end: Cell<*mut u64>,
+}
+
+impl StreamCursor {
+    /// A cursor before its stream's first block.
+    const fn idle() -> StreamCursor {
+        StreamCursor {
+            next: Cell::new(ptr::null_mut()),
+            end: Cell::new(ptr::null_mut()),
+        }
+    }
+}
+
+/// The recording state of this thread's running tape, on the hot path of every operation: the
+/// write positions in its two streams, the running gradient's generation and the slot the next
+/// entry takes. Plain cells in a constant-initialised thread-local, so an operation reads it
+/// without a lazy-initialisation check or a `RefCell` borrow.
+struct Cursor {
+    /// Where the next entry's header goes.
+    headers: StreamCursor,
+    /// Where the next entry's partials go.
+    partials: StreamCursor,
     /// The running gradient's generation, [`NO_GENERATION`] when none runs.
     generation: Cell<u32>,
     /// The slot of the next entry.
     next_slot: Cell<u32>,
 }
 
-/// The tape of one gradient call, while it is not the one being written to (suspended by a
-/// nested gradient, or finished).
-#[derive(Debug)]
-struct Recording {
-    generation: u32,
-    /// n: slots 0..n are the inputs; entry k has slot n + k.
-    inputs: u32,
-    /// The slot of the next entry, saved from the cursor.
-    next_slot: u32,
-    /// The blocks written so far, the current one last.
+/// One of a tape's two streams of words: the blocks written so far, the current one last.
+#[derive(Debug, Default)]
+struct Stream {
     blocks: Vec<Block>,
 }
 
-impl Recording {
-    const IDLE: Recording = Recording {
-        generation: NO_GENERATION,
-        inputs: 0,
-        next_slot: 0,
-        blocks: Vec::new(),
-    };
-
-    /// Saves the cursor's position into this (current) recording.
-    fn close(&mut self, cursor: &Cursor) {
+impl Stream {
+    /// Saves the cursor's position into the current block.
+    fn close(&mut self, cursor: &StreamCursor) {
         if let Some(last) = self.blocks.last_mut() {
             last.used = (cursor.next.get() as usize - last.start.as_ptr() as usize) / 8;
         }
-        self.next_slot = cursor.next_slot.get();
     }
 
-    /// Points the cursor at the end of this recording, to continue writing it.
-    fn resume(&self, cursor: &Cursor) {
-        cursor.generation.set(self.generation);
-        cursor.next_slot.set(self.next_slot);
+    /// Points the cursor at the end of this stream, to continue writing it.
+    fn resume(&self, cursor: &StreamCursor) {
         match self.blocks.last() {
             Some(last) => {
                 // SAFETY: `used <= capacity`: within the allocation or one past its end.
@@ -295,6 +299,46 @@ impl Recording {
                 cursor.end.set(ptr::null_mut());
             }
         }
+    }
+}
+
+/// The tape of one gradient call, while it is not the one being written to (suspended by a
+/// nested gradient, or finished): one header per entry in `headers`, and the stored partials of
+/// the entries that have any, in the same order, in `partials`. Two streams, so that the sweep
+/// finds every header at a fixed stride, without waiting for the previous entry's kind.
+#[derive(Debug)]
+struct Recording {
+    generation: u32,
+    /// n: slots 0..n are the inputs; entry k has slot n + k.
+    inputs: u32,
+    /// The slot of the next entry, saved from the cursor.
+    next_slot: u32,
+    headers: Stream,
+    partials: Stream,
+}
+
+impl Recording {
+    const IDLE: Recording = Recording {
+        generation: NO_GENERATION,
+        inputs: 0,
+        next_slot: 0,
+        headers: Stream { blocks: Vec::new() },
+        partials: Stream { blocks: Vec::new() },
+    };
+
+    /// Saves the cursor's positions into this (current) recording.
+    fn close(&mut self, cursor: &Cursor) {
+        self.headers.close(&cursor.headers);
+        self.partials.close(&cursor.partials);
+        self.next_slot = cursor.next_slot.get();
+    }
+
+    /// Points the cursor at the end of this recording, to continue writing it.
+    fn resume(&self, cursor: &Cursor) {
+        cursor.generation.set(self.generation);
+        cursor.next_slot.set(self.next_slot);
+        self.headers.resume(&cursor.headers);
+        self.partials.resume(&cursor.partials);
     }
 
     /// Entries recorded.
@@ -320,8 +364,8 @@ struct TapeStack {
 thread_local! {
     static CURSOR: Cursor = const {
         Cursor {
-            next: Cell::new(ptr::null_mut()),
-            end: Cell::new(ptr::null_mut()),
+            headers: StreamCursor::idle(),
+            partials: StreamCursor::idle(),
             generation: Cell::new(NO_GENERATION),
             next_slot: Cell::new(0),
         }
@@ -390,47 +434,62 @@ fn foreign_operand(generations: [u32; 2], current: u32) -> ! {
     foreign_value(current, foreign)
 }
 
-/// Closes the current block and moves the cursor to a fresh one (a spare block if there is
-/// one), checking that the slots a full block could take still fit in [`MAX_SLOTS`]. The cold
-/// path of [`record`], taken once per block.
+/// Which of a recording's streams a new block is for.
+#[derive(Clone, Copy)]
+enum StreamKind {
+    Headers,
+    Partials,
+}
+
+/// Closes the current block of one stream and moves its cursor to a fresh one (a spare block
+/// if there is one). For the header stream, checks that the slots a full block could take
+/// still fit in [`MAX_SLOTS`]. The cold path of [`record`], taken once per block.
 #[cold]
 #[inline(never)]
-fn next_block() -> *mut u64 {
+fn next_block(which: StreamKind) -> *mut u64 {
     TAPES.with(|tapes| {
         CURSOR.with(|cursor| {
             let mut stack = tapes.borrow_mut();
             let stack = &mut *stack;
             stack.current.close(cursor);
+            let (stream, stream_cursor) = match which {
+                StreamKind::Headers => (&mut stack.current.headers, &cursor.headers),
+                StreamKind::Partials => (&mut stack.current.partials, &cursor.partials),
+            };
             let block = match stack.spare_blocks.pop() {
                 Some(mut block) => {
                     block.used = 0;
                     block
                 }
                 None => {
-                    let words = stack
-                        .current
+                    let words = stream
                         .blocks
                         .last()
                         .map_or(FIRST_BLOCK_WORDS, |b| (b.capacity * 2).min(MAX_BLOCK_WORDS));
                     Block::new(words)
                 }
             };
-            let slots = u64::from(cursor.next_slot.get()) + block.capacity as u64;
-            if slots > u64::from(MAX_SLOTS) {
-                panic!("tape: more than {MAX_SLOTS} slots (inputs and entries) in one gradient");
+            if let StreamKind::Headers = which {
+                let slots = u64::from(cursor.next_slot.get()) + block.capacity as u64;
+                if slots > u64::from(MAX_SLOTS) {
+                    panic!(
+                        "tape: more than {MAX_SLOTS} slots (inputs and entries) in one gradient"
+                    );
+                }
             }
             let start = block.start.as_ptr();
-            cursor.next.set(start);
-            cursor.end.set(block.end());
-            stack.current.blocks.push(block);
+            stream_cursor.next.set(start);
+            stream_cursor.end.set(block.end());
+            stream.blocks.push(block);
             start
         })
     })
 }
 
-/// Appends an entry — `P` partials, then its header — to the running tape after checking the
-/// operands' generations, and returns the result's scalar. The hot path of the tape: a
-/// thread-local read, two compares, a capacity check, `P + 1` stores.
+/// Appends an entry — its `P` partials to the partial stream, its header to the header
+/// stream — to the running tape after checking the operands' generations, and returns the
+/// result's scalar. The hot path of the tape: a thread-local read, two compares, one capacity
+/// check per stream written, `P + 1` stores.
 #[inline(always)]
 fn record<const P: usize>(
     generations: [u32; 2],
@@ -443,19 +502,30 @@ fn record<const P: usize>(
         if generations[0] != generation || generations[1] != generation {
             foreign_operand(generations, generation);
         }
-        let mut next = cursor.next.get();
-        if (cursor.end.get() as usize).wrapping_sub(next as usize) < (P + 1) * 8 {
-            next = next_block();
-        }
-        // SAFETY: [next, next + P + 1) lies in the current block: the check above (or
-        // `next_block`, whose blocks hold far more than P + 1 words) guarantees the room, and
-        // the block belongs to the running recording until it finishes.
-        unsafe {
-            for (k, p) in partials.iter().enumerate() {
-                next.add(k).write(p.to_bits());
+        if P > 0 {
+            let mut next = cursor.partials.next.get();
+            if (cursor.partials.end.get() as usize).wrapping_sub(next as usize) < P * 8 {
+                next = next_block(StreamKind::Partials);
             }
-            next.add(P).write(header);
-            cursor.next.set(next.add(P + 1));
+            // SAFETY: [next, next + P) lies in the current partial block: the check above (or
+            // `next_block`, whose blocks hold far more than P words) guarantees the room, and
+            // the block belongs to the running recording until it finishes.
+            unsafe {
+                for (k, p) in partials.iter().enumerate() {
+                    next.add(k).write(p.to_bits());
+                }
+                cursor.partials.next.set(next.add(P));
+            }
+        }
+        let mut next = cursor.headers.next.get();
+        if cursor.headers.end.get() == next {
+            next = next_block(StreamKind::Headers);
+        }
+        // SAFETY: `next` is below the end of the current header block, which belongs to the
+        // running recording.
+        unsafe {
+            next.write(header);
+            cursor.headers.next.set(next.add(1));
         }
         let slot = cursor.next_slot.get();
         cursor.next_slot.set(slot + 1);
@@ -562,12 +632,18 @@ impl ActiveTape {
         let mut lifted = TAPES.with(|tapes| {
             CURSOR.with(|cursor| {
                 let mut stack = tapes.borrow_mut();
-                let blocks = stack.spare_lists.pop().unwrap_or_default();
+                let headers = Stream {
+                    blocks: stack.spare_lists.pop().unwrap_or_default(),
+                };
+                let partials = Stream {
+                    blocks: stack.spare_lists.pop().unwrap_or_default(),
+                };
                 let fresh = Recording {
                     generation,
                     inputs,
                     next_slot: inputs,
-                    blocks,
+                    headers,
+                    partials,
                 };
                 let mut outer = mem::replace(&mut stack.current, fresh);
                 if outer.generation != NO_GENERATION {
@@ -633,11 +709,13 @@ fn take_adjoints(len: usize) -> Vec<f64> {
 
 /// Keeps a finished gradient's blocks, block list, input vector and adjoint array for the next
 /// gradient.
-fn recycle(mut recording: Recording, inputs: Vec<TapeReal>, adjoints: Vec<f64>) {
+fn recycle(recording: Recording, inputs: Vec<TapeReal>, adjoints: Vec<f64>) {
     TAPES.with(|tapes| {
         let mut stack = tapes.borrow_mut();
-        stack.spare_blocks.extend(recording.blocks.drain(..).rev());
-        stack.spare_lists.push(recording.blocks);
+        for mut stream in [recording.headers, recording.partials] {
+            stack.spare_blocks.extend(stream.blocks.drain(..).rev());
+            stack.spare_lists.push(stream.blocks);
+        }
         if inputs.capacity() > stack.spare_inputs.capacity() {
             stack.spare_inputs = inputs;
         }
@@ -662,20 +740,31 @@ fn sweep<Q: Probe>(recording: &Recording, top: usize, adjoints: &mut [f64]) -> u
     let mut slot = n + recording.entries();
     let mut edges = 0;
     let adj = adjoints.as_mut_ptr();
-    for block in recording.blocks.iter().rev() {
-        let words = block.words();
-        let mut end = words.len();
-        while end > 0 {
-            // SAFETY: a block holds whole entries, so the word before `end` is a header and its
-            // kind's partials precede it; the slots are in bounds as argued above.
+    // The partials are read backwards alongside the headers: `stored` counts down through the
+    // current partial block, and the previous block is taken when it is used up (an entry's
+    // partials never straddle two blocks).
+    let mut partial_blocks = recording.partials.blocks.iter().rev();
+    let mut partial_words: &[u64] = &[];
+    let mut stored = 0;
+    for block in recording.headers.blocks.iter().rev() {
+        for &h in block.words().iter().rev() {
+            let kind = Kind::of(h);
+            let count = kind.stored_partials();
+            if count > stored {
+                let previous = partial_blocks
+                    .next()
+                    .expect("an entry's partials were stored");
+                partial_words = previous.words();
+                stored = partial_words.len();
+            }
+            stored -= count;
+            slot -= 1;
+            if slot >= top {
+                continue;
+            }
+            // SAFETY: the slots are in bounds as argued above, and the partials of this entry
+            // are the `count` words at `stored` in the current partial block.
             unsafe {
-                let h = *words.get_unchecked(end - 1);
-                let kind = Kind::of(h);
-                end -= 1 + kind.stored_partials();
-                slot -= 1;
-                if slot >= top {
-                    continue;
-                }
                 let first = adj.add(h as u32 as usize);
                 let second = adj.add(((h >> 32) as u32 & OPERAND_MASK) as usize);
                 debug_assert!((h as u32 as usize) < slot);
@@ -700,12 +789,12 @@ fn sweep<Q: Probe>(recording: &Recording, top: usize, adjoints: &mut [f64]) -> u
                     Kind::Shift => *first += dz,
                     Kind::Negate => *first -= dz,
                     Kind::Unary => {
-                        let d = f64::from_bits(*words.get_unchecked(end));
+                        let d = f64::from_bits(*partial_words.get_unchecked(stored));
                         *first += partials::times(d, dz);
                     }
                     Kind::Binary => {
-                        let dx = f64::from_bits(*words.get_unchecked(end));
-                        let dy = f64::from_bits(*words.get_unchecked(end + 1));
+                        let dx = f64::from_bits(*partial_words.get_unchecked(stored));
+                        let dy = f64::from_bits(*partial_words.get_unchecked(stored + 1));
                         *first += partials::times(dx, dz);
                         *second += partials::times(dy, dz);
                     }
@@ -1063,6 +1152,47 @@ mod tests {
         let e = 0.25f64.exp();
         assert_eq!(r.gradient, Some(vec![0.5f64.cos() * e, 0.5f64.sin() * e]));
         assert_eq!(r.counters.get("tape_entries"), Some(3));
+    }
+
+    /// 3 inputs, 2 * 10^5 operations of every kind in an irregular order, so that both
+    /// streams cross many block boundaries at different entries.
+    struct MixedKinds;
+    impl Program for MixedKinds {
+        fn input_len(&self) -> usize {
+            3
+        }
+        fn output_len(&self) -> usize {
+            2
+        }
+        fn eval<R: Real>(&self, x: &[R]) -> Outputs<R> {
+            let (mut a, mut b) = (x[0].clone(), x[1].clone());
+            for i in 0..50_000u32 {
+                let t = match i % 7 {
+                    0 | 3 => a.clone() * b.clone() * 0.5,
+                    1 => (a.clone() - x[2].clone()).sin(),
+                    2 | 5 => a.clone() + b.clone() + 0.25,
+                    4 => -b.clone() / (a.clone() * a.clone() + 1.0),
+                    _ => b.clone().tanh() - 0.5,
+                };
+                b = a;
+                a = t.tanh();
+            }
+            outputs![a, b * x[2].clone()]
+        }
+    }
+
+    #[test]
+    fn the_sweep_reads_both_streams_across_their_block_boundaries() {
+        let x = [0.3, -0.7, 0.2];
+        let tape = Tape::jacobian(&MixedKinds, &x);
+        let forward = crate::forward::Forward::jacobian(&MixedKinds, &x);
+        assert_eq!(tape.value, forward.value);
+        for (t, f) in tape.rows.unwrap().iter().zip(forward.rows.unwrap()) {
+            for (a, b) in t.iter().zip(f) {
+                assert!((a - b).abs() <= 1e-12 * (1.0 + b.abs()), "{a} vs {b}");
+            }
+        }
+        assert!(tape.counters.get("tape_entries").unwrap() > 4 * MAX_BLOCK_WORDS as u64);
     }
 
     #[test]
