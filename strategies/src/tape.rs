@@ -632,12 +632,26 @@ impl ActiveTape {
         let mut lifted = TAPES.with(|tapes| {
             CURSOR.with(|cursor| {
                 let mut stack = tapes.borrow_mut();
-                let headers = Stream {
+                let mut headers = Stream {
                     blocks: stack.spare_lists.pop().unwrap_or_default(),
                 };
-                let partials = Stream {
+                let mut partials = Stream {
                     blocks: stack.spare_lists.pop().unwrap_or_default(),
                 };
+                // A warm tape starts writing into spare blocks at once, instead of taking each
+                // stream's first block on the cold path. (The slot limit is checked there, so
+                // a header block that could take the slots past it is left to that path.)
+                for (stream, headers) in [(&mut headers, true), (&mut partials, false)] {
+                    let fits = |block: &Block| {
+                        !headers
+                            || u64::from(inputs) + block.capacity as u64 <= u64::from(MAX_SLOTS)
+                    };
+                    if stack.spare_blocks.last().is_some_and(fits) {
+                        let mut block = stack.spare_blocks.pop().expect("checked above");
+                        block.used = 0;
+                        stream.blocks.push(block);
+                    }
+                }
                 let fresh = Recording {
                     generation,
                     inputs,
