@@ -209,16 +209,6 @@ impl PeerScalar for AdTraitReal {
 
 crate::peers::impl_real_for_peer!(AdTraitReal);
 
-/// The output to run the reverse pass from: the one seeded output if its cotangent is 1,
-/// otherwise `sum_j w_j y_j` over the nonzero cotangent entries, recorded with the crate's
-/// operations; `None` if every entry is zero.
-fn seed(outputs: &[AdTraitReal], cotangent: &[f64]) -> Option<AdTraitReal> {
-    let mut seeded = outputs.iter().zip(cotangent).filter(|(_, &w)| w != 0.0);
-    let (first, &w) = seeded.next()?;
-    let term = |y: &AdTraitReal, w: f64| if w == 1.0 { *y } else { y.mul_f64(w) };
-    Some(seeded.fold(term(first, w), |acc, (y, &w)| acc.add(&term(y, w))))
-}
-
 /// ad_trait 0.3's reverse mode as a strategy (see the module documentation).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct PeerAdTrait;
@@ -256,7 +246,7 @@ impl Strategy for PeerAdTrait {
         }
 
         probe.reverse_starts();
-        let seed = seed(&outputs, cotangent);
+        let seed = crate::peers::combined_output(&outputs, cotangent);
         let nodes = GlobalComputationGraph::get().num_nodes() as u64;
         out.value.clear();
         out.value.extend(outputs.iter().map(|y| y.0.value()));

@@ -370,16 +370,6 @@ impl PeerScalar for EasyMlReal {
 
 crate::peers::impl_real_for_peer!(EasyMlReal);
 
-/// The output to run the reverse pass from: the one seeded output if its cotangent is 1,
-/// otherwise `sum_j w_j y_j` over the nonzero cotangent entries, recorded with the crate's
-/// operations; `None` if every entry is zero.
-fn seed(outputs: &[EasyMlReal], cotangent: &[f64]) -> Option<EasyMlReal> {
-    let mut seeded = outputs.iter().zip(cotangent).filter(|(_, &w)| w != 0.0);
-    let (first, &w) = seeded.next()?;
-    let term = |y: &EasyMlReal, w: f64| if w == 1.0 { *y } else { y.mul_f64(w) };
-    Some(seeded.fold(term(first, w), |acc, (y, &w)| acc.add(&term(y, w))))
-}
-
 /// easy-ml 2.3's reverse mode as a strategy (see the module documentation).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct PeerEasyMl;
@@ -418,7 +408,8 @@ impl Strategy for PeerEasyMl {
         outputs.iter().for_each(EasyMlReal::check);
 
         probe.reverse_starts();
-        let derivatives = seed(&outputs, cotangent).and_then(|s| s.record.try_derivatives());
+        let derivatives = crate::peers::combined_output(&outputs, cotangent)
+            .and_then(|s| s.record.try_derivatives());
         out.value.clear();
         out.value.extend(outputs.iter().map(|y| y.record.number));
         match derivatives {

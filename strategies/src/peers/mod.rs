@@ -127,6 +127,22 @@ pub trait PeerScalar: Clone + std::fmt::Debug {
     fn abs(&self) -> Self;
 }
 
+/// The output a reverse-mode peer sweeps from, for crates that seed one output with 1: that
+/// output itself where the cotangent's only nonzero entry is a 1, otherwise `sum_j w_j y_j` over
+/// the nonzero cotangent entries, recorded with the crate's own operations; `None` if every
+/// entry is zero.
+#[cfg(any(
+    feature = "peer-reverse",
+    feature = "peer-easy-ml",
+    feature = "peer-ad-trait"
+))]
+pub(crate) fn combined_output<T: PeerScalar>(outputs: &[T], cotangent: &[f64]) -> Option<T> {
+    let mut seeded = outputs.iter().zip(cotangent).filter(|(_, &w)| w != 0.0);
+    let (first, &w) = seeded.next()?;
+    let term = |y: &T, w: f64| if w == 1.0 { y.clone() } else { y.mul_f64(w) };
+    Some(seeded.fold(term(first, w), |acc, (y, &w)| acc.add(&term(y, w))))
+}
+
 /// Implements the arithmetic operators, comparisons (on primal values), `Sum`, `Product` and
 /// [`Real`](crate::Real) for a type implementing [`PeerScalar`], every method forwarding to it.
 #[allow(unused_macros)]

@@ -359,16 +359,6 @@ impl PeerScalar for ReverseReal {
 
 crate::peers::impl_real_for_peer!(ReverseReal);
 
-/// The output to run the reverse pass from: the one seeded output if its cotangent is 1,
-/// otherwise `sum_j w_j y_j` over the nonzero cotangent entries, recorded with the crate's
-/// operations; `None` if every entry is zero.
-fn seed(outputs: &[ReverseReal], cotangent: &[f64]) -> Option<ReverseReal> {
-    let mut seeded = outputs.iter().zip(cotangent).filter(|(_, &w)| w != 0.0);
-    let (first, &w) = seeded.next()?;
-    let term = |y: &ReverseReal, w: f64| if w == 1.0 { *y } else { y.mul_f64(w) };
-    Some(seeded.fold(term(first, w), |acc, (y, &w)| acc.add(&term(y, w))))
-}
-
 /// The `reverse` crate 0.2 as a strategy (see the module documentation).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct PeerReverse;
@@ -407,7 +397,7 @@ impl Strategy for PeerReverse {
         outputs.iter().for_each(ReverseReal::check);
 
         probe.reverse_starts();
-        let seed = seed(&outputs, cotangent);
+        let seed = crate::peers::combined_output(&outputs, cotangent);
         let nodes = session.tape.len() as u64;
         out.value.clear();
         out.value.extend(outputs.iter().map(|y| y.var.val()));
