@@ -73,3 +73,55 @@ impl ParProgram for ForkedProduct {
         outputs![a * b]
     }
 }
+
+// Programs shared by the peer adapters' unit tests.
+
+#[cfg(any(feature = "peer-xad", feature = "peer-echidna"))]
+/// f(x, y) = x^2 y + sin(x): gradient (2 x y + cos x, x^2).
+pub(crate) struct Quadratic;
+#[cfg(any(feature = "peer-xad", feature = "peer-echidna"))]
+impl Program for Quadratic {
+    fn input_len(&self) -> usize {
+        2
+    }
+    fn output_len(&self) -> usize {
+        1
+    }
+    fn eval<R: Real>(&self, x: &[R]) -> Outputs<R> {
+        outputs![x[0].square() * x[1].clone() + x[0].sin()]
+    }
+}
+
+#[cfg(any(feature = "peer-xad", feature = "peer-echidna"))]
+/// ((x + 2) * 3 - 1) / 4 + x * constant(0.5) - constant(2).exp(): gradient 3 / 4 + 1 / 2.
+pub(crate) struct MixedConstants;
+#[cfg(any(feature = "peer-xad", feature = "peer-echidna"))]
+impl Program for MixedConstants {
+    fn input_len(&self) -> usize {
+        1
+    }
+    fn output_len(&self) -> usize {
+        1
+    }
+    fn eval<R: Real>(&self, x: &[R]) -> Outputs<R> {
+        let y = ((x[0].clone() + 2.0) * 3.0 - 1.0) / 4.0;
+        outputs![y + x[0].clone() * R::constant(0.5) - R::constant(2.0).exp()]
+    }
+}
+
+#[cfg(any(feature = "peer-xad", feature = "peer-echidna"))]
+/// Two outputs that are the same variable, and a constant output.
+pub(crate) struct RepeatedOutput;
+#[cfg(any(feature = "peer-xad", feature = "peer-echidna"))]
+impl Program for RepeatedOutput {
+    fn input_len(&self) -> usize {
+        1
+    }
+    fn output_len(&self) -> usize {
+        3
+    }
+    fn eval<R: Real>(&self, x: &[R]) -> Outputs<R> {
+        let y = x[0].sin();
+        outputs![y.clone(), y, R::constant(1.0)]
+    }
+}

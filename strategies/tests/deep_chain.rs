@@ -1,5 +1,5 @@
 //! A chain of 10^6 dependent operations, x_i = sin(x_(i-1)), differentiated on the default test
-//! thread (no big-stack thread): the efficient strategies' forward pass, reverse pass and
+//! thread (no big-stack thread): the efficient strategies' (and the peers') forward pass, reverse pass and
 //! release of the graph must all be iterative.
 
 use strategies::{outputs, Outputs, Program, Real, StrategyKind};
@@ -70,4 +70,22 @@ fn tape_records_and_sweeps_one_entry_per_chain_operation() {
     assert_eq!(r.counters.get("tape_entries"), Some(depth));
     assert_eq!(r.counters.get("entries_swept"), Some(depth));
     assert_eq!(r.counters.get("edges_applied"), Some(depth));
+}
+
+/// Every compiled-in peer on the same chain (built with `--features peers`): the crates'
+/// recording, reverse pass and release of their tapes must not recurse either.
+#[cfg(any(
+    feature = "peer-xad",
+    feature = "peer-echidna",
+    feature = "peer-reverse",
+    feature = "peer-easy-ml",
+    feature = "peer-ad-trait",
+    feature = "peer-num-dual",
+    feature = "peer-autodiff"
+))]
+#[test]
+fn every_peer_differentiates_a_million_op_chain_on_the_default_stack() {
+    for &kind in StrategyKind::ALL.iter().filter(|k| k.is_peer()) {
+        check_deep_chain(kind);
+    }
 }

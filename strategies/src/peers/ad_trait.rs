@@ -39,7 +39,7 @@
 //! O(T): one node per operation with an active operand, one sweep over all nodes, plus the
 //! crate's allocation of one adjoint per node in each `get_backwards_mode_grad` (and a
 //! `TinyVec` of partials formed per node during the sweep). Both passes are loops and the graph
-//! is a flat `Vec`: the unit test `a_million_op_chain_runs_on_the_default_stack` differentiates
+//! is a flat `Vec`: the test `every_peer_differentiates_a_million_op_chain_on_the_default_stack` (`strategies/tests/deep_chain.rs`) differentiates
 //! a 10^6-operation chain on a default 2 MiB test thread, correctly.
 //!
 //! - **One graph per thread, no nesting.** A gradient started inside another's program would
@@ -278,7 +278,7 @@ impl Strategy for PeerAdTrait {
 mod tests {
     use super::*;
     use crate::program::{outputs, Outputs};
-    use crate::test_programs::{Shared, SinChain};
+    use crate::test_programs::Shared;
     use crate::Real;
 
     /// sin(x0 x1) + x0 / x1 + exp(x0) ln(x1).
@@ -437,20 +437,5 @@ mod tests {
                 });
             }
         });
-    }
-
-    #[test]
-    fn a_million_op_chain_runs_on_the_default_stack() {
-        let depth = 1_000_000;
-        let (mut v, mut d) = (1.2f64, 1.0);
-        for _ in 0..depth {
-            d *= v.cos();
-            v = v.sin();
-        }
-        let r = PeerAdTrait::vjp(&SinChain(depth), &[1.2], &[1.0]);
-        assert_eq!(r.value, vec![v]);
-        let g = r.gradient.unwrap()[0];
-        assert!(((g - d) / d).abs() < 1e-9, "{g} vs {d}");
-        assert_eq!(r.counters.get("graph_nodes"), Some(depth as u64 + 1));
     }
 }

@@ -36,7 +36,7 @@
 //! # Limitations (found by testing against dualbench's closed forms)
 //!
 //! - **Stack depth, threads, nesting.** Forward mode records nothing, so a 10^6-operation chain
-//!   runs on the default stack (tested below); an `F1` is plain data (`Send + Sync`), there is
+//!   runs on the default stack (tested in `strategies/tests/deep_chain.rs`); an `F1` is plain data (`Send + Sync`), there is
 //!   no shared state, and a gradient inside a program of another strategy cannot interfere.
 //! - **Division** uses `dx = (a' b - b' a) / (b * b)`: the denominator `b * b` underflows to
 //!   0 for |b| < 1e-154, so `a / b` at a = b = 1e-200 gives derivatives (inf, -inf) where
@@ -342,36 +342,5 @@ mod tests {
         let r = PeerAutodiff::vjp(&MixedConstants, &[0.6], &[1.0]);
         assert_eq!(r.value, vec![((0.6 + 1.5) * 3.0 - 0.5) / 4.0 + 2.0 * 0.6]);
         assert_eq!(r.gradient, Some(vec![3.0 / 4.0 + 2.0]));
-    }
-
-    /// x_i = sin(x_(i-1)), 10^6 times.
-    struct SinChain;
-    impl Program for SinChain {
-        fn input_len(&self) -> usize {
-            1
-        }
-        fn output_len(&self) -> usize {
-            1
-        }
-        fn eval<R: Real>(&self, x: &[R]) -> Outputs<R> {
-            let mut v = x[0].clone();
-            for _ in 0..1_000_000 {
-                v = v.sin();
-            }
-            outputs![v]
-        }
-    }
-
-    #[test]
-    fn a_million_op_chain_runs_on_the_default_stack() {
-        let (mut v, mut d) = (1.2f64, 1.0);
-        for _ in 0..1_000_000 {
-            d *= v.cos();
-            v = v.sin();
-        }
-        let g = PeerAutodiff::vjp(&SinChain, &[1.2], &[1.0])
-            .gradient
-            .unwrap();
-        assert!(((g[0] - d) / d).abs() < 1e-12, "{} vs {d}", g[0]);
     }
 }

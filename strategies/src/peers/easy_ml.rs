@@ -443,7 +443,7 @@ impl Strategy for PeerEasyMl {
 mod tests {
     use super::*;
     use crate::program::{outputs, Outputs};
-    use crate::test_programs::{Shared, SinChain};
+    use crate::test_programs::Shared;
     use crate::Real;
 
     /// sin(x0 x1) + x0 / x1 + tanh(x0) + |x1|.
@@ -630,20 +630,5 @@ mod tests {
                 });
             }
         });
-    }
-
-    #[test]
-    fn a_million_op_chain_runs_on_the_default_stack() {
-        let depth = 1_000_000;
-        let (mut v, mut d) = (1.2f64, 1.0);
-        for _ in 0..depth {
-            d *= v.cos();
-            v = v.sin();
-        }
-        let r = PeerEasyMl::vjp(&SinChain(depth), &[1.2], &[1.0]);
-        assert_eq!(r.value, vec![v]);
-        let g = r.gradient.unwrap()[0];
-        assert!(((g - d) / d).abs() < 1e-9, "{g} vs {d}");
-        assert_eq!(r.counters.get("wengert_entries"), Some(depth as u64 + 1));
     }
 }

@@ -53,7 +53,7 @@
 //! # Limitations (found by testing against dualbench's closed forms)
 //!
 //! - **Stack depth, threads, nesting.** Forward mode records nothing, so a 10^6-operation chain
-//!   runs on the default stack (tested below); a `DualSVec64` is plain data (`Send + Sync`),
+//!   runs on the default stack (tested in `strategies/tests/deep_chain.rs`); a `DualSVec64` is plain data (`Send + Sync`),
 //!   there is no shared state, and a gradient inside a program of another strategy cannot
 //!   interfere.
 //! - **0 * inf = NaN.** The crate scales a present derivative vector by the local derivative
@@ -415,36 +415,5 @@ mod tests {
         let c: NumDualReal = from_constants();
         assert!(c.0.eps.0.is_none());
         assert_eq!(c.tangent(7), 0.0);
-    }
-
-    /// x_i = sin(x_(i-1)), 10^6 times.
-    struct SinChain;
-    impl Program for SinChain {
-        fn input_len(&self) -> usize {
-            1
-        }
-        fn output_len(&self) -> usize {
-            1
-        }
-        fn eval<R: Real>(&self, x: &[R]) -> Outputs<R> {
-            let mut v = x[0].clone();
-            for _ in 0..1_000_000 {
-                v = v.sin();
-            }
-            outputs![v]
-        }
-    }
-
-    #[test]
-    fn a_million_op_chain_runs_on_the_default_stack() {
-        let (mut v, mut d) = (1.2f64, 1.0);
-        for _ in 0..1_000_000 {
-            d *= v.cos();
-            v = v.sin();
-        }
-        let g = PeerNumDual::vjp(&SinChain, &[1.2], &[1.0])
-            .gradient
-            .unwrap();
-        assert!(((g[0] - d) / d).abs() < 1e-12, "{} vs {d}", g[0]);
     }
 }

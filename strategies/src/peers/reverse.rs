@@ -60,7 +60,7 @@
 //! O(T): one node per operation, one sweep over all nodes (also those recorded after the seed
 //! and those the seed does not depend on), plus the crate's allocation of one adjoint per node
 //! in each `Var::grad`. Both passes are loops and a tape is a flat `Vec` freed without
-//! recursion: the unit test `a_million_op_chain_runs_on_the_default_stack` differentiates a
+//! recursion: the test `every_peer_differentiates_a_million_op_chain_on_the_default_stack` (`strategies/tests/deep_chain.rs`) differentiates a
 //! 10^6-operation chain on a default 2 MiB test thread, correctly.
 //!
 //! The crate's local rules, where they differ from dualbench's
@@ -429,7 +429,7 @@ impl Strategy for PeerReverse {
 mod tests {
     use super::*;
     use crate::program::{outputs, Outputs};
-    use crate::test_programs::{Shared, SinChain};
+    use crate::test_programs::Shared;
     use crate::Real;
 
     /// sin(x0 x1) + x0 / x1.
@@ -596,20 +596,5 @@ mod tests {
                 });
             }
         });
-    }
-
-    #[test]
-    fn a_million_op_chain_runs_on_the_default_stack() {
-        let depth = 1_000_000;
-        let (mut v, mut d) = (1.2f64, 1.0);
-        for _ in 0..depth {
-            d *= v.cos();
-            v = v.sin();
-        }
-        let r = PeerReverse::vjp(&SinChain(depth), &[1.2], &[1.0]);
-        assert_eq!(r.value, vec![v]);
-        let g = r.gradient.unwrap()[0];
-        assert!(((g - d) / d).abs() < 1e-9, "{g} vs {d}");
-        assert_eq!(r.counters.get("tape_nodes"), Some(depth as u64 + 1));
     }
 }

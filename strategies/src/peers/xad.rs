@@ -76,7 +76,7 @@
 //!   instead of -0, x = 0.5 gives 0 instead of -inf).
 //! - **Depth.** Recording, the sweep and releasing the tape are all loops over flat buffers
 //!   and `AReal` is `Copy` with no destructor: a 10^6-operation chain differentiates on the
-//!   default 2 MiB test-thread stack (tested below).
+//!   default 2 MiB test-thread stack (tested in `strategies/tests/deep_chain.rs`).
 //! - A tape holds at most 2^30 variables (the crate asserts it).
 //!
 //! # Licence
@@ -272,52 +272,8 @@ impl Strategy for PeerXad {
 mod tests {
     use super::*;
     use crate::program::{outputs, Outputs};
-    use crate::test_programs::{Shared, SinChain};
+    use crate::test_programs::{MixedConstants, Quadratic, RepeatedOutput, Shared};
     use crate::Real;
-
-    /// f(x, y) = x^2 y + sin(x): gradient (2 x y + cos x, x^2).
-    struct Quadratic;
-    impl Program for Quadratic {
-        fn input_len(&self) -> usize {
-            2
-        }
-        fn output_len(&self) -> usize {
-            1
-        }
-        fn eval<R: Real>(&self, x: &[R]) -> Outputs<R> {
-            outputs![x[0].square() * x[1].clone() + x[0].sin()]
-        }
-    }
-
-    /// ((x + 2) * 3 - 1) / 4 + x * constant(0.5) - constant(2).exp(): gradient 3 / 4 + 1 / 2.
-    struct Mixed;
-    impl Program for Mixed {
-        fn input_len(&self) -> usize {
-            1
-        }
-        fn output_len(&self) -> usize {
-            1
-        }
-        fn eval<R: Real>(&self, x: &[R]) -> Outputs<R> {
-            let y = ((x[0].clone() + 2.0) * 3.0 - 1.0) / 4.0;
-            outputs![y + x[0].clone() * R::constant(0.5) - R::constant(2.0).exp()]
-        }
-    }
-
-    /// Two outputs that are the same variable, and a constant output.
-    struct Repeated;
-    impl Program for Repeated {
-        fn input_len(&self) -> usize {
-            1
-        }
-        fn output_len(&self) -> usize {
-            3
-        }
-        fn eval<R: Real>(&self, x: &[R]) -> Outputs<R> {
-            let y = x[0].sin();
-            outputs![y.clone(), y, R::constant(1.0)]
-        }
-    }
 
     #[test]
     fn gradient_of_a_small_program_is_its_closed_form() {
@@ -345,7 +301,7 @@ mod tests {
 
     #[test]
     fn mixed_constant_arithmetic_records_unary_statements() {
-        let r = PeerXad::vjp(&Mixed, &[0.9], &[1.0]);
+        let r = PeerXad::vjp(&MixedConstants, &[0.9], &[1.0]);
         assert_eq!(r.gradient, Some(vec![0.75 + 0.5]));
         let expected = ((0.9 + 2.0) * 3.0 - 1.0) / 4.0 + 0.45 - 2f64.exp();
         assert!((r.value[0] - expected).abs() < 1e-15);
@@ -358,24 +314,10 @@ mod tests {
     #[test]
     fn repeated_outputs_accumulate_their_cotangents() {
         let x = 0.4f64;
-        let r = PeerXad::vjp(&Repeated, &[x], &[2.0, 3.0, 5.0]);
+        let r = PeerXad::vjp(&RepeatedOutput, &[x], &[2.0, 3.0, 5.0]);
         assert_eq!(r.gradient, Some(vec![5.0 * x.cos()]));
-        let j = PeerXad::jacobian(&Repeated, &[x]);
+        let j = PeerXad::jacobian(&RepeatedOutput, &[x]);
         assert_eq!(j.rows, Some(vec![vec![x.cos()], vec![x.cos()], vec![0.0]]));
-    }
-
-    #[test]
-    fn a_million_op_chain_runs_on_the_default_stack() {
-        let r = PeerXad::vjp(&SinChain(1_000_000), &[1.2], &[1.0]);
-        let (mut v, mut d) = (1.2f64, 1.0f64);
-        for _ in 0..1_000_000 {
-            d *= v.cos();
-            v = v.sin();
-        }
-        assert_eq!(r.value, vec![v]);
-        let g = r.gradient.unwrap()[0];
-        assert!(((g - d) / d).abs() < 1e-9, "{g} vs {d}");
-        PeerXad::release_memory();
     }
 
     /// Recordings do not nest in xad-rs.
