@@ -4,15 +4,7 @@
 //!
 //! dualbench's own tests of the shared partials rules leave the peers out where a crate's rule
 //! differs (`docs/peers.md`); this is where the peers are held to the same gradients.
-#![cfg(any(
-    feature = "peer-xad",
-    feature = "peer-echidna",
-    feature = "peer-reverse",
-    feature = "peer-easy-ml",
-    feature = "peer-ad-trait",
-    feature = "peer-num-dual",
-    feature = "peer-autodiff"
-))]
+#![cfg(feature = "any-peer")]
 
 use dualbench::verify::{Plan, Request};
 use strategies::StrategyKind;

@@ -74,15 +74,7 @@ fn tape_records_and_sweeps_one_entry_per_chain_operation() {
 
 /// Every compiled-in peer on the same chain (built with `--features peers`): the crates'
 /// recording, reverse pass and release of their tapes must not recurse either.
-#[cfg(any(
-    feature = "peer-xad",
-    feature = "peer-echidna",
-    feature = "peer-reverse",
-    feature = "peer-easy-ml",
-    feature = "peer-ad-trait",
-    feature = "peer-num-dual",
-    feature = "peer-autodiff"
-))]
+#[cfg(feature = "any-peer")]
 #[test]
 fn every_peer_differentiates_a_million_op_chain_on_the_default_stack() {
     for &kind in StrategyKind::ALL.iter().filter(|k| k.is_peer()) {
