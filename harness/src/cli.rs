@@ -30,6 +30,8 @@ pub enum Command {
     Merge(commands::merge::MergeArgs),
     /// Decide the complexity claims of a claims file against measurements.
     Check(commands::check::CheckArgs),
+    /// Draw the figures, the paper table and index.html of results files.
+    Plot(commands::plot::PlotArgs),
     /// Measure one case in this process (used by `run`, which isolates each case in a child).
     #[command(hide = true)]
     RunCase(commands::run_case::RunCaseArgs),
@@ -44,6 +46,7 @@ pub fn execute(cli: Cli) -> Result<Outcome> {
         Command::Run(args) => commands::run::execute(args),
         Command::Merge(args) => commands::merge::execute(args),
         Command::Check(args) => commands::check::execute(args),
+        Command::Plot(args) => commands::plot::execute(args),
         Command::RunCase(args) => commands::run_case::execute(args),
     }
 }

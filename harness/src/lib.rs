@@ -15,6 +15,7 @@
 //! | [`measure`] | isolated, interleaved measurement of cases |
 //! | [`results`] | the results schema, its files, the journal, merging (`merge`) |
 //! | [`check`] | complexity claims against counters or results (`check`) |
+//! | [`plot`] | figures, the paper table and index.html from results (`plot`) |
 //! | [`select`], [`suite`] | command-line selections, suites |
 //! | [`table`], [`output`] | tables, writing to stdout and stderr |
 
@@ -26,6 +27,7 @@ pub mod gradient;
 pub mod listing;
 pub mod measure;
 pub mod output;
+pub mod plot;
 pub mod results;
 pub mod select;
 pub mod suite;

@@ -4,6 +4,7 @@ pub mod check;
 pub mod grad;
 pub mod list;
 pub mod merge;
+pub mod plot;
 pub mod run;
 pub mod run_case;
 pub mod verify;

@@ -1,14 +1,17 @@
 //! `dualbench run`: parse the sweep's flags and run it ([`crate::sweep`]); `--resume DIR`
-//! continues an interrupted sweep from its journal.
+//! continues an interrupted sweep from its journal. A finished sweep is drawn
+//! ([`crate::plot`]: figures, table, `index.html` in the output folder) unless `--no-plot`.
 
 use std::path::PathBuf;
 
 use clap::Parser;
 
 use crate::cli::{Cli, Command};
+use crate::commands;
 use crate::error::{Error, Outcome, Result};
 use crate::measure::settings::Overrides;
 use crate::output::{self, progress_bar, ResultsFormat};
+use crate::plot;
 use crate::results::journal::Journal;
 use crate::results::output::{is_default_run_dir, Overwrite, DEFAULT_RUN_DIR};
 use crate::results::{summary, JSON_FILE};
@@ -85,6 +88,10 @@ pub struct RunArgs {
     /// Run only the I-th of N shards (1-based), split by workload.
     #[arg(long, value_name = "I/N")]
     pub shard: Option<String>,
+    /// Do not draw the figures, the table and index.html after measuring (`dualbench plot`
+    /// draws them later from the results).
+    #[arg(long)]
+    pub no_plot: bool,
 }
 
 impl RunArgs {
@@ -199,5 +206,18 @@ pub fn execute(args: RunArgs) -> Result<Outcome> {
         );
     }
     output::print(&args.format.render(&file))?;
+    if !args.no_plot {
+        let request = plot::Request::new(vec![plan.out.path.clone()]);
+        let outcome = plot::run(&request).map_err(|e| {
+            Error::usage(format!(
+                "the results are written, but plotting them failed: {e}; draw them again \
+                 with `dualbench plot --results {}`",
+                plan.out.path.display()
+            ))
+        })?;
+        if !args.quiet {
+            commands::plot::report(&outcome);
+        }
+    }
     Ok(Outcome::Success)
 }

@@ -1,0 +1,374 @@
+//! The paper-style table: one row per workload at a chosen size, one column per strategy
+//! holding its median time, the confidence interval of that median and its ratio to a
+//! reference strategy; written as Markdown (`table.md`) and LaTeX with booktabs rules
+//! (`table.tex`), and shown in the HTML report.
+//!
+//! **Sizes.** By default each workload appears at the size where the most strategies
+//! finished (the largest of those; its one case for a fixed-size workload), so that a row
+//! compares as many strategies as the results allow; `--table-sizes fdotprod=1000,10000`
+//! chooses sizes per workload. A strategy that did not finish a row's case shows its status
+//! (`timeout`, `skipped`, ...), or `—` when the results hold no such case.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::error::{Error, Result};
+use crate::plot::dataset::Dataset;
+use crate::plot::style::{short, strategy_rank};
+use crate::results::{CaseResult, Status};
+
+/// One cell of the table.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Cell {
+    /// A measured case.
+    Measured {
+        /// Median time per gradient, ns.
+        median_ns: f64,
+        /// Its confidence interval, ns.
+        interval: Option<(f64, f64)>,
+        /// median / the reference strategy's median on the same case.
+        ratio: Option<f64>,
+    },
+    /// A case that did not finish: its status.
+    Unfinished(&'static str),
+    /// No such case in the results.
+    Missing,
+}
+
+/// One row: a workload at one size.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Row {
+    /// The workload (with parameters when they vary).
+    pub workload: String,
+    /// The size (`None`: fixed-size).
+    pub size: Option<u64>,
+    /// One cell per strategy column.
+    pub cells: Vec<Cell>,
+}
+
+/// The table.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PaperTable {
+    /// The strategy the ratios are taken against.
+    pub reference: String,
+    /// The strategy columns, in figure order.
+    pub strategies: Vec<String>,
+    /// The rows.
+    pub rows: Vec<Row>,
+}
+
+/// Parse `--table-sizes` values: `workload=size,size` (repeatable).
+pub fn parse_sizes(values: &[String]) -> Result<BTreeMap<String, BTreeSet<u64>>> {
+    let mut map: BTreeMap<String, BTreeSet<u64>> = BTreeMap::new();
+    for value in values {
+        let Some((workload, sizes)) = value.split_once('=') else {
+            return Err(Error::usage(format!(
+                "--table-sizes `{value}`: expected WORKLOAD=SIZE[,SIZE...], e.g. fdotprod=1000,10000"
+            )));
+        };
+        for s in sizes.split(',') {
+            let size = crate::select::size(s.trim())
+                .map_err(|e| Error::usage(format!("--table-sizes `{value}`: {e}")))?;
+            map.entry(workload.trim().to_string())
+                .or_default()
+                .insert(size as u64);
+        }
+    }
+    Ok(map)
+}
+
+/// Build the table of `data` with ratios to `reference`, at `sizes` (per workload; the
+/// default rule for the others).
+pub fn build(
+    data: &Dataset,
+    reference: &str,
+    sizes: &BTreeMap<String, BTreeSet<u64>>,
+) -> Result<PaperTable> {
+    let groups = data.groups();
+    for (workload, wanted) in sizes {
+        let Some(group) = groups.iter().find(|g| &g.workload == workload) else {
+            let names: BTreeSet<&str> = groups.iter().map(|g| g.workload.as_str()).collect();
+            return Err(Error::usage(format!(
+                "--table-sizes: no rows of workload `{workload}`; workloads in the results: {}",
+                names.into_iter().collect::<Vec<_>>().join(", ")
+            )));
+        };
+        let have: BTreeSet<u64> = data.rows_of(group).filter_map(|r| r.size).collect();
+        if let Some(missing) = wanted.iter().find(|s| !have.contains(s)) {
+            return Err(Error::usage(format!(
+                "--table-sizes: {workload} has no case of size {missing}; its sizes: {}",
+                have.iter()
+                    .map(u64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+    }
+    let mut strategies: Vec<String> = data
+        .rows
+        .iter()
+        .map(|r| r.strategy.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .filter(|s| s != "primal")
+        .collect();
+    strategies.sort_by(|a, b| strategy_rank(a).cmp(&strategy_rank(b)).then(a.cmp(b)));
+    let mut rows = Vec::new();
+    for group in &groups {
+        let cases: Vec<&CaseResult> = data.rows_of(group).collect();
+        let chosen: Vec<Option<u64>> = match sizes.get(&group.workload) {
+            Some(s) => s.iter().map(|s| Some(*s)).collect(),
+            None => default_size(&cases).into_iter().collect(),
+        };
+        for size in chosen {
+            let at: Vec<&&CaseResult> = cases.iter().filter(|r| r.size == size).collect();
+            let reference_median = at
+                .iter()
+                .find(|r| r.strategy == reference && r.status == Status::Ok)
+                .and_then(|r| r.median_ns);
+            let cells = strategies
+                .iter()
+                .map(|s| match at.iter().find(|r| &r.strategy == s) {
+                    None => Cell::Missing,
+                    Some(r) if r.status != Status::Ok => Cell::Unfinished(r.status.name()),
+                    Some(r) => match r.median_ns {
+                        None => Cell::Missing,
+                        Some(m) => Cell::Measured {
+                            median_ns: m,
+                            interval: r.ci_low_ns.zip(r.ci_high_ns),
+                            ratio: reference_median.map(|base| m / base),
+                        },
+                    },
+                })
+                .collect();
+            rows.push(Row {
+                workload: group.title(data.params_vary(&group.workload)),
+                size,
+                cells,
+            });
+        }
+    }
+    Ok(PaperTable {
+        reference: reference.to_string(),
+        strategies,
+        rows,
+    })
+}
+
+/// The size at which the most strategies finished (the largest such size), so that the row
+/// compares as many strategies as the results allow; `None` when no case finished.
+fn default_size(cases: &[&CaseResult]) -> Option<Option<u64>> {
+    let mut finished: BTreeMap<Option<u64>, usize> = BTreeMap::new();
+    for r in cases.iter().filter(|r| r.status == Status::Ok) {
+        *finished.entry(r.size).or_default() += 1;
+    }
+    finished
+        .into_iter()
+        .max_by_key(|&(size, count)| (count, size))
+        .map(|(size, _)| size)
+}
+
+/// A time and its interval in one unit: (`12.3`, `[12.1, 12.6]`, `µs`).
+fn time_parts(
+    median_ns: f64,
+    interval: Option<(f64, f64)>,
+) -> (String, Option<String>, &'static str) {
+    let (factor, unit) = if median_ns >= 1e9 {
+        (1e9, "s")
+    } else if median_ns >= 1e6 {
+        (1e6, "ms")
+    } else if median_ns >= 1e3 {
+        (1e3, "µs")
+    } else {
+        (1.0, "ns")
+    };
+    let interval =
+        interval.map(|(lo, hi)| format!("[{}, {}]", short(lo / factor), short(hi / factor)));
+    (short(median_ns / factor), interval, unit)
+}
+
+impl PaperTable {
+    /// The column headers: workload, size, then the strategies.
+    fn headers(&self) -> Vec<String> {
+        let mut h = vec!["workload".to_string(), "size".to_string()];
+        h.extend(self.strategies.iter().cloned());
+        h
+    }
+
+    /// A cell as plain text: `12.3 µs [12.1, 12.6] 2.1×`.
+    pub fn cell_text(cell: &Cell) -> String {
+        match cell {
+            Cell::Measured {
+                median_ns,
+                interval,
+                ratio,
+            } => {
+                let (m, i, unit) = time_parts(*median_ns, *interval);
+                let mut text = format!("{m} {unit}");
+                if let Some(i) = i {
+                    text.push_str(&format!(" {i}"));
+                }
+                if let Some(r) = ratio {
+                    text.push_str(&format!(" {}×", short(*r)));
+                }
+                text
+            }
+            Cell::Unfinished(status) => status.to_string(),
+            Cell::Missing => "—".to_string(),
+        }
+    }
+
+    /// The table as rows of plain-text cells, headers first.
+    pub fn text_rows(&self) -> (Vec<String>, Vec<Vec<String>>) {
+        let rows = self
+            .rows
+            .iter()
+            .map(|row| {
+                let mut cells = vec![
+                    row.workload.clone(),
+                    row.size.map_or_else(|| "—".into(), |s| s.to_string()),
+                ];
+                cells.extend(row.cells.iter().map(Self::cell_text));
+                cells
+            })
+            .collect();
+        (self.headers(), rows)
+    }
+
+    /// The caption shared by every rendering.
+    pub fn caption(&self) -> String {
+        format!(
+            "Median time per gradient [confidence interval of the median] and ratio to {}, \
+             per workload at its size.",
+            self.reference
+        )
+    }
+
+    /// GitHub-flavoured Markdown.
+    pub fn markdown(&self) -> String {
+        let (headers, rows) = self.text_rows();
+        let mut table = crate::table::Table::new(headers);
+        for row in rows {
+            table.push_row(row);
+        }
+        format!(
+            "{}\n\n{}",
+            self.caption(),
+            table.render(crate::table::TableStyle::Markdown)
+        )
+    }
+
+    /// LaTeX: a `tabular` with booktabs rules (`\usepackage{booktabs}`); each cell stacks the
+    /// median, its interval and the ratio.
+    pub fn latex(&self) -> String {
+        let mut out = String::new();
+        out.push_str(&format!(
+            "% dualbench plot: {}\n% Needs \\usepackage{{booktabs}}.\n",
+            self.caption()
+        ));
+        out.push_str(&format!(
+            "\\begin{{tabular}}{{ll{}}}\n\\toprule\n",
+            "r".repeat(self.strategies.len())
+        ));
+        let headers: Vec<String> = self
+            .headers()
+            .iter()
+            .map(|h| format!("\\texttt{{{}}}", latex_escape(h)))
+            .collect();
+        out.push_str(&format!("{} \\\\\n\\midrule\n", headers.join(" & ")));
+        for row in &self.rows {
+            let mut cells = vec![
+                format!("\\texttt{{{}}}", latex_escape(&row.workload)),
+                row.size.map_or_else(|| "---".into(), |s| s.to_string()),
+            ];
+            for cell in &row.cells {
+                cells.push(match cell {
+                    Cell::Measured {
+                        median_ns,
+                        interval,
+                        ratio,
+                    } => {
+                        let (m, i, unit) = time_parts(*median_ns, *interval);
+                        let unit = if unit == "µs" { "$\\mu$s" } else { unit };
+                        let mut lines = vec![format!("{m}\\,{unit}")];
+                        if let Some(i) = i {
+                            lines.push(format!("{{\\scriptsize {i}}}"));
+                        }
+                        if let Some(r) = ratio {
+                            lines.push(format!("{{\\scriptsize {}$\\times$}}", short(*r)));
+                        }
+                        format!(
+                            "\\begin{{tabular}}[t]{{@{{}}r@{{}}}}{}\\end{{tabular}}",
+                            lines.join("\\\\")
+                        )
+                    }
+                    Cell::Unfinished(status) => format!("\\textit{{{status}}}"),
+                    Cell::Missing => "---".into(),
+                });
+            }
+            out.push_str(&format!("{} \\\\\n", cells.join(" & ")));
+        }
+        out.push_str("\\bottomrule\n\\end{tabular}\n");
+        out
+    }
+}
+
+/// Escape LaTeX's special characters in plain text.
+pub fn latex_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\textbackslash{}"),
+            '&' | '%' | '$' | '#' | '_' | '{' | '}' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '~' => out.push_str("\\textasciitilde{}"),
+            '^' => out.push_str("\\textasciicircum{}"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latex_special_characters_are_escaped() {
+        assert_eq!(
+            latex_escape("a_b 50% & #1 {x}"),
+            "a\\_b 50\\% \\& \\#1 \\{x\\}"
+        );
+        assert_eq!(
+            latex_escape("~^\\"),
+            "\\textasciitilde{}\\textasciicircum{}\\textbackslash{}"
+        );
+    }
+
+    #[test]
+    fn table_sizes_parse_per_workload_and_name_bad_input() {
+        let sizes = parse_sizes(&["fdotprod=1000,1e4".into(), "lse=10".into()]).unwrap();
+        assert_eq!(sizes["fdotprod"], [1000, 10000].into());
+        assert_eq!(sizes["lse"], [10].into());
+        let e = parse_sizes(&["fdotprod".into()]).unwrap_err().to_string();
+        assert!(e.contains("WORKLOAD=SIZE"), "{e}");
+        let e = parse_sizes(&["fdotprod=x".into()]).unwrap_err().to_string();
+        assert!(e.contains("invalid size `x`"), "{e}");
+    }
+
+    #[test]
+    fn a_cell_shows_its_median_interval_and_ratio_in_one_unit() {
+        let cell = Cell::Measured {
+            median_ns: 12_345.0,
+            interval: Some((12_100.0, 12_600.0)),
+            ratio: Some(2.104),
+        };
+        assert_eq!(PaperTable::cell_text(&cell), "12.3 µs [12.1, 12.6] 2.1×");
+        assert_eq!(
+            PaperTable::cell_text(&Cell::Unfinished("timeout")),
+            "timeout"
+        );
+        assert_eq!(PaperTable::cell_text(&Cell::Missing), "—");
+    }
+}
