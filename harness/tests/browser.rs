@@ -82,7 +82,14 @@ fn render(browser: &Path, report_dir: &Path, screenshot: &Path) -> (usize, usize
     let probe = html
         .replacen(
             "<head>",
-            &format!("<head>\n<base href=\"file://{}/\">", report_dir.display()),
+            &format!(
+                "<head>\n<base href=\"file://{}/\">",
+                report_dir
+                    .display()
+                    .to_string()
+                    .replace('&', "&amp;")
+                    .replace('"', "&quot;")
+            ),
             1,
         )
         .replacen("</body>", &format!("{PROBE}\n</body>"), 1);

@@ -28,6 +28,18 @@ fn plot_ok(args: &[&str]) -> Output {
     out
 }
 
+/// Plot `results` into itself, SVG only, quietly.
+fn plot_svg(results: &Path) {
+    plot_ok(&[
+        "plot",
+        "--quiet",
+        "--images",
+        "svg",
+        "--results",
+        results.to_str().unwrap(),
+    ]);
+}
+
 fn plot_fails(args: &[&str]) -> String {
     let out = dualbench(args);
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
@@ -228,14 +240,7 @@ fn a_single_size_is_drawn_as_points_without_a_fit() {
     let dir = tempfile::tempdir().unwrap();
     let results = dir.path().join("run");
     common::write(&results);
-    plot_ok(&[
-        "plot",
-        "--quiet",
-        "--images",
-        "svg",
-        "--results",
-        results.to_str().unwrap(),
-    ]);
+    plot_svg(&results);
     let texts = svg_texts(&results.join("figures/cost-lse.svg"));
     assert!(texts.iter().any(|t| t == "tape"), "{texts:?}");
     assert!(!texts.iter().any(|t| t.starts_with("tape n^")), "{texts:?}");
@@ -253,21 +258,12 @@ fn a_single_size_is_drawn_as_points_without_a_fit() {
 fn a_thread_count_draws_the_speedup_figure() {
     let dir = tempfile::tempdir().unwrap();
     let results = dir.path().join("run");
-    let mut rows = Vec::new();
-    for (threads, ns) in [(1.0, 1000.0), (2.0, 560.0)] {
-        let mut r = common::ok("fparticles", Some(1000), "dualrev", ns, 100.0, 0, &[]);
-        r.params.insert("threads".into(), threads);
-        rows.push(r);
-    }
-    common::write_rows(&results, rows);
-    plot_ok(&[
-        "plot",
-        "--quiet",
-        "--images",
-        "svg",
-        "--results",
-        results.to_str().unwrap(),
-    ]);
+    let rows = [(1.0, 1000.0), (2.0, 560.0)].map(|(threads, ns)| {
+        let r = common::ok("fparticles", Some(1000), "dualrev", ns, 100.0, 0, &[]);
+        common::with_param(r, "threads", threads)
+    });
+    common::write_rows(&results, rows.to_vec());
+    plot_svg(&results);
     let texts = svg_texts(&results.join("figures/speedup-fparticles.svg"));
     for label in ["threads", "speedup", "ideal", "dualrev (size=1000)"] {
         assert!(texts.iter().any(|t| t == label), "{label} not in {texts:?}");
@@ -375,6 +371,15 @@ fn bad_input_exits_2_with_a_message_and_writes_nothing() {
         results.to_str().unwrap(),
         results.to_str().unwrap(),
     ]);
+    assert!(e.contains("names") && e.contains("twice"), "{e}");
+    let copy = dir.path().join("copy");
+    common::write(&copy);
+    let e = plot_fails(&[
+        "plot",
+        "--results",
+        results.to_str().unwrap(),
+        copy.to_str().unwrap(),
+    ]);
     assert!(e.contains("is in both"), "{e}");
     assert!(
         !results.join("index.html").exists(),
@@ -478,4 +483,103 @@ fn run_plots_what_it_measured_unless_no_plot() {
             assert!(!out.join("index.html").exists() && !out.join("figures").exists());
         }
     }
+}
+
+#[test]
+fn impossible_values_and_failed_workloads_are_notes_not_drawings() {
+    let dir = tempfile::tempdir().unwrap();
+    let results = dir.path().join("run");
+    let mut rows = common::rows();
+    // A sized workload whose every case timed out: no panel of its own.
+    rows.push(common::failed("lse", 1000, "dualrev", Status::Timeout));
+    for r in rows.iter_mut() {
+        if r.workload == "fdotprod" && r.strategy == "dualrev" && r.size == Some(100) {
+            r.median_ns = Some(0.0);
+        }
+        if r.workload == "fdotprod" && r.strategy == "tape" && r.size == Some(1000) {
+            r.overhead = Some(f64::INFINITY);
+        }
+    }
+    rows.retain(|r| !(r.workload == "lse" && r.status == Status::Ok));
+    common::write_rows(&results, rows);
+    let out = plot_ok(&[
+        "plot",
+        "--images",
+        "svg",
+        "--results",
+        results.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cost vs size of lse: not drawn — no case of it finished with a time"),
+        "{stderr}"
+    );
+    assert!(!results.join("figures/cost-lse.svg").exists());
+    let index = std::fs::read_to_string(results.join("index.html")).unwrap();
+    assert!(
+        index.contains("fdotprod / dualrev: size 100: median time 0 cannot be drawn on a log axis"),
+        "{index}"
+    );
+    // The infinite overhead is left out of the bars; tape's other sizes are not affected.
+    let overhead = svg_texts(&results.join("figures/overhead.svg"));
+    assert!(
+        overhead.iter().any(|t| t == "fdotprod n=1000"),
+        "{overhead:?}"
+    );
+}
+
+#[test]
+fn parameter_sets_that_differ_only_in_late_digits_stay_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let results = dir.path().join("run");
+    let rows = [(1.0001, 100.0), (1.0002, 300.0)]
+        .into_iter()
+        .flat_map(|(scale, ns)| {
+            [10u64, 20, 40].map(|n| {
+                let r = common::ok("lse", Some(n), "tape", ns * n as f64, 10.0, 64, &[]);
+                common::with_param(r, "scale", scale)
+            })
+        })
+        .collect();
+    common::write_rows(&results, rows);
+    plot_svg(&results);
+    let names = names_in(&results.join("figures"));
+    assert!(names.contains("cost-lse-scale-1_0001.svg"), "{names:?}");
+    assert!(names.contains("cost-lse-scale-1_0002.svg"), "{names:?}");
+    let md = std::fs::read_to_string(results.join("table.md")).unwrap();
+    assert!(md.contains("| lse [scale=1.0001] | 40 | 4 µs"), "{md}");
+    assert!(md.contains("| lse [scale=1.0002] | 40 | 12 µs"), "{md}");
+}
+
+#[test]
+fn the_default_reference_is_a_plotted_strategy_and_a_repeated_case_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let results = dir.path().join("run");
+    common::write(&results);
+    let out = dir.path().join("out");
+    plot_ok(&[
+        "plot",
+        "--quiet",
+        "--images",
+        "svg",
+        "--results",
+        results.to_str().unwrap(),
+        "--strategies",
+        "naive,dualrev",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let md = std::fs::read_to_string(out.join("table.md")).unwrap();
+    assert!(md.contains("ratio to naive"), "{md}");
+    assert!(
+        md.contains("| fdotprod | 1000 | 1 ms [0.95, 1.05] 1× | 20 µs [19, 21] 0.02× |"),
+        "{md}"
+    );
+
+    let twice = dir.path().join("twice");
+    let mut rows = common::rows();
+    rows.push(rows[0].clone());
+    common::write_rows(&twice, rows);
+    let e = plot_fails(&["plot", "--results", twice.to_str().unwrap()]);
+    assert!(e.contains("appears twice"), "{e}");
 }

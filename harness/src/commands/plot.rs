@@ -21,8 +21,8 @@ pub struct PlotArgs {
     /// Image formats, comma separated.
     #[arg(long, value_enum, value_delimiter = ',', default_value = "svg,png")]
     pub images: Vec<ImageFormat>,
-    /// The strategy the table's ratios are taken against (default: tape when present, else
-    /// primal).
+    /// The strategy the table's ratios are taken against (default: tape when plotted, else
+    /// the first plotted strategy besides primal).
     #[arg(long, value_name = "STRATEGY")]
     pub reference: Option<String>,
     /// A claims file: its verdicts on these results go into index.html.

@@ -42,7 +42,9 @@ pub struct Dataset {
 pub struct Group {
     /// The workload.
     pub workload: String,
-    /// Its parameters as `key=value` pairs, `threads` left out.
+    /// Its parameters as `key=value` pairs, `threads` left out; each value written exactly
+    /// (the shortest decimal that reads back as the same `f64`), so distinct values are
+    /// distinct groups.
     pub params: Vec<(String, String)>,
 }
 
@@ -55,7 +57,7 @@ impl Group {
                 .params
                 .iter()
                 .filter(|(k, _)| k.as_str() != THREADS_PARAM)
-                .map(|(k, v)| (k.clone(), crate::plot::style::short(*v)))
+                .map(|(k, v)| (k.clone(), v.to_string()))
                 .collect(),
         }
     }
@@ -110,6 +112,16 @@ impl Dataset {
                 "--results: give at least one results directory or file",
             ));
         }
+        let mut given = BTreeSet::new();
+        for path in paths {
+            let canonical = path.canonicalize().unwrap_or_else(|_| path.clone());
+            if !given.insert(canonical) {
+                return Err(Error::usage(format!(
+                    "--results names {} twice; give each results file once",
+                    path.display()
+                )));
+            }
+        }
         let mut rows: Vec<CaseResult> = Vec::new();
         let mut sources = Vec::new();
         let mut seen: BTreeMap<(String, Option<u64>, String, String), PathBuf> = BTreeMap::new();
@@ -124,6 +136,16 @@ impl Dataset {
             let (file_rows, metadata) = read(path)?;
             for row in &file_rows {
                 if let Some(first) = seen.insert(row.key(), path.clone()) {
+                    if first == *path {
+                        return Err(Error::usage(format!(
+                            "{}: the case {} / size {} / {} appears twice; a results file \
+                             holds each case once",
+                            path.display(),
+                            Group::of(row).title(true),
+                            row.size.map_or_else(|| "-".into(), |s| s.to_string()),
+                            row.strategy
+                        )));
+                    }
                     return Err(Error::usage(format!(
                         "the case {} / size {} / {} is in both {} and {}; \
                          plot files of disjoint cases (shards, or suites of different \

@@ -2,12 +2,15 @@
 //!
 //! | stem | figure | what it shows |
 //! |---|---|---|
-//! | `cost-<workload>` | 1. cost vs size | median time per gradient vs size, log-log, interval bars, fitted exponent in the legend |
+//! | `cost` | 1. cost vs size | median time per gradient vs size, one panel per workload, log-log, interval bars, fitted exponent in the legend |
 //! | `ladder` | 2. the ladder | on `square-chain` and `fdotprod`, each rung's exact work count and its time vs size, naive to dualrev |
 //! | `overhead` | 3. overhead | gradient / primal per strategy per workload at the largest size all reached, log bars |
-//! | `heap-<workload>` | 4. peak heap vs size | peak live heap of one gradient vs size, log-log |
+//! | `heap` | 4. peak heap vs size | peak live heap of one gradient vs size, one panel per workload, log-log |
 //! | `phases` | 5. phase split | share of the forward and the reverse phase in each strategy's gradient |
-//! | `speedup-<workload>` | 6. parallel speedup | time at 1 thread / time at t threads vs t, with the ideal line |
+//! | `speedup` | 6. parallel speedup | time at 1 thread / time at t threads vs t, with the ideal line, one panel per workload |
+//!
+//! The figures with one panel per workload are also written one panel per file
+//! (`cost-<workload>`, `heap-<workload>`, `speedup-<workload>`), each a paper column wide.
 //!
 //! The fitted exponents in the legends of figure 1 come from `check`'s fitting code
 //! ([`crate::check::fit::fit_growth`]) over the same points: a power law (exponent p of
@@ -120,12 +123,18 @@ pub fn plan(data: &Dataset, confidence: f64) -> (Vec<Planned>, Vec<String>) {
         .collect();
     if sized.is_empty() {
         missing.push(
-            "cost vs size and peak heap vs size: not drawn — no row has a size (only \
-             fixed-size workloads)"
+            "cost vs size and peak heap vs size: not drawn — no sequential row (thread \
+             count 1) has a size: only fixed-size workloads"
                 .to_string(),
         );
     }
-    let costs: Vec<Planned> = sized.iter().map(|g| cost(data, g, confidence)).collect();
+    let mut costs = Vec::new();
+    for group in &sized {
+        match cost(data, group, confidence) {
+            Ok(p) => costs.push(p),
+            Err(why) => missing.push(why),
+        }
+    }
     planned.extend(overview("cost", "Cost vs size", costs));
     match ladder(data) {
         Ok(p) => planned.push(p),
@@ -220,16 +229,17 @@ fn unfinished(rows: &[&CaseResult], title: &str) -> Vec<String> {
     notes
 }
 
-/// The legend text of a strategy's series with its fitted growth.
-fn fitted_label(strategy: &str, points: &[Point], confidence: f64) -> String {
+/// The legend text of a strategy's series with its growth in the size (called `symbol`):
+/// `tape n^1.02`, `naive 2^k`, or the bare name when no fit is possible.
+fn fitted_label(strategy: &str, symbol: &str, points: &[Point], confidence: f64) -> String {
     let xy: Vec<(f64, f64)> = points.iter().map(|p| (p.x, p.y)).collect();
     let power = fit_growth(FitKind::Power, &xy, false, confidence);
     let exponential = fit_growth(FitKind::Exponential, &xy, false, confidence);
     match (power, exponential) {
         (Ok(p), Ok(e)) if e.r_squared > p.r_squared && e.estimate > 1.05 => {
-            format!("{strategy} {}^n", short(e.estimate))
+            format!("{strategy} {}^{symbol}", short(e.estimate))
         }
-        (Ok(p), _) => format!("{strategy} n^{}", short(p.estimate)),
+        (Ok(p), _) => format!("{strategy} {symbol}^{}", short(p.estimate)),
         _ => strategy.to_string(),
     }
 }
@@ -259,46 +269,96 @@ fn size_label(workload: &str, size: u64) -> String {
     format!("{}={size}", size_symbol(workload).unwrap_or("size"))
 }
 
-/// Figure 1 for one group: median time vs size.
-fn cost(data: &Dataset, group: &Group, confidence: f64) -> Planned {
+/// A value a log axis can show: finite and above 0.
+pub fn positive(v: f64) -> Option<f64> {
+    (v.is_finite() && v > 0.0).then_some(v)
+}
+
+/// The confidence interval of a row's median, when both ends are finite and above 0.
+fn interval_of(r: &CaseResult) -> Option<(f64, f64)> {
+    let (lo, hi) = (positive(r.ci_low_ns?)?, positive(r.ci_high_ns?)?);
+    (lo <= hi).then_some((lo, hi))
+}
+
+/// The `ok` rows of `strategy` whose `metric` a log axis can show, as points by size; the
+/// others become notes (`title / strategy: size 10: median 0 not drawn`).
+fn points_of(
+    rows: &[&CaseResult],
+    strategy: &str,
+    title: &str,
+    what: &str,
+    metric: impl Fn(&CaseResult) -> Option<f64>,
+    interval: impl Fn(&CaseResult) -> Option<(f64, f64)>,
+    notes: &mut Vec<String>,
+) -> Vec<Point> {
+    let mut points = Vec::new();
+    for r in rows
+        .iter()
+        .filter(|r| r.strategy == strategy && r.status == Status::Ok)
+    {
+        let Some(size) = r.size else { continue };
+        match metric(r) {
+            Some(v) if positive(v).is_some() => points.push(Point {
+                x: size as f64,
+                y: v,
+                interval: interval(r),
+            }),
+            Some(v) => notes.push(format!(
+                "{title} / {strategy}: size {size}: {what} {v} cannot be drawn on a log axis"
+            )),
+            None => notes.push(format!(
+                "{title} / {strategy}: size {size}: no {what} recorded"
+            )),
+        }
+    }
+    points.sort_by(|a, b| a.x.total_cmp(&b.x));
+    points
+}
+
+/// Figure 1 for one group: median time vs size; `Err` (a note) when no case has a time.
+fn cost(data: &Dataset, group: &Group, confidence: f64) -> Result<Planned, String> {
     let rows: Vec<&CaseResult> = data.rows_of(group).collect();
     let title = group.title(data.params_vary(&group.workload));
+    let symbol = size_symbol(&group.workload).unwrap_or("n");
     let mut lines = Vec::new();
+    let mut notes = unfinished(&rows, &title);
     for strategy in Dataset::strategies_in(rows.iter().copied()) {
-        let points: Vec<Point> = rows
-            .iter()
-            .filter(|r| r.strategy == strategy && r.status == Status::Ok)
-            .filter_map(|r| {
-                Some(Point {
-                    x: r.size? as f64,
-                    y: r.median_ns?,
-                    interval: r.ci_low_ns.zip(r.ci_high_ns),
-                })
-            })
-            .collect();
+        let points = points_of(
+            &rows,
+            &strategy,
+            &title,
+            "median time",
+            |r| r.median_ns,
+            interval_of,
+            &mut notes,
+        );
         if points.is_empty() {
             continue;
         }
-        let mut points = points;
-        points.sort_by(|a, b| a.x.total_cmp(&b.x));
         lines.push(Line {
-            label: fitted_label(&strategy, &points, confidence),
+            label: fitted_label(&strategy, symbol, &points, confidence),
             strategy,
             points,
         });
     }
-    Planned {
+    if lines.is_empty() {
+        return Err(format!(
+            "cost vs size of {title}: not drawn — no case of it finished with a time"
+        ));
+    }
+    Ok(Planned {
         stem: format!("cost-{}", group.stem(data.params_vary(&group.workload))),
         title: format!("Cost vs size: {title}"),
-        caption:
-            "Median time per gradient against size, one panel per workload, log-log, with the \
-             confidence interval of each median as a bar. The legend gives each strategy's \
-             fitted growth (`check`'s least-squares fit over the largest sizes): n^p for a \
-             power law, b^n for an exponential. Linear-time strategies (tape, dualrev) should \
-             run parallel to primal (claims dualrev-tape-time-linear-in-t and \
-             linear-square-chain-time-at-most-linear)."
-                .into(),
-        notes: unfinished(&rows, &title),
+        caption: "Median time per gradient against size, one panel per workload, log-log, \
+                  with the confidence interval of each median as a bar. The legend gives \
+                  each strategy's growth in the size, fitted by `check`'s least-squares code \
+                  over the largest two thirds of the sizes: n^p for a power law, b^n for an \
+                  exponential. The claims fit against T instead where T is not linear in the \
+                  size (fsummatvec, fneural: T grows as n^2), so compare a strategy with \
+                  primal: a linear-time strategy grows as primal does (claims \
+                  dualrev-tape-time-linear-in-t and linear-square-chain-time-at-most-linear)."
+            .into(),
+        notes,
         drawing: Drawing::Panels {
             panels: vec![LinePanel {
                 title,
@@ -315,7 +375,7 @@ fn cost(data: &Dataset, group: &Group, confidence: f64) -> Planned {
             panel: PANEL,
         },
         parts: Vec::new(),
-    }
+    })
 }
 
 /// The rungs of the ladder, in order, and the counters that sum to each one's work.
@@ -362,10 +422,22 @@ fn ladder(data: &Dataset) -> Result<Planned, String> {
     let mut panels = Vec::new();
     let mut notes = Vec::new();
     for workload in LADDER_WORKLOADS {
-        let Some(group) = data.groups().into_iter().find(|g| g.workload == *workload) else {
+        let groups: Vec<Group> = data
+            .groups()
+            .into_iter()
+            .filter(|g| g.workload == *workload)
+            .collect();
+        let Some(group) = groups.first().cloned() else {
             notes.push(format!("{workload}: not in the results"));
             continue;
         };
+        if groups.len() > 1 {
+            notes.push(format!(
+                "{workload}: drawn with its first parameter set, {}, of {}",
+                group.title(true),
+                groups.len()
+            ));
+        }
         let rows: Vec<&CaseResult> = data
             .rows_of(&group)
             .filter(|r| LADDER.iter().any(|(s, _)| *s == r.strategy))
@@ -373,53 +445,36 @@ fn ladder(data: &Dataset) -> Result<Planned, String> {
         let mut work = Vec::new();
         let mut time = Vec::new();
         for (strategy, counters) in LADDER {
-            let ok: Vec<&&CaseResult> = rows
-                .iter()
-                .filter(|r| r.strategy == *strategy && r.status == Status::Ok && r.size.is_some())
-                .collect();
-            if ok.is_empty() {
-                continue;
-            }
-            let mut w: Vec<Point> = ok
-                .iter()
-                .filter_map(|r| {
-                    let sum: Option<u64> =
-                        counters.iter().map(|c| r.counters.get(*c).copied()).sum();
-                    Some(Point {
-                        x: r.size? as f64,
-                        y: sum? as f64,
-                        interval: None,
-                    })
-                })
-                .collect();
-            w.sort_by(|a, b| a.x.total_cmp(&b.x));
-            let mut t: Vec<Point> = ok
-                .iter()
-                .filter_map(|r| {
-                    Some(Point {
-                        x: r.size? as f64,
-                        y: r.median_ns?,
-                        interval: r.ci_low_ns.zip(r.ci_high_ns),
-                    })
-                })
-                .collect();
-            t.sort_by(|a, b| a.x.total_cmp(&b.x));
+            let sum = |r: &CaseResult| -> Option<f64> {
+                counters
+                    .iter()
+                    .try_fold(0u64, |total, c| total.checked_add(*r.counters.get(*c)?))
+                    .map(|total| total as f64)
+            };
+            let w = points_of(&rows, strategy, workload, "work", sum, |_| None, &mut notes);
+            let t = points_of(
+                &rows,
+                strategy,
+                workload,
+                "median time",
+                |r| r.median_ns,
+                interval_of,
+                &mut notes,
+            );
             if !w.is_empty() {
                 work.push(Line {
                     strategy: strategy.to_string(),
                     label: strategy.to_string(),
                     points: w,
                 });
-            } else {
-                notes.push(format!(
-                    "{workload} / {strategy}: its rows lack the work counters"
-                ));
             }
-            time.push(Line {
-                strategy: strategy.to_string(),
-                label: strategy.to_string(),
-                points: t,
-            });
+            if !t.is_empty() {
+                time.push(Line {
+                    strategy: strategy.to_string(),
+                    label: strategy.to_string(),
+                    points: t,
+                });
+            }
         }
         if time.is_empty() {
             notes.push(format!("{workload}: no rung finished a case"));
@@ -538,7 +593,7 @@ fn overhead(data: &Dataset) -> Result<Planned, String> {
                 .filter_map(|r| {
                     Some(Bar {
                         strategy: r.strategy.clone(),
-                        value: r.overhead.filter(|o| *o > 0.0)?,
+                        value: positive(r.overhead?)?,
                         stacked: None,
                     })
                 })
@@ -591,29 +646,39 @@ fn heap(data: &Dataset, group: &Group) -> Result<Planned, String> {
     let mut lines = Vec::new();
     let mut notes = Vec::new();
     for strategy in Dataset::strategies_in(rows.iter().copied()) {
-        let mut points: Vec<Point> = rows
+        let mut points = Vec::new();
+        let (mut zero, mut missing) = (Vec::new(), Vec::new());
+        for r in rows
             .iter()
             .filter(|r| r.strategy == strategy && r.status == Status::Ok)
-            .filter_map(|r| {
-                Some(Point {
-                    x: r.size? as f64,
-                    y: r.peak_heap_bytes.filter(|b| *b > 0)? as f64,
+        {
+            let Some(size) = r.size else { continue };
+            match r.peak_heap_bytes {
+                Some(0) => zero.push(size.to_string()),
+                Some(bytes) => points.push(Point {
+                    x: size as f64,
+                    y: bytes as f64,
                     interval: None,
-                })
-            })
-            .collect();
-        if points.is_empty() {
-            if rows
-                .iter()
-                .any(|r| r.strategy == strategy && r.status == Status::Ok)
-            {
-                notes.push(format!(
-                    "{title} / {strategy}: no heap (0 bytes live) at any size"
-                ));
+                }),
+                None => missing.push(size.to_string()),
             }
+        }
+        if !zero.is_empty() {
+            notes.push(format!(
+                "{title} / {strategy}: no heap live (0 bytes, not on a log axis) at size {}",
+                zero.join(", ")
+            ));
+        }
+        if !missing.is_empty() {
+            notes.push(format!(
+                "{title} / {strategy}: no peak heap recorded at size {}",
+                missing.join(", ")
+            ));
+        }
+        if points.is_empty() {
             continue;
         }
-        points.sort_by(|a, b| a.x.total_cmp(&b.x));
+        points.sort_by(|a: &Point, b: &Point| a.x.total_cmp(&b.x));
         lines.push(Line {
             label: strategy.clone(),
             strategy,
@@ -661,7 +726,7 @@ fn phases(data: &Dataset) -> Result<Planned, String> {
                 .iter()
                 .filter_map(|r| {
                     let (f, b) = (r.forward_median_ns?, r.reverse_median_ns?);
-                    (b > 0.0 && f >= 0.0).then(|| Bar {
+                    (f.is_finite() && b.is_finite() && b > 0.0 && f >= 0.0).then(|| Bar {
                         strategy: r.strategy.clone(),
                         value: f / (f + b),
                         stacked: Some(b / (f + b)),
@@ -711,6 +776,8 @@ fn phases(data: &Dataset) -> Result<Planned, String> {
 /// Figure 6: parallel speedup per group that has rows with a thread count above 1.
 fn speedup(data: &Dataset) -> Result<Vec<Planned>, String> {
     let mut planned = Vec::new();
+    let mut threaded = false;
+    let mut unmatched = Vec::new();
     for group in data.groups() {
         let rows: Vec<&CaseResult> = data
             .rows
@@ -720,6 +787,8 @@ fn speedup(data: &Dataset) -> Result<Vec<Planned>, String> {
         if !rows.iter().any(|r| threads(r) > 1) {
             continue;
         }
+        threaded = true;
+        let mut notes = Vec::new();
         let title = group.title(data.params_vary(&group.workload));
         let mut lines = Vec::new();
         let mut max_threads = 1u64;
@@ -732,23 +801,24 @@ fn speedup(data: &Dataset) -> Result<Vec<Planned>, String> {
             let Some(base) = at
                 .iter()
                 .find(|r| threads(r) == 1)
-                .and_then(|r| r.median_ns)
+                .and_then(|r| positive(r.median_ns?))
             else {
+                notes.push(format!(
+                    "{title} / {strategy}: no 1-thread case with a time at the size of its \
+                     parallel cases, so no speedup"
+                ));
                 continue;
             };
             let mut points: Vec<Point> = at
                 .iter()
                 .filter_map(|r| {
                     let t = threads(r);
+                    let m = positive(r.median_ns?)?;
                     max_threads = max_threads.max(t);
-                    let m = r.median_ns?;
                     Some(Point {
                         x: t as f64,
                         y: base / m,
-                        interval: r
-                            .ci_low_ns
-                            .zip(r.ci_high_ns)
-                            .map(|(lo, hi)| (base / hi, base / lo)),
+                        interval: interval_of(r).map(|(lo, hi)| (base / hi, base / lo)),
                     })
                 })
                 .collect();
@@ -763,6 +833,7 @@ fn speedup(data: &Dataset) -> Result<Vec<Planned>, String> {
             });
         }
         if lines.is_empty() {
+            unmatched.extend(notes);
             continue;
         }
         planned.push(Planned {
@@ -771,7 +842,7 @@ fn speedup(data: &Dataset) -> Result<Vec<Planned>, String> {
             caption: "Time at one thread over time at t threads, whole gradient, one panel per workload, with \
                  the ideal speedup t as a grey line."
             .into(),
-            notes: Vec::new(),
+            notes,
             drawing: Drawing::Panels {
                 panels: vec![LinePanel {
                     title,
@@ -798,11 +869,19 @@ fn speedup(data: &Dataset) -> Result<Vec<Planned>, String> {
         });
     }
     if planned.is_empty() {
-        return Err(format!(
-            "parallel speedup: not drawn — no row carries a thread count above 1 (the \
-             `{}` parameter of parallel cases)",
-            crate::plot::dataset::THREADS_PARAM
-        ));
+        return Err(if threaded {
+            format!(
+                "parallel speedup: not drawn — rows carry thread counts above 1 but none has \
+                 a 1-thread case with a time at the same size ({})",
+                unmatched.join("; ")
+            )
+        } else {
+            format!(
+                "parallel speedup: not drawn — no row carries a thread count above 1 (the \
+                 `{}` parameter of parallel cases)",
+                crate::plot::dataset::THREADS_PARAM
+            )
+        });
     }
     Ok(planned)
 }
@@ -825,19 +904,20 @@ mod tests {
     fn legends_carry_the_growth_that_fits_best() {
         let sizes = [10.0, 20.0, 40.0, 80.0];
         assert_eq!(
-            fitted_label("tape", &points(|x| 3.0 * x, &sizes), 0.95),
+            fitted_label("tape", "n", &points(|x| 3.0 * x, &sizes), 0.95),
             "tape n^1"
         );
         assert_eq!(
             fitted_label(
                 "naive",
+                "k",
                 &points(|x| 2f64.powf(x), &[4.0, 8.0, 12.0, 16.0]),
                 0.95
             ),
-            "naive 2^n"
+            "naive 2^k"
         );
         assert_eq!(
-            fitted_label("dualrev", &points(|x| x, &[10.0, 20.0]), 0.95),
+            fitted_label("dualrev", "n", &points(|x| x, &[10.0, 20.0]), 0.95),
             "dualrev",
             "two sizes: no fit"
         );

@@ -5,8 +5,9 @@
 //! The page is self-contained in the sense that matters for results folders: inline CSS, no
 //! script, no font or style sheet from the network; images are the figure files beside it
 //! (`figures/*.svg`, or PNG when no SVG was written), referenced by relative paths, so the
-//! folder opens from disk or from any static host. Nothing time-dependent is written: the
-//! same results give the same page.
+//! folder (not the page alone) opens from disk or from any static host. Nothing
+//! time-dependent is written: the same results, named the same way on the command line, give
+//! the same page.
 
 use std::fmt::Write as _;
 

@@ -53,8 +53,8 @@ pub struct Request {
     pub out: Option<PathBuf>,
     /// Image formats (at least one).
     pub images: Vec<ImageFormat>,
-    /// The strategy the table's ratios are taken against (default: `tape` when present,
-    /// else `primal`).
+    /// The strategy the table's ratios are taken against (default: `tape` when plotted, else
+    /// the first plotted strategy besides `primal`).
     pub reference: Option<String>,
     /// A claims file whose verdicts on these rows go into the report.
     pub claims: Option<PathBuf>,
@@ -126,6 +126,17 @@ fn check_selected(
     Ok(())
 }
 
+/// `tape` when it is plotted, else the first plotted strategy besides `primal`, else `primal`.
+fn default_reference(plotted: &[String]) -> String {
+    plotted
+        .iter()
+        .find(|s| *s == "tape")
+        .or_else(|| plotted.iter().find(|s| *s != "primal"))
+        .or_else(|| plotted.first())
+        .cloned()
+        .unwrap_or_else(|| "primal".into())
+}
+
 /// The default output folder of `results`: the first path if a directory, else its folder.
 fn default_out(results: &[PathBuf]) -> PathBuf {
     let first = &results[0];
@@ -168,25 +179,17 @@ pub fn run(request: &Request) -> Result<Outcome> {
             }
         )));
     }
+    let plotted: Vec<String> = Dataset::strategies_in(data.rows.iter());
     let reference = match &request.reference {
+        Some(r) if plotted.contains(r) => r.clone(),
         Some(r) => {
-            if !present_s.contains(r) || strategies.as_ref().is_some_and(|s| !s.contains(r)) {
-                return Err(Error::usage(format!(
-                    "--reference `{r}`: no rows of that strategy among the plotted ones; \
-                     present: {}",
-                    data.rows
-                        .iter()
-                        .map(|r| r.strategy.clone())
-                        .collect::<BTreeSet<_>>()
-                        .into_iter()
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )));
-            }
-            r.clone()
+            return Err(Error::usage(format!(
+                "--reference `{r}`: no rows of that strategy among the plotted ones; \
+                 present: {}",
+                plotted.join(", ")
+            )))
         }
-        None if data.rows.iter().any(|r| r.strategy == "tape") => "tape".into(),
-        None => "primal".into(),
+        None => default_reference(&plotted),
     };
     let sizes: BTreeMap<String, BTreeSet<u64>> = table::parse_sizes(&request.table_sizes)?;
     let table = table::build(&data, &reference, &sizes)?;

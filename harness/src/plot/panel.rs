@@ -3,8 +3,9 @@
 //! legend entries.
 //!
 //! A line of one point is drawn as its marker alone: no segment, and (in the figures that fit)
-//! no fitted value. Log axes reach a quarter beyond their values and are labelled at powers of
-//! ten; an axis that would hold fewer than two of them is widened to the enclosing powers.
+//! no fitted value. Log axes reach a factor of 1.25 beyond their values and are labelled at
+//! powers of ten; an axis that would hold fewer than two of them is widened to the enclosing
+//! powers.
 
 use std::ops::Range;
 
@@ -80,9 +81,9 @@ pub fn axis_range(values: impl Iterator<Item = f64>, log: bool) -> Range<f64> {
         return if log { 1.0..10.0 } else { 0.0..1.0 };
     }
     if log {
-        // A quarter of the values' range beyond each end keeps points off the frame; when
-        // that holds fewer than two powers of ten (the labelled ticks), widen to the
-        // enclosing powers of ten instead.
+        // A factor of 1.25 beyond each end keeps points off the frame; when that range holds
+        // fewer than two powers of ten (the labelled ticks), widen it to the enclosing powers
+        // of ten instead.
         let (padded_lo, padded_hi) = (lo / 1.25, hi * 1.25);
         let labelled = padded_hi.log10().floor() - padded_lo.log10().ceil() + 1.0;
         if labelled >= 2.0 {
@@ -262,13 +263,22 @@ where
                 + PathElement::new(vec![(-r, 0), (r, 0)], edge)
                 + PathElement::new(vec![(0, -r), (0, r)], edge)),
         ),
+        Marker::Cross => {
+            let stroke = s.colour.stroke_width(style.upx(2.0).max(1));
+            area.draw(
+                &(EmptyElement::at(at)
+                    + PathElement::new(vec![(-r, -r), (r, r)], stroke)
+                    + PathElement::new(vec![(-r, r), (r, -r)], stroke)),
+            )
+        }
         shape => {
             let points = match shape {
                 Marker::Square => vec![(-r, -r), (r, -r), (r, r), (-r, r)],
                 Marker::Triangle => vec![(0, -r - 1), (r + 1, r), (-r - 1, r)],
                 Marker::TriangleDown => vec![(0, r + 1), (r + 1, -r), (-r - 1, -r)],
                 Marker::Diamond => vec![(0, -r - 1), (r + 1, 0), (0, r + 1), (-r - 1, 0)],
-                _ => pentagon(r + 1),
+                Marker::Hexagon => polygon(6, r + 1),
+                _ => polygon(5, r + 1),
             };
             let mut closed = points.clone();
             closed.push(points[0]);
@@ -281,10 +291,13 @@ where
     }
 }
 
-fn pentagon(r: i32) -> Vec<(i32, i32)> {
-    (0..5)
+/// The vertices of a regular polygon with `sides` corners, one pointing up, `r` pixels from
+/// its centre.
+fn polygon(sides: usize, r: i32) -> Vec<(i32, i32)> {
+    (0..sides)
         .map(|i| {
-            let a = -std::f64::consts::FRAC_PI_2 + i as f64 * 2.0 * std::f64::consts::PI / 5.0;
+            let a =
+                -std::f64::consts::FRAC_PI_2 + i as f64 * 2.0 * std::f64::consts::PI / sides as f64;
             (
                 (a.cos() * r as f64).round() as i32,
                 (a.sin() * r as f64).round() as i32,
@@ -365,7 +378,7 @@ pub struct BarChart {
     pub axis: Axis,
     /// The groups.
     pub groups: Vec<BarGroup>,
-    /// The legend's entries (strategies), and extra text lines under them.
+    /// The strategies in the legend, in order.
     pub legend: Vec<String>,
     /// Extra legend lines (explanations) under the strategies.
     pub legend_notes: Vec<String>,

@@ -4,10 +4,11 @@
 //!
 //! **Palette.** dualbench's own strategies take the eight colours of Okabe & Ito's
 //! colour-blind-safe palette (with grey for `primal` and a dark yellow in place of their
-//! yellow, which is too pale on white); the peers take Paul Tol's "muted" scheme, hollow
-//! markers and dashed lines, so they never read as one of ours. Every strategy also has its
-//! own marker shape, so no figure depends on colour alone. A name this table does not know
-//! (a strategy of another dualbench version) gets a fixed fallback style.
+//! yellow, which is too pale on white) and nine marker shapes, one each; the peers take Paul
+//! Tol's "muted" scheme, hollow markers and dashed lines, so they never read as one of ours,
+//! and differ from each other in colour and shape. So no figure depends on colour alone. A
+//! name this table does not know (a strategy of another dualbench version) gets a fixed grey
+//! fallback style.
 //!
 //! **Text.** Text is set in DejaVu Sans, which the `dejavu` crate carries and which is
 //! registered with plotters' pure-Rust (ab_glyph) renderer: nothing is looked up on the
@@ -55,10 +56,14 @@ pub enum Marker {
     TriangleDown,
     /// A diamond.
     Diamond,
-    /// A five-pointed star-like pentagon.
+    /// A pentagon, point up.
     Pentagon,
-    /// A plus-shaped cross (drawn as strokes).
+    /// A hexagon.
+    Hexagon,
+    /// A plus sign (drawn as strokes).
     Plus,
+    /// A diagonal cross (drawn as strokes).
+    Cross,
 }
 
 /// How one strategy is drawn in every figure.
@@ -95,10 +100,10 @@ const STYLES: &[(&str, StrategyStyle)] = &[
     ("forward-vec", own(0x00, 0x72, 0xB2, Marker::Square)),
     ("tape", own(0x00, 0x00, 0x00, Marker::Diamond)),
     ("naive", own(0xD5, 0x5E, 0x00, Marker::Triangle)),
-    ("staged", own(0xE6, 0x9F, 0x00, Marker::Square)),
+    ("staged", own(0xE6, 0x9F, 0x00, Marker::Cross)),
     ("cayley", own(0xA8, 0x90, 0x00, Marker::TriangleDown)),
     ("sparse", own(0x00, 0x9E, 0x73, Marker::Pentagon)),
-    ("dualrev", own(0xCC, 0x79, 0xA7, Marker::Circle)),
+    ("dualrev", own(0xCC, 0x79, 0xA7, Marker::Hexagon)),
     ("peer-xad", peer(0x33, 0x22, 0x88, Marker::Diamond)),
     ("peer-echidna", peer(0x88, 0xCC, 0xEE, Marker::Circle)),
     ("peer-reverse", peer(0x44, 0xAA, 0x99, Marker::Square)),
@@ -292,11 +297,24 @@ mod tests {
     }
 
     #[test]
-    fn every_strategy_has_its_own_colour_and_marker_pair() {
+    fn every_strategy_has_its_own_colour_and_ours_their_own_markers() {
         let mut seen = std::collections::BTreeSet::new();
+        let mut own_markers = std::collections::BTreeSet::new();
+        let mut peer_pairs = std::collections::BTreeSet::new();
         for (name, style) in STYLES {
             let key = (style.colour.0, style.colour.1, style.colour.2, style.hollow);
             assert!(seen.insert(key), "{name} shares a colour");
+            if style.hollow {
+                assert!(
+                    peer_pairs.insert(format!("{:?}{:?}", style.marker, style.colour)),
+                    "{name}"
+                );
+            } else {
+                assert!(
+                    own_markers.insert(format!("{:?}", style.marker)),
+                    "{name} shares a marker with another of dualbench's strategies"
+                );
+            }
         }
         for kind in strategies::StrategyKind::ALL {
             assert!(

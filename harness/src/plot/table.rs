@@ -7,7 +7,8 @@
 //! finished (the largest of those; its one case for a fixed-size workload), so that a row
 //! compares as many strategies as the results allow; `--table-sizes fdotprod=1000,10000`
 //! chooses sizes per workload. A strategy that did not finish a row's case shows its status
-//! (`timeout`, `skipped`, ...), or `—` when the results hold no such case.
+//! (`timeout`, `skipped`, ...), or `—` when the results hold no such case or its median is not a
+//! finite time. A ratio is given only against a finite reference median above 0.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -124,17 +125,21 @@ pub fn build(
             let reference_median = at
                 .iter()
                 .find(|r| r.strategy == reference && r.status == Status::Ok)
-                .and_then(|r| r.median_ns);
+                .and_then(|r| r.median_ns)
+                .filter(|m| m.is_finite() && *m > 0.0);
             let cells = strategies
                 .iter()
                 .map(|s| match at.iter().find(|r| &r.strategy == s) {
                     None => Cell::Missing,
                     Some(r) if r.status != Status::Ok => Cell::Unfinished(r.status.name()),
-                    Some(r) => match r.median_ns {
+                    Some(r) => match r.median_ns.filter(|m| m.is_finite() && *m >= 0.0) {
                         None => Cell::Missing,
                         Some(m) => Cell::Measured {
                             median_ns: m,
-                            interval: r.ci_low_ns.zip(r.ci_high_ns),
+                            interval: r
+                                .ci_low_ns
+                                .zip(r.ci_high_ns)
+                                .filter(|(lo, hi)| lo.is_finite() && hi.is_finite()),
                             ratio: reference_median.map(|base| m / base),
                         },
                     },

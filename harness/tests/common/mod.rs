@@ -80,6 +80,12 @@ pub fn ok(
     r
 }
 
+/// `row` with the parameter `key` set to `value`.
+pub fn with_param(mut row: CaseResult, key: &str, value: f64) -> CaseResult {
+    row.params.insert(key.to_string(), value);
+    row
+}
+
 /// A row that did not finish.
 pub fn failed(workload: &str, size: u64, strategy: &str, status: Status) -> CaseResult {
     CaseResult::unmeasured(
