@@ -32,9 +32,15 @@ pub enum Command {
     Check(commands::check::CheckArgs),
     /// Draw the figures, the paper table and index.html of results files.
     Plot(commands::plot::PlotArgs),
+    /// Compare two results files: counters, allocations, instructions and time.
+    Compare(commands::compare::CompareArgs),
     /// Measure one case in this process (used by `run`, which isolates each case in a child).
     #[command(hide = true)]
     RunCase(commands::run_case::RunCaseArgs),
+    /// Compute one case's gradients inside callgrind's counted window (used by `run
+    /// --instructions`).
+    #[command(hide = true)]
+    CountInstructions(commands::count_instructions::CountInstructionsArgs),
 }
 
 /// Run the parsed command.
@@ -47,6 +53,8 @@ pub fn execute(cli: Cli) -> Result<Outcome> {
         Command::Merge(args) => commands::merge::execute(args),
         Command::Check(args) => commands::check::execute(args),
         Command::Plot(args) => commands::plot::execute(args),
+        Command::Compare(args) => commands::compare::execute(args),
         Command::RunCase(args) => commands::run_case::execute(args),
+        Command::CountInstructions(args) => commands::count_instructions::execute(args),
     }
 }

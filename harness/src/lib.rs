@@ -16,12 +16,14 @@
 //! | [`results`] | the results schema, its files, the journal, merging (`merge`) |
 //! | [`check`] | complexity claims against counters or results (`check`) |
 //! | [`plot`] | figures, the paper table and index.html from results (`plot`) |
+//! | [`compare`] | two results files case by case, for CI (`compare`) |
 //! | [`select`], [`suite`] | command-line selections, suites |
 //! | [`table`], [`output`] | tables, writing to stdout and stderr |
 
 pub mod check;
 pub mod cli;
 pub mod commands;
+pub mod compare;
 pub mod error;
 pub mod gradient;
 pub mod listing;

@@ -320,7 +320,7 @@ fn bad_input_exits_2_with_a_message_and_writes_nothing() {
     std::fs::create_dir_all(&old).unwrap();
     std::fs::write(
         old.join("results.json"),
-        text.replacen("\"schema_version\": 2", "\"schema_version\": 1", 1),
+        text.replacen("\"schema_version\": 3", "\"schema_version\": 99", 1),
     )
     .unwrap();
     let e = plot_fails(&["plot", "--results", old.to_str().unwrap()]);

@@ -1,6 +1,8 @@
 //! One module per command: its arguments (clap) and its `execute`.
 
 pub mod check;
+pub mod compare;
+pub mod count_instructions;
 pub mod grad;
 pub mod list;
 pub mod merge;

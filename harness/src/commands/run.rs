@@ -9,6 +9,7 @@ use clap::Parser;
 use crate::cli::{Cli, Command};
 use crate::commands;
 use crate::error::{Error, Outcome, Result};
+use crate::measure::instructions;
 use crate::measure::settings::Overrides;
 use crate::output::{self, progress_bar, ResultsFormat};
 use crate::plot;
@@ -92,6 +93,11 @@ pub struct RunArgs {
     /// draws them later from the results).
     #[arg(long)]
     pub no_plot: bool,
+    /// After measuring, count each finished case's instructions per gradient under
+    /// valgrind's callgrind (deterministic; cases slower than 20 ms per gradient are not
+    /// counted). Needs valgrind.
+    #[arg(long)]
+    pub instructions: bool,
 }
 
 impl RunArgs {
@@ -137,6 +143,11 @@ fn own_args() -> Vec<String> {
 
 /// Run `dualbench run`.
 pub fn execute(args: RunArgs) -> Result<Outcome> {
+    if args.instructions && !instructions::valgrind_available() {
+        return Err(Error::usage(
+            "--instructions needs valgrind on PATH (Debian: apt-get install valgrind)",
+        ));
+    }
     let (plan, resumed, recorded, command) = match &args.resume {
         None => {
             let recorded = own_args();
@@ -197,7 +208,26 @@ pub fn execute(args: RunArgs) -> Result<Outcome> {
         || bar.inc(1),
     );
     bar.finish_and_clear();
-    let file = file?;
+    let mut file = file?;
+    if args.instructions {
+        let exe = std::env::current_exe().map_err(|source| Error::Io {
+            context: "finding this dualbench binary for callgrind".into(),
+            source,
+        })?;
+        let countable = file
+            .rows
+            .iter()
+            .filter(|r| instructions::gradients_for(r).is_some())
+            .count();
+        let bar = progress_bar(countable, "instruction counts", args.quiet);
+        let stack = (file.metadata.options.stack_mib as usize) << 20;
+        instructions::count_rows(&exe, &mut file.rows, stack, |row| {
+            bar.set_message(format!("{} / {}", row.workload, row.strategy));
+            bar.inc(1);
+        })?;
+        bar.finish_and_clear();
+        file.write_dir(&plan.out.path)?;
+    }
     if !args.quiet {
         eprintln!(
             "{}; wrote {}",

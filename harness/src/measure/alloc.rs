@@ -53,6 +53,8 @@ thread_local! {
     static PEAK: Cell<i64> = const { Cell::new(0) };
     /// Bytes allocated during the pass, frees not subtracted.
     static TOTAL: Cell<u64> = const { Cell::new(0) };
+    /// Allocation requests during the pass (`alloc`, `alloc_zeroed`, `realloc`).
+    static REQUESTS: Cell<u64> = const { Cell::new(0) };
 }
 
 /// mimalloc with per-thread byte counting and an optional cap; see the module
@@ -133,9 +135,10 @@ fn release(size: usize) {
     }
 }
 
-/// Record `delta` live bytes (positive for an allocation) on the calling thread, if it has an
-/// open pass. `try_with` because the allocator may be called while thread-locals are torn down.
-fn count(delta: i64, allocated: u64) {
+/// Record `delta` live bytes (positive for an allocation), `allocated` new bytes and
+/// `requests` allocation requests on the calling thread, if it has an open pass. `try_with`
+/// because the allocator may be called while thread-locals are torn down.
+fn count(delta: i64, allocated: u64, requests: u64) {
     if OPEN_PASSES.load(Ordering::Relaxed) == 0 {
         return;
     }
@@ -147,6 +150,7 @@ fn count(delta: i64, allocated: u64) {
                 PEAK.with(|p| p.set(p.get().max(now)));
             });
             TOTAL.with(|t| t.set(t.get() + allocated));
+            REQUESTS.with(|r| r.set(r.get() + requests));
         }
     });
 }
@@ -163,7 +167,7 @@ unsafe impl GlobalAlloc for CountingAllocator {
         if ptr.is_null() {
             release(layout.size());
         } else {
-            count(layout.size() as i64, layout.size() as u64);
+            count(layout.size() as i64, layout.size() as u64, 1);
         }
         ptr
     }
@@ -177,7 +181,7 @@ unsafe impl GlobalAlloc for CountingAllocator {
         if ptr.is_null() {
             release(layout.size());
         } else {
-            count(layout.size() as i64, layout.size() as u64);
+            count(layout.size() as i64, layout.size() as u64, 1);
         }
         ptr
     }
@@ -186,7 +190,7 @@ unsafe impl GlobalAlloc for CountingAllocator {
         // SAFETY: `ptr` was returned by this allocator (hence by `INNER`) with `layout`.
         unsafe { INNER.dealloc(ptr, layout) };
         release(layout.size());
-        count(-(layout.size() as i64), 0);
+        count(-(layout.size() as i64), 0, 0);
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
@@ -207,6 +211,7 @@ unsafe impl GlobalAlloc for CountingAllocator {
             count(
                 new_size as i64 - old as i64,
                 new_size.saturating_sub(old) as u64,
+                1,
             );
         }
         new
@@ -225,6 +230,8 @@ pub struct HeapUsage {
     pub peak_bytes: u64,
     /// Bytes allocated in total (reallocations count their growth), frees not subtracted.
     pub allocated_bytes: u64,
+    /// Allocation requests (`alloc`, `alloc_zeroed` and `realloc` calls), frees not counted.
+    pub allocations: u64,
 }
 
 /// Heap accounting on the current thread, from [`MemoryPass::open`] to [`MemoryPass::close`].
@@ -240,6 +247,7 @@ impl MemoryPass {
         CURRENT.with(|c| c.set(0));
         PEAK.with(|p| p.set(0));
         TOTAL.with(|t| t.set(0));
+        REQUESTS.with(|r| r.set(0));
         ACTIVE.with(|a| a.set(true));
         OPEN_PASSES.fetch_add(1, Ordering::Relaxed);
         MemoryPass {
@@ -254,9 +262,11 @@ impl MemoryPass {
         ACTIVE.with(|a| a.set(false));
         OPEN_PASSES.fetch_sub(1, Ordering::Relaxed);
         let allocated_bytes = TOTAL.with(Cell::get);
+        // The probe above is one request of one byte; it is not the pass's.
         (allocated_bytes > 0).then(|| HeapUsage {
             peak_bytes: PEAK.with(Cell::get).max(0) as u64,
             allocated_bytes: allocated_bytes - 1,
+            allocations: REQUESTS.with(Cell::get) - 1,
         })
     }
 }
@@ -285,5 +295,20 @@ mod tests {
         assert!(usage.peak_bytes >= 1 << 20 && usage.peak_bytes < (1 << 20) + (1 << 16));
         assert!(usage.allocated_bytes >= (1 << 20) + (1 << 19));
         assert!(usage.allocated_bytes < 1 << 22);
+    }
+
+    #[test]
+    fn a_pass_counts_each_allocation_request_once() {
+        let pass = MemoryPass::open();
+        let mut boxes: Vec<Box<u64>> = std::hint::black_box(Vec::with_capacity(3));
+        for i in 0..3 {
+            boxes.push(Box::new(i));
+        }
+        drop(boxes);
+        let usage = pass.close().expect("the counting allocator is installed");
+        assert_eq!(
+            usage.allocations, 4,
+            "the vector and three boxes; frees are not requests"
+        );
     }
 }

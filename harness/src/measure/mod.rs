@@ -6,6 +6,7 @@
 //! - [`child`]: the child side (`dualbench run-case`): setup, memory pass, warm-up, samples;
 //! - [`protocol`]: the JSON lines between the two;
 //! - [`alloc`]: the counting global allocator (per-thread accounting, memory cap);
+//! - [`instructions`]: instructions per gradient under callgrind (`run --instructions`);
 //! - [`stats`]: median and its confidence interval;
 //! - [`machine`]: machine fingerprint and build metadata;
 //! - [`settings`]: how cases are measured, from a suite and the user's overrides;
@@ -13,6 +14,7 @@
 
 pub mod alloc;
 pub mod child;
+pub mod instructions;
 pub mod isolate;
 pub mod machine;
 pub mod protocol;

@@ -328,6 +328,7 @@ fn measured_row(
         row.counters = setup.counters.into_iter().collect();
         row.peak_heap_bytes = setup.heap.map(|h| h.peak_bytes);
         row.allocated_bytes = setup.heap.map(|h| h.allocated_bytes);
+        row.allocations = setup.heap.map(|h| h.allocations);
     }
     if status == Status::Ok {
         if let Some(s) = Summary::of(&row.samples_ns) {

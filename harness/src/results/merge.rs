@@ -105,31 +105,7 @@ pub fn merge(files: Vec<ResultsFile>, names: &[String], force: bool) -> Result<R
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::measure::machine::{Build, Machine};
-    use crate::results::RunOptions;
-
-    fn metadata() -> Metadata {
-        Metadata {
-            build: Build::current(),
-            machine: Machine::current(),
-            date: "2026-01-01T00:00:00Z".into(),
-            command: "dualbench run".into(),
-            options: RunOptions {
-                suite: "paper".into(),
-                budget_s: 10.0,
-                repeat: 10,
-                min_time_s: 0.3,
-                warmup_s: 0.1,
-                target_sample_s: 0.0005,
-                rounds: 5,
-                stack_mib: 1024,
-                memory_limit_mib: 1000,
-                shard: Some("1/2".into()),
-            },
-            ci_level: 0.95,
-            merged_from: Vec::new(),
-        }
-    }
+    use crate::results::fixture::metadata;
 
     #[test]
     fn provenance_is_exact_inputs_of_other_builds_options_or_suites_differ() {

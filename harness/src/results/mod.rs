@@ -4,7 +4,7 @@
 //! `dualbench merge` and read by `check`, `plot` and `compare` (the schema is documented in
 //! `docs/results.md`):
 //!
-//! - `results.json`: [`ResultsFile`] — `{"schema_version": 2, "metadata": {..}, "rows": [..]}`,
+//! - `results.json`: [`ResultsFile`] — `{"schema_version": 3, "metadata": {..}, "rows": [..]}`,
 //!   the complete record ([`json`]);
 //! - `results.csv`: one row per case with flat columns: `schema_version`, then the fields of
 //!   [`CaseResult`] in order; the variable-length fields (`params`, `counters`, `samples_ns`,
@@ -19,6 +19,8 @@
 //! never read as "no data".
 
 pub mod csv;
+#[cfg(test)]
+pub(crate) mod fixture;
 pub mod journal;
 pub mod json;
 pub mod merge;
@@ -35,10 +37,12 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::measure::machine::{Build, Machine};
 
-/// The version of the results schema that this dualbench writes and reads. Version 2 added
+/// The version of the results schema that this dualbench writes. Version 2 added
 /// `round_samples` and `ci_level` to the rows, `git_dirty` to the build and `merged_from` to
 /// the metadata, a `schema_version` column to the CSV, and times the phases in their own pass.
-pub const SCHEMA_VERSION: u32 = 2;
+/// Version 3 added `allocations` and `instructions` to the rows. `results.json` files of
+/// versions 1 and 2 are read too, their missing fields as not measured ([`json::upgrade`]).
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// The JSON file's name inside a results directory.
 pub const JSON_FILE: &str = "results.json";
@@ -141,8 +145,14 @@ pub struct CaseResult {
     pub peak_heap_bytes: Option<u64>,
     /// Heap bytes allocated during one gradient, frees not subtracted.
     pub allocated_bytes: Option<u64>,
+    /// Allocation requests during one gradient (`alloc`, `alloc_zeroed`, `realloc`), frees
+    /// not counted; deterministic for a binary and an input.
+    pub allocations: Option<u64>,
     /// Peak resident set size of the case's process (includes the input and the binary).
     pub peak_rss_bytes: Option<u64>,
+    /// Instructions executed per gradient under callgrind (`run --instructions`); missing
+    /// otherwise.
+    pub instructions: Option<u64>,
     /// The strategy's deterministic counters for one gradient (names per strategy, README).
     pub counters: BTreeMap<String, u64>,
     /// Seconds the case's process was busy (setup, warm-up, memory pass and samples).
@@ -189,7 +199,9 @@ impl CaseResult {
             overhead: None,
             peak_heap_bytes: None,
             allocated_bytes: None,
+            allocations: None,
             peak_rss_bytes: None,
+            instructions: None,
             counters: BTreeMap::new(),
             wall_s: 0.0,
             command,

@@ -114,15 +114,7 @@ mod tests {
 
     #[test]
     fn the_table_explains_its_columns_and_marks_weak_intervals() {
-        let mut row = CaseResult::unmeasured(
-            "fmult",
-            None,
-            Default::default(),
-            "tape",
-            Status::Ok,
-            String::new(),
-            String::new(),
-        );
+        let mut row = crate::results::fixture::fmult_row("tape");
         row.median_ns = Some(3.0);
         row.ci_low_ns = Some(2.0);
         row.ci_high_ns = Some(4.0);

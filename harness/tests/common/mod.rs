@@ -74,10 +74,33 @@ pub fn ok(
     }
     r.peak_heap_bytes = Some(heap);
     r.allocated_bytes = Some(heap);
+    r.allocations = Some(heap / 64);
     r.peak_rss_bytes = Some(1 << 20);
     r.counters = counters.iter().map(|(k, v)| (k.to_string(), *v)).collect();
     r.wall_s = 0.1;
     r
+}
+
+/// `row` with 30 samples in 5 rounds of 6, drawn around `ns` with +-4% noise from `seed`
+/// (a linear congruential stream: deterministic, and different for different seeds).
+pub fn with_noisy_samples(mut row: CaseResult, ns: f64, seed: u64) -> CaseResult {
+    let mut state = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    row.samples_ns = (0..30)
+        .map(|_| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let unit = (state >> 11) as f64 / (1u64 << 53) as f64;
+            ns * (0.96 + 0.08 * unit)
+        })
+        .collect();
+    row.round_samples = vec![6; 5];
+    let mut sorted = row.samples_ns.clone();
+    sorted.sort_by(f64::total_cmp);
+    row.median_ns = Some((sorted[14] + sorted[15]) / 2.0);
+    row
 }
 
 /// `row` with the parameter `key` set to `value`.

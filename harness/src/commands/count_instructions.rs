@@ -1,0 +1,45 @@
+//! `dualbench count-instructions` (hidden): compute one case's gradients inside the window
+//! that callgrind counts, for `run --instructions` ([`crate::measure::instructions`]).
+
+use std::collections::BTreeMap;
+
+use crate::error::{Outcome, Result};
+use crate::measure::instructions::{self, CountSpec};
+use crate::select;
+
+/// Arguments of `dualbench count-instructions`.
+#[derive(Debug, clap::Args)]
+pub struct CountInstructionsArgs {
+    /// The workload.
+    #[arg(long)]
+    pub workload: String,
+    /// Its size (default: the workload's).
+    #[arg(long)]
+    pub size: Option<u64>,
+    /// A workload parameter `key=value` (repeatable).
+    #[arg(long = "param", value_name = "KEY=VALUE")]
+    pub params: Vec<String>,
+    /// The strategy.
+    #[arg(long)]
+    pub strategy: String,
+    /// Gradients inside the counted window.
+    #[arg(long)]
+    pub gradients: u64,
+    /// Stack of the evaluation thread, bytes.
+    #[arg(long)]
+    pub stack_bytes: usize,
+}
+
+/// Run `dualbench count-instructions`.
+pub fn execute(args: CountInstructionsArgs) -> Result<Outcome> {
+    let params: BTreeMap<String, f64> = select::params(&args.params)?;
+    instructions::serve(&CountSpec {
+        workload: args.workload,
+        size: args.size,
+        params,
+        strategy: args.strategy,
+        gradients: args.gradients,
+        stack_bytes: args.stack_bytes,
+    })?;
+    Ok(Outcome::Success)
+}

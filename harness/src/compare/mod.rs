@@ -1,0 +1,441 @@
+//! `dualbench compare`: two results files, case by case, with three tiers of evidence.
+//!
+//! Rows match by their key (workload, size, parameters, strategy). For every case present in
+//! both files:
+//!
+//! - **Exact figures** — every counter, the allocation requests, the bytes allocated and the
+//!   peak live heap of one gradient — are compared exactly; every change is reported, and an increase is a
+//!   regression (more work is a regression even when the clock cannot see it). These form the
+//!   `counters` tier.
+//! - **Instruction counts**, when both rows carry one: a change beyond
+//!   `--instructions-threshold` (default 2%) is a regression of the `instructions` tier.
+//! - **Time**: the change in median time with a bootstrap interval of the ratio of medians
+//!   ([`interval`], resampling whole rounds). A time regression is flagged only when the whole
+//!   interval lies above 1 + `--time-threshold`, an improvement only when it lies below
+//!   1 - threshold: noise that the interval covers is never a verdict.
+//!
+//! A case `ok` in BASE that is not `ok` in NEW, or missing from NEW, is a regression whatever
+//! the tiers; cases present in one file only are listed. [`Comparison::outcome`] turns the
+//! regressions of the tiers named by `--fail-on` into the exit code 3.
+
+pub mod interval;
+pub mod report;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::error::{Error, Outcome, Result};
+use crate::results::{CaseResult, ResultsFile, Status};
+
+/// A tier of evidence that `--fail-on` can gate on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Tier {
+    /// Counters and allocation figures: exact.
+    Counters,
+    /// Instruction counts: deterministic, gated with a small threshold.
+    Instructions,
+    /// Median time, gated by its bootstrap interval.
+    Time,
+    /// Every tier.
+    All,
+}
+
+/// What a regression is of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// The case finished in BASE and not in NEW (or is missing from NEW).
+    Status,
+    /// A counter rose.
+    Counters,
+    /// Allocation requests, allocated bytes or the peak heap rose.
+    Allocations,
+    /// The instruction count rose beyond its threshold.
+    Instructions,
+    /// The median time rose beyond its threshold, the whole interval included.
+    Time,
+}
+
+impl Kind {
+    /// Its name in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Status => "status",
+            Kind::Counters => "counters",
+            Kind::Allocations => "allocations",
+            Kind::Instructions => "instructions",
+            Kind::Time => "time",
+        }
+    }
+
+    /// Whether `--fail-on tiers` fails on this kind (a status regression always fails).
+    pub fn fails_under(self, tiers: &[Tier]) -> bool {
+        let tier = match self {
+            Kind::Status => return true,
+            Kind::Counters | Kind::Allocations => Tier::Counters,
+            Kind::Instructions => Tier::Instructions,
+            Kind::Time => Tier::Time,
+        };
+        tiers.iter().any(|t| *t == tier || *t == Tier::All)
+    }
+}
+
+/// One exact figure that differs: a counter, or an allocation figure.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ExactChange {
+    /// Its name (`edges_applied`, `allocated_bytes`, ...).
+    pub name: String,
+    /// In BASE.
+    pub base: Option<u64>,
+    /// In NEW.
+    pub new: Option<u64>,
+}
+
+impl ExactChange {
+    /// Whether the figure rose (or appeared where BASE had none).
+    pub fn rose(&self) -> bool {
+        match (self.base, self.new) {
+            (Some(b), Some(n)) => n > b,
+            _ => false,
+        }
+    }
+}
+
+/// How the median time moved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimeVerdict {
+    /// The whole interval lies above 1 + threshold.
+    Slower,
+    /// The whole interval lies below 1 - threshold.
+    Faster,
+    /// Neither: within noise or within the threshold.
+    Unchanged,
+}
+
+/// The change in median time of a case.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TimeChange {
+    /// BASE's median, ns.
+    pub base_ns: f64,
+    /// NEW's median, ns.
+    pub new_ns: f64,
+    /// new / base.
+    pub ratio: f64,
+    /// The bootstrap interval of the ratio.
+    pub interval: Option<(f64, f64)>,
+    /// The verdict at the threshold.
+    pub verdict: TimeVerdict,
+}
+
+/// The change in instruction count of a case.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct InstructionChange {
+    /// In BASE.
+    pub base: u64,
+    /// In NEW.
+    pub new: u64,
+    /// new / base - 1.
+    pub relative: f64,
+}
+
+/// One case of the comparison.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CaseComparison {
+    /// Workload.
+    pub workload: String,
+    /// Size.
+    pub size: Option<u64>,
+    /// Parameters as `k=v,...` (empty when none).
+    pub params: String,
+    /// Strategy.
+    pub strategy: String,
+    /// Status in BASE (`None`: not in BASE).
+    pub base_status: Option<Status>,
+    /// Status in NEW (`None`: not in NEW).
+    pub new_status: Option<Status>,
+    /// The time change, when both finished with samples.
+    pub time: Option<TimeChange>,
+    /// The instruction change, when both rows carry a count.
+    pub instructions: Option<InstructionChange>,
+    /// Counters that differ.
+    pub counters: Vec<ExactChange>,
+    /// Allocation figures that differ.
+    pub allocations: Vec<ExactChange>,
+    /// What regressed.
+    pub regressions: Vec<Kind>,
+}
+
+impl CaseComparison {
+    /// `workload size strategy` (with parameters).
+    pub fn label(&self) -> String {
+        let mut label = self.workload.clone();
+        if !self.params.is_empty() {
+            label.push_str(&format!("[{}]", self.params));
+        }
+        if let Some(s) = self.size {
+            label.push_str(&format!(" {s}"));
+        }
+        format!("{label} / {}", self.strategy)
+    }
+
+    /// Whether anything about the case changed (a figure, the status, a time verdict).
+    pub fn changed(&self) -> bool {
+        self.base_status != self.new_status
+            || !self.counters.is_empty()
+            || !self.allocations.is_empty()
+            || self.instructions.as_ref().is_some_and(|i| i.base != i.new)
+            || self
+                .time
+                .as_ref()
+                .is_some_and(|t| t.verdict != TimeVerdict::Unchanged)
+    }
+}
+
+/// What `compare` was asked.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Request {
+    /// The baseline: a results file or a folder holding `results.json`.
+    pub base: PathBuf,
+    /// The new results.
+    pub new: PathBuf,
+    /// Relative time change tolerated (0.10: 10%).
+    pub time_threshold: f64,
+    /// Relative instruction-count change tolerated (0.02: 2%).
+    pub instructions_threshold: f64,
+    /// The tiers whose regressions fail the comparison.
+    pub fail_on: Vec<Tier>,
+}
+
+/// The whole comparison.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Comparison {
+    /// BASE as given.
+    pub base: String,
+    /// NEW as given.
+    pub new: String,
+    /// The time threshold.
+    pub time_threshold: f64,
+    /// The instruction threshold.
+    pub instructions_threshold: f64,
+    /// The confidence level of the time intervals.
+    pub confidence: f64,
+    /// The tiers that fail the comparison.
+    pub fail_on: Vec<Tier>,
+    /// Every case of either file, in BASE's order then NEW's extra cases.
+    pub cases: Vec<CaseComparison>,
+}
+
+fn params_text(row: &CaseResult) -> String {
+    row.params
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// A stable seed for the bootstrap of one case.
+fn seed_of(key: &(String, Option<u64>, String, String)) -> u64 {
+    let text = format!("{key:?}");
+    text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+fn exact_changes(
+    pairs: impl Iterator<Item = (String, Option<u64>, Option<u64>)>,
+) -> Vec<ExactChange> {
+    pairs
+        .filter(|(_, b, n)| b != n)
+        .map(|(name, base, new)| ExactChange { name, base, new })
+        .collect()
+}
+
+/// Compare one case present in both files.
+fn compare_case(
+    base: &CaseResult,
+    new: &CaseResult,
+    request: &Request,
+    confidence: f64,
+) -> CaseComparison {
+    let mut regressions = Vec::new();
+    if base.status == Status::Ok && new.status != Status::Ok {
+        regressions.push(Kind::Status);
+    }
+    let names: std::collections::BTreeSet<&String> =
+        base.counters.keys().chain(new.counters.keys()).collect();
+    let counters = exact_changes(names.into_iter().map(|k| {
+        (
+            k.clone(),
+            base.counters.get(k).copied(),
+            new.counters.get(k).copied(),
+        )
+    }));
+    let allocations = exact_changes(
+        [
+            ("allocations", base.allocations, new.allocations),
+            ("allocated_bytes", base.allocated_bytes, new.allocated_bytes),
+            ("peak_heap_bytes", base.peak_heap_bytes, new.peak_heap_bytes),
+        ]
+        .into_iter()
+        .map(|(n, b, v)| (n.to_string(), b, v)),
+    );
+    let both_ok = base.status == Status::Ok && new.status == Status::Ok;
+    if both_ok && counters.iter().any(ExactChange::rose) {
+        regressions.push(Kind::Counters);
+    }
+    if both_ok && allocations.iter().any(ExactChange::rose) {
+        regressions.push(Kind::Allocations);
+    }
+    let time = match (both_ok, base.median_ns, new.median_ns) {
+        (true, Some(b), Some(n)) if b > 0.0 => {
+            let interval = interval::ratio_of_medians(
+                &interval::units(&base.samples_ns, &base.round_samples),
+                &interval::units(&new.samples_ns, &new.round_samples),
+                confidence,
+                seed_of(&base.key()),
+            );
+            let verdict = match interval {
+                Some((lo, _)) if lo > 1.0 + request.time_threshold => TimeVerdict::Slower,
+                Some((_, hi)) if hi < 1.0 - request.time_threshold => TimeVerdict::Faster,
+                _ => TimeVerdict::Unchanged,
+            };
+            if verdict == TimeVerdict::Slower {
+                regressions.push(Kind::Time);
+            }
+            Some(TimeChange {
+                base_ns: b,
+                new_ns: n,
+                ratio: n / b,
+                interval,
+                verdict,
+            })
+        }
+        _ => None,
+    };
+    let instructions = match (base.instructions, new.instructions) {
+        (Some(b), Some(n)) if both_ok && b > 0 => {
+            let relative = n as f64 / b as f64 - 1.0;
+            if relative > request.instructions_threshold {
+                regressions.push(Kind::Instructions);
+            }
+            Some(InstructionChange {
+                base: b,
+                new: n,
+                relative,
+            })
+        }
+        _ => None,
+    };
+    CaseComparison {
+        workload: base.workload.clone(),
+        size: base.size,
+        params: params_text(base),
+        strategy: base.strategy.clone(),
+        base_status: Some(base.status),
+        new_status: Some(new.status),
+        time,
+        instructions,
+        counters,
+        allocations,
+        regressions,
+    }
+}
+
+fn one_sided(row: &CaseResult, in_base: bool) -> CaseComparison {
+    let status = Some(row.status);
+    CaseComparison {
+        workload: row.workload.clone(),
+        size: row.size,
+        params: params_text(row),
+        strategy: row.strategy.clone(),
+        base_status: if in_base { status } else { None },
+        new_status: if in_base { None } else { status },
+        time: None,
+        instructions: None,
+        counters: Vec::new(),
+        allocations: Vec::new(),
+        regressions: if in_base && row.status == Status::Ok {
+            vec![Kind::Status]
+        } else {
+            Vec::new()
+        },
+    }
+}
+
+/// Compare the files `request` names.
+pub fn run(request: &Request) -> Result<Comparison> {
+    for (flag, t) in [
+        ("--time-threshold", request.time_threshold),
+        ("--instructions-threshold", request.instructions_threshold),
+    ] {
+        if !(t.is_finite() && t >= 0.0) {
+            return Err(Error::usage(format!(
+                "{flag} {t}: expected a non-negative fraction such as 0.10"
+            )));
+        }
+    }
+    let base = ResultsFile::read(&request.base)?;
+    let new = ResultsFile::read(&request.new)?;
+    let confidence = base.metadata.ci_level;
+    let new_rows: BTreeMap<_, &CaseResult> = new.rows.iter().map(|r| (r.key(), r)).collect();
+    let base_keys: std::collections::BTreeSet<_> = base.rows.iter().map(CaseResult::key).collect();
+    let mut cases = Vec::new();
+    let mut common = 0;
+    for row in &base.rows {
+        match new_rows.get(&row.key()) {
+            Some(other) => {
+                common += 1;
+                cases.push(compare_case(row, other, request, confidence));
+            }
+            None => cases.push(one_sided(row, true)),
+        }
+    }
+    if common == 0 {
+        return Err(Error::usage(format!(
+            "{} and {} have no case in common (a case is a workload, size, parameters and \
+             strategy): nothing to compare",
+            request.base.display(),
+            request.new.display()
+        )));
+    }
+    cases.extend(
+        new.rows
+            .iter()
+            .filter(|r| !base_keys.contains(&r.key()))
+            .map(|r| one_sided(r, false)),
+    );
+    let mut fail_on = request.fail_on.clone();
+    fail_on.sort();
+    fail_on.dedup();
+    Ok(Comparison {
+        base: request.base.display().to_string(),
+        new: request.new.display().to_string(),
+        time_threshold: request.time_threshold,
+        instructions_threshold: request.instructions_threshold,
+        confidence,
+        fail_on,
+        cases,
+    })
+}
+
+impl Comparison {
+    /// The cases with a regression that `--fail-on` gates on.
+    pub fn failing(&self) -> impl Iterator<Item = &CaseComparison> {
+        self.cases
+            .iter()
+            .filter(|c| c.regressions.iter().any(|k| k.fails_under(&self.fail_on)))
+    }
+
+    /// Exit 3 when a gated regression was found, else 0.
+    pub fn outcome(&self) -> Outcome {
+        if self.failing().next().is_some() {
+            Outcome::Regression
+        } else {
+            Outcome::Success
+        }
+    }
+}

@@ -1,0 +1,213 @@
+//! Deterministic instruction counts per gradient, under valgrind's callgrind.
+//!
+//! Wall time on a shared machine moves by tens of percent; the number of instructions a
+//! gradient executes does not, for the same binary and input. `run --instructions` counts it
+//! for every finished case: the parent starts
+//!
+//! ```text
+//! valgrind --tool=callgrind --toggle-collect=*instruction_window* \
+//!     dualbench count-instructions --workload W --size N --strategy S --gradients K ...
+//! ```
+//!
+//! and the child ([`serve`]) builds the case, computes one gradient outside the window (the
+//! first gradient of a process allocates its pools and tapes), then calls
+//! [`instruction_window`], which computes K gradients through the same timed loop `run` uses.
+//! Callgrind collects events only inside that function, so the count excludes start-up,
+//! instantiation and the warm gradient; the parent reads the total from callgrind's output
+//! file and divides by K. K is chosen from the case's measured median so that the window runs
+//! about [`WINDOW_NS`] natively; a case slower than [`MAX_GRADIENT_NS`] per gradient is not
+//! counted (its `instructions` stays null), since under callgrind it would take minutes.
+
+use std::path::Path;
+use std::process::Command;
+
+use strategies::{DynProgram, StrategyKind};
+
+use crate::error::{Error, Result};
+use crate::measure::thread::with_stack;
+use crate::results::{CaseResult, Status};
+use crate::select;
+
+/// The native duration the counted window aims at (2 ms).
+pub const WINDOW_NS: f64 = 2e6;
+/// The most gradients in a window.
+pub const MAX_GRADIENTS: u64 = 1000;
+/// Cases slower than this per gradient (20 ms) are not counted.
+pub const MAX_GRADIENT_NS: f64 = 2e7;
+
+/// What the child counts: one case and how many gradients.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CountSpec {
+    /// Workload name.
+    pub workload: String,
+    /// Its size (the workload's default when `None`).
+    pub size: Option<u64>,
+    /// Its parameters.
+    pub params: std::collections::BTreeMap<String, f64>,
+    /// Strategy name.
+    pub strategy: String,
+    /// Gradients inside the window.
+    pub gradients: u64,
+    /// Stack of the evaluation thread, bytes.
+    pub stack_bytes: usize,
+}
+
+/// The counted region: `gradients` gradients of `program` under `strategy`, in one timed
+/// batch. Never inlined, so that callgrind can find it by name.
+#[inline(never)]
+pub fn instruction_window(
+    program: &dyn DynProgram,
+    strategy: StrategyKind,
+    input: &[f64],
+    gradients: u64,
+) {
+    std::hint::black_box(program.time_gradients(strategy, input, 1, gradients));
+}
+
+/// The child's side: build the case, one warm gradient, then the window.
+pub fn serve(spec: &CountSpec) -> Result<()> {
+    let workload = workloads::find(&spec.workload)?;
+    let strategy = select::strategy(&spec.strategy)?;
+    let size = spec.size.map(|s| s as usize);
+    let params = spec.params.clone();
+    with_stack(spec.stack_bytes, move || {
+        let instance = workloads::instantiate(workload, size, &params)?;
+        let program = instance.program.as_ref();
+        std::hint::black_box(program.time_gradients(strategy, &instance.input, 1, 1));
+        instruction_window(program, strategy, &instance.input, spec.gradients);
+        Ok(())
+    })
+}
+
+/// Whether valgrind can be run.
+pub fn valgrind_available() -> bool {
+    Command::new("valgrind")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// The gradients a window of `row`'s case holds, or `None` when the case is not counted (not
+/// finished, no median, or slower than [`MAX_GRADIENT_NS`]).
+pub fn gradients_for(row: &CaseResult) -> Option<u64> {
+    let median = row.median_ns.filter(|m| m.is_finite() && *m > 0.0)?;
+    if row.status != Status::Ok || median > MAX_GRADIENT_NS {
+        return None;
+    }
+    Some(((WINDOW_NS / median).ceil() as u64).clamp(1, MAX_GRADIENTS))
+}
+
+/// Count the instructions per gradient of `spec`'s case by running `exe count-instructions`
+/// under callgrind.
+pub fn count(exe: &Path, spec: &CountSpec) -> Result<u64> {
+    let dir = tempfile::tempdir().map_err(|source| Error::Io {
+        context: "creating a directory for callgrind's output".into(),
+        source,
+    })?;
+    let out_file = dir.path().join("callgrind.out");
+    let mut command = Command::new("valgrind");
+    command
+        .arg("--tool=callgrind")
+        .arg(format!("--callgrind-out-file={}", out_file.display()))
+        .arg("--toggle-collect=*instruction_window*")
+        .arg("--quiet")
+        .arg(exe)
+        .arg("count-instructions")
+        .args(["--workload", &spec.workload, "--strategy", &spec.strategy])
+        .args(["--gradients", &spec.gradients.to_string()])
+        .args(["--stack-bytes", &spec.stack_bytes.to_string()]);
+    if let Some(size) = spec.size {
+        command.args(["--size", &size.to_string()]);
+    }
+    for (k, v) in &spec.params {
+        command.args(["--param", &format!("{k}={v}")]);
+    }
+    let output = command.output().map_err(|source| Error::Io {
+        context: "running valgrind (Debian: apt-get install valgrind)".into(),
+        source,
+    })?;
+    if !output.status.success() {
+        return Err(Error::usage(format!(
+            "counting instructions of {} / {}: valgrind failed: {}",
+            spec.workload,
+            spec.strategy,
+            String::from_utf8_lossy(&output.stderr).trim()
+        )));
+    }
+    let text = std::fs::read_to_string(&out_file).map_err(|source| Error::Io {
+        context: format!("reading {}", out_file.display()),
+        source,
+    })?;
+    let total = parse_total(&text).ok_or_else(|| {
+        Error::usage(format!(
+            "callgrind's output for {} / {} has no `totals:` line",
+            spec.workload, spec.strategy
+        ))
+    })?;
+    Ok(total / spec.gradients.max(1))
+}
+
+/// The `Ir` total of a callgrind output file (`totals:` or, in older versions, `summary:`).
+pub fn parse_total(text: &str) -> Option<u64> {
+    text.lines()
+        .find_map(|l| {
+            l.strip_prefix("totals:")
+                .or_else(|| l.strip_prefix("summary:"))
+        })
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+}
+
+/// Count every countable row of `rows` in place; `on_case` is called before each count.
+pub fn count_rows(
+    exe: &Path,
+    rows: &mut [CaseResult],
+    stack_bytes: usize,
+    mut on_case: impl FnMut(&CaseResult),
+) -> Result<()> {
+    for row in rows.iter_mut() {
+        let Some(gradients) = gradients_for(row) else {
+            continue;
+        };
+        on_case(row);
+        let spec = CountSpec {
+            workload: row.workload.clone(),
+            size: row.size,
+            params: row.params.clone(),
+            strategy: row.strategy.clone(),
+            gradients,
+            stack_bytes,
+        };
+        row.instructions = Some(count(exe, &spec)?);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_total_is_read_from_either_line() {
+        assert_eq!(
+            parse_total("events: Ir\nfn=x\n0 5\ntotals: 12345\n"),
+            Some(12345)
+        );
+        assert_eq!(parse_total("summary: 77\n"), Some(77));
+        assert_eq!(parse_total("events: Ir\n"), None);
+    }
+
+    #[test]
+    fn windows_last_about_two_milliseconds_and_slow_cases_are_not_counted() {
+        let mut row = crate::results::fixture::fmult_row("tape");
+        row.median_ns = Some(1000.0);
+        assert_eq!(gradients_for(&row), Some(1000));
+        row.median_ns = Some(1e6);
+        assert_eq!(gradients_for(&row), Some(2));
+        row.median_ns = Some(3e7);
+        assert_eq!(gradients_for(&row), None);
+        row.median_ns = Some(1000.0);
+        row.status = Status::Timeout;
+        assert_eq!(gradients_for(&row), None);
+    }
+}

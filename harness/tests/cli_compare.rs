@@ -1,0 +1,242 @@
+//! `dualbench compare` on synthetic results files with known differences: each kind of
+//! change gives its exit code and flags exactly the rows it should.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use dualbench::results::{CaseResult, Status};
+
+fn dualbench(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_dualbench"))
+        .args(args)
+        .output()
+        .expect("running dualbench")
+}
+
+/// The baseline rows: the plot fixture, every measured row with noisy samples.
+fn base_rows() -> Vec<CaseResult> {
+    common::rows()
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| match r.median_ns {
+            Some(ns) => common::with_noisy_samples(r, ns, i as u64),
+            None => r,
+        })
+        .collect()
+}
+
+/// Write `base` and `new` into `dir` and compare them with `extra` flags: (exit code, stdout).
+fn compare(
+    dir: &Path,
+    base: Vec<CaseResult>,
+    new: Vec<CaseResult>,
+    extra: &[&str],
+) -> (i32, String) {
+    let (b, n) = (dir.join("base"), dir.join("new"));
+    common::write_rows(&b, base);
+    common::write_rows(&n, new);
+    let mut args = vec![
+        "compare",
+        b.to_str().unwrap(),
+        n.to_str().unwrap(),
+        "--quiet",
+    ];
+    args.extend(extra);
+    let out = dualbench(&args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    (
+        out.status.code().unwrap(),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+    )
+}
+
+/// The labels of the rows of the changed-cases table (plain format) whose verdict column
+/// holds `verdict`.
+fn flagged(stdout: &str, verdict: &str) -> Vec<String> {
+    stdout
+        .lines()
+        .filter(|l| l.contains(verdict))
+        .map(|l| l.split("  ").next().unwrap().trim().to_string())
+        .collect()
+}
+
+fn edit(
+    rows: &mut [CaseResult],
+    workload: &str,
+    size: Option<u64>,
+    strategy: &str,
+    f: impl FnOnce(&mut CaseResult),
+) {
+    let row = rows
+        .iter_mut()
+        .find(|r| r.workload == workload && r.size == size && r.strategy == strategy)
+        .expect("the fixture has the row");
+    f(row);
+}
+
+#[test]
+fn identical_files_compare_clean() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out) = compare(dir.path(), base_rows(), base_rows(), &["--fail-on", "all"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.starts_with("compare: no regression in 40 common cases"),
+        "{out}"
+    );
+    assert!(out.contains("No case changed."), "{out}");
+}
+
+#[test]
+fn noise_alone_is_never_a_time_regression() {
+    let dir = tempfile::tempdir().unwrap();
+    // The same distributions, new draws.
+    let new: Vec<CaseResult> = base_rows()
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| match r.median_ns {
+            Some(ns) => common::with_noisy_samples(r, ns, 1000 + i as u64),
+            None => r,
+        })
+        .collect();
+    let (code, out) = compare(dir.path(), base_rows(), new, &["--fail-on", "time"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(flagged(&out, "regression:").is_empty(), "{out}");
+}
+
+#[test]
+fn a_row_twice_as_slow_is_flagged_and_fails_only_when_time_is_gated() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut new = base_rows();
+    edit(&mut new, "fdotprod", Some(1000), "dualrev", |r| {
+        let ns = r.median_ns.unwrap() * 2.0;
+        *r = common::with_noisy_samples(r.clone(), ns, 7);
+    });
+    let (code, out) = compare(dir.path(), base_rows(), new.clone(), &[]);
+    assert_eq!(code, 0, "time is not gated by default: {out}");
+    assert_eq!(
+        flagged(&out, "regression: time"),
+        ["fdotprod 1000 / dualrev"],
+        "{out}"
+    );
+    let (code, out) = compare(
+        dir.path(),
+        base_rows(),
+        new,
+        &["--fail-on", "time", "--format", "markdown"],
+    );
+    assert_eq!(code, 3, "{out}");
+    assert!(
+        out.starts_with("**dualbench compare: REGRESSION in 1 of 40 common cases (time: 1"),
+        "{out}"
+    );
+    assert!(
+        out.contains("<details><summary>All 40 cases</summary>"),
+        "{out}"
+    );
+    let changed_table = out.split("<details>").next().unwrap();
+    assert_eq!(
+        changed_table.matches("| fdotprod 1000 / dualrev |").count(),
+        1,
+        "{out}"
+    );
+    assert_eq!(
+        changed_table.matches("\n| ").count(),
+        3,
+        "header, rule and the one changed row: {out}"
+    );
+}
+
+#[test]
+fn one_counter_up_by_one_is_a_regression() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut new = base_rows();
+    edit(&mut new, "square-chain", Some(10), "sparse", |r| {
+        *r.counters.get_mut("edges_applied").unwrap() += 1;
+    });
+    let (code, out) = compare(dir.path(), base_rows(), new, &[]);
+    assert_eq!(code, 3, "{out}");
+    assert_eq!(
+        flagged(&out, "regression: counters"),
+        ["square-chain 10 / sparse"],
+        "{out}"
+    );
+    assert!(out.contains("edges_applied 20 -> 21"), "{out}");
+}
+
+#[test]
+fn one_allocation_more_is_a_regression() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut new = base_rows();
+    edit(&mut new, "fmult", None, "tape", |r| {
+        r.allocations = r.allocations.map(|a| a + 1);
+    });
+    let (code, out) = compare(dir.path(), base_rows(), new, &[]);
+    assert_eq!(code, 3, "{out}");
+    assert_eq!(
+        flagged(&out, "regression: allocations"),
+        ["fmult / tape"],
+        "{out}"
+    );
+    assert!(out.contains("allocations 1 -> 2"), "{out}");
+}
+
+#[test]
+fn a_case_that_stops_finishing_fails_whatever_is_gated() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut new = base_rows();
+    edit(&mut new, "fdotprod", Some(1000), "naive", |r| {
+        *r = common::failed("fdotprod", 1000, "naive", Status::Timeout);
+    });
+    let (code, out) = compare(dir.path(), base_rows(), new, &["--fail-on", "time"]);
+    assert_eq!(code, 3, "{out}");
+    assert_eq!(
+        flagged(&out, "regression: status"),
+        ["fdotprod 1000 / naive"],
+        "{out}"
+    );
+    assert!(out.contains("ok -> timeout"), "{out}");
+}
+
+#[test]
+fn bad_input_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("base");
+    common::write_rows(&base, base_rows());
+    let missing = dir.path().join("missing");
+    let out = dualbench(&["compare", base.to_str().unwrap(), missing.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("missing"));
+
+    let future = dir.path().join("future");
+    std::fs::create_dir_all(&future).unwrap();
+    let text = std::fs::read_to_string(base.join("results.json")).unwrap();
+    std::fs::write(
+        future.join("results.json"),
+        text.replacen("\"schema_version\": 3", "\"schema_version\": 99", 1),
+    )
+    .unwrap();
+    let out = dualbench(&["compare", base.to_str().unwrap(), future.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("schema version 99"));
+
+    let other = dir.path().join("other");
+    common::write_rows(
+        &other,
+        vec![common::ok("lse", Some(7), "tape", 1.0, 1.0, 0, &[])],
+    );
+    let out = dualbench(&["compare", base.to_str().unwrap(), other.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no case in common"));
+
+    let out = dualbench(&[
+        "compare",
+        base.to_str().unwrap(),
+        base.to_str().unwrap(),
+        "--time-threshold",
+        "-1",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+}
