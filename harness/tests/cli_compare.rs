@@ -240,3 +240,37 @@ fn bad_input_exits_2() {
     ]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn instruction_counts_gate_beyond_their_threshold_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut base = base_rows();
+    for r in base.iter_mut() {
+        r.instructions = Some(100_000);
+    }
+    let mut new = base.clone();
+    // callgrind's few instructions of noise: not a change.
+    edit(&mut new, "fmult", None, "primal", |r| {
+        r.instructions = Some(100_004)
+    });
+    // An inlining lost: 5% more instructions.
+    edit(&mut new, "lse", Some(100), "tape", |r| {
+        r.instructions = Some(105_000)
+    });
+    let (code, out) = compare(dir.path(), base.clone(), new.clone(), &[]);
+    assert_eq!(code, 0, "instructions are not gated by default: {out}");
+    let (code, out) = compare(
+        dir.path(),
+        base,
+        new,
+        &["--fail-on", "counters,instructions"],
+    );
+    assert_eq!(code, 3, "{out}");
+    assert_eq!(
+        flagged(&out, "regression: instructions"),
+        ["lse 100 / tape"],
+        "{out}"
+    );
+    assert!(out.contains("100000 -> 105000 (+5.00%)"), "{out}");
+    assert!(!out.contains("100004"), "noise is not listed: {out}");
+}

@@ -140,6 +140,10 @@ pub struct InstructionChange {
     pub new: u64,
     /// new / base - 1.
     pub relative: f64,
+    /// Whether |relative| exceeds the threshold (a rise is then a regression). Smaller
+    /// changes are callgrind's own noise of a few instructions and are not reported as
+    /// changes.
+    pub beyond_threshold: bool,
 }
 
 /// One case of the comparison.
@@ -182,12 +186,16 @@ impl CaseComparison {
         format!("{label} / {}", self.strategy)
     }
 
-    /// Whether anything about the case changed (a figure, the status, a time verdict).
+    /// Whether anything about the case changed: the status, an exact figure, the instruction
+    /// count beyond its threshold, or the time beyond its threshold.
     pub fn changed(&self) -> bool {
         self.base_status != self.new_status
             || !self.counters.is_empty()
             || !self.allocations.is_empty()
-            || self.instructions.as_ref().is_some_and(|i| i.base != i.new)
+            || self
+                .instructions
+                .as_ref()
+                .is_some_and(|i| i.beyond_threshold)
             || self
                 .time
                 .as_ref()
@@ -326,6 +334,7 @@ fn compare_case(
                 base: b,
                 new: n,
                 relative,
+                beyond_threshold: relative.abs() > request.instructions_threshold,
             })
         }
         _ => None,

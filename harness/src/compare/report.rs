@@ -79,7 +79,7 @@ impl Comparison {
                 exact_cell(&c.counters),
                 exact_cell(&c.allocations),
                 c.instructions.as_ref().map_or_else(String::new, |i| {
-                    if i.base == i.new {
+                    if !i.beyond_threshold {
                         String::new()
                     } else {
                         format!("{} -> {} ({:+.2}%)", i.base, i.new, i.relative * 100.0)
