@@ -3,17 +3,11 @@
 
 mod common;
 
+use common::dualbench;
+
 use std::path::Path;
-use std::process::{Command, Output};
 
 use dualbench::results::{CaseResult, Status};
-
-fn dualbench(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dualbench"))
-        .args(args)
-        .output()
-        .expect("running dualbench")
-}
 
 /// The baseline rows: the plot fixture, every measured row with noisy samples.
 fn base_rows() -> Vec<CaseResult> {

@@ -5,18 +5,13 @@
 
 mod common;
 
+use common::dualbench;
+
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use dualbench::results::Status;
-
-fn dualbench(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dualbench"))
-        .args(args)
-        .output()
-        .expect("running dualbench")
-}
 
 fn plot_ok(args: &[&str]) -> Output {
     let out = dualbench(args);

@@ -106,6 +106,17 @@ pub fn axis_range(values: impl Iterator<Item = f64>, log: bool) -> Range<f64> {
     }
 }
 
+/// `area` split into the plot and, on the right, a strip [`LEGEND_WIDTH`] wide (at most half
+/// the area) for the legend.
+fn split_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    style: Style,
+) -> (DrawingArea<DB, Shift>, DrawingArea<DB, Shift>) {
+    let (w, _) = area.dim_in_pixel();
+    let legend_w = style.upx(LEGEND_WIDTH).min(w / 2);
+    area.split_horizontally(w - legend_w)
+}
+
 impl LinePanel {
     /// Draw the panel on `area`, its legend in a strip on the right.
     pub fn draw<DB: DrawingBackend>(
@@ -113,9 +124,7 @@ impl LinePanel {
         area: &DrawingArea<DB, Shift>,
         style: Style,
     ) -> DrawResult<DB> {
-        let (w, _) = area.dim_in_pixel();
-        let legend_w = style.upx(LEGEND_WIDTH).min(w / 2);
-        let (plot, legend) = area.split_horizontally(w - legend_w);
+        let (plot, legend) = split_legend(area, style);
         let xs = self.lines.iter().flat_map(|l| l.points.iter().map(|p| p.x));
         let ys = self.lines.iter().flat_map(|l| {
             l.points.iter().flat_map(|p| {
@@ -407,9 +416,7 @@ impl BarChart {
         area: &DrawingArea<DB, Shift>,
         style: Style,
     ) -> DrawResult<DB> {
-        let (w, _) = area.dim_in_pixel();
-        let legend_w = style.upx(LEGEND_WIDTH).min(w / 2);
-        let (plot, legend) = area.split_horizontally(w - legend_w);
+        let (plot, legend) = split_legend(area, style);
         let values = self
             .groups
             .iter()

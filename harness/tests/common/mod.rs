@@ -5,9 +5,18 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::process::{Command, Output};
 
 use dualbench::measure::machine::{Build, Machine};
 use dualbench::results::{CaseResult, Metadata, ResultsFile, RunOptions, Status, SCHEMA_VERSION};
+
+/// Run the `dualbench` binary under test with `args`.
+pub fn dualbench(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_dualbench"))
+        .args(args)
+        .output()
+        .expect("running dualbench")
+}
 
 /// The metadata of the synthetic file.
 pub fn metadata() -> Metadata {
