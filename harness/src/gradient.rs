@@ -23,10 +23,11 @@
 //! the strings above are accepted for non-finite entries); its length must match the layout.
 //! `--cotangent FILE` reads w the same way (length m).
 //!
-//! Every evaluation runs through [`guarded`]: on a thread with a large stack (so the closure
-//! strategies' recursion fits), with a panic inside a strategy or a program (an unimplemented
-//! strategy, a domain error at a user-supplied input) turned into an error message instead of a
-//! panic trace.
+//! Every evaluation runs through a [`GuardedPool`] of `--threads` threads (default 1): on a
+//! thread with a large stack (so the closure strategies' recursion fits), with a panic inside a
+//! strategy or a program (an unimplemented strategy, a domain error at a user-supplied input)
+//! turned into an error message instead of a panic trace. With more than one thread a parallel
+//! strategy runs a fork-join workload's `join`s in parallel.
 //!
 //! A case whose predicted work is beyond `verify`'s cap ([`WORK_CAP`]: `naive` on
 //! `square-chain` at size 100 makes 2^101 backpropagator calls) is refused before it starts,
@@ -43,7 +44,7 @@ use strategies::{Counters, StrategyKind};
 use workloads::{Block, Instance};
 
 use crate::error::{Error, Result};
-use crate::measure::thread::guarded;
+use crate::measure::thread::GuardedPool;
 use crate::results::nonfinite::{json_numbers, JsonNumber};
 use crate::select;
 use crate::verify::caps::{self, WORK_CAP};
@@ -133,7 +134,7 @@ pub struct GradReport {
 }
 
 /// What `dualbench grad` was asked to evaluate.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Request {
     /// The workload's name.
     pub workload: String,
@@ -149,6 +150,8 @@ pub struct Request {
     pub cotangent: Option<PathBuf>,
     /// Run even if the predicted work is beyond [`WORK_CAP`].
     pub force: bool,
+    /// The threads of the pool the evaluation runs in.
+    pub threads: usize,
 }
 
 /// Validate the request, evaluate, and build the report (everything but printing it).
@@ -187,36 +190,38 @@ pub fn compute(args: &Request) -> Result<GradReport> {
 
     let program = instance.program.as_ref();
     let x = instance.input.as_slice();
+    let pool = GuardedPool::new(args.threads)?;
     if !args.force {
         // A given cotangent is one vector-Jacobian product; otherwise the Jacobian is m.
         let rows = if cotangent.is_some() { 1 } else { m };
-        refuse_beyond_cap(workload.name(), strategy, program, x, rows)?;
+        refuse_beyond_cap(&pool, workload.name(), strategy, program, x, rows)?;
     }
-    let (value, derivative, counters, ops) = guarded(|| {
-        let ops = program.op_count(x).ops;
-        match (&cotangent, m) {
-            // One evaluation for `primal`: it has no Jacobian to build row by row.
-            (None, m) if m != 1 && !strategy.differentiates() => {
-                let r = program.vjp(strategy, x, &vec![0.0; m]);
-                (r.value, Derivative::Jacobian(None), r.counters, ops)
+    let (value, derivative, counters, ops) = pool
+        .run(|| {
+            let ops = program.op_count(x).ops;
+            match (&cotangent, m) {
+                // One evaluation for `primal`: it has no Jacobian to build row by row.
+                (None, m) if m != 1 && !strategy.differentiates() => {
+                    let r = program.vjp(strategy, x, &vec![0.0; m]);
+                    (r.value, Derivative::Jacobian(None), r.counters, ops)
+                }
+                (None, m) if m != 1 => {
+                    let j = program.jacobian(strategy, x);
+                    let rows = j
+                        .rows
+                        .map(|rows| rows.iter().map(|r| json_numbers(r)).collect());
+                    (j.value, Derivative::Jacobian(rows), j.counters, ops)
+                }
+                (w, _) => {
+                    let one = [1.0];
+                    let w = w.as_deref().unwrap_or(&one);
+                    let r = program.vjp(strategy, x, w);
+                    let g = r.gradient.as_deref().map(json_numbers);
+                    (r.value, Derivative::Gradient(g), r.counters, ops)
+                }
             }
-            (None, m) if m != 1 => {
-                let j = program.jacobian(strategy, x);
-                let rows = j
-                    .rows
-                    .map(|rows| rows.iter().map(|r| json_numbers(r)).collect());
-                (j.value, Derivative::Jacobian(rows), j.counters, ops)
-            }
-            (w, _) => {
-                let one = [1.0];
-                let w = w.as_deref().unwrap_or(&one);
-                let r = program.vjp(strategy, x, w);
-                let g = r.gradient.as_deref().map(json_numbers);
-                (r.value, Derivative::Gradient(g), r.counters, ops)
-            }
-        }
-    })
-    .map_err(|message| evaluation_error(workload.name(), strategy, &message))?;
+        })
+        .map_err(|message| evaluation_error(workload.name(), strategy, &message))?;
 
     Ok(GradReport {
         schema_version: GRAD_SCHEMA_VERSION,
@@ -244,13 +249,15 @@ pub fn compute(args: &Request) -> Result<GradReport> {
 /// beyond [`WORK_CAP`]. The prediction and its exemptions are `verify`'s
 /// ([`caps::predicted_work`]): the linear and log-linear strategies always run.
 fn refuse_beyond_cap(
+    pool: &GuardedPool,
     workload: &str,
     strategy: StrategyKind,
     program: &dyn strategies::DynProgram,
     x: &[f64],
     rows: usize,
 ) -> Result<()> {
-    let count = guarded(|| program.op_count(x))
+    let count = pool
+        .run(|| program.op_count(x))
         .map_err(|message| evaluation_error(workload, StrategyKind::Primal, &message))?;
     let Some(work) =
         caps::predicted_work(strategy, &count, x.len(), rows).filter(|&w| w > WORK_CAP)

@@ -1,5 +1,6 @@
-//! Turning command-line selections (workload and strategy names, sizes, parameters) into
-//! validated values, shared by every command. Each parser names what was wrong and what is valid.
+//! Turning command-line selections (workload and strategy names, sizes, parameters, thread
+//! counts) into validated values, shared by every command. Each parser names what was wrong and
+//! what is valid.
 
 use std::collections::BTreeMap;
 
@@ -7,6 +8,7 @@ use strategies::StrategyKind;
 use workloads::{Params, Workload};
 
 use crate::error::{Error, Result};
+use crate::measure::thread::MAX_THREADS;
 
 /// Split repeated and comma-separated list arguments (`--strategies a,b --strategies c`) into
 /// trimmed, non-empty items.
@@ -96,6 +98,35 @@ pub fn size(text: &str) -> Result<usize> {
     } else {
         Err(bad())
     }
+}
+
+/// Parse a thread count: a whole number from 1 to [`MAX_THREADS`].
+pub fn thread_count(text: &str) -> Result<usize> {
+    let text = text.trim();
+    match text.parse::<usize>() {
+        Ok(n) if (1..=MAX_THREADS).contains(&n) => Ok(n),
+        _ => Err(Error::usage(format!(
+            "invalid thread count `{text}`: expected a whole number from 1 to {MAX_THREADS}"
+        ))),
+    }
+}
+
+/// Parse `--threads` arguments (`1,2,4`, comma separated or repeated): thread counts, each
+/// given once, in increasing order.
+pub fn thread_counts(args: &[String]) -> Result<Vec<usize>> {
+    let given: Vec<&str> = args.iter().flat_map(|a| a.split(',')).collect();
+    let mut counts = Vec::with_capacity(given.len());
+    for text in given {
+        let n = thread_count(text).map_err(|e| Error::usage(format!("--threads: {e}")))?;
+        if counts.contains(&n) {
+            return Err(Error::usage(format!(
+                "--threads: the thread count {n} is given twice; name each once (e.g. 1,2,4)"
+            )));
+        }
+        counts.push(n);
+    }
+    counts.sort_unstable();
+    Ok(counts)
 }
 
 /// Parse `--param key=value` arguments into [`Params`].
@@ -217,6 +248,29 @@ mod tests {
         assert!(size("1.5").is_err());
         assert!(size("-3").is_err());
         assert!(size("ten").is_err());
+    }
+
+    #[test]
+    fn thread_counts_are_positive_bounded_and_given_once() {
+        let list = |a: &[&str]| thread_counts(&a.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(list(&["4,1", "2"]).unwrap(), [1, 2, 4]);
+        assert_eq!(list(&["256"]).unwrap(), [256]);
+        for (bad, needle) in [
+            (&["0"][..], "`0`"),
+            (&["x"], "`x`"),
+            (&["1,1"], "1 is given twice"),
+            (&["1", "1"], "1 is given twice"),
+            (&["257"], "`257`"),
+            (&["1,"], "``"),
+            (&["-2"], "`-2`"),
+            (&["1.5"], "`1.5`"),
+        ] {
+            let e = list(bad).unwrap_err().to_string();
+            assert!(
+                e.starts_with("--threads: ") && e.contains(needle),
+                "{bad:?}: {e}"
+            );
+        }
     }
 
     #[test]

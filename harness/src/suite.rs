@@ -1,18 +1,19 @@
-//! What `dualbench run --suite quick|paper|full` measures: the workloads, their sizes, and the
-//! timing defaults. Every suite but `perf` runs every strategy (the primal, the overhead's
-//! denominator, always runs); `--workloads`, `--strategies`, `--sizes` and the timing flags narrow or
-//! override a suite.
+//! What `dualbench run --suite quick|paper|full` measures: the workloads, their sizes, the
+//! thread counts of the parallel strategies, and the timing defaults. Every suite but `perf`
+//! runs every strategy (the primal, the overhead's denominator, always runs); `--workloads`,
+//! `--strategies`, `--sizes`, `--threads` and the timing flags narrow or override a suite.
 //!
 //! - `quick` is the README's main command: it must finish in about two minutes on a 2-core
 //!   machine and still tell the story — naive's exponential blow-up on sharing workloads
 //!   (`square-chain`, `fib-chain`), every reverse strategy on `fdotprod` and `fneural`,
 //!   forward mode's n-fold cost and the dense rungs' O(n T) on `fdotprod` and `lse`, the stack
-//!   depth test `deep-chain`. Sizes are chosen here so that a strategy that blows up does so
-//!   at the largest size, within the short budget.
+//!   depth test `deep-chain`, and the fork-join `fparticles` at one small size on one and two
+//!   threads. Sizes are chosen here so that a strategy that blows up does so at the largest
+//!   size, within the short budget.
 //! - `paper` reproduces the paper's table and the complexity figures: the paper's benchmark
-//!   programs and the sharing programs over their default sweeps (`SizeSpec::sweep`), within
-//!   an hour.
-//! - `full` is every workload over its sweep.
+//!   programs and the sharing programs over their default sweeps (`SizeSpec::sweep`), and the
+//!   fork-join programs `fparticles` and `par-tree` on one and two threads, within an hour.
+//! - `full` is every workload over its sweep, the fork-join ones on one and two threads.
 //! - `perf` compares dualbench's fast strategies with the peer crates (README, Benchmarks):
 //!   one representative size per kernel, `tape`, `dualrev`, `forward-vec` and every compiled-in
 //!   peer (the only suite that does not run every strategy).
@@ -114,6 +115,11 @@ const QUICK: &[SuiteEntry] = &[
         sizes: Sizes::List(&[100, 10_000]),
         params: &[],
     },
+    SuiteEntry {
+        workload: "fparticles",
+        sizes: Sizes::List(&[100]),
+        params: &[("particles", 4.0)],
+    },
 ];
 
 const PAPER: &[SuiteEntry] = &[
@@ -159,6 +165,16 @@ const PAPER: &[SuiteEntry] = &[
     },
     SuiteEntry {
         workload: "deep-chain",
+        sizes: Sizes::Sweep,
+        params: &[],
+    },
+    SuiteEntry {
+        workload: "fparticles",
+        sizes: Sizes::List(&[100, 1000]),
+        params: &[("particles", 4.0)],
+    },
+    SuiteEntry {
+        workload: "par-tree",
         sizes: Sizes::Sweep,
         params: &[],
     },
@@ -237,6 +253,16 @@ impl Suite {
                     params: &[],
                 })
                 .collect(),
+        }
+    }
+
+    /// The thread counts the suite runs the parallel strategies at on fork-join workloads when
+    /// `--threads` is not given (every other case runs on one thread): one and two threads,
+    /// but for `perf`, whose kernels have no `join`.
+    pub fn threads(self) -> &'static [usize] {
+        match self {
+            Suite::Quick | Suite::Paper | Suite::Full => &[1, 2],
+            Suite::Perf => &[1],
         }
     }
 
@@ -344,6 +370,38 @@ mod tests {
         let peers = StrategyKind::ALL.iter().filter(|s| s.is_peer()).count();
         assert_eq!(strategies.len(), 4 + peers);
         assert_eq!(Suite::Quick.strategies(), StrategyKind::ALL);
+    }
+
+    #[test]
+    fn the_suites_measure_the_fork_join_programs_on_two_threads() {
+        for suite in [Suite::Quick, Suite::Paper, Suite::Full] {
+            assert!(suite.threads().contains(&2), "{}", suite.name());
+            let names: Vec<&str> = suite.entries().iter().map(|e| e.workload).collect();
+            assert!(names.contains(&"fparticles"), "{}: {names:?}", suite.name());
+            for entry in suite.entries() {
+                let w = workloads::find(entry.workload).unwrap();
+                let params = entry
+                    .params
+                    .iter()
+                    .map(|&(k, v)| (k.to_string(), v))
+                    .collect();
+                let size = entry.sizes.resolve(w).first().copied();
+                let instance = workloads::instantiate(w, size, &params).unwrap();
+                if instance.program.fork_join() {
+                    assert_eq!(
+                        w.family(),
+                        workloads::Family::Parallel,
+                        "{}",
+                        entry.workload
+                    );
+                }
+            }
+        }
+        for suite in [Suite::Paper, Suite::Full] {
+            let names: Vec<&str> = suite.entries().iter().map(|e| e.workload).collect();
+            assert!(names.contains(&"par-tree"), "{}: {names:?}", suite.name());
+        }
+        assert_eq!(Suite::Perf.threads(), [1]);
     }
 
     #[test]

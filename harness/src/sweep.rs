@@ -14,9 +14,16 @@
 //! sizes (globally or per workload), and the timing overrides replace the suite's. `primal`
 //! is always measured, first in each group, as the denominator of `overhead`.
 //!
+//! Threads: `threads` (`--threads 1,2`, else the suite's list) are the pool sizes that the
+//! parallel strategies ([`StrategyKind::is_parallel`]) run at on a fork-join workload
+//! ([`strategies::DynProgram::fork_join`]): one case per thread count. Every other strategy,
+//! and every strategy on a workload without `join`s, runs on one thread only, whatever the
+//! list, and the primal always runs on one thread too (besides the list's counts), so that
+//! every row has its denominator.
+//!
 //! Skipping: sizes of a workload run in increasing order; once a strategy times out, runs out
-//! of memory or crashes at one size, its larger sizes of that workload are recorded as
-//! `skipped` instead of being attempted.
+//! of memory or crashes at one size on a thread count, its larger sizes of that workload on
+//! that thread count are recorded as `skipped` instead of being attempted.
 //!
 //! Sharding: `shard = (I, N)` keeps the workloads at positions I, I+N, I+2N, ... (1-based) of
 //! the selection, so each workload's sizes, strategies and primal stay in one shard; the
@@ -30,7 +37,7 @@ use workloads::Params;
 
 use crate::error::{Error, Result};
 use crate::measure::machine::{binary_hash, Build, Machine};
-use crate::measure::schedule::{self, Failures, Group, PlannedCase};
+use crate::measure::schedule::{self, Case, CaseGroup, Failures};
 use crate::measure::settings::Overrides;
 use crate::measure::settings::Settings;
 use crate::measure::stats::CI_LEVEL;
@@ -53,6 +60,8 @@ pub struct Request {
     pub sizes: Vec<String>,
     /// `--param`.
     pub params: Vec<String>,
+    /// `--threads` (empty: the suite's thread counts).
+    pub threads: Vec<String>,
     /// The timing overrides.
     pub overrides: Overrides,
     /// `--shard I/N`.
@@ -67,7 +76,7 @@ pub struct Request {
 #[derive(Debug)]
 pub struct Plan {
     /// The groups in the order they run.
-    pub groups: Vec<Group>,
+    pub groups: Vec<CaseGroup>,
     /// How cases are measured.
     pub settings: Settings,
     /// The options, as recorded in the metadata.
@@ -90,6 +99,11 @@ impl Plan {
             with_primal_first(&select::strategies(&request.strategies)?)
         };
         let params = select::params(&request.params)?;
+        let threads = if request.threads.is_empty() {
+            request.suite.threads().to_vec()
+        } else {
+            select::thread_counts(&request.threads)?
+        };
         let sizes = SizeSelection::parse(&request.sizes)?;
         let named = !request.workloads.is_empty();
         let entries = if named {
@@ -151,14 +165,21 @@ impl Plan {
             }
             for size in list {
                 let instance = workloads::instantiate(workload, size, &params)?;
+                let fork_join = instance.program.fork_join();
                 let cases = strategies
                     .iter()
-                    .map(|&s| PlannedCase {
+                    .flat_map(|&s| {
+                        thread_counts(s, fork_join, &threads)
+                            .into_iter()
+                            .map(move |t| (s, t))
+                    })
+                    .map(|(s, t)| Case {
                         strategy: s,
-                        command: reproduce(workload.name(), size, &instance.params, s, &options),
+                        threads: t,
+                        command: reproduce(workload.name(), size, &instance.params, s, t, &options),
                     })
                     .collect();
-                groups.push(Group {
+                groups.push(CaseGroup {
                     workload: workload.name().to_string(),
                     size,
                     params: params.clone(),
@@ -187,8 +208,24 @@ impl Plan {
     }
 }
 
+/// The thread counts `strategy` runs at: every count of `threads` for a parallel strategy on a
+/// fork-join program (and one thread as well for the primal, the denominator of the sequential
+/// rows), one thread otherwise; in increasing order.
+fn thread_counts(strategy: StrategyKind, fork_join: bool, threads: &[usize]) -> Vec<usize> {
+    if !(fork_join && strategy.is_parallel()) {
+        return vec![1];
+    }
+    let mut counts = threads.to_vec();
+    if strategy == StrategyKind::Primal {
+        counts.push(1);
+    }
+    counts.sort_unstable();
+    counts.dedup();
+    counts
+}
+
 /// The name of a group in the journal: `workload size`, or the workload alone.
-pub fn group_key(group: &Group) -> String {
+pub fn group_key(group: &CaseGroup) -> String {
     match group.size {
         Some(size) => format!("{} {size}", group.workload),
         None => group.workload.clone(),
@@ -230,6 +267,7 @@ fn reproduce(
     size: Option<usize>,
     params: &Params,
     strategy: StrategyKind,
+    threads: usize,
     options: &RunOptions,
 ) -> String {
     let strategies = if strategy == StrategyKind::Primal {
@@ -250,6 +288,9 @@ fn reproduce(
     }
     for (key, value) in params {
         words.extend(["--param".into(), format!("{key}={value}")]);
+    }
+    if threads != 1 {
+        words.extend(["--threads".into(), threads.to_string()]);
     }
     words.extend([
         "--budget".into(),
@@ -453,7 +494,7 @@ pub fn execute(
             }
             None => {
                 let group_rows =
-                    schedule::run_group(group, &plan.settings, &mut failures, &mut on_case);
+                    schedule::run_cases(group, &plan.settings, &mut failures, &mut on_case);
                 journal.append(&GroupRecord {
                     group: index,
                     key,
@@ -491,6 +532,50 @@ mod tests {
     fn primal_runs_first_and_once() {
         let s = with_primal_first(&[StrategyKind::Naive, StrategyKind::Primal]);
         assert_eq!(s, [StrategyKind::Primal, StrategyKind::Naive]);
+    }
+
+    #[test]
+    fn only_parallel_strategies_on_fork_join_programs_run_on_several_threads() {
+        let (par, primal, seq) = (
+            StrategyKind::DualrevPar,
+            StrategyKind::Primal,
+            StrategyKind::Dualrev,
+        );
+        assert!(par.is_parallel() && primal.is_parallel() && !seq.is_parallel());
+        assert_eq!(thread_counts(par, true, &[1, 2]), [1, 2]);
+        assert_eq!(thread_counts(par, true, &[2, 4]), [2, 4]);
+        assert_eq!(
+            thread_counts(primal, true, &[2, 4]),
+            [1, 2, 4],
+            "the denominator"
+        );
+        assert_eq!(thread_counts(seq, true, &[2, 4]), [1]);
+        assert_eq!(thread_counts(par, false, &[2, 4]), [1]);
+    }
+
+    #[test]
+    fn a_reproducer_names_its_thread_count_unless_it_is_one() {
+        let (_, options) = Settings::new(
+            Suite::Quick,
+            &Overrides {
+                memory_limit_mib: Some(0),
+                ..Overrides::default()
+            },
+        )
+        .unwrap();
+        let params = Params::new();
+        let command = |t| {
+            reproduce(
+                "w",
+                Some(10),
+                &params,
+                StrategyKind::DualrevPar,
+                t,
+                &options,
+            )
+        };
+        assert!(command(2).contains("--strategies primal,dualrev-par --sizes w=10 --threads 2"));
+        assert!(!command(1).contains("--threads"), "{}", command(1));
     }
 
     #[test]

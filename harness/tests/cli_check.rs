@@ -1,6 +1,8 @@
 //! `dualbench check` as a user runs it: synthetic results files with known growth decide
 //! timing claims (holds, fails, inconclusive), a false claim fails with its fitted base, the
-//! committed claims hold on counters evaluated in-process, and bad input exits with 2.
+//! committed claims hold on counters evaluated in-process, `same as` claims compare two
+//! strategies' counters in-process, speedup claims are decided from rows at two thread counts,
+//! and bad input exits with 2.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -484,4 +486,173 @@ fn strict_fails_on_inconclusive_claims() {
     assert_eq!(code, 0);
     let (code, _, _) = verdicts(&["--claims", &claims, "--results", &csv, "--strict"]);
     assert_eq!(code, 1, "two claims are inconclusive");
+}
+
+/// Two strategies that do the same work, and two that do not: rung 3 (`sparse`) resolves the
+/// same Contrib graph as rung 4 (`dualrev`); `naive` has no graph counters; `cayley` copies
+/// half as many dense elements as `staged`.
+const SAME_AS_CLAIMS: &str = r#"
+[[claim]]
+id = "sparse-same-as-dualrev"
+sentence = "rungs 3 and 4 resolve the same graph"
+strategies = ["sparse"]
+workloads = ["fdotprod", "square-chain", "fsummatvec"]
+metric = "counter:ids_allocated+contribs_applied+edges_applied+collector_updates"
+model = "same as dualrev"
+sizes = [4, 8, 16]
+
+[[claim]]
+id = "naive-same-as-dualrev"
+sentence = "naive applies dualrev's edges (false: it counts calls)"
+strategies = ["naive"]
+workloads = ["fdotprod"]
+metric = "counter:edges_applied"
+model = "same as dualrev"
+sizes = [4, 8]
+
+[[claim]]
+id = "cayley-same-as-staged"
+sentence = "cayley touches as many dense elements as staged (false)"
+strategies = ["cayley"]
+workloads = ["fdotprod"]
+metric = "counter:dense_elements"
+model = "same as staged"
+sizes = [4, 8, 16]
+"#;
+
+#[test]
+fn same_as_claims_compare_counters_case_by_case_in_process() {
+    let (_dir, claims, _) = setup(SAME_AS_CLAIMS, &[]);
+    let (code, v, report) = verdicts(&["--claims", &claims, "--counters-only"]);
+    assert_eq!(code, 1, "{v:?}");
+    let (verdict, reason) = &v["sparse-same-as-dualrev"];
+    assert_eq!(verdict, "holds", "{reason}");
+    assert_eq!(report["claims"][0]["series"].as_array().unwrap().len(), 3);
+    assert!(
+        report["claims"][0]["series"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["equality"]["sizes"] == serde_json::json!([4, 8, 16])),
+        "{}",
+        report["claims"][0]
+    );
+    assert_eq!(report["claims"][0]["model"], "same as dualrev");
+    assert!(report["claims"][0].get("tolerance").is_none());
+
+    let (verdict, reason) = &v["naive-same-as-dualrev"];
+    assert_eq!(verdict, "fails", "{reason}");
+    assert!(
+        reason.contains("size 4: no counter `edges_applied` reported (dualrev reports 15)"),
+        "{reason}"
+    );
+
+    // fdotprod of length n: staged 2n + 8n^2, cayley 2n + 4n^2 dense elements.
+    let (verdict, reason) = &v["cayley-same-as-staged"];
+    assert_eq!(verdict, "fails", "{reason}");
+    assert!(
+        reason.starts_with("fdotprod/cayley: size 4: dense_elements 72, staged 136 (-64)"),
+        "{reason}"
+    );
+    let differences = &report["claims"][2]["series"][0]["equality"]["differences"];
+    assert_eq!(differences.as_array().unwrap().len(), 3, "{differences}");
+    assert_eq!(differences[2]["size"], 16);
+    assert_eq!(differences[2]["other_value"], 2 * 16 + 8 * 16 * 16);
+}
+
+#[test]
+fn a_same_as_claim_against_an_unknown_strategy_or_counter_is_bad_input() {
+    for (from, to, expected) in [
+        (
+            "same as dualrev\"\nsizes = [4, 8]",
+            "same as dualrevv\"\nsizes = [4, 8]",
+            "no strategy `dualrevv`",
+        ),
+        (
+            "counter:edges_applied",
+            "counter:dense_elements",
+            "`dualrev` reports no counter `dense_elements`",
+        ),
+    ] {
+        let claims = SAME_AS_CLAIMS.replace(from, to);
+        let (_dir, claims, _) = setup(&claims, &[]);
+        let out = dualbench(&["check", "--claims", &claims, "--counters-only"]);
+        assert_eq!(out.status.code(), Some(2));
+        let err = text(&out.stderr);
+        assert!(
+            err.contains("naive-same-as-dualrev") && err.contains(expected),
+            "{err}"
+        );
+    }
+}
+
+/// `dualrev-par` on `fparticles` with 4 particles at `size` on `threads` threads: 10 rounds of
+/// 3 samples spread by +-2% around `median_ns`.
+fn threaded_row(size: u64, threads: u64, median_ns: f64) -> CaseResult {
+    let mut r = row("fparticles", "dualrev-par", size, median_ns, &[]);
+    r.params = [("particles".to_string(), 4.0)].into();
+    r.threads = threads;
+    r.samples_ns = (0..30)
+        .map(|i| median_ns * (1.0 + 0.01 * ((i % 5) as f64 - 2.0)))
+        .collect();
+    r.round_samples = vec![3; 10];
+    r
+}
+
+const SPEEDUP_CLAIM: &str = r#"
+[[claim]]
+id = "dualrev-par-fparticles-speedup"
+sentence = "two threads are at least 1.5 times as fast as one"
+strategies = ["dualrev-par"]
+workloads = ["fparticles"]
+params = { particles = 4 }
+metric = "speedup:2"
+model = "at least 1.5"
+"#;
+
+#[test]
+fn a_speedup_claim_is_decided_from_rows_at_two_thread_counts() {
+    let mut rows = vec![
+        threaded_row(100, 1, 1e6),
+        threaded_row(100, 2, 9e5),
+        threaded_row(1000, 1, 1e7),
+        threaded_row(1000, 2, 5.5e6),
+    ];
+    let mut eight = threaded_row(1000, 2, 9e6);
+    eight.params = [("particles".to_string(), 8.0)].into();
+    rows.push(eight);
+    let (_dir, claims, csv) = setup(SPEEDUP_CLAIM, &rows);
+    let (code, v, report) = verdicts(&["--claims", &claims, "--results", &csv]);
+    let (verdict, reason) = &v["dualrev-par-fparticles-speedup"];
+    assert_eq!(verdict, "holds", "{reason}");
+    assert!(
+        reason.starts_with(
+            "fparticles[particles=4]/dualrev-par: speedup 1.818 on 2 threads at size 1000, 95% \
+             interval ["
+        ),
+        "{reason}"
+    );
+    assert_eq!(code, 0);
+    let speedup = &report["claims"][0]["series"][0]["speedup"];
+    assert_eq!(
+        (speedup["size"].as_u64(), speedup["threads"].as_u64()),
+        (Some(1000), Some(2))
+    );
+
+    // Only 1-thread rows: inconclusive, saying what to run; skipped under --counters-only.
+    let (_dir, claims, csv) = setup(
+        SPEEDUP_CLAIM,
+        &[threaded_row(100, 1, 1e6), threaded_row(1000, 1, 1e7)],
+    );
+    let (code, v, _) = verdicts(&["--claims", &claims, "--results", &csv]);
+    let (verdict, reason) = &v["dualrev-par-fparticles-speedup"];
+    assert_eq!(verdict, "inconclusive", "{reason}");
+    assert!(
+        reason.contains("run `dualbench run --threads 1,2`"),
+        "{reason}"
+    );
+    assert_eq!(code, 0);
+    let (code, v, _) = verdicts(&["--claims", &claims, "--counters-only"]);
+    assert_eq!(v["dualrev-par-fparticles-speedup"].0, "skipped");
+    assert_eq!(code, 0);
 }

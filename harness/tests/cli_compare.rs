@@ -209,7 +209,11 @@ fn bad_input_exits_2() {
     let text = std::fs::read_to_string(base.join("results.json")).unwrap();
     std::fs::write(
         future.join("results.json"),
-        text.replacen("\"schema_version\": 3", "\"schema_version\": 99", 1),
+        text.replacen(
+            &format!("\"schema_version\": {}", dualbench::results::SCHEMA_VERSION),
+            "\"schema_version\": 99",
+            1,
+        ),
     )
     .unwrap();
     let out = dualbench(&["compare", base.to_str().unwrap(), future.to_str().unwrap()]);

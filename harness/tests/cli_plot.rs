@@ -253,9 +253,10 @@ fn a_single_size_is_drawn_as_points_without_a_fit() {
 fn a_thread_count_draws_the_speedup_figure() {
     let dir = tempfile::tempdir().unwrap();
     let results = dir.path().join("run");
-    let rows = [(1.0, 1000.0), (2.0, 560.0)].map(|(threads, ns)| {
-        let r = common::ok("fparticles", Some(1000), "dualrev", ns, 100.0, 0, &[]);
-        common::with_param(r, "threads", threads)
+    let rows = [(1, 1000.0), (2, 560.0)].map(|(threads, ns)| {
+        let mut r = common::ok("fparticles", Some(1000), "dualrev", ns, 100.0, 0, &[]);
+        r.threads = threads;
+        r
     });
     common::write_rows(&results, rows.to_vec());
     plot_svg(&results);
@@ -315,7 +316,11 @@ fn bad_input_exits_2_with_a_message_and_writes_nothing() {
     std::fs::create_dir_all(&old).unwrap();
     std::fs::write(
         old.join("results.json"),
-        text.replacen("\"schema_version\": 3", "\"schema_version\": 99", 1),
+        text.replacen(
+            &format!("\"schema_version\": {}", dualbench::results::SCHEMA_VERSION),
+            "\"schema_version\": 99",
+            1,
+        ),
     )
     .unwrap();
     let e = plot_fails(&["plot", "--results", old.to_str().unwrap()]);

@@ -16,7 +16,8 @@ fn synthetic() -> ResultsFile {
         workload: "fdotprod".into(),
         size: Some(1000),
         params: BTreeMap::from([("x0".to_string(), 0.5)]),
-        strategy: "dualrev".into(),
+        strategy: "dualrev-par".into(),
+        threads: 2,
         status: Status::Ok,
         detail: String::new(),
         inputs: Some(2000),
@@ -48,6 +49,7 @@ fn synthetic() -> ResultsFile {
     };
     let timed_out = CaseResult {
         strategy: "naive".into(),
+        threads: 1,
         status: Status::Timeout,
         detail: "exceeded the budget of 2 s, \"quoted\"".into(),
         samples_ns: Vec::new(),
@@ -153,13 +155,14 @@ fn csv_columns_follow_the_row_fields_and_missing_values_are_empty() {
     let mut reader = csv::Reader::from_reader(text.as_bytes());
     let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
     assert_eq!(
-        &header[..6],
+        &header[..7],
         [
             "schema_version",
             "workload",
             "size",
             "params",
             "strategy",
+            "threads",
             "status"
         ]
     );
@@ -171,6 +174,7 @@ fn csv_columns_follow_the_row_fields_and_missing_values_are_empty() {
         &records[0][column("counters")],
         r#"{"edges":2999,"ids":3000}"#
     );
+    assert_eq!(&records[0][column("threads")], "2");
     assert_eq!(&records[1][column("median_ns")], "");
     assert_eq!(&records[1][column("size")], "");
     assert_eq!(&records[1][column("status")], "timeout");
@@ -196,7 +200,8 @@ fn a_csv_without_a_needed_column_or_a_schema_version_is_refused() {
     let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
     let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     // Drop one column (and, separately, the schema version) and write the file back.
-    for dropped in ["median_ns", "ops", "schema_version"] {
+    // A version 3 file has no `threads` column: read it through its results.json.
+    for dropped in ["median_ns", "ops", "threads", "schema_version"] {
         let k = header.iter().position(|h| h == dropped).unwrap();
         let mut out = csv::Writer::from_writer(Vec::new());
         let keep = |r: Vec<String>| -> Vec<String> {

@@ -63,7 +63,7 @@
 
 use crate::program::{
     check_inputs, check_lengths, Derivatives, Outputs, ParProgram, ParStrategy, Probe, Program,
-    Strategy, Vjp,
+    Strategy,
 };
 use crate::real::{partials, ParReal, Real};
 
@@ -405,11 +405,17 @@ impl Strategy for Forward {
 }
 
 impl ParStrategy for Forward {
-    fn par_vjp<P: ParProgram>(program: &P, x: &[f64], cotangent: &[f64]) -> Vjp {
+    const PARALLEL: bool = false;
+
+    fn par_vjp_into<P: ParProgram, Q: Probe>(
+        program: &P,
+        x: &[f64],
+        cotangent: &[f64],
+        out: &mut Derivatives,
+        probe: &mut Q,
+    ) {
         check_lengths(program.input_len(), program.output_len(), x, cotangent);
-        Vjp::record(true, |out, recorder| {
-            vjp_passes(x, cotangent, |inputs| program.eval(inputs), out, recorder);
-        })
+        vjp_passes(x, cotangent, |inputs| program.eval(inputs), out, probe);
     }
 }
 

@@ -15,8 +15,13 @@
 //! | `cayley` | [`cayley`] | rung 2: Cayley-transformed, immutable accumulator |
 //! | `sparse` | [`sparse`] | rung 3: sparse collector |
 //! | `dualrev` | [`dualrev`] | rung 4: mutable arrays, the optimised algorithm |
+//! | `dualrev-par` | [`dualrev_par`] | rung 4, task-parallel: job IDs, parallel reverse pass |
 //!
 //! The established Rust AD crates join as `peer-*` strategies behind cargo features ([`peers`]).
+//!
+//! Fork-join programs ([`ParProgram`]) run under the strategies that implement [`ParStrategy`]
+//! (`primal`, `forward`, `tape`, `dualrev-par`); the harness holds them as [`ForkJoin`], which
+//! runs the program's sequential twin under every other strategy.
 //!
 //! Rungs 1–4 share their forward pass (the (value, ID, Contrib) scalar) in [`contrib`]; each
 //! rung's module holds its reverse pass, which is where the rungs differ.
@@ -24,6 +29,7 @@
 pub mod cayley;
 pub mod contrib;
 pub mod dualrev;
+pub mod dualrev_par;
 pub mod forward;
 pub mod forward_vec;
 pub mod naive;
@@ -46,4 +52,4 @@ pub use program::{
     Probe, Program, Recorder, Silent, Strategy, Vjp,
 };
 pub use real::{ParReal, Real};
-pub use registry::{CostClass, DynProgram, StrategyKind};
+pub use registry::{CostClass, DynProgram, ForkJoin, StrategyKind};

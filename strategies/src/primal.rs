@@ -6,7 +6,10 @@
 //! `forward_passes` (always 1). Its time is the denominator of
 //! `overhead = gradient time / primal time`.
 
-use crate::program::{check_inputs, check_lengths, Derivatives, Probe, Program, Strategy};
+use crate::program::{
+    check_inputs, check_lengths, Derivatives, Outputs, ParProgram, ParStrategy, Probe, Program,
+    Strategy,
+};
 
 /// The primal baseline: the program on `f64`.
 #[derive(Clone, Copy, Debug, Default)]
@@ -15,14 +18,14 @@ pub struct Primal;
 impl Primal {
     /// One evaluation, its values into `out.value`.
     #[inline]
-    fn evaluate<P: Program, Q: Probe>(
-        program: &P,
+    fn evaluate<Q: Probe>(
+        eval: impl FnOnce(&[f64]) -> Outputs<f64>,
         x: &[f64],
         out: &mut Derivatives,
         probe: &mut Q,
     ) {
         probe.forward_starts();
-        let outputs = program.eval(x);
+        let outputs = eval(x);
         out.value.clear();
         out.value.extend_from_slice(&outputs);
         probe.reverse_starts();
@@ -48,7 +51,7 @@ impl Strategy for Primal {
         probe: &mut Q,
     ) {
         check_lengths(program.input_len(), program.output_len(), x, cotangent);
-        Self::evaluate(program, x, out, probe);
+        Self::evaluate(|x| program.eval(x), x, out, probe);
     }
 
     /// One evaluation, whatever m is.
@@ -60,7 +63,37 @@ impl Strategy for Primal {
     ) {
         check_inputs(program.input_len(), x);
         out.derivative.clear();
-        Self::evaluate(program, x, out, probe);
+        Self::evaluate(|x| program.eval(x), x, out, probe);
+    }
+}
+
+impl ParStrategy for Primal {
+    /// `join` runs its branches as two rayon tasks inside a pool of more than one thread
+    /// (the parallel primal, the denominator of a parallel gradient) and in order otherwise
+    /// (the sequential primal).
+    const PARALLEL: bool = true;
+
+    fn par_vjp_into<P: ParProgram, Q: Probe>(
+        program: &P,
+        x: &[f64],
+        cotangent: &[f64],
+        out: &mut Derivatives,
+        probe: &mut Q,
+    ) {
+        check_lengths(program.input_len(), program.output_len(), x, cotangent);
+        Self::evaluate(|x| program.eval(x), x, out, probe);
+    }
+
+    /// One evaluation, whatever m is.
+    fn par_jacobian_into<P: ParProgram, Q: Probe>(
+        program: &P,
+        x: &[f64],
+        out: &mut Derivatives,
+        probe: &mut Q,
+    ) {
+        check_inputs(program.input_len(), x);
+        out.derivative.clear();
+        Self::evaluate(|x| program.eval(x), x, out, probe);
     }
 }
 

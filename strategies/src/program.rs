@@ -304,6 +304,26 @@ pub struct Jacobian {
     pub phases: Phases,
 }
 
+impl Jacobian {
+    /// Gather what a Jacobian call wrote (row-major, n numbers per row) and recorded.
+    fn from_rows(differentiates: bool, n: usize, out: Derivatives, recorder: Recorder) -> Self {
+        let (phases, counters) = recorder.into_parts();
+        let rows = differentiates.then(|| {
+            if n == 0 {
+                vec![Vec::new(); out.value.len()]
+            } else {
+                out.derivative.chunks(n).map(<[f64]>::to_vec).collect()
+            }
+        });
+        Jacobian {
+            value: out.value,
+            rows,
+            counters,
+            phases,
+        }
+    }
+}
+
 /// An AD strategy: a scalar representation plus the driver that computes derivatives with it.
 ///
 /// The primitive is the vector-Jacobian product [`Strategy::vjp_into`]; the default
@@ -353,28 +373,60 @@ pub trait Strategy {
         let mut out = Derivatives::default();
         let mut recorder = Recorder::default();
         Self::jacobian_into(program, x, &mut out, &mut recorder);
-        let (phases, counters) = recorder.into_parts();
-        let n = x.len();
-        let rows = Self::DIFFERENTIATES.then(|| {
-            if n == 0 {
-                vec![Vec::new(); out.value.len()]
-            } else {
-                out.derivative.chunks(n).map(<[f64]>::to_vec).collect()
-            }
-        });
-        Jacobian {
-            value: out.value,
-            rows,
-            counters,
-            phases,
-        }
+        Jacobian::from_rows(Self::DIFFERENTIATES, x.len(), out, recorder)
     }
 }
 
-/// A strategy that can also run fork-join programs.
+/// A strategy that can also run fork-join programs ([`ParProgram`]): its scalar implements
+/// [`ParReal`]. The primitive is [`ParStrategy::par_vjp_into`], the fork-join counterpart of
+/// [`Strategy::vjp_into`], with the same contract.
 pub trait ParStrategy: Strategy {
+    /// Whether its `join` may run the two branches on two threads (inside a rayon pool of more
+    /// than one thread, see [`crate::real::parallel_here`]); strategies for which this is false
+    /// run both branches in order, so their time does not depend on the thread count.
+    const PARALLEL: bool;
+
+    /// As [`Strategy::vjp_into`], for a fork-join program.
+    fn par_vjp_into<P: ParProgram, Q: Probe>(
+        program: &P,
+        x: &[f64],
+        cotangent: &[f64],
+        out: &mut Derivatives,
+        probe: &mut Q,
+    );
+
+    /// As [`Strategy::jacobian_into`], for a fork-join program: one vector-Jacobian product
+    /// per output.
+    fn par_jacobian_into<P: ParProgram, Q: Probe>(
+        program: &P,
+        x: &[f64],
+        out: &mut Derivatives,
+        probe: &mut Q,
+    ) {
+        let m = program.output_len();
+        out.clear();
+        let mut w: SmallVec<[f64; 4]> = smallvec::smallvec![0.0; m];
+        for i in 0..m {
+            w[i] = 1.0;
+            Self::par_vjp_into(program, x, &w, out, probe);
+            w[i] = 0.0;
+        }
+    }
+
     /// As [`Strategy::vjp`], for a fork-join program.
-    fn par_vjp<P: ParProgram>(program: &P, x: &[f64], cotangent: &[f64]) -> Vjp;
+    fn par_vjp<P: ParProgram>(program: &P, x: &[f64], cotangent: &[f64]) -> Vjp {
+        Vjp::record(Self::DIFFERENTIATES, |out, recorder| {
+            Self::par_vjp_into(program, x, cotangent, out, recorder);
+        })
+    }
+
+    /// As [`Strategy::jacobian`], for a fork-join program.
+    fn par_jacobian<P: ParProgram>(program: &P, x: &[f64]) -> Jacobian {
+        let mut out = Derivatives::default();
+        let mut recorder = Recorder::default();
+        Self::par_jacobian_into(program, x, &mut out, &mut recorder);
+        Jacobian::from_rows(Self::DIFFERENTIATES, x.len(), out, recorder)
+    }
 }
 
 /// The Jacobian as m vector-Jacobian products with the unit cotangents e_1 .. e_m, row-major

@@ -139,9 +139,9 @@ pub trait Real:
 ///
 /// `join(a, b)` evaluates the two closures, possibly in parallel, and returns both results: the
 /// paper's strict parallel pair. Strategies implement it as fits their representation: `f64`
-/// runs the two branches one after the other (it is the *sequential* primal denominator of
-/// parallel speed-up), a tape runs them in order on its own thread, and a task-parallel
-/// strategy may run them as two jobs.
+/// and `dualrev-par` run the branches as two rayon tasks when [`parallel_here`] (inside a rayon
+/// pool of more than one thread) and one after the other otherwise; `tape` and `forward` always
+/// run them in order on the calling thread.
 pub trait ParReal: Real + Send + Sync {
     /// Evaluate `a` and `b`, possibly in parallel.
     fn join<A, B, RA, RB>(a: A, b: B) -> (RA, RB)
@@ -150,6 +150,15 @@ pub trait ParReal: Real + Send + Sync {
         B: FnOnce() -> RB + Send,
         RA: Send,
         RB: Send;
+}
+
+/// Whether a `join` called here may run its branches in parallel: the calling thread is a
+/// worker of a rayon pool with more than one thread. The harness runs each case of a parallel
+/// strategy inside a pool of the requested size (`run --threads`); outside any pool, and in a
+/// pool of one thread, fork-join programs run sequentially.
+#[inline]
+pub fn parallel_here() -> bool {
+    rayon::current_thread_index().is_some() && rayon::current_num_threads() > 1
 }
 
 impl Real for f64 {
@@ -211,7 +220,11 @@ impl ParReal for f64 {
         RA: Send,
         RB: Send,
     {
-        (a(), b())
+        if parallel_here() {
+            rayon::join(a, b)
+        } else {
+            (a(), b())
+        }
     }
 }
 

@@ -6,7 +6,9 @@
 use std::time::Duration;
 
 use crate::op_count::{count_ops, OpCount};
-use crate::program::{Derivatives, Jacobian, Phases, Program, Recorder, Strategy, Vjp};
+use crate::program::{
+    Derivatives, Jacobian, ParProgram, ParStrategy, Phases, Program, Recorder, Strategy, Vjp,
+};
 use crate::timing;
 
 /// How a strategy's cost grows, in the paper's terms: used to decide which cases a strategy can
@@ -25,8 +27,20 @@ pub enum CostClass {
     Paths,
 }
 
+/// Picks the fork-join or the sequential-twin expression for a strategy, by its registration's
+/// mode: `par` strategies implement [`ParStrategy`] and run a fork-join program itself, `seq`
+/// strategies run its sequential twin ([`ForkJoin`]).
+macro_rules! by_mode {
+    (par, $par:expr, $seq:expr) => {
+        $par
+    };
+    (seq, $par:expr, $seq:expr) => {
+        $seq
+    };
+}
+
 macro_rules! strategies {
-    ($($(#[cfg($cfg:meta)])? $(#[doc = $doc:literal])* $variant:ident => $ty:ty, $cost:expr;)*) => {
+    ($($(#[cfg($cfg:meta)])? $(#[doc = $doc:literal])* $variant:ident => $ty:ty, $cost:expr, $mode:ident;)*) => {
         /// Every strategy dualbench knows, in the order they are listed.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum StrategyKind {
@@ -111,50 +125,141 @@ macro_rules! strategies {
                     })*
                 }
             }
+
+            /// Whether it runs fork-join programs as such ([`ParStrategy`]); the others run
+            /// their sequential twin ([`ForkJoin`]).
+            pub fn runs_fork_join(self) -> bool {
+                match self { $($(#[cfg($cfg)])? StrategyKind::$variant => by_mode!($mode, true, false),)* }
+            }
+
+            /// Whether its time on a fork-join program depends on the thread count: its `join`
+            /// may run the two branches in parallel ([`ParStrategy::PARALLEL`]).
+            pub fn is_parallel(self) -> bool {
+                match self {
+                    $($(#[cfg($cfg)])? StrategyKind::$variant => {
+                        by_mode!($mode, <$ty as ParStrategy>::PARALLEL, false)
+                    })*
+                }
+            }
+
+            /// [`StrategyKind::vjp`] of a fork-join program.
+            pub fn fork_join_vjp<P: ParProgram + Program>(self, program: &P, x: &[f64], w: &[f64]) -> Vjp {
+                match self {
+                    $($(#[cfg($cfg)])? StrategyKind::$variant => by_mode!(
+                        $mode,
+                        <$ty as ParStrategy>::par_vjp(program, x, w),
+                        <$ty as Strategy>::vjp(program, x, w)
+                    ),)*
+                }
+            }
+
+            /// [`StrategyKind::jacobian`] of a fork-join program.
+            pub fn fork_join_jacobian<P: ParProgram + Program>(self, program: &P, x: &[f64]) -> Jacobian {
+                match self {
+                    $($(#[cfg($cfg)])? StrategyKind::$variant => by_mode!(
+                        $mode,
+                        <$ty as ParStrategy>::par_jacobian(program, x),
+                        <$ty as Strategy>::jacobian(program, x)
+                    ),)*
+                }
+            }
+
+            /// [`StrategyKind::gradient_recorded`] of a fork-join program.
+            pub fn fork_join_gradient_recorded<P: ParProgram + Program>(
+                self,
+                program: &P,
+                x: &[f64],
+                out: &mut Derivatives,
+                recorder: &mut Recorder,
+            ) {
+                match self {
+                    $($(#[cfg($cfg)])? StrategyKind::$variant => by_mode!(
+                        $mode,
+                        timing::par_gradient_into::<$ty, P, _>(program, x, out, recorder),
+                        timing::gradient_into::<$ty, P, _>(program, x, out, recorder)
+                    ),)*
+                }
+            }
+
+            /// [`StrategyKind::time_gradients`] of a fork-join program.
+            pub fn fork_join_time_gradients<P: ParProgram + Program>(
+                self,
+                program: &P,
+                x: &[f64],
+                samples: usize,
+                batch: u64,
+            ) -> Vec<Duration> {
+                match self {
+                    $($(#[cfg($cfg)])? StrategyKind::$variant => by_mode!(
+                        $mode,
+                        timing::time_par_gradients::<$ty, P>(program, x, samples, batch),
+                        timing::time_gradients::<$ty, P>(program, x, samples, batch)
+                    ),)*
+                }
+            }
+
+            /// [`StrategyKind::time_phases`] of a fork-join program.
+            pub fn fork_join_time_phases<P: ParProgram + Program>(
+                self,
+                program: &P,
+                x: &[f64],
+                samples: usize,
+                batch: u64,
+            ) -> Vec<Phases> {
+                match self {
+                    $($(#[cfg($cfg)])? StrategyKind::$variant => by_mode!(
+                        $mode,
+                        timing::time_par_phases::<$ty, P>(program, x, samples, batch),
+                        timing::time_phases::<$ty, P>(program, x, samples, batch)
+                    ),)*
+                }
+            }
         }
     };
 }
 
 strategies! {
     /// f64, no derivative.
-    Primal => crate::primal::Primal, CostClass::Primal;
+    Primal => crate::primal::Primal, CostClass::Primal, par;
     /// Dual numbers, one pass per input.
-    Forward => crate::forward::Forward, CostClass::Dense;
+    Forward => crate::forward::Forward, CostClass::Dense, par;
     /// Dual numbers with a vector tangent.
-    ForwardVec => crate::forward_vec::ForwardVec, CostClass::Dense;
+    ForwardVec => crate::forward_vec::ForwardVec, CostClass::Dense, seq;
     /// Wengert-list reverse AD.
-    Tape => crate::tape::Tape, CostClass::Linear;
+    Tape => crate::tape::Tape, CostClass::Linear, par;
     /// Rung 0: backpropagator closures with dense cotangents.
-    Naive => crate::naive::Naive, CostClass::Paths;
+    Naive => crate::naive::Naive, CostClass::Paths, seq;
     /// Rung 1: Contrib data with IDs and a functional collector.
-    Staged => crate::staged::Staged, CostClass::Dense;
+    Staged => crate::staged::Staged, CostClass::Dense, seq;
     /// Rung 2: Cayley-transformed backpropagators, immutable accumulator.
-    Cayley => crate::cayley::Cayley, CostClass::Dense;
+    Cayley => crate::cayley::Cayley, CostClass::Dense, seq;
     /// Rung 3: sparse collector.
-    Sparse => crate::sparse::Sparse, CostClass::LogLinear;
+    Sparse => crate::sparse::Sparse, CostClass::LogLinear, seq;
     /// Rung 4: the optimised algorithm with mutable arrays.
-    Dualrev => crate::dualrev::Dualrev, CostClass::Linear;
+    Dualrev => crate::dualrev::Dualrev, CostClass::Linear, seq;
+    /// The task-parallel optimised algorithm: job IDs, parallel reverse pass.
+    DualrevPar => crate::dualrev_par::DualrevPar, CostClass::Linear, par;
     #[cfg(feature = "peer-xad")]
     /// xad-rs: a thread-local tape of adjoint reals.
-    PeerXad => crate::peers::xad::PeerXad, CostClass::Linear;
+    PeerXad => crate::peers::xad::PeerXad, CostClass::Linear, seq;
     #[cfg(feature = "peer-echidna")]
     /// echidna: its reverse-mode tape.
-    PeerEchidna => crate::peers::echidna::PeerEchidna, CostClass::Linear;
+    PeerEchidna => crate::peers::echidna::PeerEchidna, CostClass::Linear, seq;
     #[cfg(feature = "peer-reverse")]
     /// reverse: a tape of variables borrowed from it.
-    PeerReverse => crate::peers::reverse::PeerReverse, CostClass::Linear;
+    PeerReverse => crate::peers::reverse::PeerReverse, CostClass::Linear, seq;
     #[cfg(feature = "peer-easy-ml")]
     /// easy-ml: its reverse-mode `Record` on a `WengertList`.
-    PeerEasyMl => crate::peers::easy_ml::PeerEasyMl, CostClass::Linear;
+    PeerEasyMl => crate::peers::easy_ml::PeerEasyMl, CostClass::Linear, seq;
     #[cfg(feature = "peer-ad-trait")]
     /// ad_trait: its reverse-mode `adr` type.
-    PeerAdTrait => crate::peers::ad_trait::PeerAdTrait, CostClass::Linear;
+    PeerAdTrait => crate::peers::ad_trait::PeerAdTrait, CostClass::Linear, seq;
     #[cfg(feature = "peer-num-dual")]
     /// num-dual: dual numbers with 8 tangents, n / 8 passes.
-    PeerNumDual => crate::peers::num_dual::PeerNumDual, CostClass::Dense;
+    PeerNumDual => crate::peers::num_dual::PeerNumDual, CostClass::Dense, seq;
     #[cfg(feature = "peer-autodiff")]
     /// autodiff: forward-mode dual numbers, one pass per input.
-    PeerAutodiff => crate::peers::autodiff::PeerAutodiff, CostClass::Dense;
+    PeerAutodiff => crate::peers::autodiff::PeerAutodiff, CostClass::Dense, seq;
 }
 
 impl StrategyKind {
@@ -216,6 +321,9 @@ impl StrategyKind {
 /// [`Program`] that the harness holds (`Box<dyn DynProgram>`). Every `Program + Send + Sync`
 /// is one.
 pub trait DynProgram: Send + Sync {
+    /// Whether it is a fork-join program ([`ForkJoin`]): its parallel strategies' times
+    /// depend on the thread count.
+    fn fork_join(&self) -> bool;
     /// n, the number of inputs.
     fn input_len(&self) -> usize;
     /// m, the number of outputs.
@@ -258,6 +366,9 @@ pub trait DynProgram: Send + Sync {
 }
 
 impl<P: Program + Send + Sync> DynProgram for P {
+    fn fork_join(&self) -> bool {
+        false
+    }
     fn input_len(&self) -> usize {
         Program::input_len(self)
     }
@@ -305,6 +416,71 @@ impl<P: Program + Send + Sync> DynProgram for P {
         batch: u64,
     ) -> Vec<Phases> {
         strategy.time_phases(self, x, samples, batch)
+    }
+}
+
+/// A fork-join program as the harness holds it: a [`ParProgram`] together with its sequential
+/// twin, the same type's [`Program`] implementation.
+///
+/// Strategies that implement [`ParStrategy`] (`primal`, `forward`, `tape`, `dualrev-par`) run
+/// the fork-join program; the others, whose scalars cannot cross threads, run the twin. The
+/// twin must perform the same primitive operations in the same order as the fork-join program
+/// does when every `join` runs its first branch and then its second, so that every strategy
+/// differentiates the same function and the counters of the two forms are comparable (the
+/// claim that `dualrev-par` does `dualrev`'s work).
+pub struct ForkJoin<P>(pub P);
+
+impl<P: ParProgram + Program + Send + Sync> DynProgram for ForkJoin<P> {
+    fn fork_join(&self) -> bool {
+        true
+    }
+    fn input_len(&self) -> usize {
+        Program::input_len(&self.0)
+    }
+    fn output_len(&self) -> usize {
+        Program::output_len(&self.0)
+    }
+    fn primal(&self, x: &[f64]) -> Vec<f64> {
+        Program::eval(&self.0, x).to_vec()
+    }
+    fn op_count(&self, x: &[f64]) -> OpCount {
+        count_ops(&self.0, x)
+    }
+    fn vjp(&self, strategy: StrategyKind, x: &[f64], cotangent: &[f64]) -> Vjp {
+        strategy.fork_join_vjp(&self.0, x, cotangent)
+    }
+    fn jacobian(&self, strategy: StrategyKind, x: &[f64]) -> Jacobian {
+        strategy.fork_join_jacobian(&self.0, x)
+    }
+    fn gradient_recorded(
+        &self,
+        strategy: StrategyKind,
+        x: &[f64],
+        out: &mut Derivatives,
+        recorder: &mut Recorder,
+    ) {
+        strategy.fork_join_gradient_recorded(&self.0, x, out, recorder);
+    }
+    fn gradient_buffer(&self) -> Derivatives {
+        timing::buffer_for(&self.0)
+    }
+    fn time_gradients(
+        &self,
+        strategy: StrategyKind,
+        x: &[f64],
+        samples: usize,
+        batch: u64,
+    ) -> Vec<Duration> {
+        strategy.fork_join_time_gradients(&self.0, x, samples, batch)
+    }
+    fn time_phases(
+        &self,
+        strategy: StrategyKind,
+        x: &[f64],
+        samples: usize,
+        batch: u64,
+    ) -> Vec<Phases> {
+        strategy.fork_join_time_phases(&self.0, x, samples, batch)
     }
 }
 

@@ -997,9 +997,31 @@ impl Strategy for Tape {
 }
 
 impl ParStrategy for Tape {
-    fn par_vjp<P: ParProgram>(program: &P, x: &[f64], cotangent: &[f64]) -> Vjp {
+    const PARALLEL: bool = false;
+
+    fn par_vjp_into<P: ParProgram, Q: Probe>(
+        program: &P,
+        x: &[f64],
+        cotangent: &[f64],
+        out: &mut Derivatives,
+        probe: &mut Q,
+    ) {
         check_lengths(program.input_len(), program.output_len(), x, cotangent);
-        Self::vjp_with(x, cotangent, |inputs| program.eval(inputs))
+        let rows = Rows::Cotangent(cotangent);
+        Self::differentiate(x, rows, |inputs| program.eval(inputs), out, probe);
+    }
+
+    /// One recording, swept once per output, as for a sequential program.
+    fn par_jacobian_into<P: ParProgram, Q: Probe>(
+        program: &P,
+        x: &[f64],
+        out: &mut Derivatives,
+        probe: &mut Q,
+    ) {
+        check_inputs(program.input_len(), x);
+        out.clear();
+        let rows = Rows::Unit(program.output_len());
+        Self::differentiate(x, rows, |inputs| program.eval(inputs), out, probe);
     }
 }
 

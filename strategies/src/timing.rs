@@ -15,7 +15,9 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use crate::program::{Derivatives, PhaseClock, Phases, Probe, Program, Silent, Strategy};
+use crate::program::{
+    Derivatives, ParProgram, ParStrategy, PhaseClock, Phases, Probe, Program, Silent, Strategy,
+};
 
 /// One gradient of `program` at `x` under `S` into `out` (emptied first).
 #[inline]
@@ -33,13 +35,35 @@ pub fn gradient_into<S: Strategy, P: Program, Q: Probe>(
     }
 }
 
-/// A buffer with room for one gradient of `program`: its values and its Jacobian.
-pub fn buffer_for<P: Program>(program: &P) -> Derivatives {
-    let (n, m) = (program.input_len(), program.output_len());
+/// One gradient of the fork-join `program` at `x` under `S` into `out` (emptied first): the
+/// [`gradient_into`] of [`ParProgram`]s.
+#[inline]
+pub fn par_gradient_into<S: ParStrategy, P: ParProgram, Q: Probe>(
+    program: &P,
+    x: &[f64],
+    out: &mut Derivatives,
+    probe: &mut Q,
+) {
+    out.clear();
+    if program.output_len() == 1 {
+        S::par_vjp_into(program, x, &[1.0], out, probe);
+    } else {
+        S::par_jacobian_into(program, x, out, probe);
+    }
+}
+
+/// A buffer with room for one gradient of a program with `n` inputs and `m` outputs: its
+/// values and its Jacobian.
+pub fn buffer(n: usize, m: usize) -> Derivatives {
     Derivatives {
         value: Vec::with_capacity(m),
         derivative: Vec::with_capacity(n * m.max(1)),
     }
+}
+
+/// A buffer with room for one gradient of `program` ([`buffer`]).
+pub fn buffer_for<P: Program>(program: &P) -> Derivatives {
+    buffer(program.input_len(), program.output_len())
 }
 
 /// `samples` timed batches of `batch` gradients; returns each batch's wall time. Nothing is
@@ -51,12 +75,39 @@ pub fn time_gradients<S: Strategy, P: Program>(
     samples: usize,
     batch: u64,
 ) -> Vec<Duration> {
-    let mut out = buffer_for(program);
+    let out = buffer_for(program);
+    timed_batches(out, samples, batch, |out| {
+        gradient_into::<S, P, _>(program, black_box(x), out, &mut Silent);
+    })
+}
+
+/// [`time_gradients`] for a fork-join program.
+pub fn time_par_gradients<S: ParStrategy, P: ParProgram>(
+    program: &P,
+    x: &[f64],
+    samples: usize,
+    batch: u64,
+) -> Vec<Duration> {
+    let out = buffer(program.input_len(), program.output_len());
+    timed_batches(out, samples, batch, |out| {
+        par_gradient_into::<S, P, _>(program, black_box(x), out, &mut Silent);
+    })
+}
+
+/// The timed loop: the clock is read before and after each batch of `batch` calls of
+/// `gradient`, which writes into the reused buffer `out`.
+#[inline]
+fn timed_batches(
+    mut out: Derivatives,
+    samples: usize,
+    batch: u64,
+    mut gradient: impl FnMut(&mut Derivatives),
+) -> Vec<Duration> {
     let mut times = Vec::with_capacity(samples);
     for _ in 0..samples {
         let start = Instant::now();
         for _ in 0..batch {
-            gradient_into::<S, P, _>(program, black_box(x), &mut out, &mut Silent);
+            gradient(&mut out);
             black_box(&mut out);
         }
         times.push(start.elapsed());
@@ -72,12 +123,37 @@ pub fn time_phases<S: Strategy, P: Program>(
     samples: usize,
     batch: u64,
 ) -> Vec<Phases> {
-    let mut out = buffer_for(program);
+    let out = buffer_for(program);
+    phased_batches(out, samples, batch, |out, clock| {
+        gradient_into::<S, P, _>(program, black_box(x), out, clock);
+    })
+}
+
+/// [`time_phases`] for a fork-join program.
+pub fn time_par_phases<S: ParStrategy, P: ParProgram>(
+    program: &P,
+    x: &[f64],
+    samples: usize,
+    batch: u64,
+) -> Vec<Phases> {
+    let out = buffer(program.input_len(), program.output_len());
+    phased_batches(out, samples, batch, |out, clock| {
+        par_gradient_into::<S, P, _>(program, black_box(x), out, clock);
+    })
+}
+
+/// The phase loop: each batch sums the phases its calls of `gradient` report to the clock.
+fn phased_batches(
+    mut out: Derivatives,
+    samples: usize,
+    batch: u64,
+    mut gradient: impl FnMut(&mut Derivatives, &mut PhaseClock),
+) -> Vec<Phases> {
     (0..samples)
         .map(|_| {
             let mut clock = PhaseClock::default();
             for _ in 0..batch {
-                gradient_into::<S, P, _>(program, black_box(x), &mut out, &mut clock);
+                gradient(&mut out, &mut clock);
                 black_box(&mut out);
             }
             clock.phases

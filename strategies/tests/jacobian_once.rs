@@ -38,6 +38,7 @@ fn jacobian_rows_are_the_separate_products_from_one_forward_pass() {
         (StrategyKind::Cayley, "ids_allocated", "resolves"),
         (StrategyKind::Sparse, "ids_allocated", "resolves"),
         (StrategyKind::Dualrev, "ids_allocated", "resolves"),
+        (StrategyKind::DualrevPar, "ids_allocated", "resolves"),
     ];
     for (kind, recorded, passes) in kinds {
         let jacobian = kind.jacobian(&SharedOutputs, &x);

@@ -15,6 +15,12 @@
 //! | sharing stress | [`sharing`] | `square-chain`, `fib-chain`, `fanout`, `deep-chain`, `random-dag` |
 //! | higher-order, control flow | [`higher_order`] | `horner`, `tree-reduce`, `newton` |
 //! | classic AD problems | [`classic`] | `lse`, `llsq`, `det`, `ode`, `kmeans`, `advection` |
+//! | parallel (fork-join) programs | [`parallel`] | `fparticles`, `par-tree`, `random-fork-join` |
+//!
+//! The parallel family's programs are [`strategies::ForkJoin`]s: a fork-join program and its
+//! sequential twin. Only `primal` and `dualrev-par` run the branches of a `join` in parallel
+//! (inside a rayon pool of more than one thread); every other strategy runs them sequentially:
+//! `forward` and `tape` the fork-join form with every `join` in order, the rest the twin.
 //!
 //! Random inputs come from ChaCha8 with a fixed seed, whose stream does not depend on the
 //! platform, so every input vector is the same on every machine.
@@ -28,11 +34,15 @@ pub mod classic;
 pub mod higher_order;
 mod inputs;
 pub mod paper;
+pub mod parallel;
 pub mod sharing;
 
 pub use classic::{Advection, Det, Kmeans, Llsq, Lse, Ode, SinProductSum};
 pub use higher_order::{Horner, Newton, TreeReduce};
 pub use paper::{Fdotprod, Fmult, Fneural, Frotvecquat, Fsummatvec, Mlp};
+pub use parallel::{
+    Fparticles, ParTree, ParticleSimulation, RandomForkJoin, SeededForkJoin, TreeSumOfSquares,
+};
 pub use sharing::{DeepChain, Fanout, FibChain, RandomDag, SquareChain};
 
 /// The workload's family, as grouped in `docs/workloads.md`.
@@ -46,6 +56,8 @@ pub enum Family {
     HigherOrder,
     /// Classic AD benchmark problems (GradBench, cmpad).
     Classic,
+    /// Fork-join (task-parallel) programs, with their sequential twins.
+    Parallel,
 }
 
 impl fmt::Display for Family {
@@ -55,6 +67,7 @@ impl fmt::Display for Family {
             Family::Sharing => "sharing",
             Family::HigherOrder => "higher-order",
             Family::Classic => "classic",
+            Family::Parallel => "parallel",
         })
     }
 }
@@ -306,6 +319,9 @@ pub fn all() -> &'static [&'static dyn Workload] {
         &Ode,
         &Kmeans,
         &Advection,
+        &Fparticles,
+        &ParTree,
+        &RandomForkJoin,
     ]
 }
 

@@ -5,8 +5,8 @@ use std::collections::BTreeSet;
 
 use workloads::{all, find, instantiate, Family, Params, Workload, WorkloadError};
 
-/// The workload names of `docs/workloads.md` that the registry implements (the fork-join
-/// `fparticles` and the `gmm` objective are not among them yet).
+/// The workload names of `docs/workloads.md` that the registry implements (the `gmm` objective
+/// is not among them yet).
 const DOCUMENTED: &[&str] = &[
     "fmult",
     "fdotprod",
@@ -29,6 +29,9 @@ const DOCUMENTED: &[&str] = &[
     "ode",
     "kmeans",
     "advection",
+    "fparticles",
+    "par-tree",
+    "random-fork-join",
 ];
 
 /// The sizes the tests instantiate each workload at: its verify sizes and its default, or
@@ -64,6 +67,7 @@ fn families_follow_workloads_md() {
     assert_eq!(family("random-dag"), Family::Sharing);
     assert_eq!(family("horner"), Family::HigherOrder);
     assert_eq!(family("det"), Family::Classic);
+    assert_eq!(family("fparticles"), Family::Parallel);
 }
 
 #[test]

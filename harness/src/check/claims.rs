@@ -5,7 +5,7 @@
 //!
 //! ```toml
 //! [settings]
-//! confidence = 0.95      # level of the confidence intervals of timing fits
+//! confidence = 0.95      # level of the confidence intervals of timing fits and speedups
 //! max_work = 1e6         # cap on the predicted work of one in-process counter case
 //!
 //! [[claim]]
@@ -14,6 +14,7 @@
 //! strategies = ["naive"]          # glob patterns over strategy names (`*`, `?`)
 //! workloads = ["square-chain"]    # glob patterns over workload names
 //! exclude_workloads = []          # optional: glob patterns of workloads to leave out
+//! params = { }                    # optional: only cases with these parameter values
 //! metric = "counter:backprop_calls"
 //! x = "size"                      # or "ops": T, the primal operation count
 //! model = "exponential 2"
@@ -26,16 +27,57 @@
 //! primal's time is dominated by a fixed per-call cost (lifting inputs, returning the output
 //! vector), so an overhead ratio measures that cost rather than the algorithm.
 //!
+//! `params` selects the cases whose workload parameters have the given values (the others are
+//! left out); in-process cases are evaluated with them (the other parameters at their
+//! defaults). Without `params`, in-process cases use the defaults and a results file's cases
+//! are taken at every parameter value, one series per value.
+//!
 //! Metrics: `counter:NAME` (or `counter:A+B`, a sum of counters), `ops` (T itself), `time` (the
 //! gradient's wall time), `forward-time`, `reverse-time` (its phases), `overhead` (gradient time
-//! / primal time of the same run) and `peak-heap` (peak heap bytes). Counters and `ops` are
-//! exact: deterministic, so they are decided without statistics and evaluated in-process by
-//! `dualbench check --counters-only`. The others are measurements and need a results file.
+//! / primal time of the same run), `peak-heap` (peak heap bytes) and `speedup` (median time on
+//! one thread / median time on t threads of the same case, at the largest t the data hold;
+//! `speedup:T` at T threads). Counters and `ops` are exact: deterministic, so they are decided
+//! without statistics and evaluated in-process by `dualbench check --counters-only`. The others
+//! are measurements and need a results file; `speedup` one from `dualbench run --threads 1,2`.
 //!
-//! Models: `constant`, `log`, `linear`, `n log n`, `power P`, `exponential B`, each optionally
-//! prefixed by `at most` (an upper bound: `at most power 1.2`). The tolerance is in the units of
-//! the fitted quantity: the exponent for every model but `exponential`, whose fitted quantity is
-//! the base.
+//! Models come in three forms:
+//!
+//! - **Growth** laws, fitted over sizes: `constant`, `log`, `linear`, `n log n`, `power P`,
+//!   `exponential B`, each optionally prefixed by `at most` (an upper bound: `at most power
+//!   1.2`). They need `x` and `tolerance`, which is in the units of the fitted quantity: the
+//!   exponent for every model but `exponential`, whose fitted quantity is the base.
+//! - **Equality** with another strategy, `same as NAME` (a counter metric; no `x`, no
+//!   `tolerance`, no `min_ops`): at every case of the selected workloads, each counter the
+//!   metric names (`counter:A+B` compares A and B one by one, not their sum) equals NAME's on
+//!   the same workload, size and parameters, exactly. NAME must be a strategy that reports those
+//!   counters; a selected strategy that does not report one fails the claim at every case.
+//!
+//!   ```toml
+//!   [[claim]]
+//!   id = "sparse-edges-same-as-dualrev"
+//!   sentence = "Rungs 3 and 4 apply the same edges."
+//!   strategies = ["sparse"]
+//!   workloads = ["fdotprod", "square-chain"]
+//!   metric = "counter:ids_allocated+edges_applied"
+//!   model = "same as dualrev"
+//!   sizes = [10, 20, 40]
+//!   ```
+//!
+//! - **A lower bound** on a speedup, `at least B` (metric `speedup` or `speedup:T` only; no
+//!   `x`, `tolerance`, `min_ops`, `sizes` or `max_work`): decided from a results file at the
+//!   largest size with rows at one and at t threads, by the confidence interval of the ratio of
+//!   medians; inconclusive when the file has no row at t threads.
+//!
+//!   ```toml
+//!   [[claim]]
+//!   id = "dualrev-par-fparticles-speedup"
+//!   sentence = "On 2 threads dualrev-par is at least 1.5 times as fast as on one."
+//!   strategies = ["dualrev-par"]
+//!   workloads = ["fparticles"]
+//!   params = { particles = 4 }
+//!   metric = "speedup:2"
+//!   model = "at least 1.5"
+//!   ```
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -45,6 +87,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use strategies::StrategyKind;
 use wildmatch::WildMatch;
+use workloads::Params;
 
 /// Why a claims file could not be used. Every variant names the claim and what is valid.
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -93,12 +136,22 @@ pub enum Metric {
     Overhead,
     /// Peak heap bytes during the gradient.
     PeakHeap,
+    /// Median time on one thread over median time on t threads, of the same case: at `Some(t)`
+    /// threads, or (`None`) at the largest thread count the data hold.
+    Speedup(Option<u64>),
 }
 
 impl Metric {
     /// Whether the metric is deterministic (decided exactly, evaluated in-process).
     pub fn is_exact(&self) -> bool {
         matches!(self, Metric::Ops | Metric::Counters(_))
+    }
+
+    /// Whether the metric compares cases run at different thread counts, which only a results
+    /// file of `dualbench run --threads` holds (neither in-process evaluation nor `check`'s own
+    /// measurements run a case on more than one thread count).
+    pub fn across_threads(&self) -> bool {
+        matches!(self, Metric::Speedup(_))
     }
 }
 
@@ -115,6 +168,15 @@ impl FromStr for Metric {
             }
             return Ok(Metric::Counters(names));
         }
+        if let Some(threads) = text.strip_prefix("speedup:") {
+            return match threads.trim().parse::<u64>() {
+                Ok(t) if t >= 2 => Ok(Metric::Speedup(Some(t))),
+                _ => Err(format!(
+                    "metric `{text}`: the thread count `{threads}` is not a whole number of at \
+                     least 2; write speedup:2, or speedup for the largest thread count measured"
+                )),
+            };
+        }
         Ok(match text {
             "ops" => Metric::Ops,
             "time" => Metric::Time,
@@ -122,10 +184,11 @@ impl FromStr for Metric {
             "reverse-time" => Metric::ReverseTime,
             "overhead" => Metric::Overhead,
             "peak-heap" => Metric::PeakHeap,
+            "speedup" => Metric::Speedup(None),
             _ => {
                 return Err(format!(
                     "unknown metric `{text}`; valid metrics: counter:NAME, counter:A+B, ops, \
-                     time, forward-time, reverse-time, overhead, peak-heap"
+                     time, forward-time, reverse-time, overhead, peak-heap, speedup, speedup:T"
                 ))
             }
         })
@@ -142,6 +205,8 @@ impl fmt::Display for Metric {
             Metric::ReverseTime => f.write_str("reverse-time"),
             Metric::Overhead => f.write_str("overhead"),
             Metric::PeakHeap => f.write_str("peak-heap"),
+            Metric::Speedup(None) => f.write_str("speedup"),
+            Metric::Speedup(Some(t)) => write!(f, "speedup:{t}"),
         }
     }
 }
@@ -269,7 +334,8 @@ impl FromStr for Model {
             _ => {
                 return Err(format!(
                     "unknown model `{text}`; valid models: constant, log, linear, n log n, \
-                     power P, exponential B, each optionally prefixed by `at most`"
+                     power P, exponential B (growth laws, each optionally prefixed by `at \
+                     most`), same as STRATEGY, at least B"
                 ))
             }
         };
@@ -289,6 +355,39 @@ impl fmt::Display for Model {
             Growth::NLogN => f.write_str("n log n"),
             Growth::Power(p) => write!(f, "power {p}"),
             Growth::Exponential(b) => write!(f, "exponential {b}"),
+        }
+    }
+}
+
+/// A growth claim's law, and how it is fitted and judged.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct GrowthClaim {
+    /// The x-axis.
+    pub x: Axis,
+    /// The expected growth.
+    pub model: Model,
+    /// Allowed deviation of the fitted quantity from the model's target.
+    pub tolerance: f64,
+}
+
+/// What a claim expects of its metric: its `model`, in one of three forms.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Expectation {
+    /// A growth law over sizes (`linear`, `at most power 1.2`, ...).
+    Growth(GrowthClaim),
+    /// At every case, each counter of the metric equals this strategy's (`same as dualrev`).
+    SameAs(String),
+    /// The metric's confidence interval lies at or above this bound (`at least 1.5`).
+    AtLeast(f64),
+}
+
+impl fmt::Display for Expectation {
+    /// The model as written in the claims file.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Expectation::Growth(g) => g.model.fmt(f),
+            Expectation::SameAs(other) => write!(f, "same as {other}"),
+            Expectation::AtLeast(bound) => write!(f, "at least {bound}"),
         }
     }
 }
@@ -356,14 +455,13 @@ pub struct Claim {
     pub strategies: Selection,
     /// Which workloads.
     pub workloads: Selection,
+    /// Parameter values a case must have to be selected (empty: any); in-process cases are
+    /// evaluated with them.
+    pub params: Params,
     /// The y-axis.
     pub metric: Metric,
-    /// The x-axis.
-    pub x: Axis,
-    /// The expected growth.
-    pub model: Model,
-    /// Allowed deviation of the fitted quantity from the model's target.
-    pub tolerance: f64,
+    /// What the metric is expected to do: its model.
+    pub expect: Expectation,
     /// Sizes at which in-process counter cases are evaluated; `None`: the workload's sweep and
     /// verification sizes, capped by the work budget.
     pub sizes: Option<Vec<usize>>,
@@ -371,6 +469,14 @@ pub struct Claim {
     pub max_work: Option<f64>,
     /// Cases whose T is below this are left out of the fits (and named in the notes).
     pub min_ops: Option<u64>,
+}
+
+impl Claim {
+    /// Whether a case with these (resolved) parameters is selected: it has every value of
+    /// `params`.
+    pub fn selects_params(&self, params: &Params) -> bool {
+        self.params.iter().all(|(k, v)| params.get(k) == Some(v))
+    }
 }
 
 /// File-wide settings.
@@ -426,10 +532,12 @@ struct RawClaim {
     workloads: Vec<String>,
     #[serde(default)]
     exclude_workloads: Vec<String>,
+    #[serde(default)]
+    params: Params,
     metric: String,
-    x: Axis,
+    x: Option<Axis>,
     model: String,
-    tolerance: f64,
+    tolerance: Option<f64>,
     sizes: Option<Vec<usize>>,
     max_work: Option<f64>,
     min_ops: Option<f64>,
@@ -483,7 +591,10 @@ impl ClaimsFile {
 
     /// Check that every counter a claim's metric names is reported by every strategy the claim
     /// selects, so that a typo (`counter:nosuch`) is an input error naming the valid counters,
-    /// not a claim that silently has no data.
+    /// not a claim that silently has no data. For a `same as` claim, check instead that the
+    /// strategy it compares with exists and reports those counters, and that the claim selects
+    /// some other strategy: a selected strategy lacking a counter fails the claim (it does not
+    /// count the same work), it is not an input error.
     pub fn check_counters(&self) -> Result<(), ClaimsError> {
         for claim in &self.claims {
             let Metric::Counters(names) = &claim.metric else {
@@ -494,6 +605,10 @@ impl ClaimsFile {
                 .copied()
                 .filter(|s| claim.strategies.matches(s.name()))
                 .collect();
+            if let Expectation::SameAs(other) = &claim.expect {
+                check_reference(claim, other, names, &selected)?;
+                continue;
+            }
             for name in names {
                 let lacking: Vec<StrategyKind> = selected
                     .iter()
@@ -526,6 +641,40 @@ impl ClaimsFile {
         Ok(())
     }
 
+    /// Check that every parameter a claim's `params` names is a parameter of every registered
+    /// workload the claim selects, so that a typo is an input error naming the valid ones.
+    pub fn check_params(&self) -> Result<(), ClaimsError> {
+        for claim in &self.claims {
+            for w in workloads::all()
+                .iter()
+                .filter(|w| claim.workloads.matches(w.name()))
+            {
+                let specs = w.params();
+                if let Some(name) = claim
+                    .params
+                    .keys()
+                    .find(|k| !specs.iter().any(|s| s.name == k.as_str()))
+                {
+                    let valid: Vec<&str> = specs.iter().map(|s| s.name).collect();
+                    return Err(ClaimsError::Invalid {
+                        id: claim.id.clone(),
+                        message: format!(
+                            "params: workload `{}` has no parameter `{name}` (its parameters: \
+                             {}); narrow `workloads` or leave the parameter out",
+                            w.name(),
+                            if valid.is_empty() {
+                                "none".to_string()
+                            } else {
+                                valid.join(", ")
+                            }
+                        ),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Check that every strategy and workload pattern matches at least one known name, so that
     /// a typo is an input error rather than a claim that silently tests nothing.
     pub fn check_names(
@@ -551,6 +700,43 @@ impl ClaimsFile {
         }
         Ok(())
     }
+}
+
+/// The checks of a `same as other` claim with counters `names` that selects `selected`.
+fn check_reference(
+    claim: &Claim,
+    other: &str,
+    names: &[String],
+    selected: &[StrategyKind],
+) -> Result<(), ClaimsError> {
+    let invalid = |message: String| ClaimsError::Invalid {
+        id: claim.id.clone(),
+        message,
+    };
+    let Some(reference) = StrategyKind::from_name(other) else {
+        return Err(invalid(format!(
+            "model `{}`: no strategy `{other}`; strategies: {}",
+            claim.expect,
+            StrategyKind::names()
+        )));
+    };
+    // (A pattern that matches nothing is reported by `check_names`.)
+    if !selected.is_empty() && selected.iter().all(|&s| s == reference) {
+        return Err(invalid(format!(
+            "model `{}`: the claim's strategies select no strategy but `{other}` itself; \
+             select the strategies to compare with it",
+            claim.expect
+        )));
+    }
+    let reported = reference.counter_names();
+    if let Some(name) = names.iter().find(|n| !reported.contains(&n.as_str())) {
+        return Err(invalid(format!(
+            "model `{}`: `{other}` reports no counter `{name}`; it reports: {}",
+            claim.expect,
+            reported.join(", ")
+        )));
+    }
+    Ok(())
 }
 
 fn positive_work(w: f64) -> Result<f64, String> {
@@ -594,14 +780,13 @@ fn validate(raw: RawClaim) -> Result<Claim, ClaimsError> {
     if raw.exclude_workloads.iter().any(|p| p.trim().is_empty()) {
         return Err(invalid("`exclude_workloads` has an empty pattern".into()));
     }
-    let metric: Metric = raw.metric.parse().map_err(invalid)?;
-    let model: Model = raw.model.parse().map_err(invalid)?;
-    if !(raw.tolerance.is_finite() && raw.tolerance >= 0.0) {
+    if let Some((k, v)) = raw.params.iter().find(|(_, v)| !v.is_finite()) {
         return Err(invalid(format!(
-            "tolerance must be a non-negative number; got {}",
-            raw.tolerance
+            "params: `{k}` = {v} is not a finite number"
         )));
     }
+    let metric: Metric = raw.metric.parse().map_err(invalid)?;
+    let expect = expectation(&raw, &metric).map_err(invalid)?;
     if let Some(sizes) = &raw.sizes {
         let distinct: BTreeSet<_> = sizes.iter().collect();
         if distinct.len() != sizes.len() || sizes.is_empty() {
@@ -629,14 +814,122 @@ fn validate(raw: RawClaim) -> Result<Claim, ClaimsError> {
         sentence: raw.sentence.trim().to_string(),
         strategies: Selection::new(raw.strategies, Vec::new()),
         workloads: Selection::new(raw.workloads, raw.exclude_workloads),
+        params: raw.params,
         metric,
-        x: raw.x,
-        model,
-        tolerance: raw.tolerance,
+        expect,
         sizes: raw.sizes,
         max_work,
         min_ops,
     })
+}
+
+/// The expectation of `raw`'s `model` for `metric`: a growth law (which needs `x` and
+/// `tolerance`), `same as NAME` (counters only) or `at least B` (speedups only), with the keys
+/// a form does not take rejected rather than ignored.
+fn expectation(raw: &RawClaim, metric: &Metric) -> Result<Expectation, String> {
+    let text = raw.model.trim();
+    let words: Vec<&str> = text.split_whitespace().collect();
+    // Keys that only some forms use: (given, key, what it sets).
+    let keys = [
+        (raw.x.is_some(), "x", "the x-axis of a growth fit"),
+        (
+            raw.tolerance.is_some(),
+            "tolerance",
+            "the band of a growth fit",
+        ),
+        (
+            raw.min_ops.is_some(),
+            "min_ops",
+            "the cases a growth fit leaves out",
+        ),
+        (
+            raw.sizes.is_some(),
+            "sizes",
+            "the sizes of in-process cases",
+        ),
+        (
+            raw.max_work.is_some(),
+            "max_work",
+            "the work cap of in-process cases",
+        ),
+    ];
+    let refuse = |taken: &[&str], why: &str| -> Result<(), String> {
+        match keys
+            .iter()
+            .find(|(given, key, _)| *given && !taken.contains(key))
+        {
+            Some((_, key, what)) => Err(format!(
+                "model `{text}` takes no `{key}` ({what}): {why}; remove it"
+            )),
+            None => Ok(()),
+        }
+    };
+    match words.as_slice() {
+        ["same", "as", other] => {
+            if !matches!(metric, Metric::Counters(_)) {
+                return Err(format!(
+                    "model `{text}` compares counters case by case: the metric must be \
+                     counter:NAME or counter:A+B (each counter compared on its own); got \
+                     `{metric}`"
+                ));
+            }
+            refuse(
+                &["sizes", "max_work"],
+                "the comparison is exact, case by case",
+            )?;
+            Ok(Expectation::SameAs(other.to_string()))
+        }
+        ["same", "as", ..] => Err(format!(
+            "model `{text}`: write `same as STRATEGY` with one strategy name, e.g. `same as \
+             dualrev`"
+        )),
+        ["at", "least", bound] => {
+            let bound = bound
+                .parse::<f64>()
+                .ok()
+                .filter(|b| b.is_finite() && *b > 0.0)
+                .ok_or_else(|| {
+                    format!("model `{text}`: the bound `{bound}` is not a positive number")
+                })?;
+            if !metric.across_threads() {
+                return Err(format!(
+                    "model `{text}` is a lower bound on a speedup: the metric must be speedup \
+                     or speedup:T; got `{metric}`"
+                ));
+            }
+            refuse(&[], "a speedup is decided from a results file")?;
+            Ok(Expectation::AtLeast(bound))
+        }
+        _ => {
+            let model: Model = text.parse()?;
+            if metric.across_threads() {
+                return Err(format!(
+                    "metric `{metric}` takes the model `at least B` (e.g. \"at least 1.5\"), \
+                     not the growth model `{model}`"
+                ));
+            }
+            let x = raw.x.ok_or_else(|| {
+                format!("model `{model}` is a growth law: `x` is required (\"size\" or \"ops\")")
+            })?;
+            let tolerance = raw.tolerance.ok_or_else(|| {
+                format!(
+                    "model `{model}` is a growth law: `tolerance` is required (in the units of \
+                     the fitted {})",
+                    model.growth.fit_kind().quantity()
+                )
+            })?;
+            if !(tolerance.is_finite() && tolerance >= 0.0) {
+                return Err(format!(
+                    "tolerance must be a non-negative number; got {tolerance}"
+                ));
+            }
+            Ok(Expectation::Growth(GrowthClaim {
+                x,
+                model,
+                tolerance,
+            }))
+        }
+    }
 }
 
 #[cfg(test)]
@@ -662,7 +955,11 @@ mod tests {
         assert_eq!(f.settings, Settings::default());
         let c = &f.claims[0];
         assert_eq!(c.metric, Metric::Counters(vec!["backprop_calls".into()]));
-        assert_eq!(c.model.growth, Growth::Exponential(2.0));
+        let Expectation::Growth(g) = &c.expect else {
+            panic!("a growth claim: {:?}", c.expect)
+        };
+        assert_eq!(g.model.growth, Growth::Exponential(2.0));
+        assert_eq!((g.x, g.tolerance), (Axis::Size, 0.01));
         assert!(c.workloads.matches("square-chain") && !c.workloads.matches("fib-chain"));
         assert_eq!(c.sizes.as_deref(), Some(&[4, 6, 8][..]));
     }
@@ -762,5 +1059,155 @@ mod tests {
         assert!(f.check_names(&strategies, &good).is_ok());
         let e = f.check_names(&strategies, &bad).unwrap_err().to_string();
         assert!(e.contains("square-*") && e.contains("fdotprod"), "{e}");
+    }
+
+    /// `ONE` with its metric and model replaced and its `x`, `tolerance` and `sizes` lines
+    /// removed (`extra` lines added instead).
+    fn form(metric: &str, model: &str, extra: &str) -> String {
+        ONE.replace("counter:backprop_calls", metric)
+            .replace("exponential 2", model)
+            .replace("x = \"size\"", extra)
+            .replace("tolerance = 0.01", "")
+            .replace("sizes = [4, 6, 8]", "")
+    }
+
+    fn error(text: &str) -> String {
+        ClaimsFile::parse(text, "t").unwrap_err().to_string()
+    }
+
+    #[test]
+    fn same_as_claims_parse_without_x_or_tolerance() {
+        let text = form(
+            "counter:ids_allocated+edges_applied",
+            "same as dualrev",
+            "sizes = [4, 8]",
+        )
+        .replace("[\"naive\"]", "[\"sparse\"]");
+        let f = ClaimsFile::parse(&text, "t").unwrap();
+        let c = &f.claims[0];
+        assert_eq!(c.expect, Expectation::SameAs("dualrev".into()));
+        assert_eq!(c.expect.to_string(), "same as dualrev");
+        assert_eq!(c.sizes.as_deref(), Some(&[4, 8][..]));
+        assert!(f.check_counters().is_ok());
+    }
+
+    #[test]
+    fn same_as_claims_name_what_is_wrong_and_what_is_valid() {
+        let e = error(&form("time", "same as dualrev", ""));
+        assert!(
+            e.contains("naive-square-chain") && e.contains("counter:NAME"),
+            "{e}"
+        );
+        let e = error(&form(
+            "counter:edges_applied",
+            "same as dualrev",
+            "x = \"size\"",
+        ));
+        assert!(e.contains("takes no `x`") && e.contains("remove it"), "{e}");
+        let e = error(&form(
+            "counter:edges_applied",
+            "same as dualrev",
+            "tolerance = 0",
+        ));
+        assert!(e.contains("takes no `tolerance`"), "{e}");
+        let e = error(&form("counter:edges_applied", "same as", ""));
+        assert!(e.contains("same as STRATEGY"), "{e}");
+
+        let check = |metric: &str, model: &str| {
+            ClaimsFile::parse(&form(metric, model, ""), "t")
+                .unwrap()
+                .check_counters()
+                .unwrap_err()
+                .to_string()
+        };
+        let e = check("counter:edges_applied", "same as dualrevv");
+        assert!(
+            e.contains("no strategy `dualrevv`") && e.contains("dualrev-par"),
+            "{e}"
+        );
+        let e = check("counter:backprop_calls", "same as dualrev");
+        assert!(
+            e.contains("`dualrev` reports no counter `backprop_calls`")
+                && e.contains("slots_swept"),
+            "{e}"
+        );
+        let e = check("counter:backprop_calls", "same as naive");
+        assert!(e.contains("no strategy but `naive` itself"), "{e}");
+        // The claim's own strategy lacking the counter is a verdict, not an input error.
+        assert!(
+            ClaimsFile::parse(&form("counter:slots_swept", "same as dualrev", ""), "t")
+                .unwrap()
+                .check_counters()
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn speedup_claims_parse_with_params_and_reject_growth_keys() {
+        let text = form("speedup:2", "at least 1.5", "params = { particles = 4 }");
+        let c = &ClaimsFile::parse(&text, "t").unwrap().claims[0];
+        assert_eq!(c.metric, Metric::Speedup(Some(2)));
+        assert_eq!(c.expect, Expectation::AtLeast(1.5));
+        assert_eq!(c.params, [("particles".to_string(), 4.0)].into());
+        assert!(c.selects_params(&[("particles".into(), 4.0), ("steps".into(), 9.0)].into()));
+        assert!(!c.selects_params(&[("particles".into(), 8.0)].into()));
+        assert_eq!("speedup".parse::<Metric>().unwrap(), Metric::Speedup(None));
+        assert!("speedup:1"
+            .parse::<Metric>()
+            .unwrap_err()
+            .contains("at least 2"));
+        assert!(!Metric::Speedup(None).is_exact() && Metric::Speedup(None).across_threads());
+
+        let e = error(&form("speedup", "linear", "x = \"size\"\ntolerance = 0.1"));
+        assert!(e.contains("takes the model `at least B`"), "{e}");
+        let e = error(&form("time", "at least 1.5", ""));
+        assert!(e.contains("speedup or speedup:T"), "{e}");
+        let e = error(&form("speedup", "at least 1.5", "sizes = [4]"));
+        assert!(
+            e.contains("takes no `sizes`") && e.contains("results file"),
+            "{e}"
+        );
+        let e = error(&form("speedup", "at least -1", ""));
+        assert!(e.contains("not a positive number"), "{e}");
+        let e = error(&form(
+            "speedup",
+            "at least 1.5",
+            "params = { particles = nan }",
+        ));
+        assert!(
+            e.contains("params") && e.contains("not a finite number"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn growth_claims_need_x_and_tolerance() {
+        let e = error(&ONE.replace("x = \"size\"", ""));
+        assert!(
+            e.contains("`x` is required") && e.contains("\"ops\""),
+            "{e}"
+        );
+        let e = error(&ONE.replace("tolerance = 0.01", ""));
+        assert!(
+            e.contains("`tolerance` is required") && e.contains("base"),
+            "{e}"
+        );
+        let e = "quadratic".parse::<Model>().unwrap_err();
+        assert!(e.contains("same as STRATEGY, at least B"), "{e}");
+    }
+
+    #[test]
+    fn params_must_be_parameters_of_every_selected_workload() {
+        let text = ONE.replace("sizes = [4, 6, 8]", "params = { nosuch = 1 }");
+        let e = ClaimsFile::parse(&text, "t")
+            .unwrap()
+            .check_params()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("workload `square-chain` has no parameter `nosuch`"),
+            "{e}"
+        );
+        assert!(ClaimsFile::parse(ONE, "t").unwrap().check_params().is_ok());
     }
 }

@@ -1,12 +1,14 @@
 //! Evaluating counter cases in-process: what `dualbench check --counters-only` (and `check`
 //! without a results file) runs for the claims whose metric is exact.
 //!
-//! Counters and T are deterministic, so one evaluation per (workload, size, strategy) suffices
-//! and no child process or repetition is needed. The cases a claim needs are its selected
-//! workloads and strategies at its `sizes` (or, without `sizes`, at the workload's sweep and
-//! verification sizes). Every case is evaluated once even if several claims need it, on one
-//! thread with a large stack ([`with_stack`]), since the closure-based strategies recurse
-//! through their graphs.
+//! Counters and T are deterministic, so one evaluation per (workload, size, parameters,
+//! strategy) suffices and no child process or repetition is needed. The cases a claim needs are
+//! its selected workloads and strategies (and, for a `same as` claim, the strategy it compares
+//! with) at its `sizes` (or, without `sizes`, at the workload's sweep and verification sizes),
+//! with its `params` (the other parameters at their defaults). Every case is evaluated once
+//! even if several claims need it, on one thread with a large stack ([`with_stack`]), since the
+//! closure-based strategies recurse through their graphs; a fork-join workload therefore runs
+//! sequentially under every strategy.
 //!
 //! **The work cap.** Before running a strategy, its work is predicted from T (computed first,
 //! in O(T), by [`DynProgram::op_count`](strategies::DynProgram::op_count)), the input count n and the predicted number of naive
@@ -22,7 +24,7 @@ use strategies::op_count::OpCount;
 use strategies::StrategyKind;
 use workloads::{Params, Workload};
 
-use crate::check::claims::{Claim, ClaimsFile, Metric};
+use crate::check::claims::{Claim, ClaimsFile, Expectation, Metric};
 use crate::check::observation::{params_key, CaseFailure, FailureKind, Observation};
 use crate::error::Result;
 use crate::measure::thread::{guarded, with_stack, EVALUATION_STACK_BYTES};
@@ -36,6 +38,22 @@ pub fn requested_sizes(claim: &Claim, workload: &dyn Workload) -> BTreeSet<usize
         (None, Some(spec)) => spec.sweep.iter().chain(spec.verify).copied().collect(),
     }
 }
+
+/// The parameters `claim` evaluates `workload` with: the workload's defaults, overridden by the
+/// claim's `params` (the validated claims name only parameters the workload has).
+pub fn resolved_params(claim: &Claim, workload: &dyn Workload) -> Params {
+    workload
+        .params()
+        .iter()
+        .map(|spec| {
+            let value = claim.params.get(spec.name).copied().unwrap_or(spec.default);
+            (spec.name.to_string(), value)
+        })
+        .collect()
+}
+
+/// One in-process case: a workload, a size and the parameters rendered by [`params_key`].
+pub(crate) type CaseKey = (&'static str, usize, String);
 
 /// A strategy's work cap at one (workload, size), and whether a claim lists that size
 /// explicitly (rather than taking it from the workload's default sweep).
@@ -54,27 +72,35 @@ impl Run {
     }
 }
 
-/// What one (workload, size) needs: which strategies must run, and which need only T.
+/// What one (workload, size, parameters) needs: the parameters, which strategies must run, and
+/// which need only T.
 #[derive(Debug, Default)]
 pub(crate) struct Needs {
+    /// Every parameter of the workload, defaults included.
+    pub(crate) params: Params,
     /// Strategies to run, with their caps.
     pub(crate) run: BTreeMap<StrategyKind, Run>,
     /// Strategies whose claims need only T (metric `ops`).
     pub(crate) count_only: BTreeSet<StrategyKind>,
 }
 
-/// The cases that the claims `include` selects need, by (workload, size), sizes ascending.
+/// The cases that the claims `include` selects need, by (workload, size, parameters), sizes
+/// ascending.
 pub(crate) fn plan_cases(
     claims: &ClaimsFile,
     include: impl Fn(&Claim) -> bool,
-) -> BTreeMap<(&'static str, usize), Needs> {
-    let mut needs: BTreeMap<(&'static str, usize), Needs> = BTreeMap::new();
+) -> BTreeMap<CaseKey, Needs> {
+    let mut needs: BTreeMap<CaseKey, Needs> = BTreeMap::new();
     for claim in claims.claims.iter().filter(|c| include(c)) {
         let cap = claim.max_work.unwrap_or(claims.settings.max_work);
+        let reference = match &claim.expect {
+            Expectation::SameAs(other) => StrategyKind::from_name(other),
+            _ => None,
+        };
         let strategies: BTreeSet<StrategyKind> = StrategyKind::ALL
             .iter()
             .copied()
-            .filter(|s| claim.strategies.matches(s.name()))
+            .filter(|s| claim.strategies.matches(s.name()) || Some(*s) == reference)
             .collect();
         let count_only = claim.metric == Metric::Ops;
         let explicit = claim.sizes.is_some();
@@ -82,8 +108,14 @@ pub(crate) fn plan_cases(
             .iter()
             .filter(|w| claim.workloads.matches(w.name()))
         {
+            let params = resolved_params(claim, *w);
             for size in requested_sizes(claim, *w) {
-                let n = needs.entry((w.name(), size)).or_default();
+                let n = needs
+                    .entry((w.name(), size, params_key(&params)))
+                    .or_insert_with(|| Needs {
+                        params: params.clone(),
+                        ..Needs::default()
+                    });
                 for &s in &strategies {
                     if count_only {
                         n.count_only.insert(s);
@@ -100,18 +132,19 @@ pub(crate) fn plan_cases(
     needs
 }
 
-/// Run `case` on every planned (workload, size), in ascending sizes. Once a strategy is over
-/// its cap at a size, its larger default (not explicitly listed) sizes of that workload are
-/// dropped without instantiating them.
+/// Run `case` on every planned (workload, size, parameters), in ascending sizes. Once a
+/// strategy is over its cap at a size, its larger default (not explicitly listed) sizes of that
+/// workload and those parameters are dropped without instantiating them.
 pub(crate) fn walk_cases(
-    needs: BTreeMap<(&'static str, usize), Needs>,
+    needs: BTreeMap<CaseKey, Needs>,
     mut case: impl FnMut(&dyn Workload, usize, &Needs) -> Result<Vec<Observation>>,
 ) -> Result<Vec<Observation>> {
     let mut out = Vec::new();
-    let mut over_cap: BTreeSet<(&'static str, String)> = BTreeSet::new();
-    for ((name, size), mut n) in needs {
-        n.run
-            .retain(|s, r| r.explicit || !over_cap.contains(&(name, s.name().to_string())));
+    let mut over_cap: BTreeSet<(&'static str, String, String)> = BTreeSet::new();
+    for ((name, size, params), mut n) in needs {
+        n.run.retain(|s, r| {
+            r.explicit || !over_cap.contains(&(name, params.clone(), s.name().to_string()))
+        });
         if n.run.is_empty() && n.count_only.is_empty() {
             continue;
         }
@@ -120,7 +153,7 @@ pub(crate) fn walk_cases(
                 .as_ref()
                 .is_some_and(|f| f.kind == FailureKind::NotEvaluated)
             {
-                over_cap.insert((name, o.strategy.clone()));
+                over_cap.insert((name, params.clone(), o.strategy.clone()));
             }
             out.push(o);
         }
@@ -162,14 +195,14 @@ pub fn evaluate_counters(
     })
 }
 
-/// Evaluate one (workload, size) under every strategy it needs.
+/// Evaluate one (workload, size, parameters) under every strategy it needs.
 fn evaluate_case(w: &dyn Workload, size: usize, needs: &Needs) -> Result<Vec<Observation>> {
-    let instance = workloads::instantiate(w, Some(size), &Params::new())?;
+    let instance = workloads::instantiate(w, Some(size), &needs.params)?;
     let program = instance.program.as_ref();
     let count = program.op_count(&instance.input);
     let base = Observation {
         workload: w.name().to_string(),
-        params: params_key(&instance.params),
+        params: instance.params.clone(),
         size: Some(size as u64),
         ops: Some(count.ops),
         ..Observation::default()

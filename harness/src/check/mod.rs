@@ -4,22 +4,27 @@
 //! The pipeline, one module per step:
 //!
 //! 1. [`claims`]: the committed claims file (`claims.toml`), parsed and validated before any
-//!    work: selection, metric, x-axis, growth model, tolerance.
+//!    work: selection, metric, model (a growth law with its x-axis and tolerance, `same as`
+//!    another strategy, or `at least` a speedup).
 //! 2. A results file (every metric), or [`evaluate`] (exact metrics, in-process) and
 //!    [`timing`] (measured metrics, in child processes) produce [`observation::Observation`]s:
 //!    one per case.
-//! 3. [`series`]: a claim's observations become one series of (x, y) points per (workload,
-//!    strategy, parameters).
-//! 4. [`fit`]: least-squares growth fits over the largest sizes, intervals, local slopes.
+//! 3. [`series`]: a claim's observations are grouped into one series per (workload, strategy,
+//!    parameters, thread count); a growth claim's become (x, y) points.
+//! 4. [`fit`]: least-squares growth fits over the largest sizes, intervals, local slopes;
+//!    [`equality`]: the counters of a `same as` claim compared case by case; [`speedup`]: the
+//!    ratio of medians between thread counts, with a bootstrap interval.
 //! 5. [`verdict`]: each series and then each claim is judged: holds, fails or inconclusive.
 //! 6. [`report`]: the table (plain, Markdown) or JSON that `dualbench check` prints.
 
 pub mod claims;
+pub mod equality;
 pub mod evaluate;
 pub mod fit;
 pub mod observation;
 pub mod report;
 pub mod series;
+pub mod speedup;
 pub mod timing;
 pub mod verdict;
 
@@ -31,11 +36,13 @@ use wildmatch::WildMatch;
 
 use crate::error::{Error, Outcome, Result};
 use crate::results::ResultsFile;
-use claims::{Claim, ClaimsFile};
-use observation::Observation;
+use claims::{Claim, ClaimsFile, Expectation, Metric};
+use equality::judge_equality;
+use observation::{params_key, Observation};
 use report::Report;
 use series::series_for;
-use verdict::judge_claim;
+use speedup::judge_speedup;
+use verdict::{judge_claim, judge_series, skipped_claim};
 
 /// What `dualbench check` was asked to decide.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -61,6 +68,7 @@ pub fn run(
     select_claims(&mut claims, &request.only)?;
     claims
         .check_counters()
+        .and_then(|()| claims.check_params())
         .map_err(|e| Error::usage(e.to_string()))?;
     let strategy_names: BTreeSet<String> = StrategyKind::ALL
         .iter()
@@ -89,7 +97,7 @@ pub fn run(
             let measured = if request.counters_only {
                 0
             } else {
-                evaluate::plan_cases(&claims, |c| !c.metric.is_exact()).len()
+                evaluate::plan_cases(&claims, measured_here).len()
             };
             cases(exact + measured);
             let mut on_case = on_case;
@@ -98,7 +106,7 @@ pub fn run(
             if !request.counters_only {
                 observations.extend(timing::measure_timing(
                     &claims,
-                    |c| !c.metric.is_exact(),
+                    measured_here,
                     &mut on_case,
                 )?);
                 source.push_str(", timings measured in child processes (quick suite settings)");
@@ -107,10 +115,29 @@ pub fn run(
         }
     };
     let skipped = |claim: &Claim| {
-        (request.counters_only && !claim.metric.is_exact())
-            .then(|| "not evaluated: --counters-only decides only the counter claims".to_string())
+        if request.counters_only && !claim.metric.is_exact() {
+            Some("not evaluated: --counters-only decides only the counter claims".to_string())
+        } else if from == Source::InProcess && claim.metric.across_threads() {
+            let t = match claim.metric {
+                Metric::Speedup(Some(t)) => t,
+                _ => 2,
+            };
+            Some(format!(
+                "not evaluated: a speedup is decided from a results file with rows at several \
+                 thread counts; run `dualbench run --threads 1,{t}` and `dualbench check \
+                 --results DIR`"
+            ))
+        } else {
+            None
+        }
     };
     Ok(judge(&claims, &observations, from, skipped, source))
+}
+
+/// Whether `check` measures the cases of `claim` itself when given no results file: the
+/// measured claims, except those comparing thread counts (which `check` does not vary).
+fn measured_here(claim: &Claim) -> bool {
+    !claim.metric.is_exact() && !claim.metric.across_threads()
 }
 
 /// The exit outcome of a report: a claim without data is bad input (2), a failed claim a
@@ -190,29 +217,46 @@ pub fn judge(
         .iter()
         .map(|claim| {
             if let Some(why) = skipped(claim) {
-                return judge_claim(claim, confidence, Vec::new(), Some(&why));
+                return skipped_claim(claim, &why);
             }
-            let series = match source {
-                Source::Results => series_for(claim, observations),
+            let own: Vec<Observation>;
+            let observations = match source {
+                Source::Results => observations,
                 Source::InProcess => {
-                    let own: Vec<Observation> = observations
+                    own = observations
                         .iter()
                         .filter(|o| is_requested(claim, o))
                         .cloned()
                         .collect();
-                    series_for(claim, &own)
+                    &own
                 }
             };
-            judge_claim(claim, confidence, series, None)
+            let outcomes = match &claim.expect {
+                Expectation::Growth(g) => series_for(claim, g.x, observations)
+                    .into_iter()
+                    .map(|s| judge_series(claim, g, confidence, s))
+                    .collect(),
+                Expectation::SameAs(other) => judge_equality(claim, other, observations),
+                Expectation::AtLeast(bound) => {
+                    let threads = match claim.metric {
+                        Metric::Speedup(t) => t,
+                        _ => None,
+                    };
+                    judge_speedup(claim, threads, *bound, confidence, observations)
+                }
+            };
+            judge_claim(claim, outcomes)
         })
         .collect();
     Report::new(description, confidence, outcomes)
 }
 
-/// Whether `claim` asked for the case of `o` (a registered workload at one of its sizes).
+/// Whether `claim` asked for the case of `o` (a registered workload at one of its sizes, with
+/// the claim's parameters).
 fn is_requested(claim: &Claim, o: &Observation) -> bool {
     let (Ok(w), Some(size)) = (workloads::find(&o.workload), o.size) else {
         return false;
     };
     usize::try_from(size).is_ok_and(|s| evaluate::requested_sizes(claim, w).contains(&s))
+        && o.params_key() == params_key(&evaluate::resolved_params(claim, w))
 }

@@ -92,25 +92,31 @@ impl fmt::Display for CaseFailure {
 }
 
 /// One case as `check` sees it.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Observation {
     /// The workload's name.
     pub workload: String,
     /// The strategy's name.
     pub strategy: String,
-    /// The workload's parameters, rendered canonically (`key=value,...`), for grouping.
-    pub params: String,
+    /// The workload's parameters, defaults included.
+    pub params: Params,
     /// The primary size; `None` for fixed-size workloads.
     pub size: Option<u64>,
+    /// The number of threads the case ran on (1 for in-process evaluation).
+    pub threads: u64,
     /// T, the primal operation count.
     pub ops: Option<u64>,
     /// Deterministic counters by name.
     pub counters: BTreeMap<String, u64>,
-    /// Gradient wall time in seconds (a median over repetitions).
+    /// Gradient wall time (a median over repetitions; nanoseconds in a results file).
     pub time: Option<f64>,
-    /// Forward-phase wall time in seconds.
+    /// Every timed sample of the gradient, in the unit of `time`, in the order taken.
+    pub samples: Vec<f64>,
+    /// How many of `samples` each measurement round took, in order.
+    pub round_samples: Vec<u64>,
+    /// Forward-phase wall time.
     pub forward_time: Option<f64>,
-    /// Reverse-phase wall time in seconds.
+    /// Reverse-phase wall time.
     pub reverse_time: Option<f64>,
     /// Gradient time / primal time.
     pub overhead: Option<f64>,
@@ -120,7 +126,35 @@ pub struct Observation {
     pub failure: Option<CaseFailure>,
 }
 
+impl Default for Observation {
+    /// A case of no workload or strategy, with nothing measured, on one thread.
+    fn default() -> Self {
+        Self {
+            workload: String::new(),
+            strategy: String::new(),
+            params: Params::new(),
+            size: None,
+            threads: 1,
+            ops: None,
+            counters: BTreeMap::new(),
+            time: None,
+            samples: Vec::new(),
+            round_samples: Vec::new(),
+            forward_time: None,
+            reverse_time: None,
+            overhead: None,
+            peak_heap: None,
+            failure: None,
+        }
+    }
+}
+
 impl Observation {
+    /// Its parameters rendered canonically (`key=value,...`), for grouping and labels.
+    pub fn params_key(&self) -> String {
+        params_key(&self.params)
+    }
+
     /// The value of `metric` for this case, or why there is none.
     pub fn metric(&self, metric: &Metric) -> Result<f64, String> {
         let missing = |what: &str| format!("no {what} recorded");
@@ -153,6 +187,9 @@ impl Observation {
             Metric::ReverseTime => self.reverse_time.ok_or_else(|| missing("reverse time")),
             Metric::Overhead => self.overhead.ok_or_else(|| missing("overhead")),
             Metric::PeakHeap => self.peak_heap.ok_or_else(|| missing("peak heap")),
+            Metric::Speedup(_) => {
+                Err("a speedup compares two cases: it is no metric of one case".to_string())
+            }
         }
     }
 
@@ -180,11 +217,14 @@ impl From<&CaseResult> for Observation {
         Observation {
             workload: row.workload.clone(),
             strategy: row.strategy.clone(),
-            params: params_key(&row.params),
+            params: row.params.clone(),
             size: row.size,
+            threads: row.threads,
             ops: row.ops,
             counters: row.counters.clone(),
             time: row.median_ns,
+            samples: row.samples_ns.clone(),
+            round_samples: row.round_samples.clone(),
             forward_time: row.forward_median_ns,
             reverse_time: row.reverse_median_ns,
             overhead: row.overhead,

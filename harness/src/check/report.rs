@@ -3,12 +3,12 @@
 
 use serde::Serialize;
 
-use crate::check::fit::GrowthFit;
 use crate::check::verdict::{num, ClaimOutcome, SeriesOutcome, Verdict};
 use crate::table::{Align, Table, TableStyle};
 
-/// Version of the JSON report's layout.
-pub const SCHEMA_VERSION: u32 = 1;
+/// Version of the JSON report's layout. 2: `same as` and speedup claims (a claim's `x` and
+/// `tolerance` only for growth claims; a series' `equality` or `speedup`).
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// How many claims ended with each verdict.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -99,7 +99,7 @@ impl Report {
                         s.series.label()
                     }
                 });
-                let fit = series.and_then(|s| s.fit.as_ref());
+
                 let sizes = series.map_or_else(String::new, |s| {
                     s.sizes_used()
                         .iter()
@@ -111,7 +111,7 @@ impl Report {
                     claim.id.clone(),
                     verdict.as_str().to_string(),
                     label,
-                    fit.map_or_else(String::new, fit_cell),
+                    series.map_or_else(String::new, fit_cell),
                     series.map_or_else(String::new, |s| interval_cell(s, self.confidence)),
                     sizes,
                     reason,
@@ -151,11 +151,27 @@ impl Report {
     }
 }
 
-fn fit_cell(fit: &GrowthFit) -> String {
-    format!("{} {}", fit.kind.quantity(), num(fit.estimate))
+/// The fitted quantity, the speedup, or how many counters differ from the other strategy.
+fn fit_cell(series: &SeriesOutcome) -> String {
+    if let Some(fit) = &series.fit {
+        format!("{} {}", fit.kind.quantity(), num(fit.estimate))
+    } else if let Some(s) = &series.speedup {
+        format!("speedup {}", num(s.estimate))
+    } else if let Some(e) = &series.equality {
+        match (e.differences.len(), series.verdict) {
+            (0, Verdict::Holds) => format!("= {}", e.other),
+            (0, _) => String::new(),
+            (n, _) => format!("{n} differ"),
+        }
+    } else {
+        String::new()
+    }
 }
 
 fn interval_cell(series: &SeriesOutcome, confidence: f64) -> String {
+    if let Some((lo, hi)) = series.speedup.as_ref().and_then(|s| s.interval) {
+        return format!("{}% [{}, {}]", num(confidence * 100.0), num(lo), num(hi));
+    }
     let Some(fit) = &series.fit else {
         return String::new();
     };

@@ -2,8 +2,8 @@
 //! is given neither `--results` nor `--counters-only`.
 //!
 //! The cases are planned like the counter cases ([`crate::check::evaluate`]: the claim's
-//! `sizes` or the workload's sweep and verification sizes, a strategy left out where its
-//! predicted work exceeds the cap) and measured by `dualbench run`'s machinery: each
+//! `sizes` or the workload's sweep and verification sizes, with its `params`, a strategy left
+//! out where its predicted work exceeds the cap) and measured by `dualbench run`'s machinery: each
 //! (workload, size) group in [`schedule::run_group`], every strategy in its own child process
 //! with `primal` first (the denominator of `overhead`), with the `quick` suite's settings
 //! ([`Settings::new`]). The rows are read back as observations; nothing is written to disk.
@@ -15,7 +15,7 @@ use workloads::{Params, Workload};
 
 use crate::check::claims::{Claim, ClaimsFile};
 use crate::check::evaluate::{over_cap, plan_cases, walk_cases, Needs};
-use crate::check::observation::{params_key, Observation};
+use crate::check::observation::Observation;
 use crate::error::Result;
 use crate::measure::schedule::{self, Failures, Group, PlannedCase};
 use crate::measure::settings::{Overrides, Settings};
@@ -42,7 +42,7 @@ pub fn measure_timing(
     })
 }
 
-/// Measure one (workload, size): `primal` and every needed strategy within its cap.
+/// Measure one (workload, size, parameters): `primal` and every needed strategy within its cap.
 fn measure_group(
     w: &dyn Workload,
     size: usize,
@@ -50,11 +50,12 @@ fn measure_group(
     settings: &Settings,
     failures: &mut Failures,
 ) -> Result<Vec<Observation>> {
-    let instance = workloads::instantiate(w, Some(size), &Params::new())?;
+    let instance = workloads::instantiate(w, Some(size), &needs.params)?;
     let program = instance.program.as_ref();
     let count = program.op_count(&instance.input);
     let mut out = Vec::new();
-    let mut cases = vec![planned(w.name(), size, StrategyKind::Primal)];
+    let case_of = |strategy| planned(w.name(), size, &needs.params, strategy);
+    let mut cases = vec![case_of(StrategyKind::Primal)];
     for (&s, run) in &needs.run {
         if s == StrategyKind::Primal {
             continue;
@@ -69,13 +70,13 @@ fn measure_group(
             Some(why) => out.push(Observation {
                 workload: w.name().to_string(),
                 strategy: s.name().to_string(),
-                params: params_key(&instance.params),
+                params: instance.params.clone(),
                 size: Some(size as u64),
                 ops: Some(count.ops),
                 failure: Some(why),
                 ..Observation::default()
             }),
-            None => cases.push(planned(w.name(), size, s)),
+            None => cases.push(case_of(s)),
         }
     }
     output::note(&format!(
@@ -90,7 +91,7 @@ fn measure_group(
     let group = Group {
         workload: w.name().to_string(),
         size: Some(size),
-        params: Params::new(),
+        params: needs.params.clone(),
         resolved_params: instance.params.clone(),
         cases,
     };
@@ -99,23 +100,26 @@ fn measure_group(
     Ok(out)
 }
 
-fn planned(workload: &str, size: usize, strategy: StrategyKind) -> PlannedCase {
+fn planned(workload: &str, size: usize, params: &Params, strategy: StrategyKind) -> PlannedCase {
     let strategies = match strategy {
         StrategyKind::Primal => "primal".to_string(),
         s => format!("primal,{}", s.name()),
     };
-    let sizes = format!("{workload}={size}");
+    let mut words = vec![
+        "dualbench".to_string(),
+        "run".into(),
+        "--workloads".into(),
+        workload.into(),
+        "--strategies".into(),
+        strategies,
+        "--sizes".into(),
+        format!("{workload}={size}"),
+    ];
+    for (key, value) in params {
+        words.extend(["--param".into(), format!("{key}={value}")]);
+    }
     PlannedCase {
         strategy,
-        command: shell_join([
-            "dualbench",
-            "run",
-            "--workloads",
-            workload,
-            "--strategies",
-            &strategies,
-            "--sizes",
-            &sizes,
-        ]),
+        command: shell_join(words.iter().map(String::as_str)),
     }
 }

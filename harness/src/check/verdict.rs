@@ -1,7 +1,9 @@
-//! Deciding a claim: each series is fitted and judged against the model's band, and the claim's
-//! verdict combines its series' verdicts.
+//! Deciding a claim: each series is judged — a growth claim's fitted against the model's band
+//! here, a `same as` claim's compared case by case ([`crate::check::equality`]), a speedup
+//! claim's by its interval ([`crate::check::speedup`]) — and the claim's verdict combines its
+//! series' verdicts.
 //!
-//! The band is `target ± tolerance` for an equality model and `(-inf, target + tolerance]` for an
+//! The band of a growth claim is `target ± tolerance` for an equality model and `(-inf, target + tolerance]` for an
 //! `at most` model, in the units of the fitted quantity (an exponent, or a base).
 //!
 //! - **Exact series** (counters, T): deterministic, so no interval is needed. The claim holds
@@ -18,8 +20,8 @@
 //! - A series in which a case the claim needs crashed, ran out of memory or panicked fails,
 //!   whatever the other sizes say.
 //!
-//! A claim fails when one of its series fails, is inconclusive when none fails but one is
-//! inconclusive, and holds otherwise. A claim without any series — its workloads and
+//! A claim of any form fails when one of its series fails, is inconclusive when none fails but
+//! one is inconclusive, and holds otherwise. A claim without any series — its workloads and
 //! strategies match no case of the data — is an *error*: the data cannot speak to it, which
 //! must not pass for a verdict. A claim that was deliberately not evaluated (a timing claim
 //! under `--counters-only`) is *skipped*. A failing series also reports the fit of the other
@@ -28,9 +30,11 @@
 
 use serde::Serialize;
 
-use crate::check::claims::{Claim, FitKind};
+use crate::check::claims::{Claim, Expectation, FitKind, GrowthClaim};
+use crate::check::equality::Equality;
 use crate::check::fit::{fit_growth, GrowthFit};
 use crate::check::series::Series;
+use crate::check::speedup::Speedup;
 
 /// The outcome of a claim or a series.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -76,15 +80,42 @@ pub struct SeriesOutcome {
     pub fit: Option<GrowthFit>,
     /// The other family's fit, reported when it fits a failing series better.
     pub alternative: Option<GrowthFit>,
+    /// A `same as` claim's comparison with the other strategy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub equality: Option<Equality>,
+    /// A speedup claim's estimate, when the data hold the rows it needs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub speedup: Option<Speedup>,
 }
 
 impl SeriesOutcome {
-    /// The sizes of the points the fit used.
+    /// An outcome of `series` with `verdict` and `reason` and nothing fitted or compared.
+    pub fn new(series: Series, verdict: Verdict, reason: String, exact: bool) -> Self {
+        Self {
+            series,
+            verdict,
+            reason,
+            exact,
+            fit: None,
+            alternative: None,
+            equality: None,
+            speedup: None,
+        }
+    }
+
+    /// The sizes that decided it: those the fit used, those compared with the other strategy,
+    /// or the one the speedup was taken at (a fixed-size workload's case has none).
     pub fn sizes_used(&self) -> Vec<u64> {
-        self.fit
-            .as_ref()
-            .map(|f| f.used.iter().map(|&i| self.series.points[i].size).collect())
-            .unwrap_or_default()
+        if let Some(fit) = &self.fit {
+            fit.used
+                .iter()
+                .map(|&i| self.series.points[i].size)
+                .collect()
+        } else if let Some(e) = &self.equality {
+            e.sizes.iter().flatten().copied().collect()
+        } else {
+            self.speedup.iter().filter_map(|s| s.size).collect()
+        }
     }
 }
 
@@ -97,18 +128,21 @@ pub struct ClaimOutcome {
     pub sentence: String,
     /// The metric, as written in the claims file.
     pub metric: String,
-    /// The x-axis.
-    pub x: String,
+    /// The x-axis of a growth claim.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub x: Option<String>,
     /// The model, as written in the claims file.
     pub model: String,
-    /// The tolerance.
-    pub tolerance: f64,
+    /// The tolerance of a growth claim.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tolerance: Option<f64>,
     /// The verdict.
     pub verdict: Verdict,
     /// Why, in one sentence (naming the deciding series).
     pub reason: String,
     /// The series that decided the verdict (index into `series`): the first failing one, else
-    /// the first inconclusive one, else the one farthest from the model's target.
+    /// the first inconclusive one, else the one farthest from the model's target (for a
+    /// speedup, the smallest).
     pub deciding: Option<usize>,
     /// Every series of the claim.
     pub series: Vec<SeriesOutcome>,
@@ -122,7 +156,7 @@ struct Band {
 }
 
 impl Band {
-    fn of(claim: &Claim) -> Self {
+    fn of(claim: &GrowthClaim) -> Self {
         let target = claim.model.growth.target();
         let lo = if claim.model.at_most {
             f64::NEG_INFINITY
@@ -137,7 +171,7 @@ impl Band {
     fn contains(self, v: f64) -> bool {
         self.lo <= v && v <= self.hi
     }
-    fn describe(self, claim: &Claim) -> String {
+    fn describe(self, claim: &GrowthClaim) -> String {
         let target = claim.model.growth.target();
         if claim.model.at_most {
             format!("(-inf, {}]", num(self.hi))
@@ -162,23 +196,28 @@ pub fn num(v: f64) -> String {
     }
 }
 
-/// Judge one series of `claim`.
-pub fn judge_series(claim: &Claim, confidence: f64, series: Series) -> SeriesOutcome {
+/// Why `series` fails whatever its other cases say, if it does: a case the claim needs
+/// crashed, ran out of memory or panicked.
+pub fn broken_reason(series: &Series) -> Option<String> {
+    let first = series.broken.first()?;
+    let more = match series.broken.len() {
+        1 => String::new(),
+        n => format!(" (and {} more)", n - 1),
+    };
+    Some(format!("a case the claim needs did not run: {first}{more}"))
+}
+
+/// Judge one series of the growth claim `claim`, whose law is `growth`.
+pub fn judge_series(
+    claim: &Claim,
+    growth: &GrowthClaim,
+    confidence: f64,
+    series: Series,
+) -> SeriesOutcome {
     let exact = claim.metric.is_exact();
-    let kind = claim.model.growth.fit_kind();
-    if let Some(first) = series.broken.first() {
-        let more = match series.broken.len() {
-            1 => String::new(),
-            n => format!(" (and {} more)", n - 1),
-        };
-        return SeriesOutcome {
-            reason: format!("a case the claim needs did not run: {first}{more}"),
-            series,
-            verdict: Verdict::Fails,
-            exact,
-            fit: None,
-            alternative: None,
-        };
+    let kind = growth.model.growth.fit_kind();
+    if let Some(reason) = broken_reason(&series) {
+        return SeriesOutcome::new(series, Verdict::Fails, reason, exact);
     }
     let xy: Vec<(f64, f64)> = series.points.iter().map(|p| (p.x, p.y)).collect();
     let fit = match fit_growth(kind, &xy, exact, confidence) {
@@ -188,17 +227,10 @@ pub fn judge_series(claim: &Claim, confidence: f64, series: Series) -> SeriesOut
             if let Some(note) = series.notes.first() {
                 reason = format!("{reason}; {note}");
             }
-            return SeriesOutcome {
-                series,
-                verdict: Verdict::Inconclusive,
-                reason,
-                exact,
-                fit: None,
-                alternative: None,
-            };
+            return SeriesOutcome::new(series, Verdict::Inconclusive, reason, exact);
         }
     };
-    let band = Band::of(claim);
+    let band = Band::of(growth);
     let what = kind.quantity();
     let (verdict, mut reason) = if exact {
         let last = *fit
@@ -211,7 +243,7 @@ pub fn judge_series(claim: &Claim, confidence: f64, series: Series) -> SeriesOut
                 format!(
                     "{what} {} within {}",
                     num(fit.estimate),
-                    band.describe(claim)
+                    band.describe(growth)
                 ),
             ),
             (false, false) => (
@@ -220,7 +252,7 @@ pub fn judge_series(claim: &Claim, confidence: f64, series: Series) -> SeriesOut
                     "{what} {} (largest sizes: {}) outside {}",
                     num(fit.estimate),
                     num(last),
-                    band.describe(claim)
+                    band.describe(growth)
                 ),
             ),
             _ => (
@@ -229,7 +261,7 @@ pub fn judge_series(claim: &Claim, confidence: f64, series: Series) -> SeriesOut
                     "curved: fitted {what} {} but {} between the largest sizes, against {}",
                     num(fit.estimate),
                     num(last),
-                    band.describe(claim)
+                    band.describe(growth)
                 ),
             ),
         }
@@ -247,17 +279,17 @@ pub fn judge_series(claim: &Claim, confidence: f64, series: Series) -> SeriesOut
         if band.lo <= lo && hi <= band.hi {
             (
                 Verdict::Holds,
-                format!("{ci} within {}", band.describe(claim)),
+                format!("{ci} within {}", band.describe(growth)),
             )
         } else if hi < band.lo || lo > band.hi {
             (
                 Verdict::Fails,
-                format!("{ci} outside {}", band.describe(claim)),
+                format!("{ci} outside {}", band.describe(growth)),
             )
         } else {
             (
                 Verdict::Inconclusive,
-                format!("{ci} straddles {}", band.describe(claim)),
+                format!("{ci} straddles {}", band.describe(growth)),
             )
         }
     };
@@ -283,51 +315,34 @@ pub fn judge_series(claim: &Claim, confidence: f64, series: Series) -> SeriesOut
         ));
     }
     SeriesOutcome {
-        series,
-        verdict,
-        reason,
-        exact,
         fit: Some(fit),
         alternative,
+        ..SeriesOutcome::new(series, verdict, reason, exact)
     }
 }
 
-/// Judge `claim` on its series. `skipped` says why the claim was deliberately not evaluated
-/// (e.g. a timing claim under `--counters-only`); it is then `skipped`, whatever `series`
-/// holds.
-pub fn judge_claim(
-    claim: &Claim,
-    confidence: f64,
-    series: Vec<Series>,
-    skipped: Option<&str>,
-) -> ClaimOutcome {
-    if let Some(why) = skipped {
-        return ClaimOutcome {
-            id: claim.id.clone(),
-            sentence: claim.sentence.clone(),
-            metric: claim.metric.to_string(),
-            x: claim.x.to_string(),
-            model: claim.model.to_string(),
-            tolerance: claim.tolerance,
-            verdict: Verdict::Skipped,
-            reason: why.to_string(),
-            deciding: None,
-            series: Vec::new(),
-        };
-    }
-    let outcomes: Vec<SeriesOutcome> = series
-        .into_iter()
-        .map(|s| judge_series(claim, confidence, s))
-        .collect();
-    let target = claim.model.growth.target();
-    let distance = |o: &SeriesOutcome| {
-        o.fit.as_ref().map_or(f64::NEG_INFINITY, |f| {
-            if claim.model.at_most {
+/// The outcome of `claim`, deliberately not evaluated for the reason `why` (e.g. a timing claim
+/// under `--counters-only`).
+pub fn skipped_claim(claim: &Claim, why: &str) -> ClaimOutcome {
+    outcome_of(claim, Verdict::Skipped, why.to_string(), None, Vec::new())
+}
+
+/// Judge `claim` on the outcomes of its series.
+pub fn judge_claim(claim: &Claim, outcomes: Vec<SeriesOutcome>) -> ClaimOutcome {
+    // How far a holding series is from failing: the larger, the more it says.
+    let distance = |o: &SeriesOutcome| match &claim.expect {
+        Expectation::Growth(g) => o.fit.as_ref().map_or(f64::NEG_INFINITY, |f| {
+            if g.model.at_most {
                 f.estimate
             } else {
-                (f.estimate - target).abs()
+                (f.estimate - g.model.growth.target()).abs()
             }
-        })
+        }),
+        Expectation::SameAs(_) => 0.0,
+        Expectation::AtLeast(_) => o
+            .speedup
+            .as_ref()
+            .map_or(f64::NEG_INFINITY, |s| -s.estimate),
     };
     let deciding = [Verdict::Fails, Verdict::Inconclusive]
         .into_iter()
@@ -348,22 +363,46 @@ pub fn judge_claim(
         }
         None => (
             Verdict::Error,
-            "the data hold no case of the selected workloads and strategies with a size: \
-             nothing to judge the claim on"
-                .to_string(),
+            format!(
+                "the data hold no case of the selected workloads{} and strategies{}: nothing to \
+                 judge the claim on",
+                if claim.params.is_empty() {
+                    ""
+                } else {
+                    " (with the claim's params)"
+                },
+                match claim.expect {
+                    Expectation::Growth(_) => " with a size",
+                    _ => "",
+                }
+            ),
         ),
+    };
+    outcome_of(claim, verdict, reason, deciding, outcomes)
+}
+
+fn outcome_of(
+    claim: &Claim,
+    verdict: Verdict,
+    reason: String,
+    deciding: Option<usize>,
+    series: Vec<SeriesOutcome>,
+) -> ClaimOutcome {
+    let growth = match &claim.expect {
+        Expectation::Growth(g) => Some(g),
+        _ => None,
     };
     ClaimOutcome {
         id: claim.id.clone(),
         sentence: claim.sentence.clone(),
         metric: claim.metric.to_string(),
-        x: claim.x.to_string(),
-        model: claim.model.to_string(),
-        tolerance: claim.tolerance,
+        x: growth.map(|g| g.x.to_string()),
+        model: claim.expect.to_string(),
+        tolerance: growth.map(|g| g.tolerance),
         verdict,
         reason,
         deciding,
-        series: outcomes,
+        series,
     }
 }
 
@@ -372,6 +411,13 @@ mod tests {
     use super::*;
     use crate::check::claims::ClaimsFile;
     use crate::check::series::Point;
+
+    fn judge(claim: &Claim, series: Series) -> SeriesOutcome {
+        let Expectation::Growth(g) = &claim.expect else {
+            panic!("a growth claim")
+        };
+        judge_series(claim, g, 0.95, series)
+    }
 
     fn claim(metric: &str, model: &str, tolerance: f64) -> Claim {
         let text = format!(
@@ -393,6 +439,7 @@ mod tests {
             workload: "w".into(),
             strategy: "s".into(),
             params: String::new(),
+            threads: Some(1),
             points: sizes
                 .iter()
                 .map(|&n| Point {
@@ -420,20 +467,15 @@ mod tests {
 
     #[test]
     fn clean_quadratic_timing_holds_as_power_two() {
-        let o = judge_series(
-            &claim("time", "power 2", 0.1),
-            0.95,
-            series(&DOUBLING, |n| n * n),
-        );
+        let o = judge(&claim("time", "power 2", 0.1), series(&DOUBLING, |n| n * n));
         assert_eq!(o.verdict, Verdict::Holds, "{}", o.reason);
         assert!((o.fit.unwrap().estimate - 2.0).abs() < 1e-9);
     }
 
     #[test]
     fn clean_doubling_timing_holds_as_exponential_base_two() {
-        let o = judge_series(
+        let o = judge(
             &claim("time", "exponential 2", 0.1),
-            0.95,
             series(&[10, 12, 14, 16, 18, 20], |k| 2f64.powf(k)),
         );
         assert_eq!(o.verdict, Verdict::Holds, "{}", o.reason);
@@ -442,24 +484,20 @@ mod tests {
 
     #[test]
     fn noisy_linear_timing_holds_fails_or_is_inconclusive_by_its_interval() {
-        let holds = judge_series(&claim("time", "linear", 0.1), 0.95, noisy_linear());
+        let holds = judge(&claim("time", "linear", 0.1), noisy_linear());
         assert_eq!(holds.verdict, Verdict::Holds, "{}", holds.reason);
         let (lo, hi) = holds.fit.unwrap().interval.unwrap();
         assert!(lo < 1.0 && 1.0 < hi && hi - lo > 0.01, "[{lo}, {hi}]");
-        let fails = judge_series(&claim("time", "power 2", 0.1), 0.95, noisy_linear());
+        let fails = judge(&claim("time", "power 2", 0.1), noisy_linear());
         assert_eq!(fails.verdict, Verdict::Fails, "{}", fails.reason);
-        let tight = judge_series(&claim("time", "linear", 0.005), 0.95, noisy_linear());
+        let tight = judge(&claim("time", "linear", 0.005), noisy_linear());
         assert_eq!(tight.verdict, Verdict::Inconclusive, "{}", tight.reason);
         assert!(tight.reason.contains("straddles"), "{}", tight.reason);
     }
 
     #[test]
     fn a_series_of_two_sizes_is_inconclusive() {
-        let o = judge_series(
-            &claim("time", "linear", 0.1),
-            0.95,
-            series(&[10, 20], |n| n),
-        );
+        let o = judge(&claim("time", "linear", 0.1), series(&[10, 20], |n| n));
         assert_eq!(o.verdict, Verdict::Inconclusive);
         assert!(o.reason.contains("need at least 3"), "{}", o.reason);
     }
@@ -467,9 +505,8 @@ mod tests {
     #[test]
     fn a_false_linear_claim_on_exact_doubling_fails_with_the_fitted_base() {
         let calls = |k: f64| 2f64.powf(k + 1.0) - 1.0;
-        let o = judge_series(
+        let o = judge(
             &claim("counter:backprop_calls", "linear", 0.1),
-            0.95,
             series(&[4, 6, 8, 10, 12], calls),
         );
         assert_eq!(o.verdict, Verdict::Fails, "{}", o.reason);
@@ -490,22 +527,17 @@ mod tests {
         let s = series(&[10, 20, 40], |n| {
             pts.iter().find(|p| p.0 as f64 == n).unwrap().1
         });
-        let o = judge_series(&claim("counter:c", "linear", 0.2), 0.95, s);
+        let o = judge(&claim("counter:c", "linear", 0.2), s);
         assert_eq!(o.verdict, Verdict::Inconclusive, "{}", o.reason);
         assert!(o.reason.contains("curved"), "{}", o.reason);
     }
 
     #[test]
     fn upper_bounds_hold_below_and_fail_above() {
-        let under = judge_series(
-            &claim("time", "at most power 1.2", 0.0),
-            0.95,
-            noisy_linear(),
-        );
+        let under = judge(&claim("time", "at most power 1.2", 0.0), noisy_linear());
         assert_eq!(under.verdict, Verdict::Holds, "{}", under.reason);
-        let over = judge_series(
+        let over = judge(
             &claim("time", "at most power 1.2", 0.0),
-            0.95,
             series(&DOUBLING, |n| n * n),
         );
         assert_eq!(over.verdict, Verdict::Fails, "{}", over.reason);
@@ -517,7 +549,7 @@ mod tests {
         let good = series(&DOUBLING, |n| n);
         let mut bad = series(&DOUBLING, |n| n * n);
         bad.workload = "quadratic".into();
-        let outcome = judge_claim(&c, 0.95, vec![good.clone(), bad], None);
+        let outcome = judge_claim(&c, vec![judge(&c, good.clone()), judge(&c, bad)]);
         assert_eq!(outcome.verdict, Verdict::Fails);
         assert_eq!(outcome.deciding, Some(1));
         assert!(
@@ -526,15 +558,15 @@ mod tests {
             outcome.reason
         );
         assert_eq!(
-            judge_claim(&c, 0.95, vec![good], None).verdict,
+            judge_claim(&c, vec![judge(&c, good)]).verdict,
             Verdict::Holds
         );
-        let skipped = judge_claim(&c, 0.95, Vec::new(), Some("not measured"));
+        let skipped = skipped_claim(&c, "not measured");
         assert_eq!(
             (skipped.verdict, skipped.reason.as_str()),
             (Verdict::Skipped, "not measured")
         );
-        let none = judge_claim(&c, 0.95, Vec::new(), None);
+        let none = judge_claim(&c, Vec::new());
         assert_eq!(none.verdict, Verdict::Error, "{}", none.reason);
     }
 
@@ -543,7 +575,7 @@ mod tests {
         let c = claim("time", "linear", 0.1);
         let mut s = series(&DOUBLING, |n| n);
         s.broken.push("size 25600: crashed: stack overflow".into());
-        let o = judge_series(&c, 0.95, s);
+        let o = judge(&c, s);
         assert_eq!(o.verdict, Verdict::Fails);
         assert!(o.reason.contains("stack overflow"), "{}", o.reason);
     }

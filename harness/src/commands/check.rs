@@ -2,9 +2,11 @@
 //!
 //! - `--results DIR|FILE` judges an existing results file (a directory holding `results.json`,
 //!   a `results.json`, or a `results.csv`): every claim, counters and timings, from its rows.
-//! - Without `--results`, the counter claims are decided by evaluating exactly the cases they
-//!   need in-process; the timing, overhead and memory claims by measuring their cases in child
-//!   processes with `dualbench run`'s machinery.
+//! - Without `--results`, the counter claims (growth laws and `same as` comparisons) are
+//!   decided by evaluating exactly the cases they need in-process; the timing, overhead and
+//!   memory claims by measuring their cases in child processes with `dualbench run`'s
+//!   machinery. Speedup claims compare thread counts, which only a results file of `dualbench
+//!   run --threads 1,2` holds: without `--results` they are skipped.
 //! - `--counters-only` decides only the counter claims (the others are `skipped`): what CI
 //!   runs, with `--strict`.
 //!

@@ -36,10 +36,18 @@ pub struct GradArgs {
     /// sharing workload, which would not finish).
     #[arg(long)]
     pub force: bool,
+    /// Evaluate in a pool of N threads (1 to 256): a parallel strategy then runs a fork-join
+    /// workload's `join`s in parallel.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = parse_threads)]
+    pub threads: usize,
 }
 
 fn parse_size(text: &str) -> std::result::Result<usize, String> {
     select::size(text).map_err(|e| e.to_string())
+}
+
+fn parse_threads(text: &str) -> std::result::Result<usize, String> {
+    select::thread_count(text).map_err(|e| e.to_string())
 }
 
 /// Run `dualbench grad`.
@@ -52,6 +60,7 @@ pub fn execute(args: GradArgs) -> Result<Outcome> {
         input: args.input,
         cotangent: args.cotangent,
         force: args.force,
+        threads: args.threads,
     })?;
     let json = serde_json::to_string(&report)
         .map_err(|e| Error::usage(format!("cannot encode the result as JSON: {e}")))?;

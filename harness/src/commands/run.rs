@@ -41,6 +41,11 @@ pub struct RunArgs {
     /// A workload parameter `key=value`, applied to every selected workload (repeatable).
     #[arg(long = "param", value_name = "KEY=VALUE")]
     pub params: Vec<String>,
+    /// Thread counts, comma separated (`1,2,4`; 1 to 256, each once): on a fork-join workload
+    /// every parallel strategy (primal, dualrev-par) runs once per count, in a pool of that
+    /// many threads; every other case runs on one thread (suite default: 1,2; perf 1).
+    #[arg(long, value_name = "N,...")]
+    pub threads: Vec<String>,
     /// Wall-clock budget per case in seconds (suite default: quick 2, perf 8, paper 10, full 20).
     #[arg(long, value_name = "SECONDS")]
     pub budget: Option<f64>,
@@ -54,8 +59,8 @@ pub struct RunArgs {
     /// Untimed warm-up per case in seconds (suite default).
     #[arg(long, value_name = "SECONDS")]
     pub warmup: Option<f64>,
-    /// Stack of the evaluation thread in MiB (closure-based strategies recurse deeply;
-    /// default 1024).
+    /// Stack of each evaluation thread in MiB (every thread of a case's pool; closure-based
+    /// strategies recurse deeply; default 1024).
     #[arg(long, value_name = "MIB")]
     pub stack_mib: Option<u64>,
     /// Cap on each case's live heap in MiB, recorded as `oom` when exceeded (default: half
@@ -75,8 +80,9 @@ pub struct RunArgs {
         long,
         value_name = "DIR",
         conflicts_with_all = [
-            "suite", "workloads", "strategies", "sizes", "params", "budget", "repeat",
-            "min_time", "warmup", "stack_mib", "memory_limit_mib", "out", "force", "shard",
+            "suite", "workloads", "strategies", "sizes", "params", "threads", "budget",
+            "repeat", "min_time", "warmup", "stack_mib", "memory_limit_mib", "out", "force",
+            "shard",
         ]
     )]
     pub resume: Option<PathBuf>,
@@ -94,8 +100,8 @@ pub struct RunArgs {
     #[arg(long)]
     pub no_plot: bool,
     /// After measuring, count each finished case's instructions per gradient under
-    /// valgrind's callgrind (deterministic; cases slower than 20 ms per gradient are not
-    /// counted). Needs valgrind.
+    /// valgrind's callgrind (deterministic; cases slower than 20 ms per gradient, and cases on
+    /// more than one thread, which callgrind would serialise, are not counted). Needs valgrind.
     #[arg(long)]
     pub instructions: bool,
 }
@@ -118,6 +124,7 @@ impl RunArgs {
             strategies: self.strategies.clone(),
             sizes: self.sizes.clone(),
             params: self.params.clone(),
+            threads: self.threads.clone(),
             overrides: Overrides {
                 budget_s: self.budget,
                 repeat: self.repeat,
@@ -219,6 +226,14 @@ pub fn execute(args: RunArgs) -> Result<Outcome> {
             .iter()
             .filter(|r| instructions::gradients_for(r).is_some())
             .count();
+        let parallel = file.rows.iter().filter(|r| r.threads > 1).count();
+        if parallel > 0 && !args.quiet {
+            eprintln!(
+                "instructions: {parallel} case{} on more than one thread not counted (callgrind \
+                 runs one thread at a time); their one-thread cases are",
+                if parallel == 1 { "" } else { "s" }
+            );
+        }
         let bar = progress_bar(countable, "instruction counts", args.quiet);
         let stack = (file.metadata.options.stack_mib as usize) << 20;
         instructions::count_rows(&exe, &mut file.rows, stack, |row| {

@@ -7,6 +7,7 @@ use std::time::Instant;
 use crate::error::{Error, Outcome, Result};
 use crate::output;
 use crate::output::{progress_bar, Format};
+use crate::select;
 use crate::verify::random::RandomCheck;
 use crate::verify::{Plan, Request};
 
@@ -30,12 +31,20 @@ pub struct VerifyArgs {
     /// The seed of `--random` (default 0).
     #[arg(long, value_name = "S", requires = "random")]
     pub seed: Option<u64>,
+    /// Run every evaluation in a pool of N threads (1 to 256), so that the parallel strategies
+    /// run the fork-join workloads' `join`s in parallel.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = parse_threads, conflicts_with = "random")]
+    pub threads: usize,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
     /// No progress bar and no messages on stderr.
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+fn parse_threads(text: &str) -> std::result::Result<usize, String> {
+    select::thread_count(text).map_err(|e| e.to_string())
 }
 
 /// Run `dualbench verify`.
@@ -82,6 +91,7 @@ fn execute_workloads(args: VerifyArgs) -> Result<Outcome> {
         workloads: args.workloads,
         strategies: args.strategies,
         sizes: args.sizes,
+        threads: args.threads,
     })?;
     let bar = progress_bar(plan.cases.len(), "cases", args.quiet);
     let mut start = Instant::now();

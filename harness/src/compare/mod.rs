@@ -1,7 +1,8 @@
 //! `dualbench compare`: two results files, case by case, with three tiers of evidence.
 //!
-//! Rows match by their key (workload, size, parameters, strategy). For every case present in
-//! both files:
+//! Rows match by their key (workload, size, parameters, strategy, thread count): a case on two
+//! threads is compared only with the same case on two threads. For every case present in both
+//! files:
 //!
 //! - **Exact figures** — every counter, the allocation requests, the bytes allocated and the
 //!   peak live heap of one gradient — are compared exactly; every change is reported, and an increase is a
@@ -27,7 +28,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::error::{Error, Outcome, Result};
-use crate::results::{CaseResult, ResultsFile, Status};
+use crate::results::{CaseKey, CaseResult, ResultsFile, Status};
 
 /// A tier of evidence that `--fail-on` can gate on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, clap::ValueEnum)]
@@ -157,6 +158,8 @@ pub struct CaseComparison {
     pub params: String,
     /// Strategy.
     pub strategy: String,
+    /// The thread count the case ran on.
+    pub threads: u64,
     /// Status in BASE (`None`: not in BASE).
     pub base_status: Option<Status>,
     /// Status in NEW (`None`: not in NEW).
@@ -174,7 +177,7 @@ pub struct CaseComparison {
 }
 
 impl CaseComparison {
-    /// `workload size strategy` (with parameters).
+    /// `workload size / strategy` (with parameters, and `@Nt` for a case on N > 1 threads).
     pub fn label(&self) -> String {
         let mut label = self.workload.clone();
         if !self.params.is_empty() {
@@ -183,7 +186,12 @@ impl CaseComparison {
         if let Some(s) = self.size {
             label.push_str(&format!(" {s}"));
         }
-        format!("{label} / {}", self.strategy)
+        let threads = if self.threads == 1 {
+            String::new()
+        } else {
+            format!("@{}t", self.threads)
+        };
+        format!("{label} / {}{threads}", self.strategy)
     }
 
     /// Whether anything about the case changed: the status, an exact figure, the instruction
@@ -246,7 +254,7 @@ fn params_text(row: &CaseResult) -> String {
 }
 
 /// A stable seed for the bootstrap of one case: FNV-1a of its key.
-fn seed_of(key: &(String, Option<u64>, String, String)) -> u64 {
+fn seed_of(key: &CaseKey) -> u64 {
     use std::hash::Hasher;
     let mut hasher = fnv::FnvHasher::default();
     hasher.write(format!("{key:?}").as_bytes());
@@ -344,6 +352,7 @@ fn compare_case(
         size: base.size,
         params: params_text(base),
         strategy: base.strategy.clone(),
+        threads: base.threads,
         base_status: Some(base.status),
         new_status: Some(new.status),
         time,
@@ -361,6 +370,7 @@ fn one_sided(row: &CaseResult, in_base: bool) -> CaseComparison {
         size: row.size,
         params: params_text(row),
         strategy: row.strategy.clone(),
+        threads: row.threads,
         base_status: if in_base { status } else { None },
         new_status: if in_base { None } else { status },
         time: None,
@@ -405,8 +415,8 @@ pub fn run(request: &Request) -> Result<Comparison> {
     }
     if common == 0 {
         return Err(Error::usage(format!(
-            "{} and {} have no case in common (a case is a workload, size, parameters and \
-             strategy): nothing to compare",
+            "{} and {} have no case in common (a case is a workload, size, parameters, \
+             strategy and thread count): nothing to compare",
             request.base.display(),
             request.new.display()
         )));

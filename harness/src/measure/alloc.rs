@@ -1,11 +1,22 @@
-//! A counting global allocator: heap accounting per thread, and an optional process-wide cap.
+//! A counting global allocator: heap accounting for the threads of a memory pass, and an
+//! optional process-wide cap.
 //!
 //! The `dualbench` binary installs [`CountingAllocator`] as its `#[global_allocator]`. It
-//! forwards every request to mimalloc and, while a [`MemoryPass`] is open, also
-//! counts on the *calling thread* the bytes allocated in total and the peak of live bytes.
-//! Counting per thread keeps parallel test threads and the harness's own
-//! threads out of a case's figures; the measured gradient runs on the evaluation thread that
-//! [`crate::measure::thread::with_stack`] creates, so the pass is opened on that thread.
+//! forwards every request to mimalloc and, while a [`MemoryPass`] is open, also counts the
+//! bytes allocated in total, the allocation requests and the peak of live bytes — on the
+//! threads that belong to the pass only. A pass belongs to the thread that opens it
+//! ([`MemoryPass::open`]), or to every worker of a rayon pool ([`MemoryPass::open_in`]: a case
+//! of `run --threads` runs in such a pool, and the branches of its `join`s allocate on
+//! whichever worker runs them). Counting only the pass's threads keeps parallel test threads
+//! and the harness's own threads out of a case's figures.
+//!
+//! Totals and requests are counted per thread and summed when the pass closes. The peak is not
+//! a sum of per-thread peaks (two threads need not peak at the same moment, and a thread may
+//! free what another allocated): each pass has one shared count of the live bytes of all its
+//! threads together, updated with an atomic add on every allocation and free of a member
+//! thread, and the peak is the largest value that count reached. These atomics are touched only
+//! while a pass is open — the memory pass of a case, never its timed loops. For a pass of one
+//! thread the figures are exactly that thread's.
 //!
 //! Why mimalloc: the Contrib-graph and closure strategies allocate one small node per
 //! operation, the paper's representation, while a tape appends to one growing array. With
@@ -18,8 +29,8 @@
 //! live bytes, and a request that would take it past the limit fails: the standard library then
 //! prints `memory allocation of N bytes failed` and aborts, which the parent of a `run-case`
 //! child records as the case's `oom` status. The cap is enforced here rather than with address
-//! space limits (`RLIMIT_AS`) because the evaluation thread reserves a 1 GiB stack of address
-//! space that it mostly never touches.
+//! space limits (`RLIMIT_AS`) because the evaluation threads reserve a 1 GiB stack of address
+//! space each that they mostly never touch.
 //!
 //! Outside a pass, the extra work per allocation is two relaxed atomic loads and, with a
 //! limit, a thread-local credit update: threads reserve the cap's bytes in 1 MiB chunks, so the
@@ -27,37 +38,46 @@
 //! repetitions are not distorted by the accounting.
 
 use std::alloc::{GlobalAlloc, Layout};
-use std::cell::Cell;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::cell::{Cell, RefCell};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use mimalloc::MiMalloc;
+use rayon::ThreadPool;
 
 /// The allocator every request is forwarded to.
 static INNER: MiMalloc = MiMalloc;
 
-/// How many threads have an open [`MemoryPass`] (a cheap global gate for the per-thread
-/// counters).
+/// How many threads belong to an open [`MemoryPass`] (a cheap global gate for the counters).
 static OPEN_PASSES: AtomicUsize = AtomicUsize::new(0);
 /// The live-bytes cap, 0 for none.
 static LIMIT: AtomicUsize = AtomicUsize::new(0);
 /// Live bytes of the whole process, maintained only while a limit is set.
 static LIVE: AtomicUsize = AtomicUsize::new(0);
 
+/// The live bytes of a pass's threads together: shared by the threads of one pass.
+#[derive(Debug, Default)]
+struct Live {
+    /// Bytes allocated minus bytes freed by the pass's threads since it opened (may dip below
+    /// zero when they free memory allocated before the pass).
+    now: AtomicI64,
+    /// The largest value `now` reached.
+    peak: AtomicI64,
+}
+
 thread_local! {
-    /// Whether this thread has an open pass.
+    /// Whether this thread belongs to an open pass.
     static ACTIVE: Cell<bool> = const { Cell::new(false) };
-    /// Live bytes allocated by this thread since its pass opened (may dip below zero when the
-    /// thread frees memory allocated before the pass).
-    static CURRENT: Cell<i64> = const { Cell::new(0) };
-    /// The largest value `CURRENT` reached during the pass.
-    static PEAK: Cell<i64> = const { Cell::new(0) };
-    /// Bytes allocated during the pass, frees not subtracted.
+    /// The live bytes of this thread's pass. Set (first touched) before `ACTIVE`, so the
+    /// allocator reads it only once it exists: registering its destructor may allocate.
+    static LIVE_OF_PASS: RefCell<Option<Arc<Live>>> = const { RefCell::new(None) };
+    /// Bytes this thread allocated during the pass, frees not subtracted.
     static TOTAL: Cell<u64> = const { Cell::new(0) };
-    /// Allocation requests during the pass (`alloc`, `alloc_zeroed`, `realloc`).
+    /// Allocation requests of this thread during the pass (`alloc`, `alloc_zeroed`, `realloc`).
     static REQUESTS: Cell<u64> = const { Cell::new(0) };
 }
 
-/// mimalloc with per-thread byte counting and an optional cap; see the module
+/// mimalloc with byte counting for memory passes and an optional cap; see the module
 /// documentation.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct CountingAllocator;
@@ -136,23 +156,45 @@ fn release(size: usize) {
 }
 
 /// Record `delta` live bytes (positive for an allocation), `allocated` new bytes and
-/// `requests` allocation requests on the calling thread, if it has an open pass. `try_with`
-/// because the allocator may be called while thread-locals are torn down.
+/// `requests` allocation requests of the calling thread, if it belongs to an open pass.
+/// `try_with` because the allocator may be called while thread-locals are torn down.
 fn count(delta: i64, allocated: u64, requests: u64) {
     if OPEN_PASSES.load(Ordering::Relaxed) == 0 {
         return;
     }
     let _ = ACTIVE.try_with(|active| {
         if active.get() {
-            CURRENT.with(|c| {
-                let now = c.get() + delta;
-                c.set(now);
-                PEAK.with(|p| p.set(p.get().max(now)));
-            });
             TOTAL.with(|t| t.set(t.get() + allocated));
             REQUESTS.with(|r| r.set(r.get() + requests));
+            let _ = LIVE_OF_PASS.try_with(|live| {
+                if let Some(live) = live.try_borrow().ok().as_deref().and_then(Option::as_ref) {
+                    // One atomic count for all the pass's threads: its successive values are
+                    // the live bytes of all of them, so their largest is the peak of the sum.
+                    let now = live.now.fetch_add(delta, Ordering::Relaxed) + delta;
+                    live.peak.fetch_max(now, Ordering::Relaxed);
+                }
+            });
         }
     });
+}
+
+/// Make the calling thread a member of the pass whose live bytes are `live`.
+fn join_pass(live: &Arc<Live>) {
+    TOTAL.with(|t| t.set(0));
+    REQUESTS.with(|r| r.set(0));
+    let live = Arc::clone(live);
+    LIVE_OF_PASS.with(|slot| *slot.borrow_mut() = Some(live));
+    ACTIVE.with(|a| a.set(true));
+    OPEN_PASSES.fetch_add(1, Ordering::Relaxed);
+}
+
+/// End the calling thread's membership of its pass: its bytes allocated and its requests.
+fn leave_pass() -> (u64, u64) {
+    ACTIVE.with(|a| a.set(false));
+    OPEN_PASSES.fetch_sub(1, Ordering::Relaxed);
+    // Dropped outside the borrow (and uncounted: the thread is no longer active).
+    drop(LIVE_OF_PASS.with(|slot| slot.borrow_mut().take()));
+    (TOTAL.with(Cell::get), REQUESTS.with(Cell::get))
 }
 
 // SAFETY: every method forwards to `INNER` with the caller's layout and pointer unchanged;
@@ -223,10 +265,11 @@ pub fn set_limit(bytes: usize) {
     LIMIT.store(bytes, Ordering::Relaxed);
 }
 
-/// What a [`MemoryPass`] measured on its thread.
+/// What a [`MemoryPass`] measured on its threads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct HeapUsage {
-    /// The peak of live heap bytes above the level at which the pass opened.
+    /// The peak of live heap bytes of the pass's threads together, above the level at which
+    /// the pass opened.
     pub peak_bytes: u64,
     /// Bytes allocated in total (reallocations count their growth), frees not subtracted.
     pub allocated_bytes: u64,
@@ -234,39 +277,84 @@ pub struct HeapUsage {
     pub allocations: u64,
 }
 
-/// Heap accounting on the current thread, from [`MemoryPass::open`] to [`MemoryPass::close`].
-/// Not `Send`: it must be closed on the thread that opened it.
+/// Heap accounting from [`MemoryPass::open`] (the calling thread) or [`MemoryPass::open_in`]
+/// (every worker of a rayon pool) to [`MemoryPass::close`]. Not `Send`: it must be closed on
+/// the thread that opened it.
 #[derive(Debug)]
-pub struct MemoryPass {
+pub struct MemoryPass<'pool> {
+    /// The live bytes of the pass's threads together.
+    live: Arc<Live>,
+    /// The pool whose every worker belongs to the pass, with the index of the worker that
+    /// opened it; `None` for a pass of the calling thread alone.
+    pool: Option<(&'pool ThreadPool, usize)>,
     _not_send: std::marker::PhantomData<*const ()>,
 }
 
-impl MemoryPass {
+impl MemoryPass<'static> {
     /// Start counting on the current thread.
     pub fn open() -> Self {
-        CURRENT.with(|c| c.set(0));
-        PEAK.with(|p| p.set(0));
-        TOTAL.with(|t| t.set(0));
-        REQUESTS.with(|r| r.set(0));
-        ACTIVE.with(|a| a.set(true));
-        OPEN_PASSES.fetch_add(1, Ordering::Relaxed);
+        let live = Arc::new(Live::default());
+        join_pass(&live);
         MemoryPass {
+            live,
+            pool: None,
+            _not_send: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<'pool> MemoryPass<'pool> {
+    /// Start counting on every worker of `pool`; called on one of them (a case runs in its
+    /// pool through [`ThreadPool::install`]). The other workers join first, by a broadcast,
+    /// and the calling one last, so that the broadcast's own allocations on the calling thread
+    /// are not counted.
+    ///
+    /// # Panics
+    ///
+    /// If the calling thread is not a worker of `pool`.
+    pub fn open_in(pool: &'pool ThreadPool) -> Self {
+        let me = pool
+            .current_thread_index()
+            .expect("a pool's memory pass is opened on a worker of that pool");
+        let live = Arc::new(Live::default());
+        pool.broadcast(|worker| {
+            if worker.index() != me {
+                join_pass(&live);
+            }
+        });
+        join_pass(&live);
+        MemoryPass {
+            live,
+            pool: Some((pool, me)),
             _not_send: std::marker::PhantomData,
         }
     }
 
     /// Stop counting and report, or `None` when [`CountingAllocator`] is not the global
     /// allocator of this process (nothing was counted although the pass allocates a probe).
+    /// The calling thread leaves first, so that the broadcast that ends the other workers'
+    /// membership is not counted.
     pub fn close(self) -> Option<HeapUsage> {
         drop(std::hint::black_box(vec![0u8; 1]));
-        ACTIVE.with(|a| a.set(false));
-        OPEN_PASSES.fetch_sub(1, Ordering::Relaxed);
-        let allocated_bytes = TOTAL.with(Cell::get);
+        let (mut allocated_bytes, mut requests) = leave_pass();
+        if let Some((pool, me)) = self.pool {
+            let others = pool.broadcast(|worker| {
+                if worker.index() == me {
+                    (0, 0)
+                } else {
+                    leave_pass()
+                }
+            });
+            for (bytes, count) in others {
+                allocated_bytes += bytes;
+                requests += count;
+            }
+        }
         // The probe above is one request of one byte; it is not the pass's.
         (allocated_bytes > 0).then(|| HeapUsage {
-            peak_bytes: PEAK.with(Cell::get).max(0) as u64,
+            peak_bytes: self.live.peak.load(Ordering::Relaxed).max(0) as u64,
             allocated_bytes: allocated_bytes - 1,
-            allocations: REQUESTS.with(Cell::get) - 1,
+            allocations: requests - 1,
         })
     }
 }
@@ -295,6 +383,85 @@ mod tests {
         assert!(usage.peak_bytes >= 1 << 20 && usage.peak_bytes < (1 << 20) + (1 << 16));
         assert!(usage.allocated_bytes >= (1 << 20) + (1 << 19));
         assert!(usage.allocated_bytes < 1 << 22);
+    }
+
+    #[test]
+    fn a_pool_pass_counts_both_branches_of_a_join_and_the_peak_of_their_sum() {
+        use std::sync::Barrier;
+        use strategies::{outputs, DynProgram, ForkJoin, Outputs, ParProgram, ParReal, Program};
+
+        const MIB: usize = 1 << 20;
+        /// Each branch of its one `join` holds a MiB until both branches hold theirs.
+        struct BothBranchesAllocate(Barrier);
+        impl BothBranchesAllocate {
+            fn branch<R: ParReal>(&self, x: &R) -> R {
+                let block = std::hint::black_box(vec![1u8; MIB]);
+                self.0.wait();
+                x.clone() * f64::from(block[MIB - 1])
+            }
+        }
+        impl ParProgram for BothBranchesAllocate {
+            fn input_len(&self) -> usize {
+                2
+            }
+            fn output_len(&self) -> usize {
+                1
+            }
+            fn eval<R: ParReal>(&self, x: &[R]) -> Outputs<R> {
+                let (a, b) = R::join(|| self.branch(&x[0]), || self.branch(&x[1]));
+                outputs![a * b]
+            }
+        }
+        impl Program for BothBranchesAllocate {
+            fn input_len(&self) -> usize {
+                2
+            }
+            fn output_len(&self) -> usize {
+                1
+            }
+            fn eval<R: strategies::Real>(&self, x: &[R]) -> Outputs<R> {
+                outputs![x[0].clone() * x[1].clone()]
+            }
+        }
+
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        let program = ForkJoin(BothBranchesAllocate(Barrier::new(2)));
+        let gradient = |pass: MemoryPass| {
+            let mut out = program.gradient_buffer();
+            let mut recorder = strategies::Recorder::default();
+            program.gradient_recorded(
+                strategies::StrategyKind::Primal,
+                &[2.0, 3.0],
+                &mut out,
+                &mut recorder,
+            );
+            assert_eq!(out.value, [6.0]);
+            pass.close()
+                .expect("the counting allocator is installed in this test")
+        };
+        let (usage, on_this_thread) = pool.install(|| {
+            (
+                gradient(MemoryPass::open_in(&pool)),
+                gradient(MemoryPass::open()),
+            )
+        });
+        // The branches ran on the two workers at once (the barrier needs both): a pass of the
+        // calling thread alone sees one MiB; the pool's pass sees both, live at the same time.
+        assert!(on_this_thread.allocated_bytes >= MIB as u64);
+        assert!(on_this_thread.allocated_bytes < (MIB + MIB / 2) as u64);
+        let (two, two_and_a_half) = (2 * MIB as u64, (2 * MIB + MIB / 2) as u64);
+        assert!(
+            (two..two_and_a_half).contains(&usage.allocated_bytes),
+            "{usage:?}"
+        );
+        assert!(
+            (two..two_and_a_half).contains(&usage.peak_bytes),
+            "{usage:?}"
+        );
+        assert!(usage.allocations >= 2, "{usage:?}");
     }
 
     #[test]

@@ -1,16 +1,22 @@
 //! The child side of isolation: measuring one case in this process (`dualbench run-case`).
 //!
-//! Everything that evaluates the program runs on one evaluation thread with the case's stack
-//! ([`crate::measure::thread::with_stack`]): instantiation, the operation count T, the memory
-//! pass, the counting pass, the warm-up and every sample. A stack overflow or a failed
-//! allocation there aborts this process, and the parent records it; a panic unwinds to `main`
-//! and exits 101.
+//! Everything that evaluates the program runs inside a rayon pool of exactly the case's thread
+//! count ([`CaseSpec::threads`]), built for the case with the case's stack on every worker
+//! ([`crate::measure::thread::evaluation_pool`]): instantiation, the operation count T, the
+//! memory pass, the counting pass, the warm-up and every sample run on one worker, through
+//! [`rayon::ThreadPool::install`], and the `join`s of a parallel strategy on a fork-join
+//! program spread over the others ([`strategies::real::parallel_here`]). A sequential case
+//! runs in a pool of one thread, which is its evaluation thread. A stack overflow or a failed
+//! allocation on any worker aborts this process, and the parent records it; a panic unwinds to
+//! `main` and exits 101.
 //!
 //! Passes, in order:
 //!
 //! 1. the operation count T (on counting scalars, not a gradient);
 //! 2. the memory and counting pass: the first gradient of the process (so a cold one), with the
-//!    heap counted on this thread and the strategy's counters recorded (into room reserved
+//!    heap counted on every worker of the pool ([`MemoryPass::open_in`]: allocations in either
+//!    branch of a `join` count, and the peak is that of all workers' live bytes together) and
+//!    the strategy's counters recorded (into room reserved
 //!    before the pass, so recording them allocates nothing; untimed, since forming counters
 //!    is not part of a timed gradient);
 //! 3. the warm-up: timed single gradients until the warm-up time has passed. The fastest sets
@@ -29,6 +35,7 @@ use std::hash::Hasher;
 use std::io::{BufRead, Write};
 use std::time::{Duration, Instant};
 
+use rayon::ThreadPool;
 use strategies::{DynProgram, Recorder, StrategyKind};
 
 use crate::error::{Error, Result};
@@ -36,7 +43,7 @@ use crate::measure::alloc::{self, MemoryPass};
 use crate::measure::protocol::{
     CaseInfo, CaseSpec, PhaseSample, Request, Response, Samples, Setup,
 };
-use crate::measure::thread::with_stack;
+use crate::measure::thread::{evaluation_pool, with_active_workers};
 use crate::select;
 
 /// The most gradients batched into one sample.
@@ -53,12 +60,15 @@ pub fn serve(
     alloc::set_limit(spec.memory_limit_bytes);
     let workload = workloads::find(&spec.workload)?;
     let strategy = select::strategy(&spec.strategy)?;
-    with_stack(spec.stack_bytes, move || {
+    let pool = evaluation_pool(spec.threads, spec.stack_bytes)?;
+    let pool = &pool;
+    pool.install(move || {
         let instance = workloads::instantiate(workload, spec.size, &spec.params)?;
         let case = Case {
             program: instance.program.as_ref(),
             strategy,
             input: &instance.input,
+            pool,
         };
         let mut responses = responses;
         send(&mut responses, &Response::Counted(case.count()))?;
@@ -103,11 +113,12 @@ fn send(out: &mut impl Write, response: &Response) -> Result<()> {
         .map_err(|e| io_error("writing a response to the parent", e))
 }
 
-/// One program, strategy and input.
+/// One program, strategy and input, and the pool it runs in.
 struct Case<'a> {
     program: &'a dyn DynProgram,
     strategy: StrategyKind,
     input: &'a [f64],
+    pool: &'a ThreadPool,
 }
 
 impl Case<'_> {
@@ -128,7 +139,7 @@ impl Case<'_> {
         let start = Instant::now();
         let mut out = self.program.gradient_buffer();
         let mut recorder = Recorder::with_room_for(self.strategy.counter_names().len());
-        let pass = MemoryPass::open();
+        let pass = MemoryPass::open_in(self.pool);
         self.program
             .gradient_recorded(self.strategy, self.input, &mut out, &mut recorder);
         let heap = pass.close();
@@ -138,13 +149,13 @@ impl Case<'_> {
 
         let warmup = Duration::from_nanos(spec.warmup_ns);
         let warmup_start = Instant::now();
-        loop {
+        with_active_workers(|| loop {
             let times = self.program.time_gradients(self.strategy, self.input, 1, 1);
             fastest = times.into_iter().fold(fastest, Duration::min);
             if warmup_start.elapsed() >= warmup {
                 break;
             }
-        }
+        });
         let estimate_ns = (fastest.as_nanos() as f64).max(1.0);
         let batch = (spec.target_sample_ns as f64 / estimate_ns).ceil() as u64;
 
@@ -157,8 +168,14 @@ impl Case<'_> {
     }
 
     /// `phase_samples` phase batches (the share's warm-up), then `samples` timed batches, of
-    /// `batch` gradients each, reported per gradient.
+    /// `batch` gradients each, reported per gradient; the pool's other workers wait actively
+    /// meanwhile ([`with_active_workers`]).
     fn measure(&self, batch: u64, samples: u64, phase_samples: u64) -> Samples {
+        with_active_workers(|| self.measure_timed(batch, samples, phase_samples))
+    }
+
+    /// [`Case::measure`] on this worker.
+    fn measure_timed(&self, batch: u64, samples: u64, phase_samples: u64) -> Samples {
         let per = |d: Duration| d.as_nanos() as f64 / batch as f64;
         let phases = self
             .program
@@ -247,6 +264,7 @@ mod tests {
             strategy: "dualrev".into(),
             size: Some(10),
             params: Default::default(),
+            threads: 1,
             stack_bytes: 8 << 20,
             memory_limit_bytes: 0,
             warmup_ns: 0,

@@ -17,6 +17,12 @@
 //! file and divides by K. K is chosen from the case's measured median so that the window runs
 //! about [`WINDOW_NS`] natively; a case slower than [`MAX_GRADIENT_NS`] per gradient is not
 //! counted (its `instructions` stays null), since under callgrind it would take minutes.
+//!
+//! Nor is a case on more than one thread (`run --threads`): callgrind runs the threads of a
+//! process one at a time, so the parallel case would not run in parallel, and its count would
+//! add the idle workers' spinning, which depends on the schedule — neither the parallel cost
+//! nor a repeatable number. Its `instructions` stays null; the same strategy's case on one
+//! thread is counted.
 
 use std::path::Path;
 use std::process::Command;
@@ -88,10 +94,10 @@ pub fn valgrind_available() -> bool {
 }
 
 /// The gradients a window of `row`'s case holds, or `None` when the case is not counted (not
-/// finished, no median, or slower than [`MAX_GRADIENT_NS`]).
+/// finished, no median, slower than [`MAX_GRADIENT_NS`], or on more than one thread).
 pub fn gradients_for(row: &CaseResult) -> Option<u64> {
     let median = row.median_ns.filter(|m| m.is_finite() && *m > 0.0)?;
-    if row.status != Status::Ok || median > MAX_GRADIENT_NS {
+    if row.status != Status::Ok || median > MAX_GRADIENT_NS || row.threads != 1 {
         return None;
     }
     Some(((WINDOW_NS / median).ceil() as u64).clamp(1, MAX_GRADIENTS))
@@ -198,7 +204,7 @@ mod tests {
     }
 
     #[test]
-    fn windows_last_about_two_milliseconds_and_slow_cases_are_not_counted() {
+    fn windows_last_about_two_milliseconds_and_slow_or_parallel_cases_are_not_counted() {
         let mut row = crate::results::fixture::fmult_row("tape");
         row.median_ns = Some(1000.0);
         assert_eq!(gradients_for(&row), Some(1000));
@@ -207,6 +213,9 @@ mod tests {
         row.median_ns = Some(3e7);
         assert_eq!(gradients_for(&row), None);
         row.median_ns = Some(1000.0);
+        row.threads = 2;
+        assert_eq!(gradients_for(&row), None, "callgrind serialises threads");
+        row.threads = 1;
         row.status = Status::Timeout;
         assert_eq!(gradients_for(&row), None);
     }

@@ -28,7 +28,10 @@ pub struct CaseSpec {
     pub size: Option<usize>,
     /// The workload's parameters as given (defaults are filled in by the child).
     pub params: Params,
-    /// The stack of the evaluation thread, in bytes.
+    /// The threads of the rayon pool the child runs the whole case in (1 for a sequential
+    /// case).
+    pub threads: usize,
+    /// The stack of each evaluation thread (every worker of the pool), in bytes.
     pub stack_bytes: usize,
     /// The cap on live heap bytes, 0 for none.
     pub memory_limit_bytes: usize,

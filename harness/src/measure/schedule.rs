@@ -1,4 +1,5 @@
-//! Measuring a (workload, size) group: every strategy in its own process, samples interleaved.
+//! Measuring a (workload, size) group: every case — a strategy on a thread count — in its own
+//! process, samples interleaved.
 //!
 //! A group's cases are started one after the other (setup, memory pass and warm-up run alone,
 //! so they do not compete for the cores); each child then waits, idle, for requests. Samples
@@ -7,6 +8,11 @@
 //! machine (thermal throttling, a neighbour's job) is thereby spread over all strategies of a
 //! group instead of landing on whichever ran last, and `primal` — always a group's first case —
 //! is measured under the same conditions as the gradients it is the denominator of.
+//!
+//! A case's thread count is the size of the rayon pool its process runs it in (`run
+//! --threads`, [`crate::measure::child`]). The denominator of a case on t threads is the primal
+//! on t threads when the group has it (the parallel primal of a fork-join workload: the same
+//! program, its `join`s run in parallel), else the primal on one thread.
 //!
 //! Each round's share starts with one phase sample (a batch of gradients whose forward and
 //! reverse phases are timed, apart from the samples): the child idled since its last share and
@@ -33,7 +39,33 @@ use crate::measure::settings::Settings;
 use crate::measure::stats::{self, Summary};
 use crate::results::{CaseResult, Status};
 
-/// One case of a group, as planned.
+/// One case of a group, as planned: a strategy on a thread count.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Case {
+    /// The strategy.
+    pub strategy: StrategyKind,
+    /// The threads of the pool it runs in (1 for a sequential case).
+    pub threads: usize,
+    /// The command that reproduces it (for its row).
+    pub command: String,
+}
+
+/// The cases of one workload at one size.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CaseGroup {
+    /// The workload's name.
+    pub workload: String,
+    /// The size (`None` for fixed-size workloads).
+    pub size: Option<usize>,
+    /// The parameters as given on the command line.
+    pub params: Params,
+    /// Every parameter, defaults filled in (for the rows).
+    pub resolved_params: Params,
+    /// The cases, `primal` on one thread first.
+    pub cases: Vec<Case>,
+}
+
+/// One case of a [`Group`], as planned: a strategy on one thread.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PlannedCase {
     /// The strategy.
@@ -42,7 +74,8 @@ pub struct PlannedCase {
     pub command: String,
 }
 
-/// The cases of one workload at one size.
+/// The cases of one workload at one size, every one on one thread (what `check` measures; a
+/// sweep's groups are [`CaseGroup`]s).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Group {
     /// The workload's name.
@@ -57,9 +90,30 @@ pub struct Group {
     pub cases: Vec<PlannedCase>,
 }
 
-/// Strategies that already failed on a smaller size of a workload, with the reason, keyed by
-/// (workload, strategy): their larger sizes are recorded as `skipped`.
-pub type Failures = BTreeMap<(String, StrategyKind), String>;
+impl From<&Group> for CaseGroup {
+    fn from(group: &Group) -> Self {
+        CaseGroup {
+            workload: group.workload.clone(),
+            size: group.size,
+            params: group.params.clone(),
+            resolved_params: group.resolved_params.clone(),
+            cases: group
+                .cases
+                .iter()
+                .map(|c| Case {
+                    strategy: c.strategy,
+                    threads: 1,
+                    command: c.command.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Strategies that already failed on a smaller size of a workload at a thread count, with the
+/// reason, keyed by (workload, strategy, threads): their larger sizes are recorded as
+/// `skipped`.
+pub type Failures = BTreeMap<(String, StrategyKind, usize), String>;
 
 /// A case while its group runs.
 enum State {
@@ -85,10 +139,25 @@ impl Progress {
     }
 }
 
-/// Measure `group`, skipping strategies listed in `failures` and adding those that fail.
-/// `on_case` is called once per finished case (for progress).
+/// Measure `group`, every case on one thread ([`run_cases`]).
 pub fn run_group(
     group: &Group,
+    settings: &Settings,
+    failures: &mut Failures,
+    on_case: impl FnMut(),
+) -> Vec<CaseResult> {
+    run_cases(&CaseGroup::from(group), settings, failures, on_case)
+}
+
+/// The key of `case` of `group` in [`Failures`].
+fn failure_key(group: &CaseGroup, case: &Case) -> (String, StrategyKind, usize) {
+    (group.workload.clone(), case.strategy, case.threads)
+}
+
+/// Measure `group`, skipping cases listed in `failures` and adding those that fail.
+/// `on_case` is called once per finished case (for progress).
+pub fn run_cases(
+    group: &CaseGroup,
     settings: &Settings,
     failures: &mut Failures,
     mut on_case: impl FnMut(),
@@ -97,11 +166,10 @@ pub fn run_group(
         .cases
         .iter()
         .map(|case| {
-            let key = (group.workload.clone(), case.strategy);
-            if failures.contains_key(&key) {
+            if failures.contains_key(&failure_key(group, case)) {
                 return None;
             }
-            Some(start(group, case.strategy, settings))
+            Some(start(group, case, settings))
         })
         .collect();
 
@@ -145,14 +213,19 @@ pub fn run_group(
         }
     }
 
-    let primal_median = group
+    // The primal's median at each thread count it finished at.
+    let primal_medians: BTreeMap<usize, f64> = group
         .cases
         .iter()
         .zip(&progress)
-        .find(|(c, _)| c.strategy == StrategyKind::Primal)
-        .and_then(|(_, p)| p.as_ref())
-        .filter(|p| matches!(p.state, State::Ended(None)))
-        .and_then(|p| stats::median(&p.samples));
+        .filter(|(c, _)| c.strategy == StrategyKind::Primal)
+        .filter_map(|(c, p)| {
+            let p = p
+                .as_ref()
+                .filter(|p| matches!(p.state, State::Ended(None)))?;
+            Some((c.threads, stats::median(&p.samples)?))
+        })
+        .collect();
     let mut group_info = progress.iter().flatten().find_map(|p| p.info.clone());
     if group_info.is_none() && progress.iter().any(Option::is_none) {
         group_info = count_only(group, settings);
@@ -160,10 +233,20 @@ pub fn run_group(
 
     let mut rows = Vec::with_capacity(n);
     for (case, p) in group.cases.iter().zip(progress) {
-        let key = (group.workload.clone(), case.strategy);
         let row = match p {
-            None => skipped_row(group, case, &failures[&key], group_info.as_ref()),
-            Some(p) => measured_row(group, case, p, primal_median),
+            None => skipped_row(
+                group,
+                case,
+                &failures[&failure_key(group, case)],
+                group_info.as_ref(),
+            ),
+            Some(p) => {
+                let primal = primal_medians
+                    .get(&case.threads)
+                    .or_else(|| primal_medians.get(&1))
+                    .copied();
+                measured_row(group, case, p, primal)
+            }
         };
         record_failures(std::slice::from_ref(&row), failures);
         on_case();
@@ -185,25 +268,31 @@ pub fn record_failures(rows: &[CaseResult], failures: &mut Failures) {
         };
         let at = row.size.map_or(String::new(), |s| format!(" at size {s}"));
         failures
-            .entry((row.workload.clone(), strategy))
+            .entry((row.workload.clone(), strategy, row.threads as usize))
             .or_insert_with(|| format!("{}{at}", row.status.name()));
     }
 }
 
 /// T and the shape of the group's case, from a child that only counts (for a group whose
 /// every case was skipped).
-fn count_only(group: &Group, settings: &Settings) -> Option<CaseInfo> {
-    let spec = case_spec(group, StrategyKind::Primal, settings);
+fn count_only(group: &CaseGroup, settings: &Settings) -> Option<CaseInfo> {
+    let spec = case_spec(group, StrategyKind::Primal, 1, settings);
     let mut process = CaseProcess::spawn(&settings.exe, &spec, settings.budget).ok()?;
     process.counted().ok()
 }
 
-fn case_spec(group: &Group, strategy: StrategyKind, settings: &Settings) -> CaseSpec {
+fn case_spec(
+    group: &CaseGroup,
+    strategy: StrategyKind,
+    threads: usize,
+    settings: &Settings,
+) -> CaseSpec {
     CaseSpec {
         workload: group.workload.clone(),
         strategy: strategy.name().to_string(),
         size: group.size,
         params: group.params.clone(),
+        threads,
         stack_bytes: settings.stack_bytes,
         memory_limit_bytes: settings.memory_limit_bytes,
         warmup_ns: settings.warmup.as_nanos() as u64,
@@ -212,8 +301,8 @@ fn case_spec(group: &Group, strategy: StrategyKind, settings: &Settings) -> Case
 }
 
 /// Start the case's process and wait until it is set up.
-fn start(group: &Group, strategy: StrategyKind, settings: &Settings) -> Progress {
-    let spec = case_spec(group, strategy, settings);
+fn start(group: &CaseGroup, case: &Case, settings: &Settings) -> Progress {
+    let spec = case_spec(group, case.strategy, case.threads, settings);
     let t = Instant::now();
     let mut info = None;
     let mut setup = None;
@@ -272,8 +361,8 @@ fn planned_samples(p: &Progress, settings: &Settings) -> u64 {
     planned.max(1)
 }
 
-fn base_row(group: &Group, case: &PlannedCase, status: Status, detail: String) -> CaseResult {
-    CaseResult::unmeasured(
+fn base_row(group: &CaseGroup, case: &Case, status: Status, detail: String) -> CaseResult {
+    let mut row = CaseResult::unmeasured(
         &group.workload,
         group.size.map(|s| s as u64),
         group.resolved_params.clone(),
@@ -281,7 +370,9 @@ fn base_row(group: &Group, case: &PlannedCase, status: Status, detail: String) -
         status,
         detail,
         case.command.clone(),
-    )
+    );
+    row.threads = case.threads as u64;
+    row
 }
 
 fn set_info(row: &mut CaseResult, info: &CaseInfo) {
@@ -293,8 +384,8 @@ fn set_info(row: &mut CaseResult, info: &CaseInfo) {
 }
 
 fn skipped_row(
-    group: &Group,
-    case: &PlannedCase,
+    group: &CaseGroup,
+    case: &Case,
     reason: &str,
     info: Option<&CaseInfo>,
 ) -> CaseResult {
@@ -306,8 +397,8 @@ fn skipped_row(
 }
 
 fn measured_row(
-    group: &Group,
-    case: &PlannedCase,
+    group: &CaseGroup,
+    case: &Case,
     p: Progress,
     primal_median: Option<f64>,
 ) -> CaseResult {

@@ -1,21 +1,18 @@
 //! The rows that `plot` draws: one or more results files read and combined, with the queries
 //! the figures share.
 //!
-//! A case is one (workload, parameters, size, strategy). Two files that hold the same case are
-//! refused: which measurement to draw would be a guess, and `dualbench merge` is the command
-//! that combines files. A workload's **group** is its name and parameters; a figure draws one
-//! panel per group. The `threads` parameter (a thread count, for parallel strategies) is not
-//! part of a group: rows with a thread count above 1 feed only the speedup figure.
+//! A case is one (workload, parameters, size, strategy, thread count). Two files that hold the
+//! same case are refused: which measurement to draw would be a guess, and `dualbench merge` is
+//! the command that combines files. A workload's **group** is its name and parameters; a figure
+//! draws one panel per group. A row's thread count (`CaseResult::threads`, `run --threads`) is
+//! not part of a group: rows with a thread count above 1 feed only the speedup figure.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::plot::style::sort_strategies;
-use crate::results::{CaseResult, Metadata, ResultsFile, Status};
-
-/// The parameter that holds a parallel case's thread count.
-pub const THREADS_PARAM: &str = "threads";
+use crate::results::{CaseKey, CaseResult, Metadata, ResultsFile, Status};
 
 /// One input file.
 #[derive(Clone, Debug, PartialEq)]
@@ -37,14 +34,13 @@ pub struct Dataset {
     pub sources: Vec<Source>,
 }
 
-/// A workload and its parameters (without `threads`): what one panel shows.
+/// A workload and its parameters: what one panel shows.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Group {
     /// The workload.
     pub workload: String,
-    /// Its parameters as `key=value` pairs, `threads` left out; each value written exactly
-    /// (the shortest decimal that reads back as the same `f64`), so distinct values are
-    /// distinct groups.
+    /// Its parameters as `key=value` pairs, each value written exactly (the shortest decimal
+    /// that reads back as the same `f64`), so distinct values are distinct groups.
     pub params: Vec<(String, String)>,
 }
 
@@ -56,7 +52,6 @@ impl Group {
             params: row
                 .params
                 .iter()
-                .filter(|(k, _)| k.as_str() != THREADS_PARAM)
                 .map(|(k, v)| (k.clone(), v.to_string()))
                 .collect(),
         }
@@ -96,13 +91,6 @@ impl Group {
     }
 }
 
-/// The thread count of a row (1 when it has none).
-pub fn threads(row: &CaseResult) -> u64 {
-    row.params
-        .get(THREADS_PARAM)
-        .map_or(1, |t| t.max(1.0) as u64)
-}
-
 impl Dataset {
     /// Read every file of `paths` (a directory holding `results.json`, a `results.json`, or a
     /// `results.csv`) and combine their rows.
@@ -124,7 +112,7 @@ impl Dataset {
         }
         let mut rows: Vec<CaseResult> = Vec::new();
         let mut sources = Vec::new();
-        let mut seen: BTreeMap<(String, Option<u64>, String, String), PathBuf> = BTreeMap::new();
+        let mut seen: BTreeMap<CaseKey, PathBuf> = BTreeMap::new();
         for path in paths {
             if !path.exists() {
                 return Err(Error::usage(format!(
@@ -143,7 +131,7 @@ impl Dataset {
                             path.display(),
                             Group::of(row).title(true),
                             row.size.map_or_else(|| "-".into(), |s| s.to_string()),
-                            row.strategy
+                            row.strategy_label()
                         )));
                     }
                     return Err(Error::usage(format!(
@@ -152,7 +140,7 @@ impl Dataset {
                          workloads), or plot them apart",
                         Group::of(row).title(true),
                         row.size.map_or_else(|| "-".into(), |s| s.to_string()),
-                        row.strategy,
+                        row.strategy_label(),
                         first.display(),
                         path.display()
                     )));
@@ -202,12 +190,12 @@ impl Dataset {
             > 1
     }
 
-    /// The sequential rows (no thread count above 1) of `group`.
+    /// The sequential rows (on one thread) of `group`.
     pub fn rows_of<'a>(&'a self, group: &Group) -> impl Iterator<Item = &'a CaseResult> + 'a {
         let group = group.clone();
         self.rows
             .iter()
-            .filter(move |r| threads(r) == 1 && Group::of(r) == group)
+            .filter(move |r| r.threads == 1 && Group::of(r) == group)
     }
 
     /// The strategies of `rows`, in figure order.
@@ -283,13 +271,19 @@ mod tests {
 
     #[test]
     fn a_thread_count_is_not_part_of_a_group() {
-        let mut a = row(Some(10), "tape", Status::Ok);
+        let mut a = row(Some(10), "dualrev-par", Status::Ok);
         a.params.insert("particles".into(), 4.0);
         let mut b = a.clone();
-        b.params.insert(THREADS_PARAM.into(), 2.0);
+        b.threads = 2;
         assert_eq!(Group::of(&a), Group::of(&b));
-        assert_eq!((threads(&a), threads(&b)), (1, 2));
+        assert_ne!(a.key(), b.key(), "but it is part of the case");
         assert_eq!(Group::of(&a).title(true), "w [particles=4]");
         assert_eq!(Group::of(&a).stem(true), "w-particles-4");
+        let data = Dataset {
+            rows: vec![a.clone(), b],
+            sources: Vec::new(),
+        };
+        let sequential: Vec<&CaseResult> = data.rows_of(&Group::of(&a)).collect();
+        assert_eq!(sequential, [&a]);
     }
 }

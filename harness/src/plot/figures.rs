@@ -25,7 +25,7 @@ use plotters::prelude::*;
 
 use crate::check::claims::FitKind;
 use crate::check::fit::fit_growth;
-use crate::plot::dataset::{largest_common_size, threads, Dataset, Group};
+use crate::plot::dataset::{largest_common_size, Dataset, Group};
 use crate::plot::panel::{Axis, Bar, BarChart, BarGroup, Line, LinePanel, Point};
 use crate::plot::render::{DrawResult, Figure};
 use crate::plot::style::{short, Style, Unit};
@@ -784,7 +784,7 @@ fn speedup(data: &Dataset) -> Result<Vec<Planned>, String> {
             .iter()
             .filter(|r| Group::of(r) == group && r.status == Status::Ok)
             .collect();
-        if !rows.iter().any(|r| threads(r) > 1) {
+        if !rows.iter().any(|r| r.threads > 1) {
             continue;
         }
         threaded = true;
@@ -794,13 +794,13 @@ fn speedup(data: &Dataset) -> Result<Vec<Planned>, String> {
         let mut max_threads = 1u64;
         for strategy in Dataset::strategies_in(rows.iter().copied()) {
             let mine: Vec<&&CaseResult> = rows.iter().filter(|r| r.strategy == strategy).collect();
-            let Some(size) = mine.iter().filter(|r| threads(r) > 1).map(|r| r.size).max() else {
+            let Some(size) = mine.iter().filter(|r| r.threads > 1).map(|r| r.size).max() else {
                 continue;
             };
             let at: Vec<&&CaseResult> = mine.iter().copied().filter(|r| r.size == size).collect();
             let Some(base) = at
                 .iter()
-                .find(|r| threads(r) == 1)
+                .find(|r| r.threads == 1)
                 .and_then(|r| positive(r.median_ns?))
             else {
                 notes.push(format!(
@@ -812,7 +812,7 @@ fn speedup(data: &Dataset) -> Result<Vec<Planned>, String> {
             let mut points: Vec<Point> = at
                 .iter()
                 .filter_map(|r| {
-                    let t = threads(r);
+                    let t = r.threads;
                     let m = positive(r.median_ns?)?;
                     max_threads = max_threads.max(t);
                     Some(Point {
@@ -876,11 +876,9 @@ fn speedup(data: &Dataset) -> Result<Vec<Planned>, String> {
                 unmatched.join("; ")
             )
         } else {
-            format!(
-                "parallel speedup: not drawn — no row carries a thread count above 1 (the \
-                 `{}` parameter of parallel cases)",
-                crate::plot::dataset::THREADS_PARAM
-            )
+            "parallel speedup: not drawn — no row carries a thread count above 1 (`dualbench \
+             run --threads 1,2` measures parallel strategies on fork-join workloads)"
+                .to_string()
         });
     }
     Ok(planned)

@@ -287,6 +287,7 @@ where
                 Marker::TriangleDown => vec![(0, r + 1), (r + 1, -r), (-r - 1, -r)],
                 Marker::Diamond => vec![(0, -r - 1), (r + 1, 0), (0, r + 1), (-r - 1, 0)],
                 Marker::Hexagon => polygon(6, r + 1),
+                Marker::Star => star(r + 2),
                 _ => polygon(5, r + 1),
             };
             let mut closed = points.clone();
@@ -311,6 +312,21 @@ fn polygon(sides: usize, r: i32) -> Vec<(i32, i32)> {
                 (a.cos() * r as f64).round() as i32,
                 (a.sin() * r as f64).round() as i32,
             )
+        })
+        .collect()
+}
+
+/// The vertices of a five-pointed star, one point up, `r` pixels from its centre to a point.
+fn star(r: i32) -> Vec<(i32, i32)> {
+    polygon(10, r)
+        .into_iter()
+        .enumerate()
+        .map(|(i, (x, y))| {
+            if i % 2 == 1 {
+                (x * 2 / 5, y * 2 / 5)
+            } else {
+                (x, y)
+            }
         })
         .collect()
 }

@@ -64,6 +64,8 @@ pub enum Marker {
     Plus,
     /// A diagonal cross (drawn as strokes).
     Cross,
+    /// A five-pointed star.
+    Star,
 }
 
 /// How one strategy is drawn in every figure.
@@ -104,6 +106,7 @@ const STYLES: &[(&str, StrategyStyle)] = &[
     ("cayley", own(0xA8, 0x90, 0x00, Marker::TriangleDown)),
     ("sparse", own(0x00, 0x9E, 0x73, Marker::Pentagon)),
     ("dualrev", own(0xCC, 0x79, 0xA7, Marker::Hexagon)),
+    ("dualrev-par", own(0x88, 0x22, 0x55, Marker::Star)),
     ("peer-xad", peer(0x33, 0x22, 0x88, Marker::Diamond)),
     ("peer-echidna", peer(0x88, 0xCC, 0xEE, Marker::Circle)),
     ("peer-reverse", peer(0x44, 0xAA, 0x99, Marker::Square)),

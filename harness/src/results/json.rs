@@ -69,11 +69,14 @@ const ROW_FIELDS_ADDED: &[(u32, &[AddedField])] = &[
             ("instructions", || serde_json::Value::Null),
         ],
     ),
+    // Every case of an earlier version ran on one thread.
+    (4, &[("threads", || serde_json::json!(1))]),
 ];
 
 /// Bring a results file of schema `version` to [`SCHEMA_VERSION`]: add the row fields (and,
 /// from version 1, the metadata fields `build.git_dirty` and `merged_from`) that later versions
-/// introduced, as not measured, without overwriting a field the file already has.
+/// introduced, as not measured (`threads` as 1: before version 4 every case ran on one thread),
+/// without overwriting a field the file already has.
 pub fn upgrade(value: &mut serde_json::Value, version: u32) -> Result<(), String> {
     if version >= SCHEMA_VERSION {
         return Ok(());
@@ -125,7 +128,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn files_of_versions_1_and_2_read_with_the_newer_fields_unmeasured() {
+    fn files_of_versions_1_to_3_read_with_the_newer_fields_unmeasured() {
         use crate::results::fixture::{fmult_row, metadata};
         let file = ResultsFile {
             schema_version: SCHEMA_VERSION,
@@ -135,7 +138,13 @@ mod tests {
         let mut text = serde_json::to_value(&file).unwrap();
         for row in text["rows"].as_array_mut().unwrap() {
             let row = row.as_object_mut().unwrap();
-            for field in ["allocations", "instructions", "round_samples", "ci_level"] {
+            for field in [
+                "threads",
+                "allocations",
+                "instructions",
+                "round_samples",
+                "ci_level",
+            ] {
                 row.remove(field);
             }
         }
@@ -147,6 +156,7 @@ mod tests {
         let upgraded = read(text.to_string().as_bytes()).unwrap();
         assert_eq!(upgraded.schema_version, SCHEMA_VERSION);
         assert_eq!(upgraded.rows[0].allocations, None);
+        assert_eq!(upgraded.rows[0].threads, 1);
         assert!(upgraded.rows[0].round_samples.is_empty());
         assert!(upgraded.metadata.merged_from.is_empty());
 
@@ -156,6 +166,25 @@ mod tests {
             e.contains("has no `ci_level`"),
             "a version 2 row must have the fields version 2 added: {e}"
         );
+
+        text["schema_version"] = serde_json::json!(3);
+        text["metadata"]["merged_from"] = serde_json::json!([]);
+        for row in text["rows"].as_array_mut().unwrap() {
+            let row = row.as_object_mut().unwrap();
+            row.insert("round_samples".into(), serde_json::json!([]));
+            row.insert("ci_level".into(), serde_json::Value::Null);
+            row.insert("allocations".into(), serde_json::json!(7));
+            row.insert("instructions".into(), serde_json::Value::Null);
+        }
+        let upgraded = read(text.to_string().as_bytes()).unwrap();
+        assert_eq!(
+            upgraded.rows[0].threads, 1,
+            "a version 3 case ran on one thread"
+        );
+        assert_eq!(upgraded.rows[0].allocations, Some(7), "kept as measured");
+        text["schema_version"] = serde_json::json!(4);
+        let e = read(text.to_string().as_bytes()).unwrap_err();
+        assert!(e.contains("has no `threads`"), "{e}");
 
         text["schema_version"] = serde_json::json!(99);
         let e = read(text.to_string().as_bytes()).unwrap_err();

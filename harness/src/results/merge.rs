@@ -2,7 +2,8 @@
 //! (`dualbench run --shard I/N`), into one.
 //!
 //! Rows are kept in input order, and two inputs holding the same case (workload, size, params,
-//! strategy) are always refused. The inputs must come from one measurement: the same build
+//! strategy, thread count) are always refused; rows that differ only in their thread count are
+//! different cases, and both are kept. The inputs must come from one measurement: the same build
 //! (version, commit, dirty flag, compiler, profile), the same machine and the same options
 //! (suite, budgets, samples, stack, memory cap; the shard may differ). Otherwise their numbers
 //! are not comparable, and the merge is refused naming what differs — unless `force`, in
@@ -90,7 +91,7 @@ pub fn merge(files: Vec<ResultsFile>, names: &[String], force: bool) -> Result<R
                     "{name} repeats the case {} {} size {} of an earlier input; \
                      merge files of disjoint cases (e.g. the shards of one sweep)",
                     row.workload,
-                    row.strategy,
+                    row.strategy_label(),
                     row.size.map_or("-".into(), |s| s.to_string())
                 )));
             }
@@ -105,7 +106,29 @@ pub fn merge(files: Vec<ResultsFile>, names: &[String], force: bool) -> Result<R
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::results::fixture::metadata;
+    use crate::results::fixture::{fmult_row, metadata};
+    use crate::results::SCHEMA_VERSION;
+
+    #[test]
+    fn rows_that_differ_only_in_their_thread_count_are_different_cases() {
+        let file = |threads| {
+            let mut row = fmult_row("dualrev-par");
+            row.threads = threads;
+            ResultsFile {
+                schema_version: SCHEMA_VERSION,
+                metadata: metadata(),
+                rows: vec![row],
+            }
+        };
+        let names = ["one".to_string(), "two".to_string()];
+        let merged = merge(vec![file(1), file(2)], &names, false).unwrap();
+        let threads: Vec<u64> = merged.rows.iter().map(|r| r.threads).collect();
+        assert_eq!(threads, [1, 2]);
+        let e = merge(vec![file(2), file(2)], &names, false)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("repeats the case fmult dualrev-par@2t"), "{e}");
+    }
 
     #[test]
     fn provenance_is_exact_inputs_of_other_builds_options_or_suites_differ() {

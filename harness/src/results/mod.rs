@@ -4,7 +4,7 @@
 //! `dualbench merge` and read by `check`, `plot` and `compare` (the schema is documented in
 //! `docs/results.md`):
 //!
-//! - `results.json`: [`ResultsFile`] — `{"schema_version": 3, "metadata": {..}, "rows": [..]}`,
+//! - `results.json`: [`ResultsFile`] — `{"schema_version": 4, "metadata": {..}, "rows": [..]}`,
 //!   the complete record ([`json`]);
 //! - `results.csv`: one row per case with flat columns: `schema_version`, then the fields of
 //!   [`CaseResult`] in order; the variable-length fields (`params`, `counters`, `samples_ns`,
@@ -40,9 +40,11 @@ use crate::measure::machine::{Build, Machine};
 /// The version of the results schema that this dualbench writes. Version 2 added
 /// `round_samples` and `ci_level` to the rows, `git_dirty` to the build and `merged_from` to
 /// the metadata, a `schema_version` column to the CSV, and times the phases in their own pass.
-/// Version 3 added `allocations` and `instructions` to the rows. `results.json` files of
-/// versions 1 and 2 are read too, their missing fields as not measured ([`json::upgrade`]).
-pub const SCHEMA_VERSION: u32 = 3;
+/// Version 3 added `allocations` and `instructions` to the rows. Version 4 added `threads`, the
+/// thread count a case ran on, to the rows and to their key. `results.json` files of versions 1
+/// to 3 are read too, their missing fields as not measured and their rows as run on one thread
+/// ([`json::upgrade`]).
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// The JSON file's name inside a results directory.
 pub const JSON_FILE: &str = "results.json";
@@ -78,7 +80,7 @@ impl Status {
     }
 }
 
-/// One case: a (workload, size, params, strategy) and what was measured.
+/// One case: a (workload, size, params, strategy, thread count) and what was measured.
 ///
 /// Times are nanoseconds per gradient (for several outputs, per full Jacobian). Every field
 /// after `detail` except `command` and `counters` may be missing (`null` / empty cell) when
@@ -93,6 +95,9 @@ pub struct CaseResult {
     pub params: BTreeMap<String, f64>,
     /// The strategy's name.
     pub strategy: String,
+    /// The threads of the rayon pool the case ran in (`run --threads`): 1 for every sequential
+    /// case; above 1 only for a parallel strategy on a fork-join workload.
+    pub threads: u64,
     /// How the case ended.
     pub status: Status,
     /// Why, for any status but `ok` (empty for `ok`).
@@ -137,11 +142,14 @@ pub struct CaseResult {
     /// Median of its reverse phase (reverse pass, releasing the graph), from the phase
     /// samples; 0 for forward mode and `primal`.
     pub reverse_median_ns: Option<f64>,
-    /// Median of the `primal` strategy on the same workload, size and params in the same run.
+    /// Median of the `primal` strategy on the same workload, size and params in the same run:
+    /// at the row's thread count when the run measured the primal there (the parallel primal of
+    /// a fork-join workload), else at one thread.
     pub primal_median_ns: Option<f64>,
     /// `median_ns / primal_median_ns`: the cost of a gradient in primal evaluations.
     pub overhead: Option<f64>,
-    /// Peak live heap bytes during one gradient (untimed pass, evaluation thread only).
+    /// Peak live heap bytes during one gradient (untimed pass): the peak of the live bytes of
+    /// every thread of the case's pool together.
     pub peak_heap_bytes: Option<u64>,
     /// Heap bytes allocated during one gradient, frees not subtracted.
     pub allocated_bytes: Option<u64>,
@@ -162,7 +170,8 @@ pub struct CaseResult {
 }
 
 impl CaseResult {
-    /// A row with only its identity, status and command: every measurement missing.
+    /// A row with only its identity, status and command, on one thread: every measurement
+    /// missing.
     pub fn unmeasured(
         workload: &str,
         size: Option<u64>,
@@ -177,6 +186,7 @@ impl CaseResult {
             size,
             params,
             strategy: strategy.to_string(),
+            threads: 1,
             status,
             detail,
             inputs: None,
@@ -226,18 +236,32 @@ impl CaseResult {
         }
     }
 
-    /// The key that identifies a case within a results file:
-    /// (workload, size, params as JSON, strategy).
-    pub fn key(&self) -> (String, Option<u64>, String, String) {
+    /// The key that identifies a case within a results file.
+    pub fn key(&self) -> CaseKey {
         let params = serde_json::to_string(&self.params).expect("params serialise");
         (
             self.workload.clone(),
             self.size,
             params,
             self.strategy.clone(),
+            self.threads,
         )
     }
+
+    /// The strategy with its thread count when that is not 1, as tables show it:
+    /// `dualrev-par@2t`, or `tape`.
+    pub fn strategy_label(&self) -> String {
+        if self.threads == 1 {
+            self.strategy.clone()
+        } else {
+            format!("{}@{}t", self.strategy, self.threads)
+        }
+    }
 }
+
+/// What identifies a case within a results file: (workload, size, params as JSON, strategy,
+/// threads).
+pub type CaseKey = (String, Option<u64>, String, String, u64);
 
 /// The options a sweep ran with.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -8,15 +8,18 @@ use crate::table::{Align, Table, TableStyle};
 /// What the columns of the summary table mean (printed under it, and in `run --help`).
 pub const LEGEND: &str = "\
 Columns of the summary table:
+  strategy  the strategy; `@Nt` (dualrev-par@2t) when the case ran on N threads (`--threads`)
   median    wall time of one gradient (a full Jacobian when the program has several
             outputs), the median of the timed samples
   95% CI    distribution-free confidence interval of that median; an interval marked * has
             fewer than 6 samples and covers the median with less than 95% (2 to 5 samples:
             1 - 2^(1-n)); one sample has none
-  overhead  median / the median of `primal` on the same workload and size, same run: the
-            cost of a gradient in primal evaluations
+  overhead  median / the median of `primal` on the same workload and size, same run (at the
+            case's thread count when the primal ran on it, else on one thread): the cost of a
+            gradient in primal evaluations
   T         the primal operation count of the case (operators and elementary functions)
-  heap      peak live heap bytes of one cold gradient (the first of its process)
+  heap      peak live heap bytes of one cold gradient (the first of its process), over all
+            of the case's threads
   status    ok, or timeout / oom / crashed / skipped with the reason";
 
 /// A duration in nanoseconds with three significant digits and a unit (`812 ns`, `1.25 ms`).
@@ -55,8 +58,9 @@ pub fn format_bytes(bytes: u64) -> String {
     format!("{value:.1} {}", UNITS[unit])
 }
 
-/// The summary of `rows` as a table: time and its 95% interval, overhead against the primal,
-/// T, peak heap, and the status with its detail for cases that did not finish.
+/// The summary of `rows` as a table: the strategy with its thread count when not 1, time and
+/// its 95% interval, overhead against the primal, T, peak heap, and the status with its detail
+/// for cases that did not finish.
 pub fn table(rows: &[CaseResult]) -> Table {
     let mut table = Table::new([
         "workload", "size", "strategy", "status", "median", "95% CI", "overhead", "T", "heap",
@@ -78,7 +82,7 @@ pub fn table(rows: &[CaseResult]) -> Table {
         table.push_row([
             r.workload.clone(),
             or_dash(r.size.map(|s| s.to_string())),
-            r.strategy.clone(),
+            r.strategy_label(),
             status,
             or_dash(r.median_ns.map(format_ns)),
             or_dash(ci),
@@ -125,6 +129,16 @@ mod tests {
             assert!(LEGEND.contains(column), "{column}");
         }
         assert!(text.ends_with(&format!("{LEGEND}\n")));
+    }
+
+    #[test]
+    fn a_case_on_several_threads_names_its_thread_count() {
+        let mut row = crate::results::fixture::fmult_row("dualrev-par");
+        let one = render(std::slice::from_ref(&row), TableStyle::Plain);
+        row.threads = 2;
+        let two = render(&[row], TableStyle::Plain);
+        assert!(one.contains("dualrev-par ") && !one.contains('@'), "{one}");
+        assert!(two.contains("dualrev-par@2t"), "{two}");
     }
 
     #[test]

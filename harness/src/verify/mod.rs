@@ -71,6 +71,13 @@
 //!
 //! Default sizes are each workload's `SizeSpec::verify` (its default size if that list is
 //! empty); `--sizes` overrides them as in every command.
+//!
+//! # Threads
+//!
+//! Every evaluation runs on a worker of one rayon pool of `--threads` threads (default 1,
+//! [`GuardedPool`]), so with more than one thread the parallel strategies run the `join`s of
+//! the fork-join workloads in parallel, and their Jacobians are held to the same tolerances as
+//! every other strategy's.
 
 pub mod caps;
 pub mod fd;
@@ -84,7 +91,7 @@ use strategies::StrategyKind;
 use workloads::Instance;
 
 use crate::error::{Error, Result};
-use crate::measure::thread::guarded;
+use crate::measure::thread::GuardedPool;
 use crate::results::nonfinite::JsonNumber;
 use crate::select::{self, SizeSelection};
 use caps::{predicted_work, FD_WORK_CAP, WORK_CAP};
@@ -93,7 +100,7 @@ use metric::{relative_error, AD_TOLERANCE, FD_TOLERANCE};
 use report::{input_name, CaseReport, FdResult, Finding, Status, StrategyResult, VerifyReport};
 
 /// What `dualbench verify` was asked to check.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Request {
     /// `--workloads` (empty: all).
     pub workloads: Vec<String>,
@@ -101,6 +108,20 @@ pub struct Request {
     pub strategies: Vec<String>,
     /// `--sizes` (empty: each workload's verify sizes).
     pub sizes: Vec<String>,
+    /// `--threads`: the threads of the pool every evaluation runs in.
+    pub threads: usize,
+}
+
+impl Default for Request {
+    /// Every workload at its verify sizes, every strategy, on one thread.
+    fn default() -> Request {
+        Request {
+            workloads: Vec::new(),
+            strategies: Vec::new(),
+            sizes: Vec::new(),
+            threads: 1,
+        }
+    }
 }
 
 /// The validated cases of a request: every (workload, size) instantiated, and the strategies,
@@ -110,6 +131,8 @@ pub struct Plan {
     pub cases: Vec<(&'static str, Instance)>,
     /// The strategies to check.
     pub strategies: Vec<StrategyKind>,
+    /// The pool every evaluation runs in.
+    pub pool: GuardedPool,
 }
 
 impl Plan {
@@ -140,7 +163,12 @@ impl Plan {
                 "nothing to verify: no workload is selected (or none is registered)",
             ));
         }
-        Ok(Plan { cases, strategies })
+        let pool = GuardedPool::new(request.threads)?;
+        Ok(Plan {
+            cases,
+            strategies,
+            pool,
+        })
     }
 
     /// Check every case; `on_case(report)` after each.
@@ -149,7 +177,7 @@ impl Plan {
             .cases
             .iter()
             .map(|(name, instance)| {
-                let report = verify_case(name, instance, &self.strategies);
+                let report = verify_case(name, instance, &self.strategies, &self.pool);
                 on_case(&report);
                 report
             })
@@ -172,12 +200,13 @@ fn max_error(a: &[Vec<f64>], b: &[Vec<f64>]) -> Option<(f64, usize, usize, f64, 
     worst
 }
 
-/// Check every strategy in `strategies` at `instance`'s generated input (see the module
-/// documentation).
+/// Check every strategy in `strategies` at `instance`'s generated input, every evaluation on a
+/// worker of `pool` (see the module documentation).
 pub fn verify_case(
     workload: &'static str,
     instance: &Instance,
     strategies: &[StrategyKind],
+    pool: &GuardedPool,
 ) -> CaseReport {
     let program = instance.program.as_ref();
     let x = instance.input.as_slice();
@@ -200,7 +229,7 @@ pub fn verify_case(
         program_error: None,
         passed: false,
     };
-    let (primal_value, count) = match guarded(|| (program.primal(x), program.op_count(x))) {
+    let (primal_value, count) = match pool.run(|| (program.primal(x), program.op_count(x))) {
         Ok(v) => v,
         Err(message) => {
             report.program_error = Some(message);
@@ -221,7 +250,7 @@ pub fn verify_case(
             report.strategies.push(result);
             continue;
         }
-        match guarded(|| program.jacobian(strategy, x)) {
+        match pool.run(|| program.jacobian(strategy, x)) {
             Err(message) => {
                 result.status = Status::Failed;
                 result.message = Some(format!("panicked: {message}"));
@@ -298,7 +327,7 @@ pub fn verify_case(
     report.fd.predicted_work = JsonNumber(fd_work);
     let mut fd_errors = vec![None; jacobians.len()];
     if fd_work <= FD_WORK_CAP && !jacobians.is_empty() {
-        match guarded(|| finite_differences(program, x)) {
+        match pool.run(|| finite_differences(program, x)) {
             Err(message) => {
                 report.fd.status = Status::Failed;
                 report.program_error = Some(format!("finite differences panicked: {message}"));
@@ -379,6 +408,10 @@ mod tests {
     use strategies::{Outputs, Program, Real};
     use workloads::Block;
 
+    fn pool() -> GuardedPool {
+        GuardedPool::new(1).unwrap()
+    }
+
     fn instance(program: impl Program + Send + Sync + 'static, input: Vec<f64>) -> Instance {
         let layout = vec![Block {
             name: "x",
@@ -399,6 +432,7 @@ mod tests {
             "two",
             &instance(TwoOutputs, vec![0.7, -2.5]),
             &[StrategyKind::Primal],
+            &pool(),
         );
         assert!(r.passed, "{r:?}");
         assert_eq!(r.strategies[0].status, Status::Checked);
@@ -421,7 +455,12 @@ mod tests {
                 panic!("domain error")
             }
         }
-        let r = verify_case("p", &instance(Panics, vec![1.0]), &[StrategyKind::Primal]);
+        let r = verify_case(
+            "p",
+            &instance(Panics, vec![1.0]),
+            &[StrategyKind::Primal],
+            &pool(),
+        );
         assert!(!r.passed);
         assert_eq!(r.program_error.as_deref(), Some("domain error"));
         assert!(details(&[r])[0].contains("domain error"));
@@ -434,6 +473,7 @@ mod tests {
             "square",
             &instance(SquareChain(40), vec![1.0]),
             &[StrategyKind::Naive, StrategyKind::Primal],
+            &pool(),
         );
         assert_eq!(r.strategies[0].status, Status::Skipped);
         assert!(r.passed);

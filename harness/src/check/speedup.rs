@@ -1,0 +1,342 @@
+//! Deciding speedup claims from a results file: how much faster a strategy runs a case on
+//! several threads than on one.
+//!
+//! The speedup at t threads of a case (workload, size, parameters, strategy) is the median
+//! gradient time of its 1-thread row over that of its t-thread row. For each (workload,
+//! strategy, parameters) that the claim selects it is taken at the largest size with a finished
+//! 1-thread row and a finished t-thread row, where t is the claim's thread count (`speedup:T`)
+//! or, for `speedup`, the largest thread count measured at that size. Its interval is the
+//! percentile bootstrap of the ratio of medians that `dualbench compare` uses
+//! ([`crate::compare::interval`]): each row's rounds (or, with fewer than two rounds, samples)
+//! resampled independently, the stream seeded from the case so that one file always gives one
+//! interval.
+//!
+//! A series holds when the interval lies at or above the claim's bound, fails when it lies
+//! below, and is inconclusive when it straddles the bound, when either row has fewer than two
+//! samples, or when the results hold no row at the thread count needed: the reason then says to
+//! run `dualbench run --threads 1,T`. A case of the series that crashed, ran out of memory or
+//! panicked fails it, as in every claim.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::hash::Hasher;
+
+use serde::Serialize;
+
+use crate::check::claims::Claim;
+use crate::check::observation::Observation;
+use crate::check::series::{groups, size_text};
+use crate::check::verdict::{broken_reason, num, SeriesOutcome, Verdict};
+use crate::compare::interval::{ratio_of_medians, units};
+
+/// The speedup of one series, at the case that decides it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Speedup {
+    /// The case's size (`None` for a fixed-size workload).
+    pub size: Option<u64>,
+    /// The thread count compared with one thread.
+    pub threads: u64,
+    /// The median gradient time on one thread.
+    pub one_thread: f64,
+    /// The median gradient time on `threads` threads.
+    pub on_threads: f64,
+    /// `one_thread / on_threads`.
+    pub estimate: f64,
+    /// Its confidence interval; `None` when a row has fewer than two samples.
+    pub interval: Option<(f64, f64)>,
+}
+
+/// Judge the speedup claim `claim` on `observations`: at `threads` threads (the largest measured
+/// when `None`), the speedup is at least `bound`, with `confidence`.
+pub fn judge_speedup(
+    claim: &Claim,
+    threads: Option<u64>,
+    bound: f64,
+    confidence: f64,
+    observations: &[Observation],
+) -> Vec<SeriesOutcome> {
+    groups(claim, observations, false, |_| true)
+        .into_iter()
+        .map(|(mut series, cases)| {
+            // The finished rows with a time, by (size, thread count); the first of duplicates.
+            let mut rows: BTreeMap<(Option<u64>, u64), &Observation> = BTreeMap::new();
+            for o in cases {
+                let at = format!("{} on {} threads", size_text(o.size), o.threads);
+                if series.unfinished(o, |f| format!("{at}: {f}")) {
+                    continue;
+                }
+                if o.time.is_none() {
+                    series
+                        .notes
+                        .push(format!("{at}: no gradient time recorded"));
+                    continue;
+                }
+                rows.entry((o.size, o.threads)).or_insert(o);
+            }
+            if let Some(reason) = broken_reason(&series) {
+                return SeriesOutcome::new(series, Verdict::Fails, reason, false);
+            }
+            let Some((size, t)) = deciding_case(&rows, threads) else {
+                let reason = missing_rows(&rows, threads);
+                return SeriesOutcome::new(series, Verdict::Inconclusive, reason, false);
+            };
+            let (one, many) = (rows[&(size, 1)], rows[&(size, t)]);
+            let speedup = estimate(&series.label(), one, many, confidence);
+            let (verdict, reason) = verdict_of(&speedup, bound, confidence);
+            SeriesOutcome {
+                speedup: Some(speedup),
+                ..SeriesOutcome::new(series, verdict, reason, false)
+            }
+        })
+        .collect()
+}
+
+/// The (size, thread count) the speedup is taken at: the largest size with a 1-thread row and a
+/// row at `threads` threads (or, when `None`, at more than one: the largest such count).
+fn deciding_case(
+    rows: &BTreeMap<(Option<u64>, u64), &Observation>,
+    threads: Option<u64>,
+) -> Option<(Option<u64>, u64)> {
+    let sizes: BTreeSet<Option<u64>> = rows.keys().map(|k| k.0).collect();
+    sizes.into_iter().rev().find_map(|size| {
+        if !rows.contains_key(&(size, 1)) {
+            return None;
+        }
+        let t = match threads {
+            Some(t) => rows.contains_key(&(size, t)).then_some(t),
+            None => rows
+                .keys()
+                .filter(|k| k.0 == size && k.1 > 1)
+                .map(|k| k.1)
+                .max(),
+        }?;
+        Some((size, t))
+    })
+}
+
+/// Why no case can decide the speedup, with what to run.
+fn missing_rows(rows: &BTreeMap<(Option<u64>, u64), &Observation>, threads: Option<u64>) -> String {
+    let counts: BTreeSet<u64> = rows.keys().map(|k| k.1).collect();
+    let counts_text = if counts.is_empty() {
+        "none".to_string()
+    } else {
+        counts
+            .iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let (wanted, has_wanted) = match threads {
+        Some(t) => (format!("{t} threads"), counts.contains(&t)),
+        None => (
+            "more than one thread".to_string(),
+            counts.iter().any(|&c| c > 1),
+        ),
+    };
+    let run = format!(
+        "run `dualbench run --threads 1,{}` to measure it",
+        threads.unwrap_or(2)
+    );
+    if has_wanted {
+        format!(
+            "no size has both a finished 1-thread row and one on {wanted} (thread counts \
+             measured: {counts_text}); {run}"
+        )
+    } else {
+        format!(
+            "the results hold no finished row on {wanted} (thread counts measured: \
+             {counts_text}); {run}"
+        )
+    }
+}
+
+/// The speedup of `one` (1 thread) over `many`, with its bootstrap interval.
+fn estimate(label: &str, one: &Observation, many: &Observation, confidence: f64) -> Speedup {
+    let one_thread = one.time.unwrap_or(f64::NAN);
+    let on_threads = many.time.unwrap_or(f64::NAN);
+    let (one_units, many_units) = (
+        units(&one.samples, &one.round_samples),
+        units(&many.samples, &many.round_samples),
+    );
+    let interval = (one_units.len() >= 2 && many_units.len() >= 2)
+        .then(|| {
+            let mut hasher = fnv::FnvHasher::default();
+            hasher.write(format!("{label}|{:?}|{}", one.size, many.threads).as_bytes());
+            // median(one) / median(many): `many` is the base of the ratio.
+            ratio_of_medians(&many_units, &one_units, confidence, hasher.finish())
+        })
+        .flatten();
+    Speedup {
+        size: one.size,
+        threads: many.threads,
+        one_thread,
+        on_threads,
+        estimate: one_thread / on_threads,
+        interval,
+    }
+}
+
+/// The verdict of `speedup` against `bound`, and its reason.
+fn verdict_of(speedup: &Speedup, bound: f64, confidence: f64) -> (Verdict, String) {
+    let what = format!(
+        "speedup {} on {} threads at {}",
+        num(speedup.estimate),
+        speedup.threads,
+        size_text(speedup.size)
+    );
+    let Some((lo, hi)) = speedup.interval else {
+        return (
+            Verdict::Inconclusive,
+            format!("{what}, but no interval: a row has fewer than 2 samples"),
+        );
+    };
+    let ci = format!(
+        "{what}, {}% interval [{}, {}]",
+        num(confidence * 100.0),
+        num(lo),
+        num(hi)
+    );
+    let b = num(bound);
+    if lo >= bound {
+        (Verdict::Holds, format!("{ci}, at least {b}"))
+    } else if hi < bound {
+        (Verdict::Fails, format!("{ci}, below {b}"))
+    } else {
+        (Verdict::Inconclusive, format!("{ci} straddles {b}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::claims::ClaimsFile;
+    use crate::check::observation::{CaseFailure, FailureKind};
+
+    fn claim(metric: &str, bound: f64) -> Claim {
+        let text = format!(
+            r#"[[claim]]
+            id = "speedup"
+            sentence = "s"
+            strategies = ["dualrev-par"]
+            workloads = ["fparticles"]
+            params = {{ particles = 4 }}
+            metric = "{metric}"
+            model = "at least {bound}""#
+        );
+        ClaimsFile::parse(&text, "t").unwrap().claims.remove(0)
+    }
+
+    /// A row of `fparticles` with 4 particles: 10 rounds of 3 samples around `median`, spread
+    /// by +-`spread` (relative).
+    fn row(size: u64, threads: u64, median: f64, spread: f64) -> Observation {
+        let samples: Vec<f64> = (0..30)
+            .map(|i| median * (1.0 + spread * ((i % 5) as f64 - 2.0) / 2.0))
+            .collect();
+        Observation {
+            workload: "fparticles".into(),
+            strategy: "dualrev-par".into(),
+            params: [("particles".to_string(), 4.0)].into(),
+            size: Some(size),
+            threads,
+            time: Some(median),
+            samples,
+            round_samples: vec![3; 10],
+            ..Observation::default()
+        }
+    }
+
+    #[test]
+    fn a_clear_speedup_at_the_largest_size_holds() {
+        let all = vec![
+            row(10, 1, 100.0, 0.02),
+            row(10, 2, 90.0, 0.02),
+            row(100, 1, 1000.0, 0.02),
+            row(100, 2, 550.0, 0.02),
+        ];
+        let o = judge_speedup(&claim("speedup:2", 1.5), Some(2), 1.5, 0.95, &all);
+        assert_eq!(o.len(), 1);
+        assert_eq!(o[0].verdict, Verdict::Holds, "{}", o[0].reason);
+        let s = o[0].speedup.as_ref().unwrap();
+        assert_eq!((s.size, s.threads), (Some(100), 2));
+        assert!((s.estimate - 1000.0 / 550.0).abs() < 1e-12);
+        let (lo, hi) = s.interval.unwrap();
+        assert!(
+            lo >= 1.5 && lo <= s.estimate && s.estimate <= hi,
+            "[{lo}, {hi}]"
+        );
+        assert!(o[0]
+            .reason
+            .starts_with("speedup 1.818 on 2 threads at size 100, 95% interval"));
+        assert_eq!(o[0].sizes_used(), [100]);
+    }
+
+    #[test]
+    fn a_small_speedup_fails_and_a_noisy_one_is_inconclusive() {
+        let all = vec![row(100, 1, 1000.0, 0.02), row(100, 2, 900.0, 0.02)];
+        let o = judge_speedup(&claim("speedup:2", 1.5), Some(2), 1.5, 0.95, &all);
+        assert_eq!(o[0].verdict, Verdict::Fails, "{}", o[0].reason);
+        assert!(o[0].reason.ends_with("below 1.5"), "{}", o[0].reason);
+
+        let all = vec![row(100, 1, 1000.0, 0.6), row(100, 2, 660.0, 0.6)];
+        let o = judge_speedup(&claim("speedup:2", 1.5), Some(2), 1.5, 0.95, &all);
+        assert_eq!(o[0].verdict, Verdict::Inconclusive, "{}", o[0].reason);
+        assert!(o[0].reason.ends_with("straddles 1.5"), "{}", o[0].reason);
+    }
+
+    #[test]
+    fn without_a_multi_thread_row_it_is_inconclusive_and_says_what_to_run() {
+        let all = vec![row(10, 1, 100.0, 0.02), row(100, 1, 1000.0, 0.02)];
+        let o = judge_speedup(&claim("speedup:2", 1.5), Some(2), 1.5, 0.95, &all);
+        assert_eq!(o[0].verdict, Verdict::Inconclusive, "{}", o[0].reason);
+        assert_eq!(
+            o[0].reason,
+            "the results hold no finished row on 2 threads (thread counts measured: 1); run \
+             `dualbench run --threads 1,2` to measure it"
+        );
+        let o = judge_speedup(&claim("speedup", 1.5), None, 1.5, 0.95, &all);
+        assert!(
+            o[0].reason.contains("on more than one thread"),
+            "{}",
+            o[0].reason
+        );
+    }
+
+    #[test]
+    fn bare_speedup_takes_the_largest_thread_count_and_other_params_are_left_out() {
+        let mut eight = row(100, 2, 100.0, 0.02);
+        eight.params.insert("particles".into(), 8.0);
+        let all = vec![
+            row(100, 1, 1000.0, 0.02),
+            row(100, 2, 600.0, 0.02),
+            row(100, 4, 400.0, 0.02),
+            row(200, 4, 800.0, 0.02),
+            eight,
+        ];
+        let o = judge_speedup(&claim("speedup", 2.0), None, 2.0, 0.95, &all);
+        assert_eq!(o.len(), 1, "particles = 8 is not selected");
+        let s = o[0].speedup.as_ref().unwrap();
+        assert_eq!(
+            (s.size, s.threads),
+            (Some(100), 4),
+            "size 200 has no 1-thread row"
+        );
+        assert_eq!(o[0].verdict, Verdict::Holds, "{}", o[0].reason);
+    }
+
+    #[test]
+    fn too_few_samples_are_inconclusive_and_a_crash_fails() {
+        let mut one = row(100, 1, 1000.0, 0.02);
+        one.samples.truncate(1);
+        one.round_samples = vec![1];
+        let all = vec![one, row(100, 2, 500.0, 0.02)];
+        let o = judge_speedup(&claim("speedup:2", 1.5), Some(2), 1.5, 0.95, &all);
+        assert_eq!(o[0].verdict, Verdict::Inconclusive, "{}", o[0].reason);
+        assert!(o[0].reason.contains("no interval"), "{}", o[0].reason);
+
+        let mut crashed = row(200, 2, 0.0, 0.0);
+        crashed.failure = Some(CaseFailure::new(FailureKind::Crashed, "signal 11"));
+        let all = vec![row(100, 1, 1000.0, 0.02), row(100, 2, 500.0, 0.02), crashed];
+        let o = judge_speedup(&claim("speedup:2", 1.5), Some(2), 1.5, 0.95, &all);
+        assert_eq!(o[0].verdict, Verdict::Fails, "{}", o[0].reason);
+        assert!(o[0].reason.contains("signal 11"), "{}", o[0].reason);
+    }
+}
