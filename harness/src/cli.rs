@@ -34,6 +34,8 @@ pub enum Command {
     Plot(commands::plot::PlotArgs),
     /// Compare two results files: counters, allocations, instructions and time.
     Compare(commands::compare::CompareArgs),
+    /// Be a GradBench tool: answer the protocol's messages on stdin and stdout.
+    Gradbench(commands::gradbench::GradbenchArgs),
     /// Measure one case in this process (used by `run`, which isolates each case in a child).
     #[command(hide = true)]
     RunCase(commands::run_case::RunCaseArgs),
@@ -41,6 +43,9 @@ pub enum Command {
     /// --instructions`).
     #[command(hide = true)]
     CountInstructions(commands::count_instructions::CountInstructionsArgs),
+    /// Evaluate GradBench requests in this process (the worker of `gradbench`).
+    #[command(hide = true)]
+    GradbenchWorker(commands::gradbench_worker::GradbenchWorkerArgs),
 }
 
 /// Run the parsed command.
@@ -54,7 +59,9 @@ pub fn execute(cli: Cli) -> Result<Outcome> {
         Command::Check(args) => commands::check::execute(args),
         Command::Plot(args) => commands::plot::execute(args),
         Command::Compare(args) => commands::compare::execute(args),
+        Command::Gradbench(args) => commands::gradbench::execute(args),
         Command::RunCase(args) => commands::run_case::execute(args),
         Command::CountInstructions(args) => commands::count_instructions::execute(args),
+        Command::GradbenchWorker(args) => commands::gradbench_worker::execute(args),
     }
 }

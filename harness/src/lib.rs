@@ -10,6 +10,7 @@
 //! |---|---|
 //! | [`listing`] | what `list` prints |
 //! | [`gradient`] | one evaluation as JSON (`grad`) |
+//! | [`gradbench`] | the GradBench protocol (`gradbench`) |
 //! | [`verify`] | strategies against each other and finite differences (`verify`) |
 //! | [`sweep`] | the measurement sweep (`run`) |
 //! | [`measure`] | isolated, interleaved measurement of cases |
@@ -25,6 +26,7 @@ pub mod cli;
 pub mod commands;
 pub mod compare;
 pub mod error;
+pub mod gradbench;
 pub mod gradient;
 pub mod listing;
 pub mod measure;

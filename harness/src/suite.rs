@@ -11,8 +11,10 @@
 //!   threads. Sizes are chosen here so that a strategy that blows up does so at the largest
 //!   size, within the short budget.
 //! - `paper` reproduces the paper's table and the complexity figures: the paper's benchmark
-//!   programs and the sharing programs over their default sweeps (`SizeSpec::sweep`), and the
-//!   fork-join programs `fparticles` and `par-tree` on one and two threads, within an hour.
+//!   programs and the sharing programs over their default sweeps (`SizeSpec::sweep`), the
+//!   fork-join programs `fparticles` and `par-tree` on one and two threads, and GradBench's
+//!   problems `lse`, `llsq`, `det`, `ode` and `gmm` (d = 10, n = 1000, k up to 50) at sizes
+//!   where the efficient strategies show their growth, within an hour.
 //! - `full` is every workload over its sweep, the fork-join ones on one and two threads.
 //! - `perf` compares dualbench's fast strategies with the peer crates (README, Benchmarks):
 //!   one representative size per kernel, `tape`, `dualrev`, `forward-vec` and every compiled-in
@@ -177,6 +179,31 @@ const PAPER: &[SuiteEntry] = &[
         workload: "par-tree",
         sizes: Sizes::Sweep,
         params: &[],
+    },
+    SuiteEntry {
+        workload: "lse",
+        sizes: Sizes::List(&[100, 1000, 10_000, 100_000]),
+        params: &[],
+    },
+    SuiteEntry {
+        workload: "llsq",
+        sizes: Sizes::List(&[64, 256, 1024, 4096]),
+        params: &[],
+    },
+    SuiteEntry {
+        workload: "det",
+        sizes: Sizes::List(&[5, 6, 7, 8, 9]),
+        params: &[],
+    },
+    SuiteEntry {
+        workload: "ode",
+        sizes: Sizes::List(&[100, 1000, 10_000]),
+        params: &[],
+    },
+    SuiteEntry {
+        workload: "gmm",
+        sizes: Sizes::List(&[5, 10, 25, 50]),
+        params: &[("d", 10.0), ("n", 1000.0)],
     },
 ];
 
@@ -409,6 +436,23 @@ mod tests {
         let names: Vec<&str> = Suite::Quick.entries().iter().map(|e| e.workload).collect();
         for required in ["square-chain", "fdotprod", "fneural"] {
             assert!(names.contains(&required), "{names:?}");
+        }
+    }
+
+    #[test]
+    fn paper_measures_gradbenchs_problems_with_every_efficient_strategy() {
+        let names: Vec<&str> = Suite::Paper.entries().iter().map(|e| e.workload).collect();
+        for required in ["gmm", "det", "lse", "llsq", "ode"] {
+            assert!(names.contains(&required), "{names:?}");
+        }
+        let strategies = Suite::Paper.strategies();
+        for &s in StrategyKind::ALL {
+            if matches!(
+                s.cost_class(),
+                strategies::CostClass::Linear | strategies::CostClass::LogLinear
+            ) {
+                assert!(strategies.contains(&s), "{}", s.name());
+            }
         }
     }
 }

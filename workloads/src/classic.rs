@@ -1,12 +1,18 @@
 //! Classic AD benchmark problems, implemented from their mathematical definitions in the public
 //! GradBench evals (`evals/<name>/README.md` and their reference code) and cmpad: `lse`,
-//! `llsq`, `det`, `ode`, `kmeans`, and `advection` after the Adept paper (Hogan 2014).
+//! `llsq`, `det`, `ode`, `gmm` and `kmeans`; `advection` after the Adept paper (Hogan 2014);
+//! and the kernel `sin-product-sum`.
+//!
+//! The programs of `lse`, `llsq`, `det`, `ode`, `gmm` and `kmeans` are public ([`LogSumExp`],
+//! [`LeastSquares`], [`DeterminantByMinors`], [`RungeKutta`], [`GmmLogPosterior`],
+//! [`KmeansObjective`]), so that another crate can build them from data of its own
+//! (GradBench's inputs, say) and differentiate them with any strategy.
 
 use std::mem;
 
 use strategies::{outputs, Outputs, Program, Real};
 
-use crate::inputs::{instance, integer_param, seeded, uniform};
+use crate::inputs::{instance, integer_param, normal, real_param, seeded, uniform};
 use crate::{Family, Instance, ParamSpec, Params, SizeSpec, Workload};
 
 /// `lse`: log-sum-exp of the input `x` (n values uniform in [-2, 2], seed 0) with the max
@@ -14,9 +20,37 @@ use crate::{Family, Instance, ParamSpec, Params, SizeSpec, Workload};
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Lse;
 
-/// max x + ln sum_i exp(x_i - max x) over the input `x`.
-struct LogSumExp {
+/// The program of `lse`: a + ln sum_i exp(x_i - a) with a = max x, over the input `x` of
+/// length n (GradBench's `lse` eval). Its gradient is softmax(x). T = 3n + 2.
+#[derive(Clone, Copy, Debug)]
+pub struct LogSumExp {
     n: usize,
+}
+
+impl LogSumExp {
+    /// The log-sum-exp of `n` inputs.
+    ///
+    /// # Panics
+    ///
+    /// If `n` is 0: the maximum of no values does not exist.
+    pub fn new(n: usize) -> Self {
+        assert!(n > 0, "log-sum-exp of at least one value");
+        Self { n }
+    }
+}
+
+/// ln sum_i exp(v_i) by the max trick: a = max v (decided on the primal values, the first on
+/// ties, as [`Real::max`] does), then a + ln sum_i exp(v_i - a), where no exponential
+/// overflows. 3 len + 2 operations: len subtractions, exponentials and additions (the sum
+/// starts from an inactive 0), one logarithm and one addition.
+fn log_sum_exp<R: Real>(values: &[R]) -> R {
+    let a = values
+        .iter()
+        .cloned()
+        .reduce(R::max)
+        .expect("log-sum-exp of at least one value");
+    let total: R = values.iter().map(|v| (v.clone() - a.clone()).exp()).sum();
+    a + total.ln()
 }
 
 impl Program for LogSumExp {
@@ -27,13 +61,7 @@ impl Program for LogSumExp {
         1
     }
     fn eval<R: Real>(&self, x: &[R]) -> Outputs<R> {
-        let a = x
-            .iter()
-            .cloned()
-            .reduce(R::max)
-            .expect("log-sum-exp of at least one value");
-        let total: R = x.iter().map(|xi| (xi.clone() - a.clone()).exp()).sum();
-        outputs![a + total.ln()]
+        outputs![log_sum_exp(x)]
     }
 }
 
@@ -59,7 +87,7 @@ impl Workload for Lse {
     }
     fn build(&self, n: usize, params: &Params) -> Instance {
         let input = uniform(&mut seeded(0), n, -2.0, 2.0);
-        instance(Some(n), params, &[("x", n)], input, LogSumExp { n })
+        instance(Some(n), params, &[("x", n)], input, LogSumExp::new(n))
     }
 }
 
@@ -122,10 +150,29 @@ impl Workload for SinProductSum {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Llsq;
 
-/// The least-squares objective over the input `x`, at `n` sample points.
-struct LeastSquares {
+/// The program of `llsq` (GradBench's `llsq` eval): the least-squares objective
+/// 1/2 sum_{i<n} (s_i - sum_{j<m} x_j t_i^j)^2 over the m coefficients `x`, at the n sample
+/// points t_i = -1 + 2i/(n - 1) with targets s_i = sign(t_i) (0 at 0). The points and their
+/// powers are `f64` constants. T = n(2m + 2) + 1.
+#[derive(Clone, Copy, Debug)]
+pub struct LeastSquares {
     n: usize,
     m: usize,
+}
+
+impl LeastSquares {
+    /// The objective of a fit of `m` coefficients at `n` sample points.
+    ///
+    /// # Panics
+    ///
+    /// If `n` is less than 2: the sample points span [-1, 1] with spacing 2/(n - 1).
+    pub fn new(n: usize, m: usize) -> Self {
+        assert!(
+            n >= 2,
+            "least squares needs at least two sample points, got {n}"
+        );
+        Self { n, m }
+    }
 }
 
 impl Program for LeastSquares {
@@ -196,7 +243,7 @@ impl Workload for Llsq {
     fn build(&self, n: usize, params: &Params) -> Instance {
         let m = integer_param(params, "m");
         let input = uniform(&mut seeded(0), m, 0.0, 1.0);
-        instance(Some(n), params, &[("x", m)], input, LeastSquares { n, m })
+        instance(Some(n), params, &[("x", m)], input, LeastSquares::new(n, m))
     }
 }
 
@@ -208,12 +255,25 @@ impl Workload for Llsq {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Det;
 
-/// det A over the input `A` (l x l).
-struct DeterminantByMinors {
+/// The program of `det` (GradBench's `det` eval): det A of the l x l input `A` (row-major) by
+/// recursive expansion by minors along the first row, with alternating signs. Its gradient is
+/// the cofactor matrix. T(l) = l (T(l-1) + 1) + l - 1, T(1) = 0, which grows as l!.
+#[derive(Clone, Copy, Debug)]
+pub struct DeterminantByMinors {
     l: usize,
 }
 
 impl DeterminantByMinors {
+    /// The determinant of an `l` x `l` matrix.
+    ///
+    /// # Panics
+    ///
+    /// If `l` is 0.
+    pub fn new(l: usize) -> Self {
+        assert!(l > 0, "the matrix has at least one row");
+        Self { l }
+    }
+
     /// The determinant of the submatrix of rows `row..l` and the columns
     /// `workspace[..l - row]` (in increasing order), expanded along its first row. The rest of
     /// the workspace (l - row - 1 entries per deeper row) holds the columns of the minors: the
@@ -287,7 +347,7 @@ impl Workload for Det {
             params,
             &[("A", l * l)],
             input,
-            DeterminantByMinors { l },
+            DeterminantByMinors::new(l),
         )
     }
 }
@@ -301,10 +361,52 @@ impl Workload for Det {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Ode;
 
-/// The last state variable after `steps` RK4 steps, over the input `x`.
-struct RungeKutta {
+/// The program of `ode` (GradBench's `ode` eval, after its reference code): the system
+/// y_0' = x_0, y_i' = x_i y_{i-1} (i >= 1), y(0) = 0, integrated over t in [0, 2] by `steps`
+/// steps of classic fourth-order Runge-Kutta (h = 2 / steps), over the n inputs `x`.
+///
+/// Two forms differ only in their outputs: [`RungeKutta::last`] returns y_{n-1}(2) (the
+/// workload, and what GradBench's `gradient` differentiates), [`RungeKutta::state`] the whole
+/// final state y(2) (GradBench's `primal`). T = steps (17n - 4) *(measured)*.
+#[derive(Clone, Copy, Debug)]
+pub struct RungeKutta {
     n: usize,
     steps: usize,
+    outputs: OdeOutputs,
+}
+
+/// Which part of the final state [`RungeKutta`] returns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum OdeOutputs {
+    /// y_{n-1}(2) alone.
+    LastVariable,
+    /// All of y(2), in order.
+    WholeState,
+}
+
+impl RungeKutta {
+    /// The last state variable y_{n-1}(2) of `n` variables after `steps` steps: one output.
+    ///
+    /// # Panics
+    ///
+    /// If `n` is 0.
+    pub fn last(n: usize, steps: usize) -> Self {
+        Self::with_outputs(n, steps, OdeOutputs::LastVariable)
+    }
+
+    /// The whole final state y(2) of `n` variables after `steps` steps: n outputs.
+    ///
+    /// # Panics
+    ///
+    /// If `n` is 0.
+    pub fn state(n: usize, steps: usize) -> Self {
+        Self::with_outputs(n, steps, OdeOutputs::WholeState)
+    }
+
+    fn with_outputs(n: usize, steps: usize, outputs: OdeOutputs) -> Self {
+        assert!(n > 0, "the state has at least one variable");
+        Self { n, steps, outputs }
+    }
 }
 
 /// The right-hand side (x_0, x_1 y_0, x_2 y_1, ...) into `rate`.
@@ -327,7 +429,10 @@ impl Program for RungeKutta {
         self.n
     }
     fn output_len(&self) -> usize {
-        1
+        match self.outputs {
+            OdeOutputs::LastVariable => 1,
+            OdeOutputs::WholeState => self.n,
+        }
     }
     fn eval<R: Real>(&self, x: &[R]) -> Outputs<R> {
         let (n, h) = (self.n, 2.0 / self.steps as f64);
@@ -353,9 +458,14 @@ impl Program for RungeKutta {
                 y[i] = y[i].clone() + slope * (h / 6.0);
             }
         }
-        // y is the first n entries: move its last one out.
-        assert!(n > 0, "the state has at least one variable");
-        outputs![workspace.swap_remove(n - 1)]
+        // y is the first n entries.
+        match self.outputs {
+            OdeOutputs::LastVariable => outputs![workspace.swap_remove(n - 1)],
+            OdeOutputs::WholeState => {
+                workspace.truncate(n);
+                Outputs::from_vec(workspace)
+            }
+        }
     }
 }
 
@@ -392,7 +502,308 @@ impl Workload for Ode {
     fn build(&self, n: usize, params: &Params) -> Instance {
         let steps = integer_param(params, "steps");
         let input = uniform(&mut seeded(0), n, 0.0, 1.0);
-        instance(Some(n), params, &[("x", n)], input, RungeKutta { n, steps })
+        instance(
+            Some(n),
+            params,
+            &[("x", n)],
+            input,
+            RungeKutta::last(n, steps),
+        )
+    }
+}
+
+/// `gmm`: the log posterior of a Gaussian mixture model with a Wishart prior on its precision
+/// matrices, GradBench's `gmm` eval (`evals/gmm/README.md`, the corrected definition; its
+/// constant terms as in the reference `cpp/gradbench/evals/gmm.hpp`). See
+/// [`GmmLogPosterior`] for the objective. The size is K, the number of components;
+/// parameters `d` (D, default 10), `n` (N, the number of points, default 1000), `m` (default
+/// 0) and `gamma` (default 1). Inputs, in order: `alpha` (K), `mu` (K x D), `q` (K x D), `l`
+/// (K x D(D-1)/2); the data X (N x D) is part of the program. All are drawn from seed 0 in
+/// the order of GradBench's generator: X ~ N(0, 1), then alpha ~ N(0, 1), mu ~ U[0, 1),
+/// q ~ N(0, 1), l ~ N(0, 1) (normals by Box-Muller).
+///
+/// T = N (K (D + 1)(D + 2) + 3K + 3) + K D (D + 3) + 5K + 9.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Gmm;
+
+/// The program of `gmm`: GradBench's GMM log posterior (`evals/gmm/README.md`) over the
+/// independent variables `alpha` (K), `mu` (K x D, row-major), `q` (K x D) and `l`
+/// (K x D(D-1)/2), in that order, for the N data points X (N x D) and the Wishart parameters
+/// m and gamma, which are constants of the program.
+///
+/// Component k has the lower-triangular factor Q_k with exp(q_kj) on its diagonal and l_k
+/// filling its strictly lower part column by column (`l_k[0..D-1]` is column 0 below the
+/// diagonal, and so on), and the precision matrix Q_k^T Q_k. With
+/// beta_ik = alpha_k - 1/2 ||Q_k (x_i - mu_k)||^2 + sum_j q_kj and n = D + m + 1, the
+/// objective is
+///
+/// ```text
+/// - N (D/2 ln 2pi + lse(alpha)) + sum_i lse(beta_i)
+///     + K (n D ln(gamma / sqrt 2) - ln Gamma_D(n/2))
+///     - gamma^2/2 sum_k ||Q_k||_F^2 + m sum_k sum_j q_kj
+/// ```
+///
+/// where lse is log-sum-exp with the max trick and Gamma_D the multivariate gamma function
+/// (computed once, in `f64`, by the recursion Gamma(s + 1) = s Gamma(s) from Gamma(1) = 1 and
+/// Gamma(1/2) = sqrt pi, since its arguments are multiples of 1/2). Q_k (x_i - mu_k) is
+/// computed through the triangular structure, as D products with the diagonal and one
+/// multiply-add per entry below it, without building a matrix; it is computed as
+/// Q_k (mu_k - x_i), the same vector negated exactly, because the constant goes on the right.
+/// exp(q), alpha_k + sum_j q_kj, the betas of one point and the two vectors of the product live
+/// in one workspace allocated once per evaluation.
+///
+/// T = N (K (D + 1)(D + 2) + 3K + 3) + K D (D + 3) + 5K + 9: per point and component D
+/// subtractions, D diagonal products, D(D - 1) for the lower part, 2D for the squared norm and
+/// 2 for beta; per point a log-sum-exp (3K + 2) and its addition to the sum; then exp(q) and
+/// the sums of q (2KD), alpha_k + sum_j q_kj (K), lse(alpha) (3K + 2), the squared Frobenius
+/// norms (K D (D + 1)), the sum of all q (K) and 7 operations to combine the terms.
+#[derive(Clone, Debug)]
+pub struct GmmLogPosterior {
+    d: usize,
+    k: usize,
+    n: usize,
+    m: usize,
+    gamma: f64,
+    /// X, row-major N x D.
+    points: Vec<f64>,
+    /// The terms that do not depend on the inputs:
+    /// -N D/2 ln 2pi + K (n D ln(gamma / sqrt 2) - ln Gamma_D(n/2)).
+    constant: f64,
+}
+
+impl GmmLogPosterior {
+    /// The log posterior of `k` components in `d` dimensions for the `n` points `x` (row-major
+    /// n x d) and the Wishart prior with `m` additional degrees of freedom and precision
+    /// `gamma`.
+    ///
+    /// # Panics
+    ///
+    /// If `d` or `k` is 0, if `x.len()` is not `n * d`, or if `gamma` is not a finite positive
+    /// number.
+    pub fn new(d: usize, k: usize, n: usize, x: Vec<f64>, m: usize, gamma: f64) -> Self {
+        assert!(d > 0, "the dimension D must be at least 1");
+        assert!(k > 0, "there must be at least one component");
+        assert_eq!(
+            x.len(),
+            n * d,
+            "the data holds n x d = {n} x {d} values, got {}",
+            x.len()
+        );
+        assert!(
+            gamma.is_finite() && gamma > 0.0,
+            "the Wishart precision gamma must be finite and positive, got {gamma}"
+        );
+        let degrees = d + m + 1;
+        let per_component = (degrees * d) as f64 * (gamma.ln() - 0.5 * 2f64.ln())
+            - ln_multivariate_gamma_of_half(d, degrees);
+        let constant =
+            k as f64 * per_component - (n * d) as f64 * 0.5 * (2.0 * std::f64::consts::PI).ln();
+        Self {
+            d,
+            k,
+            n,
+            m,
+            gamma,
+            points: x,
+            constant,
+        }
+    }
+
+    /// D(D - 1)/2, the length of each component's block of `l`.
+    fn lower_len(&self) -> usize {
+        self.d * (self.d - 1) / 2
+    }
+}
+
+/// ln Gamma_D(t / 2), the log multivariate gamma function
+/// D(D - 1)/4 ln pi + sum_{j=1..D} ln Gamma((t + 1 - j) / 2), for an integer t >= D + 1.
+/// Every argument is a multiple of 1/2, so ln Gamma(s / 2) is tabulated for s = 1..=t by
+/// Gamma(1/2) = sqrt pi, Gamma(1) = 1 and Gamma(s/2) = (s/2 - 1) Gamma(s/2 - 1).
+fn ln_multivariate_gamma_of_half(dimension: usize, t: usize) -> f64 {
+    assert!(t > dimension, "ln Gamma_D(t/2) needs t > D");
+    let ln_pi = std::f64::consts::PI.ln();
+    // ln_gamma_of_half[s] = ln Gamma(s / 2); entry 0 is unused.
+    let mut ln_gamma_of_half = vec![0.0; t + 1];
+    for s in 1..=t {
+        ln_gamma_of_half[s] = match s {
+            1 => 0.5 * ln_pi,
+            2 => 0.0,
+            s => ln_gamma_of_half[s - 2] + ((s - 2) as f64 / 2.0).ln(),
+        };
+    }
+    let terms: f64 = (1..=dimension).map(|j| ln_gamma_of_half[t + 1 - j]).sum();
+    (dimension * (dimension - 1)) as f64 / 4.0 * ln_pi + terms
+}
+
+/// ||Q (mu - x)||^2 for the lower-triangular Q with `diagonal` on its diagonal and `lower` its
+/// strictly lower part column by column, as GradBench's `Qtimesx`: `transformed` starts as
+/// the diagonal times `centred` = mu - x, then each column c adds lower[r, c] centred_c to
+/// every row r > c. 2D + D(D - 1) + 2D operations.
+fn squared_norm_of_factor_times<R: Real>(
+    diagonal: &[R],
+    lower: &[R],
+    mu: &[R],
+    x: &[f64],
+    centred: &mut [R],
+    transformed: &mut [R],
+) -> R {
+    for (((c, t), (mu_j, &x_j)), e) in centred
+        .iter_mut()
+        .zip(transformed.iter_mut())
+        .zip(mu.iter().zip(x))
+        .zip(diagonal)
+    {
+        *c = mu_j.clone() - x_j;
+        *t = e.clone() * c.clone();
+    }
+    let mut entries = lower.iter();
+    for (column, c) in centred.iter().enumerate() {
+        for t in &mut transformed[column + 1..] {
+            let entry = entries
+                .next()
+                .expect("D(D - 1)/2 entries below the diagonal");
+            *t += entry.clone() * c.clone();
+        }
+    }
+    transformed.iter().map(R::square).sum()
+}
+
+impl Program for GmmLogPosterior {
+    fn input_len(&self) -> usize {
+        self.k * (1 + 2 * self.d + self.lower_len())
+    }
+    fn output_len(&self) -> usize {
+        1
+    }
+    fn eval<R: Real>(&self, x: &[R]) -> Outputs<R> {
+        let (d, k, lower_len) = (self.d, self.k, self.lower_len());
+        let (alpha, rest) = x.split_at(k);
+        let (mu, rest) = rest.split_at(k * d);
+        let (q, l) = rest.split_at(k * d);
+        // exp(q), ln det Q_k = sum_j q_kj, alpha_k + ln det Q_k, the betas of one point and the
+        // two vectors of Q_k (mu_k - x_i), allocated once.
+        let mut workspace = vec![R::constant(0.0); k * d + 3 * k + 2 * d];
+        let (diagonal, rest) = workspace.split_at_mut(k * d);
+        let (log_det_factor, rest) = rest.split_at_mut(k);
+        let (alpha_plus_log_det, rest) = rest.split_at_mut(k);
+        let (beta, rest) = rest.split_at_mut(k);
+        let (centred, transformed) = rest.split_at_mut(d);
+        for (e, q_kj) in diagonal.iter_mut().zip(q) {
+            *e = q_kj.exp();
+        }
+        for (component, (sum_q, alpha_plus_log_det_k)) in log_det_factor
+            .iter_mut()
+            .zip(alpha_plus_log_det.iter_mut())
+            .enumerate()
+        {
+            *sum_q = q[component * d..(component + 1) * d].iter().cloned().sum();
+            *alpha_plus_log_det_k = alpha[component].clone() + sum_q.clone();
+        }
+        let data: R = self
+            .points
+            .chunks(d)
+            .map(|x_i| {
+                for (component, beta_ik) in beta.iter_mut().enumerate() {
+                    let squared = squared_norm_of_factor_times(
+                        &diagonal[component * d..(component + 1) * d],
+                        &l[component * lower_len..(component + 1) * lower_len],
+                        &mu[component * d..(component + 1) * d],
+                        x_i,
+                        centred,
+                        transformed,
+                    );
+                    *beta_ik = alpha_plus_log_det[component].clone() - squared * 0.5;
+                }
+                log_sum_exp(beta)
+            })
+            .sum();
+        let frobenius: R = diagonal.iter().chain(l).map(R::square).sum();
+        let total_log_det: R = log_det_factor.iter().cloned().sum();
+        let value = data - log_sum_exp(alpha) * self.n as f64 + total_log_det * self.m as f64
+            - frobenius * (self.gamma * self.gamma / 2.0)
+            + self.constant;
+        outputs![value]
+    }
+}
+
+impl Workload for Gmm {
+    fn name(&self) -> &'static str {
+        "gmm"
+    }
+    fn description(&self) -> &'static str {
+        "Gaussian mixture log posterior with a Wishart prior (GradBench gmm)"
+    }
+    fn family(&self) -> Family {
+        Family::Classic
+    }
+    fn size(&self) -> Option<SizeSpec> {
+        Some(SizeSpec {
+            meaning: "K, the number of mixture components",
+            default: 25,
+            min: 1,
+            max: 1000,
+            verify: &[1, 2, 3],
+            sweep: &[5, 10, 25, 50, 100],
+        })
+    }
+    fn params(&self) -> &'static [ParamSpec] {
+        &[
+            ParamSpec {
+                name: "d",
+                meaning: "D, the dimension of the points",
+                default: 10.0,
+                integer: true,
+                min: 1.0,
+                max: 128.0,
+            },
+            ParamSpec {
+                name: "n",
+                meaning: "N, the number of data points",
+                default: 1000.0,
+                integer: true,
+                min: 1.0,
+                max: 100_000.0,
+            },
+            ParamSpec {
+                name: "m",
+                meaning: "the additional degrees of freedom of the Wishart prior",
+                default: 0.0,
+                integer: true,
+                min: 0.0,
+                max: 1000.0,
+            },
+            ParamSpec {
+                name: "gamma",
+                meaning: "the precision of the Wishart prior",
+                default: 1.0,
+                integer: false,
+                min: 1e-6,
+                max: 1000.0,
+            },
+        ]
+    }
+    fn build(&self, k: usize, params: &Params) -> Instance {
+        let (d, n) = (integer_param(params, "d"), integer_param(params, "n"));
+        let (m, gamma) = (integer_param(params, "m"), real_param(params, "gamma"));
+        let lower_len = d * (d - 1) / 2;
+        let mut rng = seeded(0);
+        let points = normal(&mut rng, n * d);
+        let mut input = normal(&mut rng, k);
+        input.extend(uniform(&mut rng, k * d, 0.0, 1.0));
+        input.extend(normal(&mut rng, k * d));
+        input.extend(normal(&mut rng, k * lower_len));
+        instance(
+            Some(k),
+            params,
+            &[
+                ("alpha", k),
+                ("mu", k * d),
+                ("q", k * d),
+                ("l", k * lower_len),
+            ],
+            input,
+            GmmLogPosterior::new(d, k, n, points, m, gamma),
+        )
     }
 }
 
@@ -497,11 +908,35 @@ impl Workload for Advection {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Kmeans;
 
-/// The k-means objective over the input `centroids`, for the stored points.
-struct KmeansObjective {
+/// The program of `kmeans` (GradBench's `kmeans` eval, its cost): sum_i min_j |C_j - P_i|^2
+/// over the input `centroids` C (k x d, row-major) for the fixed points P (row-major, d
+/// coordinates each), the nearest centroid selected on primal values. T = n(3dk + 1) for n
+/// points.
+#[derive(Clone, Debug)]
+pub struct KmeansObjective {
     k: usize,
     d: usize,
     points: Vec<f64>,
+}
+
+impl KmeansObjective {
+    /// The objective of `k` centroids in `d` dimensions for `points` (row-major, d coordinates
+    /// per point).
+    ///
+    /// # Panics
+    ///
+    /// If `k` or `d` is 0, or if `points.len()` is not a multiple of `d`.
+    pub fn new(k: usize, d: usize, points: Vec<f64>) -> Self {
+        assert!(k > 0, "there must be at least one centroid");
+        assert!(d > 0, "the dimension must be at least 1");
+        assert_eq!(
+            points.len() % d,
+            0,
+            "the points hold d = {d} coordinates each, got {} numbers",
+            points.len()
+        );
+        Self { k, d, points }
+    }
 }
 
 /// |c - p|^2.
@@ -587,7 +1022,7 @@ impl Workload for Kmeans {
             params,
             &[("centroids", k * d)],
             centroids,
-            KmeansObjective { k, d, points },
+            KmeansObjective::new(k, d, points),
         )
     }
 }
@@ -611,11 +1046,7 @@ mod tests {
     #[test]
     fn kmeans_sums_squared_distances_to_the_nearest_centroid() {
         // Points 0 and 1 belong to the centroid at 0.5, the point 10 to the one at 9.
-        let program = KmeansObjective {
-            k: 2,
-            d: 1,
-            points: vec![0.0, 1.0, 10.0],
-        };
+        let program = KmeansObjective::new(2, 1, vec![0.0, 1.0, 10.0]);
         let centroids = [0.5, 9.0];
         assert_eq!(program.eval(&centroids)[0], 0.25 + 0.25 + 1.0);
         // The gradient is 2 sum over the cluster of (C - P): 2 (0.5 + (-0.5)) and 2 (9 - 10).
@@ -625,11 +1056,7 @@ mod tests {
 
     #[test]
     fn kmeans_measures_distance_in_every_dimension() {
-        let program = KmeansObjective {
-            k: 1,
-            d: 2,
-            points: vec![1.0, 2.0, 3.0, -1.0],
-        };
+        let program = KmeansObjective::new(1, 2, vec![1.0, 2.0, 3.0, -1.0]);
         let centroid = [0.0, 1.0];
         // |(1, 1)|^2 + |(3, -2)|^2.
         assert_eq!(program.eval(&centroid)[0], 2.0 + 13.0);

@@ -18,6 +18,24 @@ pub(crate) fn uniform(rng: &mut ChaCha8Rng, len: usize, low: f64, high: f64) -> 
     (0..len).map(|_| rng.random_range(low..high)).collect()
 }
 
+/// `len` numbers drawn from the standard normal distribution N(0, 1) by the Box-Muller
+/// transform: each pair of uniforms u, v (u in (0, 1], v in [0, 1)) gives the two normals
+/// r cos(2 pi v) and r sin(2 pi v) with r = sqrt(-2 ln u), in that order; for an odd `len` the
+/// last pair's sine is dropped.
+pub(crate) fn normal(rng: &mut ChaCha8Rng, len: usize) -> Vec<f64> {
+    let mut values = Vec::with_capacity(len);
+    while values.len() < len {
+        let u = 1.0 - rng.random_range(0.0..1.0);
+        let angle = std::f64::consts::TAU * rng.random_range(0.0..1.0);
+        let radius = (-2.0 * f64::ln(u)).sqrt();
+        values.push(radius * angle.cos());
+        if values.len() < len {
+            values.push(radius * angle.sin());
+        }
+    }
+    values
+}
+
 /// An integer parameter that [`crate::instantiate`] has already validated and filled in.
 pub(crate) fn integer_param(params: &Params, name: &str) -> usize {
     let value = real_param(params, name);

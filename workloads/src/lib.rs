@@ -14,7 +14,7 @@
 //! | the paper's benchmarks | [`paper`] | `fmult`, `fdotprod`, `fsummatvec`, `frotvecquat`, `fneural`, `mlp` |
 //! | sharing stress | [`sharing`] | `square-chain`, `fib-chain`, `fanout`, `deep-chain`, `random-dag` |
 //! | higher-order, control flow | [`higher_order`] | `horner`, `tree-reduce`, `newton` |
-//! | classic AD problems | [`classic`] | `lse`, `llsq`, `det`, `ode`, `kmeans`, `advection` |
+//! | classic AD problems | [`classic`] | `lse`, `sin-product-sum`, `llsq`, `det`, `ode`, `gmm`, `kmeans`, `advection` |
 //! | parallel (fork-join) programs | [`parallel`] | `fparticles`, `par-tree`, `random-fork-join` |
 //!
 //! The parallel family's programs are [`strategies::ForkJoin`]s: a fork-join program and its
@@ -37,7 +37,7 @@ pub mod paper;
 pub mod parallel;
 pub mod sharing;
 
-pub use classic::{Advection, Det, Kmeans, Llsq, Lse, Ode, SinProductSum};
+pub use classic::{Advection, Det, Gmm, Kmeans, Llsq, Lse, Ode, SinProductSum};
 pub use higher_order::{Horner, Newton, TreeReduce};
 pub use paper::{Fdotprod, Fmult, Fneural, Frotvecquat, Fsummatvec, Mlp};
 pub use parallel::{
@@ -317,6 +317,7 @@ pub fn all() -> &'static [&'static dyn Workload] {
         &Llsq,
         &Det,
         &Ode,
+        &Gmm,
         &Kmeans,
         &Advection,
         &Fparticles,

@@ -146,6 +146,16 @@ fn ode_primal_allocates_the_same_few_times_for_any_state_size_and_step_count() {
 }
 
 #[test]
+fn gmm_primal_allocates_the_same_few_times_for_any_number_of_components_and_dimension() {
+    for d in [1.0, 2.0, 10.0] {
+        let params = Params::from([("d".to_string(), d), ("n".to_string(), 20.0)]);
+        let allocations = assert_size_independent("gmm", &[1, 2, 3, 25, 100].map(Some), &params);
+        // The returned Vec and the workspace.
+        assert!(allocations <= 2, "gmm: {allocations} allocations");
+    }
+}
+
+#[test]
 fn tree_reduce_primal_allocates_the_same_few_times_for_any_number_of_leaves() {
     let leaves = [1, 2, 3, 7, 64, 1024, 4096].map(Some);
     let allocations = assert_size_independent("tree-reduce", &leaves, &Params::new());

@@ -578,3 +578,24 @@ fn sin_product_sum_matches_its_closed_form_gradient() {
         assert_eq!(ops(&w), 4 * (n as u64 - 1), "T = 4(n - 1)");
     }
 }
+
+#[test]
+fn gmm_has_its_stated_op_count_and_layout() {
+    for (k, d, n, m) in [
+        (1usize, 1usize, 1usize, 0usize),
+        (2, 3, 5, 2),
+        (3, 10, 7, 0),
+    ] {
+        let params = [("d", d as f64), ("n", n as f64), ("m", m as f64)];
+        let w = build("gmm", Some(k), &params);
+        let blocks: Vec<(&str, usize)> = w.layout.iter().map(|b| (b.name, b.len)).collect();
+        let lower = d * (d - 1) / 2;
+        assert_eq!(
+            blocks,
+            [("alpha", k), ("mu", k * d), ("q", k * d), ("l", k * lower)]
+        );
+        // T = N (K (D + 1)(D + 2) + 3K + 3) + K D (D + 3) + 5K + 9.
+        let t = n * (k * (d + 1) * (d + 2) + 3 * k + 3) + k * d * (d + 3) + 5 * k + 9;
+        assert_eq!(ops(&w), t as u64, "k = {k}, d = {d}, n = {n}");
+    }
+}

@@ -4,6 +4,8 @@ pub mod check;
 pub mod compare;
 pub mod count_instructions;
 pub mod grad;
+pub mod gradbench;
+pub mod gradbench_worker;
 pub mod list;
 pub mod merge;
 pub mod plot;

@@ -236,7 +236,8 @@ pub fn execute(args: RunArgs) -> Result<Outcome> {
         }
         let bar = progress_bar(countable, "instruction counts", args.quiet);
         let stack = (file.metadata.options.stack_mib as usize) << 20;
-        instructions::count_rows(&exe, &mut file.rows, stack, |row| {
+        let jobs = std::thread::available_parallelism().map_or(1, usize::from);
+        instructions::count_rows(&exe, &mut file.rows, stack, jobs, |row| {
             bar.set_message(format!("{} / {}", row.workload, row.strategy));
             bar.inc(1);
         })?;

@@ -26,6 +26,8 @@
 
 use std::path::Path;
 use std::process::Command;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 use strategies::{DynProgram, StrategyKind};
 
@@ -164,27 +166,55 @@ pub fn parse_total(text: &str) -> Option<u64> {
         .and_then(|n| n.parse().ok())
 }
 
-/// Count every countable row of `rows` in place; `on_case` is called before each count.
+/// Count every countable row of `rows` in place, `jobs` callgrind processes at a time (the
+/// counts do not depend on what else runs: callgrind counts instructions, not time);
+/// `on_case` is called as each count starts. The first error ends the counting.
 pub fn count_rows(
     exe: &Path,
     rows: &mut [CaseResult],
     stack_bytes: usize,
-    mut on_case: impl FnMut(&CaseResult),
+    jobs: usize,
+    on_case: impl Fn(&CaseResult) + Sync,
 ) -> Result<()> {
-    for row in rows.iter_mut() {
-        let Some(gradients) = gradients_for(row) else {
-            continue;
-        };
-        on_case(row);
-        let spec = CountSpec {
-            workload: row.workload.clone(),
-            size: row.size,
-            params: row.params.clone(),
-            strategy: row.strategy.clone(),
-            gradients,
-            stack_bytes,
-        };
-        row.instructions = Some(count(exe, &spec)?);
+    let specs: Vec<(usize, CountSpec)> = rows
+        .iter()
+        .enumerate()
+        .filter_map(|(i, row)| {
+            let gradients = gradients_for(row)?;
+            let spec = CountSpec {
+                workload: row.workload.clone(),
+                size: row.size,
+                params: row.params.clone(),
+                strategy: row.strategy.clone(),
+                gradients,
+                stack_bytes,
+            };
+            Some((i, spec))
+        })
+        .collect();
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let counts = Mutex::new(Vec::with_capacity(specs.len()));
+    let view: &[CaseResult] = rows;
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.clamp(1, specs.len().max(1)) {
+            scope.spawn(|| {
+                while !failed.load(Ordering::Relaxed) {
+                    let Some((i, spec)) = specs.get(next.fetch_add(1, Ordering::Relaxed)) else {
+                        break;
+                    };
+                    on_case(&view[*i]);
+                    let counted = count(exe, spec);
+                    failed.fetch_or(counted.is_err(), Ordering::Relaxed);
+                    counts.lock().expect("counts").push((*i, counted));
+                }
+            });
+        }
+    });
+    let mut counts = counts.into_inner().expect("counts");
+    counts.sort_by_key(|(i, _)| *i);
+    for (i, counted) in counts {
+        rows[i].instructions = Some(counted?);
     }
     Ok(())
 }

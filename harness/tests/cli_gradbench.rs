@@ -1,0 +1,341 @@
+//! `dualbench gradbench`, driven as a GradBench eval drives a tool: a scripted session on
+//! stdin, every response line on stdout checked — its `id`, its `success`, and its output
+//! against a value worked out independently (in the comments), with GradBench's metric
+//! |x - y| / max(1, |x| + |y|) ([`relative_error`]).
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use dualbench::verify::metric::relative_error;
+use serde_json::{json, Value};
+
+/// The session's stdout lines (parsed) and stderr, for `script` under `strategy`.
+fn session(strategy: &str, extra: &[&str], script: &[String]) -> (Vec<Value>, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dualbench"))
+        .args(["gradbench", "--strategy", strategy])
+        .args(extra)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting dualbench gradbench");
+    let mut stdin = child.stdin.take().unwrap();
+    for line in script {
+        writeln!(stdin, "{line}").unwrap();
+    }
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let lines = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    (lines, String::from_utf8(out.stderr).unwrap())
+}
+
+/// `{"id": id, "kind": "evaluate", ...}`.
+fn evaluate(id: i64, module: &str, function: &str, input: Value) -> String {
+    json!({"id": id, "kind": "evaluate", "module": module, "function": function, "input": input})
+        .to_string()
+}
+
+fn define(id: i64, module: &str) -> String {
+    json!({"id": id, "kind": "define", "module": module}).to_string()
+}
+
+/// Every number of `actual` within 1e-10 of `expected` (same nesting), by GradBench's metric.
+fn assert_close(actual: &Value, expected: &Value, what: &str) {
+    match (actual, expected) {
+        (Value::Array(a), Value::Array(e)) => {
+            assert_eq!(a.len(), e.len(), "{what}: {actual} vs {expected}");
+            for (i, (a, e)) in a.iter().zip(e).enumerate() {
+                assert_close(a, e, &format!("{what}[{i}]"));
+            }
+        }
+        (Value::Object(a), Value::Object(e)) => {
+            assert_eq!(
+                a.keys().collect::<Vec<_>>(),
+                e.keys().collect::<Vec<_>>(),
+                "{what}"
+            );
+            for (key, e) in e {
+                assert_close(&a[key], e, &format!("{what}.{key}"));
+            }
+        }
+        _ => {
+            let (a, e) = (actual.as_f64(), expected.as_f64());
+            let (Some(a), Some(e)) = (a, e) else {
+                panic!("{what}: {actual} is not the number {expected}");
+            };
+            assert!(relative_error(a, e) < 1e-10, "{what}: {a} vs {e}");
+        }
+    }
+}
+
+/// A successful evaluate response with `id`: its output matches `expected`, with one
+/// `evaluate` timing per run (at least `runs`).
+fn assert_output(response: &Value, id: i64, expected: &Value, runs: usize) {
+    assert_eq!(response["id"], id, "{response}");
+    assert_eq!(response["success"], true, "{response}");
+    assert_close(&response["output"], expected, &format!("message {id}"));
+    let timings = response["timings"].as_array().expect("timings");
+    assert!(timings.len() >= runs, "{response}");
+    for t in timings {
+        assert_eq!(t["name"], "evaluate");
+        assert!(t["nanoseconds"].as_u64().is_some(), "{t}");
+    }
+}
+
+/// A failed response with `id` whose error mentions every one of `words`.
+fn assert_failure(response: &Value, id: i64, words: &[&str]) {
+    assert_eq!(response["id"], id, "{response}");
+    assert_eq!(response["success"], false, "{response}");
+    let error = response["error"].as_str().expect("an error string");
+    for word in words {
+        assert!(error.contains(word), "`{word}` not in: {error}");
+    }
+}
+
+#[test]
+fn a_scripted_session_gets_every_answer_right_and_survives_bad_input() {
+    let script = vec![
+        json!({"id": 0, "kind": "start", "eval": "scripted"}).to_string(),
+        define(1, "hello"),
+        evaluate(2, "hello", "square", json!(3.0)),
+        evaluate(3, "hello", "double", json!(9.0)),
+        define(4, "lse"),
+        evaluate(
+            5,
+            "lse",
+            "primal",
+            json!({"x": [1.0, 2.0, 3.0], "min_runs": 3, "min_seconds": 0}),
+        ),
+        evaluate(6, "lse", "gradient", json!({"x": [1.0, 2.0, 3.0]})),
+        define(7, "llsq"),
+        evaluate(8, "llsq", "primal", json!({"x": [0.5, -0.25], "n": 3})),
+        evaluate(9, "llsq", "gradient", json!({"x": [0.5, -0.25], "n": 3})),
+        define(10, "det"),
+        evaluate(
+            11,
+            "det",
+            "primal",
+            json!({"A": [1.0, 2.0, 3.0, 4.0], "ell": 2}),
+        ),
+        evaluate(
+            12,
+            "det",
+            "gradient",
+            json!({"A": [1.0, 2.0, 3.0, 4.0], "ell": 2}),
+        ),
+        define(13, "ode"),
+        evaluate(14, "ode", "primal", json!({"x": [1.0, 2.0], "s": 4})),
+        evaluate(15, "ode", "gradient", json!({"x": [1.0, 2.0], "s": 4})),
+        define(16, "gmm"),
+        evaluate(17, "gmm", "objective", gmm_input()),
+        evaluate(18, "gmm", "jacobian", gmm_input()),
+        json!({"id": 19, "kind": "analysis", "of": 18, "valid": true}).to_string(),
+        // Malformed: an evaluate with no function.
+        json!({"id": 20, "kind": "evaluate", "module": "lse", "input": {"x": [1]}}).to_string(),
+        // Not JSON at all, and JSON without an id: skipped, reported on stderr.
+        "this is not json".to_string(),
+        json!({"kind": "start"}).to_string(),
+        define(21, "nosuchmodule"),
+        evaluate(22, "nosuchmodule", "primal", json!({})),
+        // Wrong shapes: A is not ell x ell; x is not a list of numbers; gmm's mu has a short row.
+        evaluate(
+            23,
+            "det",
+            "gradient",
+            json!({"A": [1.0, 2.0, 3.0], "ell": 2}),
+        ),
+        evaluate(24, "lse", "gradient", json!({"x": "1, 2"})),
+        evaluate(25, "gmm", "jacobian", {
+            let mut input = gmm_input();
+            input["mu"] = json!([[]]);
+            input
+        }),
+        evaluate(26, "lse", "hessian", json!({"x": [1.0]})),
+        // Not defined yet in this session.
+        evaluate(
+            27,
+            "kmeans",
+            "cost",
+            json!({"points": [[0.0]], "centroids": [[1.0]]}),
+        ),
+        define(28, "kmeans"),
+        evaluate(
+            29,
+            "kmeans",
+            "dir",
+            json!({"points": [[0.0]], "centroids": [[1.0]]}),
+        ),
+        evaluate(
+            30,
+            "kmeans",
+            "cost",
+            json!({"points": [[0.0], [3.0]], "centroids": [[1.0], [2.5]]}),
+        ),
+        json!({"id": 31, "kind": "bye"}).to_string(),
+    ];
+    let (lines, stderr) = session("dualrev", &[], &script);
+    let ids: Vec<i64> = lines.iter().map(|l| l["id"].as_i64().unwrap()).collect();
+    assert_eq!(
+        ids,
+        (0..=31).collect::<Vec<_>>(),
+        "one response per answerable line"
+    );
+
+    assert_eq!(lines[0]["tool"], "dualbench");
+    assert_eq!(lines[0]["config"]["strategy"], "dualrev");
+    for id in [1, 4, 7, 10, 13, 16, 28] {
+        assert_eq!(lines[id], json!({"id": id, "success": true}));
+    }
+    // hello: 3^2 = 9, and square's derivative at 9 is 18.
+    assert_output(&lines[2], 2, &json!(9.0), 1);
+    assert_output(&lines[3], 3, &json!(18.0), 1);
+    // lse: ln(e + e^2 + e^3); the gradient is softmax.
+    let e: Vec<f64> = [1.0f64, 2.0, 3.0].iter().map(|x| x.exp()).collect();
+    let total: f64 = e.iter().sum();
+    assert_output(&lines[5], 5, &json!(total.ln()), 3);
+    let softmax: Vec<f64> = e.iter().map(|ei| ei / total).collect();
+    assert_output(&lines[6], 6, &json!(softmax), 1);
+    // llsq at n = 3: t = -1, 0, 1 and s = -1, 0, 1; residuals s_i - (x_0 + x_1 t_i) are
+    // -1.75, -0.5, 0.75; half their squares sum to 1.9375; the gradient -sum_i r_i t_i^j is
+    // (1.5, -2.5).
+    assert_output(&lines[8], 8, &json!(1.9375), 1);
+    assert_output(&lines[9], 9, &json!([1.5, -2.5]), 1);
+    // det [[1, 2], [3, 4]] = -2; its gradient is the cofactor matrix [[4, -3], [-2, 1]].
+    assert_output(&lines[11], 11, &json!(-2.0), 1);
+    assert_output(&lines[12], 12, &json!([4.0, -3.0, -2.0, 1.0]), 1);
+    // ode: RK4 is exact for two variables: y_0(2) = 2 x_0 = 2, y_1(2) = x_0 x_1 2^2 / 2 = 4;
+    // the gradient of y_1(2) = 2 x_0 x_1 is (2 x_1, 2 x_0) = (4, 2).
+    assert_output(&lines[14], 14, &json!([2.0, 4.0]), 1);
+    assert_output(&lines[15], 15, &json!([4.0, 2.0]), 1);
+    // gmm, d = k = n = 1 (see gmm_input).
+    let (value, jacobian) = gmm_expected();
+    assert_output(&lines[17], 17, &json!(value), 1);
+    assert_output(&lines[18], 18, &jacobian, 1);
+    assert_eq!(lines[19], json!({"id": 19}));
+    assert_failure(&lines[20], 20, &["evaluate", "function"]);
+    assert!(stderr.contains("not JSON"), "{stderr}");
+    assert!(stderr.contains("no `id`"), "{stderr}");
+    assert_failure(
+        &lines[21],
+        21,
+        &["nosuchmodule", "hello, lse, llsq, det, ode, gmm"],
+    );
+    assert_failure(&lines[22], 22, &["unknown module `nosuchmodule`"]);
+    assert_failure(&lines[23], 23, &["`A` must have 4 numbers, not 3"]);
+    assert_failure(
+        &lines[24],
+        24,
+        &["`x` must be an array of numbers, not a string"],
+    );
+    assert_failure(&lines[25], 25, &["`mu[0]` must have 1 numbers, not 0"]);
+    assert_failure(
+        &lines[26],
+        26,
+        &["no function `hessian`", "primal, gradient"],
+    );
+    assert_failure(&lines[27], 27, &["module `kmeans` is not defined"]);
+    assert_failure(&lines[29], 29, &["second derivatives"]);
+    // kmeans cost: 0 is nearest 1 (distance^2 1), 3 nearest 2.5 (0.25).
+    assert_output(&lines[30], 30, &json!(1.25), 1);
+    assert_eq!(lines[31], json!({"id": 31}));
+}
+
+/// d = k = n = 1, m = 0, gamma = 1: x = 0.5, alpha = 0.3, mu = 0.1, q = 0.2, no l.
+fn gmm_input() -> Value {
+    json!({
+        "d": 1, "k": 1, "n": 1, "m": 0, "gamma": 1.0,
+        "x": [[0.5]], "alpha": [0.3], "mu": [[0.1]], "q": [[0.2]], "l": [[]],
+        "min_runs": 1, "min_seconds": 0,
+    })
+}
+
+/// The value and gradient of [`gmm_input`], worked out by hand. With one component the
+/// mixture weight is 1 (alpha cancels), Q = e^q, and the Wishart prior has n = D + m + 1 = 2,
+/// so log Gamma_1(1) = 0 and its constant is 2 log(1/sqrt 2) = -log 2:
+///
+/// F = -log(2 pi)/2 + q - e^{2q} (x - mu)^2 / 2 - e^{2q} / 2 - log 2,
+/// dF/dalpha = 0, dF/dmu = e^{2q} (x - mu), dF/dq = 1 - e^{2q} (x - mu)^2 - e^{2q}.
+fn gmm_expected() -> (f64, Value) {
+    let (x, mu, q) = (0.5f64, 0.1f64, 0.2f64);
+    let e2q = (2.0 * q).exp();
+    let r = x - mu;
+    let value =
+        -(2.0 * std::f64::consts::PI).ln() / 2.0 + q - e2q * r * r / 2.0 - e2q / 2.0 - 2f64.ln();
+    let jacobian = json!({
+        "alpha": [0.0],
+        "mu": [[e2q * r]],
+        "q": [[1.0 - e2q * r * r - e2q]],
+        "l": [[]],
+    });
+    (value, jacobian)
+}
+
+#[test]
+fn every_efficient_strategy_answers_the_same_gradients() {
+    let script = vec![
+        define(0, "gmm"),
+        evaluate(1, "gmm", "jacobian", gmm_input()),
+        define(2, "det"),
+        evaluate(
+            3,
+            "det",
+            "gradient",
+            json!({"A": [1.0, 2.0, 3.0, 4.0], "ell": 2}),
+        ),
+    ];
+    let (_, jacobian) = gmm_expected();
+    for strategy in [
+        "tape",
+        "dualrev",
+        "dualrev-par",
+        "sparse",
+        "forward",
+        "forward-vec",
+    ] {
+        let (lines, _) = session(strategy, &[], &script);
+        assert_output(&lines[1], 1, &jacobian, 1);
+        assert_output(&lines[3], 3, &json!([4.0, -3.0, -2.0, 1.0]), 1);
+    }
+}
+
+#[test]
+fn an_evaluation_that_exhausts_memory_fails_and_the_session_goes_on() {
+    // A 64 MiB heap cap: the tape of an lse over 10^6 values needs far more.
+    let big: Vec<f64> = (0..1_000_000).map(|i| (i % 7) as f64).collect();
+    let script = vec![
+        define(0, "lse"),
+        evaluate(1, "lse", "gradient", json!({"x": big})),
+        evaluate(2, "lse", "gradient", json!({"x": [0.0, 0.0]})),
+    ];
+    let (lines, _) = session("tape", &["--memory-limit-mib", "64"], &script);
+    assert_failure(&lines[1], 1, &["ran out of memory", "session goes on"]);
+    assert_output(&lines[2], 2, &json!([0.5, 0.5]), 1);
+}
+
+#[test]
+fn a_hopeless_derivative_is_refused_by_the_work_cap() {
+    let script = vec![
+        define(0, "det"),
+        evaluate(1, "det", "gradient", json!({"A": vec![0.5; 81], "ell": 9})),
+    ];
+    let (lines, _) = session("naive", &["--work-cap", "1e6"], &script);
+    assert_failure(&lines[1], 1, &["naive", "work cap", "--work-cap"]);
+}
+
+#[test]
+fn the_primal_strategy_is_refused_on_the_command_line() {
+    let out = Command::new(env!("CARGO_BIN_EXE_dualbench"))
+        .args(["gradbench", "--strategy", "primal"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("computes no derivatives"), "{stderr}");
+}
