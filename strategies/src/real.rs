@@ -161,23 +161,6 @@ pub fn parallel_here() -> bool {
     rayon::current_thread_index().is_some() && rayon::current_num_threads() > 1
 }
 
-/// Run `a` and `b` as two rayon tasks when [`parallel_here`], one after the other otherwise:
-/// the fork of `f64`'s `join` and of `dualrev-par`'s forward and reverse passes.
-#[inline]
-pub fn fork<A, B, RA, RB>(a: A, b: B) -> (RA, RB)
-where
-    A: FnOnce() -> RA + Send,
-    B: FnOnce() -> RB + Send,
-    RA: Send,
-    RB: Send,
-{
-    if parallel_here() {
-        rayon::join(a, b)
-    } else {
-        (a(), b())
-    }
-}
-
 impl Real for f64 {
     #[inline]
     fn constant(value: f64) -> Self {
@@ -237,7 +220,11 @@ impl ParReal for f64 {
         RA: Send,
         RB: Send,
     {
-        fork(a, b)
+        if parallel_here() {
+            rayon::join(a, b)
+        } else {
+            (a(), b())
+        }
     }
 }
 

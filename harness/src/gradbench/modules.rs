@@ -429,7 +429,11 @@ impl Task {
     /// `work_cap` ([`caps::predicted_work`]; 0 for no cap), else run `min_runs` times and
     /// until `min_seconds` have passed, each run timed alone; the output is the last run's.
     pub fn run(&self, strategy: StrategyKind, work_cap: f64) -> EvaluateReply {
-        if self.computes == Computes::Gradient && caps::is_capped(strategy) && work_cap > 0.0 {
+        let capped = matches!(
+            strategy.cost_class(),
+            strategies::CostClass::Dense | strategies::CostClass::Paths
+        );
+        if self.computes == Computes::Gradient && capped && work_cap > 0.0 {
             let count = self.program.op_count(&self.x);
             if let Some(work) = caps::predicted_work(strategy, &count, self.x.len(), 1)
                 .filter(|&work| work > work_cap)

@@ -14,15 +14,9 @@ pub const FD_WORK_CAP: f64 = 2e8;
 /// The predicted work of `strategy` for the full Jacobian (m vector-Jacobian products, see
 /// the module documentation), or `None` for strategies that always run.
 pub fn predicted_work(strategy: StrategyKind, count: &OpCount, n: usize, m: usize) -> Option<f64> {
-    is_capped(strategy).then(|| strategy.predicted_work(count, n) * m as f64)
-}
-
-/// Whether `strategy`'s work is capped: the dense and path-counting strategies, whose cost
-/// can run away; the primal, linear and log-linear ones always run.
-pub fn is_capped(strategy: StrategyKind) -> bool {
     match strategy.cost_class() {
-        CostClass::Paths | CostClass::Dense => true,
-        CostClass::Primal | CostClass::Linear | CostClass::LogLinear => false,
+        CostClass::Paths | CostClass::Dense => Some(strategy.predicted_work(count, n) * m as f64),
+        CostClass::Primal | CostClass::Linear | CostClass::LogLinear => None,
     }
 }
 
