@@ -51,13 +51,18 @@ use crate::real::{partials, Real};
 /// A node's ID: its position in the topological order of one gradient's computation graph.
 pub type Id = u32;
 
+/// A gradient call's number on its thread: 64 bits, so that the counter cannot wrap in a
+/// thread's lifetime (at one gradient per nanosecond it lasts 584 years) and a value kept from
+/// a finished gradient can never pass for one of the running gradient.
+pub(crate) type Generation = u64;
+
 /// The generation of constants, and the frame's generation when no gradient is running.
-const NO_GRADIENT: u32 = 0;
+const NO_GRADIENT: Generation = 0;
 
 /// The per-gradient state of the running gradient call on this thread.
 #[derive(Clone, Copy)]
 struct Frame {
-    generation: u32,
+    generation: Generation,
     next_id: Id,
 }
 
@@ -65,18 +70,18 @@ thread_local! {
     static FRAME: Cell<Frame> = const {
         Cell::new(Frame { generation: NO_GRADIENT, next_id: 0 })
     };
-    static LAST_GENERATION: Cell<u32> = const { Cell::new(NO_GRADIENT) };
+    static LAST_GENERATION: Cell<Generation> = const { Cell::new(NO_GRADIENT) };
 }
 
 /// A new generation for a gradient call on this thread: never `NO_GRADIENT`, unique among the
-/// calls of this thread until the counter wraps. Shared by the strategies whose values carry a
-/// per-thread generation tag (the ladder rungs and `naive`).
-pub(crate) fn next_generation() -> u32 {
+/// calls of this thread. Shared by the strategies whose values carry a per-thread generation
+/// tag (the ladder rungs and `naive`).
+pub(crate) fn next_generation() -> Generation {
     LAST_GENERATION.with(|last| {
-        let next = match last.get().wrapping_add(1) {
-            NO_GRADIENT => 1,
-            g => g,
-        };
+        let next = last
+            .get()
+            .checked_add(1)
+            .expect("more than 2^64 - 1 gradients on one thread");
         last.set(next);
         next
     })
@@ -116,7 +121,7 @@ impl Drop for GradientScope {
 
 #[cold]
 #[inline(never)]
-fn foreign_value(value_generation: u32, running: u32) -> ! {
+fn foreign_value(value_generation: Generation, running: Generation) -> ! {
     if running == NO_GRADIENT {
         panic!(
             "active value used outside the gradient call that created it (it belongs to \
@@ -134,7 +139,7 @@ fn foreign_value(value_generation: u32, running: u32) -> ! {
 /// Check that operands of generations `a` and `b` (`NO_GRADIENT` for a constant or an absent
 /// operand) belong to the running gradient, and allocate the next ID in it.
 #[inline(always)]
-fn allocate_id(a: u32, b: u32) -> (u32, Id) {
+fn allocate_id(a: Generation, b: Generation) -> (Generation, Id) {
     FRAME.with(|cell| {
         let frame = cell.get();
         for g in [a, b] {
@@ -353,7 +358,7 @@ pub(crate) fn for_each_edge(
 #[derive(Clone)]
 pub struct Dual {
     value: f64,
-    generation: u32,
+    generation: Generation,
     id: Id,
     contrib: Option<ContribRef>,
 }
@@ -864,6 +869,23 @@ mod tests {
         let _ = stale.sin();
     }
 
+    /// A 32-bit generation wrapped after 2^32 gradients of a thread, so that a stale value
+    /// passed the check of the gradient that drew its generation again and added its node's
+    /// edges to that gradient's slots: a silently wrong derivative.
+    #[test]
+    #[should_panic(expected = "used outside the gradient call that created it")]
+    fn a_stale_value_is_refused_by_the_gradient_2_to_the_32_generations_later() {
+        let stale = {
+            let _first = GradientScope::enter();
+            input_in_scope(1.0)
+        };
+        LAST_GENERATION.with(|last| last.set(stale.generation + (1 << 32) - 1));
+        let _second = GradientScope::enter();
+        let fresh = input_in_scope(1.0);
+        assert_eq!(fresh.generation as u32, stale.generation as u32);
+        let _ = stale.sin();
+    }
+
     #[test]
     #[should_panic(expected = "and no gradient is running")]
     fn a_value_from_a_finished_gradient_panics_outside_any_gradient() {
@@ -888,7 +910,7 @@ mod tests {
     fn a_node_is_its_edges_and_nothing_more() {
         // Two (ID, Contrib, partial) edges, unpadded, and the count: 2 * (4 + 8 + 8) + 8 bytes.
         assert_eq!(mem::size_of::<Contrib>(), 48);
-        assert_eq!(mem::size_of::<Dual>(), 24);
+        assert_eq!(mem::size_of::<Dual>(), 32);
     }
 
     #[test]

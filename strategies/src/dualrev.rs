@@ -227,12 +227,7 @@ mod tests {
     fn resolves_a_million_op_chain_on_the_default_stack() {
         let k = 1_000_000;
         let r = Dualrev::vjp(&SinChain(k), &[0.5], &[1.0]);
-        let mut v = 0.5f64;
-        let mut d = 1.0;
-        for _ in 0..k {
-            d *= v.cos();
-            v = v.sin();
-        }
+        let (v, d) = SinChain(k).reference(0.5);
         assert_eq!(r.value, vec![v]);
         let g = r.gradient.unwrap()[0];
         assert!((g - d).abs() <= 1e-12 * d.abs(), "{g} vs {d}");

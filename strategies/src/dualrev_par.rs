@@ -26,17 +26,43 @@
 //!   pool) and is immutable afterwards, so values are plain `Copy` data that cross threads
 //!   freely: cloning a value costs no atomic reference count. The price is that nodes the output
 //!   does not need are kept until the gradient ends, where `dualrev` frees them as soon as they
-//!   are unreachable; the reverse pass still applies only the reachable ones.
-//! - **Generations are unique across the process** (one atomic counter), because values cross
-//!   threads: an operation on a value of another gradient — one that outlived its gradient, was
-//!   carried into a nested one, or reached a thread that runs no job of its gradient — panics
-//!   with a clear message before any node is touched.
+//!   are unreachable; the reverse pass still applies only the reachable ones. A job's chunks
+//!   go to the gradient when the job ends — also when a panic unwinds it — and are recycled
+//!   only when the gradient ends, so no value or node of a gradient ever points into freed or
+//!   reused memory while the gradient runs.
+//! - **Generations are unique across the process** (one 64-bit atomic counter, which cannot
+//!   wrap), because values cross threads: an operation on a value of another gradient — one
+//!   that outlived its gradient, was carried into a nested one, or reached a thread that runs
+//!   no job of its gradient — panics with a clear message before any node is touched.
+//!
+//! # The rule of `join`, and how it is enforced
+//!
+//! An active value may flow only from a job to the jobs that run after it in every schedule:
+//! from a job to its branches and everything after them, and from a branch to the code after
+//! its join — along the job graph, which is what [`ParReal::join`] documents. Two programs that
+//! safe Rust can write break it, and both panic with a message that names the rule instead of
+//! giving a wrong derivative:
+//!
+//! - **Values passed between parallel jobs** (the two branches of a join, or a branch and a
+//!   branch of an enclosing join, through a mutex or a channel). The reverse pass resolves
+//!   parallel jobs in either order, so such a contribution could arrive after its target was
+//!   resolved (lost), or race with the target job's plain stores. After the forward pass every
+//!   job is labelled with its place in two topological orders of the job graph (`JobOrder`:
+//!   left branches first, and right branches first); job `a` runs before job `b` in every
+//!   schedule exactly when `a` precedes `b` in both. Every edge into another job's slots — the
+//!   atomic path of the reverse pass — checks this with two comparisons before it adds.
+//! - **A caught panic.** A panic in a branch propagates out of `join` (after both branches
+//!   ended), leaving the job graph incomplete. If the program catches it and goes on, the
+//!   gradient is *poisoned*: every later operation on its active values, every `join` and the
+//!   end of the forward pass panic ("a branch of this gradient panicked"). Its reverse pass
+//!   never runs, so the nodes of a branch that handed a value out before it panicked are never
+//!   read.
 //!
 //! # Algorithm
 //!
 //! Forward pass: run the program; every job, when it ends, files its record (where it started,
 //! how many IDs it allocated, its arena). `join` runs its branches as two rayon tasks when
-//! [`parallel_here`] (inside a rayon pool of more than one thread) and one after the other
+//! [`parallel_here`](crate::real::parallel_here) (inside a rayon pool of more than one thread) and one after the other
 //! otherwise; the job structure, the IDs and every counter are the same either way.
 //!
 //! Reverse pass: one mutable slot array indexed by (job, index) — the jobs' slot ranges laid
@@ -74,11 +100,12 @@
 //!   counter that depends on the schedule: 0 on one thread, and it varies between parallel
 //!   runs ([`DualrevPar::SCHEDULE_DEPENDENT_COUNTERS`]).
 
+use std::alloc::{self, Layout};
 use std::cell::Cell;
 use std::fmt;
-use std::mem::{self, MaybeUninit};
-use std::ptr;
-use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering::Relaxed};
+use std::mem;
+use std::ptr::{self, NonNull};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, Ordering::Relaxed};
 use std::sync::Mutex;
 
 use smallvec::SmallVec;
@@ -88,7 +115,7 @@ use crate::program::{
     check_inputs, check_lengths, Derivatives, Outputs, ParProgram, ParStrategy, Probe, Program,
     Strategy,
 };
-use crate::real::{parallel_here, partials, ParReal};
+use crate::real::{fork, partials, ParReal};
 
 /// The task-parallel optimised algorithm (see the module documentation).
 #[derive(Clone, Copy, Debug, Default)]
@@ -106,20 +133,23 @@ type JobId = u32;
 /// The job number of constants, and of the absent second edge of a one-edge node.
 const NO_JOB: JobId = JobId::MAX;
 
+/// A gradient's number, unique in the process: 64 bits, so that the counter cannot wrap in a
+/// process's lifetime (at one gradient per nanosecond it lasts 584 years) and a value of a
+/// finished gradient can never pass for one of the running gradient.
+type Generation = u64;
+
 /// The generation of constants; never given to a gradient.
-const NO_GRADIENT: u32 = 0;
+const NO_GRADIENT: Generation = 0;
 
 /// The source of gradient generations, shared by every thread.
-static LAST_GENERATION: AtomicU32 = AtomicU32::new(NO_GRADIENT);
+static LAST_GENERATION: AtomicU64 = AtomicU64::new(NO_GRADIENT);
 
-/// A generation no other gradient of the process has (until the counter wraps after 2^32 - 1
-/// gradients).
-fn next_generation() -> u32 {
-    loop {
-        let g = LAST_GENERATION.fetch_add(1, Relaxed).wrapping_add(1);
-        if g != NO_GRADIENT {
-            return g;
-        }
+/// A generation no other gradient of the process has had.
+fn next_generation() -> Generation {
+    let last = LAST_GENERATION.fetch_add(1, Relaxed);
+    match last.checked_add(1) {
+        Some(generation) => generation,
+        None => too_many("gradients in one process"),
     }
 }
 
@@ -147,8 +177,9 @@ struct Contrib {
 
 const _: () = assert!(mem::size_of::<Contrib>() == 48);
 
-// SAFETY: a Contrib is immutable once written; its operand pointers point to Contribs of the
-// same gradient, which live as long as it does (see `ParDual`).
+// SAFETY: a Contrib is immutable once written (by the job that allocated it, before any other
+// thread can see its address); its operand pointers point to Contribs of the same gradient,
+// which stay allocated until the gradient ends (see `Arena`).
 unsafe impl Send for Contrib {}
 // SAFETY: as above; there is no interior mutability.
 unsafe impl Sync for Contrib {}
@@ -164,8 +195,53 @@ impl Contrib {
     }
 }
 
-/// A chunk of arena storage.
-type Chunk = Box<[MaybeUninit<Contrib>]>;
+/// A chunk of arena storage: an uninitialised allocation of `capacity` nodes. A raw
+/// allocation rather than a `Box`, because the arena's bump pointer and the Contrib pointers
+/// of values and nodes point into it while the chunk itself moves (into its job's record, the
+/// pool, another job's arena); moving a `Box` would assert unique access to memory that those
+/// pointers still use.
+struct Chunk {
+    start: NonNull<Contrib>,
+    capacity: usize,
+}
+
+// SAFETY: a chunk owns its allocation, which no thread-bound state refers to; the nodes in it
+// are `Send` and `Sync` (see `Contrib`).
+unsafe impl Send for Chunk {}
+// SAFETY: a shared `&Chunk` only reads the chunk's bounds; the nodes are read through
+// Contrib pointers, which `Contrib`'s own `Sync` covers.
+unsafe impl Sync for Chunk {}
+
+impl Chunk {
+    fn new(capacity: usize) -> Chunk {
+        let layout = Chunk::layout(capacity);
+        // SAFETY: the layout has a non-zero size (`capacity >= FIRST_CHUNK_NODES`).
+        let start = unsafe { alloc::alloc(layout) };
+        match NonNull::new(start.cast::<Contrib>()) {
+            Some(start) => Chunk { start, capacity },
+            None => alloc::handle_alloc_error(layout),
+        }
+    }
+
+    fn layout(capacity: usize) -> Layout {
+        Layout::array::<Contrib>(capacity).expect("a chunk's size fits in memory")
+    }
+
+    /// The chunk's first node and one past its last.
+    fn bounds(&self) -> (*mut Contrib, *mut Contrib) {
+        let start = self.start.as_ptr();
+        // SAFETY: one past the end of the allocation.
+        (start, unsafe { start.add(self.capacity) })
+    }
+}
+
+impl Drop for Chunk {
+    fn drop(&mut self) {
+        // SAFETY: `start` was allocated by `Chunk::new` with this layout, and a chunk is
+        // dropped once; its nodes need no drop.
+        unsafe { alloc::dealloc(self.start.as_ptr().cast(), Chunk::layout(self.capacity)) };
+    }
+}
 
 /// Nodes in a job's first chunk; each further chunk of the job doubles, up to
 /// [`MAX_CHUNK_NODES`].
@@ -178,7 +254,9 @@ const MAX_CHUNK_NODES: usize = 1 << 12;
 static SPARE_CHUNKS: Mutex<Vec<Chunk>> = Mutex::new(Vec::new());
 
 /// The node storage of one job: a bump pointer through its chunks. Nodes never move and are
-/// never freed one by one; the chunks go back to [`SPARE_CHUNKS`] when the gradient ends.
+/// never freed one by one; the chunks go to the job's record when the job ends (normally or by
+/// a panic) and back to [`SPARE_CHUNKS`] when the gradient ends, so a node outlives every value
+/// and node of its gradient that points to it.
 struct Arena {
     chunks: Vec<Chunk>,
     next: *mut Contrib,
@@ -217,10 +295,8 @@ impl Arena {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .pop();
-        let mut chunk = spare.unwrap_or_else(|| Box::new_uninit_slice(wanted));
-        let range = chunk.as_mut_ptr_range();
-        self.next = range.start.cast();
-        self.end = range.end.cast();
+        let chunk = spare.unwrap_or_else(|| Chunk::new(wanted));
+        (self.next, self.end) = chunk.bounds();
         self.chunks.push(chunk);
     }
 
@@ -256,11 +332,16 @@ struct JobRecord {
     chunks: Vec<Chunk>,
 }
 
-/// What the jobs of one gradient share: the generation, the job counter and the finished jobs.
+/// What the jobs of one gradient share: the generation, the job counter, the finished jobs,
+/// and whether a job of the gradient panicked.
 struct Gradient {
-    generation: u32,
+    generation: Generation,
     next_job: AtomicU32,
     finished: Mutex<Vec<JobRecord>>,
+    /// Set when a panic unwinds out of a job or through a `join`: the job graph is then
+    /// incomplete (a job ended half way, a continuation never began), so the gradient must not
+    /// go on — every later operation, `join` and the end of the forward pass panic.
+    poisoned: AtomicBool,
 }
 
 impl Gradient {
@@ -269,7 +350,12 @@ impl Gradient {
             generation: next_generation(),
             next_job: AtomicU32::new(0),
             finished: Mutex::new(Vec::new()),
+            poisoned: AtomicBool::new(false),
         }
+    }
+
+    fn is_poisoned(&self) -> bool {
+        self.poisoned.load(Relaxed)
     }
 
     fn new_job(&self) -> JobId {
@@ -292,6 +378,15 @@ impl Gradient {
 #[derive(Clone, Copy)]
 struct GradientRef(*const Gradient);
 
+impl GradientRef {
+    fn get(&self) -> &Gradient {
+        // SAFETY: a `GradientRef` is made in `forward_pass` from its local `Gradient`, and
+        // only the jobs of that call hold it; every job ends (its state is dropped, normally
+        // or by unwinding) before `forward_pass` drops the gradient.
+        unsafe { &*self.0 }
+    }
+}
+
 // SAFETY: a `Gradient` is `Sync` (atomics and a mutex); the reference is only used by the
 // jobs of the gradient call that owns it, all of which end before that call returns.
 unsafe impl Send for GradientRef {}
@@ -301,25 +396,30 @@ unsafe impl Sync for GradientRef {}
 /// The state of the job a task is running: installed in [`RUNNING_JOB`] for the task's
 /// duration.
 struct JobState {
-    generation: u32,
+    /// The gradient's generation, which every active operand must carry; [`NO_GRADIENT`]
+    /// once the gradient is poisoned, so that every later operation takes the cold path that
+    /// reports it.
+    generation: Generation,
     job: JobId,
     next_index: u32,
     start: JobStart,
     arena: Arena,
     gradient: GradientRef,
+    /// Whether the job's record has been filed (a state that `join` turns into the
+    /// continuation job is unfinished again).
+    finished: bool,
 }
 
 impl JobState {
     fn new(gradient: GradientRef, job: JobId, start: JobStart) -> JobState {
-        // SAFETY: the gradient outlives its jobs.
-        let generation = unsafe { (*gradient.0).generation };
         JobState {
-            generation,
+            generation: gradient.get().generation,
             job,
             next_index: 0,
             start,
             arena: Arena::new(),
             gradient,
+            finished: false,
         }
     }
 
@@ -331,9 +431,27 @@ impl JobState {
             ids: self.next_index,
             chunks: self.arena.take_chunks(),
         };
-        // SAFETY: the gradient outlives its jobs.
-        unsafe { (*self.gradient.0).file(record) };
+        self.gradient.get().file(record);
+        self.finished = true;
         self.job
+    }
+
+    /// Mark the gradient poisoned, and this job unable to record anything more.
+    fn poison(&mut self) {
+        self.gradient.get().poisoned.store(true, Relaxed);
+        self.generation = NO_GRADIENT;
+    }
+}
+
+impl Drop for JobState {
+    /// A job that ends without [`JobState::finish`] is one a panic unwound: its nodes may be
+    /// referred to by values it handed out before it panicked, so its chunks are filed with the
+    /// gradient (freed only when the gradient ends), and the gradient is poisoned.
+    fn drop(&mut self) {
+        if !self.finished {
+            self.finish();
+            self.poison();
+        }
     }
 }
 
@@ -372,10 +490,26 @@ fn too_many(what: &str) -> ! {
     panic!("dualrev-par: a gradient used more than 2^32 - 1 {what}");
 }
 
+/// Panics because a branch of the running gradient panicked (and the panic was caught).
 #[cold]
 #[inline(never)]
-fn foreign_value(value_generation: u32, running: Option<u32>) -> ! {
-    match running {
+fn branch_panicked() -> ! {
+    panic!(
+        "dualrev-par: a branch of this gradient panicked, and the program caught the panic and \
+         went on computing; the gradient cannot continue (its job graph is incomplete): let the \
+         panic of a `ParReal::join` branch end the gradient"
+    )
+}
+
+/// Panics because an operation met an active value of another gradient than the running one
+/// (`running`: the running job, if any), or any value after its gradient was poisoned.
+#[cold]
+#[inline(never)]
+fn foreign_value(value_generation: Generation, running: Option<&JobState>) -> ! {
+    if running.is_some_and(|job| job.gradient.get().is_poisoned()) {
+        branch_panicked();
+    }
+    match running.map(|job| job.generation) {
         None => panic!(
             "active value used outside the gradient call that created it (it belongs to \
              gradient #{value_generation}, and no job of a dualrev-par gradient runs on this \
@@ -397,13 +531,15 @@ pub struct ParDual {
     value: f64,
     contrib: *const Contrib,
     id: Id,
-    generation: u32,
+    generation: Generation,
 }
 
-// SAFETY: the Contrib a value points to is immutable once written and lives until its gradient
-// ends; it is only read by the reverse pass of that gradient, after the forward pass has
-// finished (rayon's join orders the writes of a job before the reads of its successors), and
-// a value of a finished gradient is rejected by its generation before anything is read.
+// SAFETY: the forward pass never dereferences a value's Contrib pointer; only the reverse pass
+// of the value's own gradient does, after every job has ended (rayon's join orders each job's
+// writes before what follows the join; a value handed to another thread through a mutex or a
+// channel is synchronised by it). Until then the node stays allocated (see `Arena`). A value of
+// another gradient is rejected by its generation before anything is read, and a poisoned
+// gradient never reaches its reverse pass.
 unsafe impl Send for ParDual {}
 // SAFETY: as above; a `ParDual` has no interior mutability.
 unsafe impl Sync for ParDual {}
@@ -430,7 +566,7 @@ impl ParDual {
     /// A new ID in the running job, with `node` (if any) stored in its arena; the operands'
     /// generations `a` and `b` must be the running gradient's.
     #[inline(always)]
-    fn allocate(value: f64, a: u32, b: u32, node: Option<Contrib>) -> ParDual {
+    fn allocate(value: f64, a: Generation, b: Generation, node: Option<Contrib>) -> ParDual {
         let job = RUNNING_JOB.with(Cell::get);
         if job.is_null() {
             foreign_value(a, None);
@@ -439,10 +575,7 @@ impl ParDual {
         // and nothing else refers to it while the task runs an operation.
         let job = unsafe { &mut *job };
         if (a != NO_GRADIENT && a != job.generation) || (b != NO_GRADIENT && b != job.generation) {
-            foreign_value(
-                if a != job.generation { a } else { b },
-                Some(job.generation),
-            );
+            foreign_value(if a != job.generation { a } else { b }, Some(job));
         }
         let index = job.next_index;
         job.next_index = match index.checked_add(1) {
@@ -524,25 +657,11 @@ impl fmt::Debug for ParDual {
 
 impl_real_from_partials!(ParDual);
 
-/// Run `a` and `b` as two rayon tasks when [`parallel_here`], one after the other otherwise.
-#[inline]
-fn run_pair<A, B, RA, RB>(a: A, b: B) -> (RA, RB)
-where
-    A: FnOnce() -> RA + Send,
-    B: FnOnce() -> RB + Send,
-    RA: Send,
-    RB: Send,
-{
-    if parallel_here() {
-        rayon::join(a, b)
-    } else {
-        (a(), b())
-    }
-}
-
 /// Run `branch` as the first job `job` of a fork's branch; returns its result and the
 /// branch's last job (the branch may fork in turn).
 fn run_branch<R>(gradient: GradientRef, job: JobId, branch: impl FnOnce() -> R) -> (R, JobId) {
+    // Declared before `installed`, so dropped after it: a panicking branch uninstalls its
+    // state before the state files its chunks and poisons the gradient.
     let mut state = JobState::new(gradient, job, JobStart::Branch);
     let installed = Installed::new(&mut state);
     let result = branch();
@@ -550,9 +669,23 @@ fn run_branch<R>(gradient: GradientRef, job: JobId, branch: impl FnOnce() -> R) 
     (result, state.finish())
 }
 
+/// Poisons the running job's gradient if a panic unwinds through a `join` (out of a branch),
+/// so that a program that catches the panic cannot continue the gradient.
+struct PoisonOnUnwind(*mut JobState);
+
+impl Drop for PoisonOnUnwind {
+    fn drop(&mut self) {
+        // SAFETY: the state of the job that called `join`, alive until its task ends (the
+        // task is still in `join`'s frame); no branch uses it (they run their own states).
+        unsafe { (*self.0).poison() };
+    }
+}
+
 impl ParReal for ParDual {
     /// Ends the running job, runs `a` and `b` as new jobs (in parallel when
-    /// [`parallel_here`]) and continues in a new job that records the fork.
+    /// [`parallel_here`](crate::real::parallel_here)) and continues in a new job that records the fork. If a branch
+    /// panics, the panic goes on to the caller and the gradient is poisoned: a program that
+    /// catches it can no longer compute with its active values.
     fn join<A, B, RA, RB>(a: A, b: B) -> (RA, RB)
     where
         A: FnOnce() -> RA + Send,
@@ -563,32 +696,38 @@ impl ParReal for ParDual {
         let running = RUNNING_JOB.with(Cell::get);
         if running.is_null() {
             // No gradient here: only constants exist, there are no jobs to record.
-            return run_pair(a, b);
+            return fork(a, b);
         }
-        // SAFETY: the running job's state, installed by the task that runs this code.
-        let (gradient, parent) = unsafe { ((*running).gradient, (*running).finish()) };
-        // SAFETY: the gradient outlives its jobs.
-        let (left, right) = unsafe { ((*gradient.0).new_job(), (*gradient.0).new_job()) };
+        // SAFETY: the running job's state, installed by the task that runs this code and
+        // used by nothing else while this task runs.
+        let state = unsafe { &mut *running };
+        let gradient = state.gradient;
+        if gradient.get().is_poisoned() {
+            branch_panicked();
+        }
+        let parent = state.finish();
+        let (left, right) = (gradient.get().new_job(), gradient.get().new_job());
+        let poison_on_unwind = PoisonOnUnwind(running);
         let ((ra, left_last), (rb, right_last)) = {
             // While this thread waits for the branches, no job runs on it.
             let _waiting = Installed::new(ptr::null_mut());
-            run_pair(
+            fork(
                 move || run_branch(gradient, left, a),
                 move || run_branch(gradient, right, b),
             )
         };
-        // SAFETY: as above; the branches have restored this thread's running job.
-        unsafe {
-            let continuation = (*gradient.0).new_job();
-            let state = &mut *running;
-            state.job = continuation;
-            state.next_index = 0;
-            state.start = JobStart::Join {
-                parent,
-                left: left_last,
-                right: right_last,
-            };
-        }
+        mem::forget(poison_on_unwind);
+        // SAFETY: as above; the branches have restored this thread's running job, and the
+        // `&mut` above is no longer used.
+        let state = unsafe { &mut *running };
+        state.job = gradient.get().new_job();
+        state.next_index = 0;
+        state.start = JobStart::Join {
+            parent,
+            left: left_last,
+            right: right_last,
+        };
+        state.finished = false;
         (ra, rb)
     }
 }
@@ -605,6 +744,8 @@ struct Seed {
 struct Recorded {
     /// The jobs, indexed by job number.
     jobs: Vec<JobRecord>,
+    /// The jobs' places in the job graph's two orders, indexed by job number.
+    order: Vec<JobOrder>,
     seeds: SmallVec<[Seed; 4]>,
     /// The last job of the root chain, where the reverse pass starts.
     last: JobId,
@@ -641,27 +782,38 @@ where
             .collect();
         eval(&inputs)
     };
-    let last = state.finish();
+    if gradient.is_poisoned() {
+        branch_panicked();
+    }
+    if let Some(o) = outputs
+        .iter()
+        .find(|o| o.is_active() && o.generation != gradient.generation)
+    {
+        foreign_value(o.generation, Some(&state));
+    }
     if outputs.len() != m {
         panic!(
             "the program returned {} outputs but declares {m}",
             outputs.len()
         );
     }
+    let last = state.finish();
+    drop(state);
     let mut jobs = gradient
         .finished
         .into_inner()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     jobs.sort_unstable_by_key(|record| record.job);
-    debug_assert!(jobs.iter().enumerate().all(|(i, r)| r.job as usize == i));
+    assert!(
+        jobs.iter().enumerate().all(|(i, r)| r.job as usize == i),
+        "dualrev-par: every job of the gradient filed exactly one record"
+    );
+    let order = JobOrder::of(&jobs, last);
     value.clear();
     let mut seeds = SmallVec::new();
     for (output, (o, &w)) in outputs.into_iter().zip(cotangent).enumerate() {
         value.push(o.value);
         if o.is_active() {
-            if o.generation != gradient.generation {
-                foreign_value(o.generation, Some(gradient.generation));
-            }
             seeds.push(Seed {
                 output,
                 id: o.id,
@@ -670,7 +822,98 @@ where
             });
         }
     }
-    Recorded { jobs, seeds, last }
+    Recorded {
+        jobs,
+        order,
+        seeds,
+        last,
+    }
+}
+
+/// A job's places in two topological orders of the job graph: `english` visits the left
+/// branch of every fork before the right one, `hebrew` the right before the left. In a
+/// series-parallel graph such as a fork-join program's, job `a` runs before job `b` (every
+/// path of the graph orders them) exactly when `a` precedes `b` in both orders, and the two
+/// run in parallel when the orders disagree (Nudler & Rudolph's labelling, as used by
+/// determinacy-race detectors). Two comparisons decide whether a value may flow from one job
+/// to another.
+#[derive(Clone, Copy, Default)]
+struct JobOrder {
+    english: u32,
+    hebrew: u32,
+}
+
+impl JobOrder {
+    /// Both orders of the job graph whose root chain ends in `last`, indexed by job.
+    fn of(jobs: &[JobRecord], last: JobId) -> Vec<JobOrder> {
+        let mut order = vec![JobOrder::default(); jobs.len()];
+        visit_in_order(jobs, last, true, |job, place| {
+            order[job as usize].english = place
+        });
+        visit_in_order(jobs, last, false, |job, place| {
+            order[job as usize].hebrew = place
+        });
+        order
+    }
+
+    /// Whether job `self` runs before job `other` in every schedule.
+    #[inline]
+    fn runs_before(self, other: JobOrder) -> bool {
+        self.english < other.english && self.hebrew < other.hebrew
+    }
+}
+
+/// Calls `label(job, place)` for every job of the graph whose root chain ends in `last`, in a
+/// topological order that visits each fork's left branch first if `left_first`, its right
+/// branch first otherwise. Iterative: nesting and chains may be deep.
+fn visit_in_order(
+    jobs: &[JobRecord],
+    last: JobId,
+    left_first: bool,
+    mut label: impl FnMut(JobId, u32),
+) {
+    enum Visit {
+        /// The chain of jobs that ends in this one: its jobs and forks in order.
+        Chain(JobId),
+        /// This job alone.
+        Job(JobId),
+    }
+    let mut stack = vec![Visit::Chain(last)];
+    let mut place = 0u32;
+    while let Some(visit) = stack.pop() {
+        match visit {
+            Visit::Job(job) => {
+                label(job, place);
+                place += 1;
+            }
+            Visit::Chain(mut job) => loop {
+                // Pushed from the chain's end back to its start: popped start first.
+                stack.push(Visit::Job(job));
+                match jobs[job as usize].start {
+                    JobStart::Root | JobStart::Branch => break,
+                    JobStart::Join {
+                        parent,
+                        left,
+                        right,
+                    } => {
+                        let (first, second) = if left_first {
+                            (left, right)
+                        } else {
+                            (right, left)
+                        };
+                        stack.push(Visit::Chain(second));
+                        stack.push(Visit::Chain(first));
+                        job = parent;
+                    }
+                }
+            },
+        }
+    }
+    assert_eq!(
+        place as usize,
+        jobs.len(),
+        "dualrev-par: every job of the gradient lies on its job graph"
+    );
 }
 
 /// One slot of the reverse pass: the Contrib of its ID once reached, and its cotangent (the
@@ -699,16 +942,18 @@ impl std::ops::AddAssign for Work {
     }
 }
 
-/// The reverse pass's view of one gradient: the job graph, where each job's slots begin in
-/// the slot array, and the slots.
+/// The reverse pass's view of one gradient: the job graph and its orders, where each job's
+/// slots begin in the slot array, and the slots.
 struct Sweep<'a> {
     jobs: &'a [JobRecord],
+    order: &'a [JobOrder],
     offsets: Vec<usize>,
     slots: Vec<Slot>,
 }
 
 impl Sweep<'_> {
-    fn new(jobs: &[JobRecord]) -> Sweep<'_> {
+    fn new(recorded: &Recorded) -> Sweep<'_> {
+        let jobs = &recorded.jobs;
         let mut offsets = Vec::with_capacity(jobs.len());
         let mut total = 0usize;
         for job in jobs {
@@ -723,6 +968,7 @@ impl Sweep<'_> {
         clear_slots(&mut slots);
         Sweep {
             jobs,
+            order: &recorded.order,
             offsets,
             slots,
         }
@@ -730,6 +976,7 @@ impl Sweep<'_> {
 
     #[inline(always)]
     fn slot(&self, id: Id) -> &Slot {
+        debug_assert!(id.index < self.jobs[id.job as usize].ids);
         &self.slots[self.offsets[id.job as usize] + id.index as usize]
     }
 
@@ -766,8 +1013,7 @@ impl Sweep<'_> {
                     left,
                     right,
                 } => {
-                    let (l, r) =
-                        run_pair(|| self.resolve_chain(left), || self.resolve_chain(right));
+                    let (l, r) = fork(|| self.resolve_chain(left), || self.resolve_chain(right));
                     work += l;
                     work += r;
                     job = parent;
@@ -788,8 +1034,11 @@ impl Sweep<'_> {
             }
             let dz = f64::from_bits(slot.adjoint.load(Relaxed));
             work.contribs_applied += 1;
-            // SAFETY: a Contrib in a slot is a node of this gradient's arenas, alive until
-            // the gradient ends.
+            // SAFETY: the Contribs that reach slots come from the seeds (outputs checked to be
+            // of this gradient) and from the edges of this gradient's nodes (whose operands
+            // were checked to be of this gradient when the node was allocated), so each is a
+            // node in the chunks of `Recorded`, which outlives the sweep; its job wrote it
+            // before the forward pass ended.
             let node = unsafe { &*node };
             for edge in node.edges() {
                 work.edges_applied += 1;
@@ -800,6 +1049,12 @@ impl Sweep<'_> {
                     target.adjoint.store(sum.to_bits(), Relaxed);
                     target
                 } else {
+                    // Contributions into another job's slots must arrive before that job is
+                    // resolved: only from jobs that run after it in every schedule.
+                    let from = edge.id.job;
+                    if !self.order[from as usize].runs_before(self.order[job as usize]) {
+                        unordered_flow(from, job);
+                    }
                     let target = self.slot(edge.id);
                     work.atomic_adds += 1;
                     work.atomic_retries += atomic_add(&target.adjoint, contribution);
@@ -821,6 +1076,20 @@ impl Drop for Sweep<'_> {
         slots.clear();
         SPARE_SLOTS.set(slots);
     }
+}
+
+/// Panics because a value of job `from` was used in job `to`, which the job graph does not
+/// order after it.
+#[cold]
+#[inline(never)]
+fn unordered_flow(from: JobId, to: JobId) -> ! {
+    panic!(
+        "dualrev-par: an active value may flow only from a job to its descendants: a value \
+         created in job {from} was used in job {to}, which may run in parallel with it (the \
+         value was passed between the branches of a `ParReal::join`, e.g. through a mutex or a \
+         channel); return values from their branch and use them after the join, or pass plain \
+         numbers (`value()`) between branches"
+    )
 }
 
 /// Empty every slot.
@@ -874,7 +1143,7 @@ where
     let recorded = forward_pass(x, cotangent, eval, &mut out.value);
     probe.reverse_starts();
     let n = x.len();
-    let mut sweep = Sweep::new(&recorded.jobs);
+    let mut sweep = Sweep::new(&recorded);
     let mut work = Work::default();
     let mut seeded = 0;
     let resolves = match rows {
@@ -1071,12 +1340,7 @@ mod tests {
     fn resolves_a_million_op_chain_on_the_default_stack() {
         let k = 1_000_000;
         let r = DualrevPar::vjp(&SinChain(k), &[0.5], &[1.0]);
-        let mut v = 0.5f64;
-        let mut d = 1.0;
-        for _ in 0..k {
-            d *= v.cos();
-            v = v.sin();
-        }
+        let (v, d) = SinChain(k).reference(0.5);
         assert_eq!(r.value, vec![v]);
         let g = r.gradient.unwrap()[0];
         assert!((g - d).abs() <= 1e-12 * d.abs(), "{g} vs {d}");
@@ -1181,6 +1445,48 @@ mod tests {
             &mut Derivatives::default(),
             &mut crate::Silent,
         );
+    }
+
+    /// A 32-bit generation wrapped after 2^32 gradients, so that a stale value passed the check
+    /// of the gradient that drew its generation again (and the reverse pass read its node,
+    /// long freed). Jumps the process's counter ahead until a gradient's generation agrees
+    /// with a stale value's in the low 32 bits (other tests' gradients may take a number first;
+    /// the counter only moves forward, which they do not notice).
+    #[test]
+    fn a_stale_value_is_refused_by_the_gradient_2_to_the_32_generations_later() {
+        let kept = Mutex::new(None);
+        let keep = |x: &[ParDual]| {
+            *kept.lock().unwrap() = Some(x[0].sin());
+            outputs![x[0]]
+        };
+        let cotangent = Rows::Cotangent(&[1.0]);
+        differentiate(
+            &[1.0],
+            cotangent,
+            keep,
+            &mut Derivatives::default(),
+            &mut crate::Silent,
+        );
+        let stale = kept.lock().unwrap().unwrap();
+        let mut alias = stale.generation;
+        loop {
+            alias += 1 << 32;
+            LAST_GENERATION.fetch_max(alias - 1, Relaxed);
+            let running = Cell::new(NO_GRADIENT);
+            let used = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let use_stale = |x: &[ParDual]| {
+                    running.set(x[0].generation);
+                    outputs![x[0] * stale]
+                };
+                let mut out = Derivatives::default();
+                differentiate(&[1.0], cotangent, use_stale, &mut out, &mut crate::Silent);
+            }));
+            if running.get() == alias {
+                assert_eq!(alias as u32, stale.generation as u32);
+                assert!(used.is_err(), "the stale value passed the generation check");
+                return;
+            }
+        }
     }
 
     /// Uses an active value on a thread it spawned itself instead of forking with `join`.

@@ -73,7 +73,7 @@ use std::cell::Cell;
 use std::fmt;
 use std::rc::Rc;
 
-use crate::contrib::next_generation;
+use crate::contrib::{next_generation, Generation};
 use crate::forward::impl_real_from_partials;
 use crate::program::{check_inputs, check_lengths, Derivatives, Probe, Program, Strategy};
 use crate::real::{partials, Real};
@@ -82,12 +82,12 @@ use crate::real::{partials, Real};
 pub type Backpropagator = Rc<dyn Fn(f64) -> Vec<f64>>;
 
 /// The generation of constants, and of "no gradient running".
-const NO_GRADIENT: u32 = 0;
+const NO_GRADIENT: Generation = 0;
 
 /// The gradient call running on this thread.
 #[derive(Clone, Copy)]
 struct Frame {
-    generation: u32,
+    generation: Generation,
     /// n, the length of every cotangent vector.
     inputs: usize,
     /// Whether closures created now count their calls and dense elements.
@@ -136,7 +136,7 @@ fn zero_cotangent() -> Vec<f64> {
 
 #[cold]
 #[inline(never)]
-fn foreign_value(value_generation: u32, running: u32) -> ! {
+fn foreign_value(value_generation: Generation, running: Generation) -> ! {
     if running == NO_GRADIENT {
         panic!(
             "naive: active value used outside the gradient call that created it (it belongs \
@@ -154,7 +154,7 @@ fn foreign_value(value_generation: u32, running: u32) -> ! {
 /// The running frame, after checking that operands of generations `a` and `b` belong to it
 /// (or are constants); and the generation of their result (a constant's, if both are).
 #[inline]
-fn frame_for(a: u32, b: u32) -> (Frame, u32) {
+fn frame_for(a: Generation, b: Generation) -> (Frame, Generation) {
     let frame = FRAME.with(Cell::get);
     for g in [a, b] {
         if g != NO_GRADIENT && g != frame.generation {
@@ -168,7 +168,7 @@ fn frame_for(a: u32, b: u32) -> (Frame, u32) {
 #[derive(Clone)]
 pub struct NaiveDual {
     value: f64,
-    generation: u32,
+    generation: Generation,
     backprop: Backpropagator,
 }
 

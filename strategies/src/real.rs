@@ -144,6 +144,24 @@ pub trait Real:
 /// run them in order on the calling thread.
 pub trait ParReal: Real + Send + Sync {
     /// Evaluate `a` and `b`, possibly in parallel.
+    ///
+    /// # The rule: active values flow along the fork-join graph
+    ///
+    /// An active value may flow only from a job to its descendants: a branch may use the
+    /// values computed before the `join` (by its parent and any ancestor), and the code after
+    /// the `join` may use what both branches returned. It must not pass an active value to the
+    /// *other* branch, or to a branch of an enclosing `join` that runs beside it (through a
+    /// `Mutex`, a channel, an atomic cell, …), nor use one on a thread it spawned itself
+    /// (fork with `join`, not with `std::thread` or rayon directly): a parallel reverse pass
+    /// resolves such jobs in either order. Pass plain numbers ([`Real::value`]) instead.
+    ///
+    /// A panic in a branch ends the gradient: it propagates out of `join`, and a program that
+    /// catches it cannot go on computing with the gradient's active values.
+    ///
+    /// Strategies that run the branches in order (`tape`, `forward`) differentiate a program
+    /// that breaks the rule as the sequential program it then is; `dualrev-par` panics with a
+    /// message that names the rule broken ("an active value may flow only from a job to its
+    /// descendants", "a branch of this gradient panicked") — never a wrong derivative.
     fn join<A, B, RA, RB>(a: A, b: B) -> (RA, RB)
     where
         A: FnOnce() -> RA + Send,
@@ -159,6 +177,24 @@ pub trait ParReal: Real + Send + Sync {
 #[inline]
 pub fn parallel_here() -> bool {
     rayon::current_thread_index().is_some() && rayon::current_num_threads() > 1
+}
+
+/// Run `a` and `b` as two rayon tasks when [`parallel_here`], one after the other otherwise:
+/// the fork of `f64`'s `join` and of `dualrev-par`'s forward and reverse passes. Always
+/// inlined, so that `f64`'s `join` compiles as if written out in place.
+#[inline(always)]
+pub fn fork<A, B, RA, RB>(a: A, b: B) -> (RA, RB)
+where
+    A: FnOnce() -> RA + Send,
+    B: FnOnce() -> RB + Send,
+    RA: Send,
+    RB: Send,
+{
+    if parallel_here() {
+        rayon::join(a, b)
+    } else {
+        (a(), b())
+    }
 }
 
 impl Real for f64 {
@@ -220,11 +256,7 @@ impl ParReal for f64 {
         RA: Send,
         RB: Send,
     {
-        if parallel_here() {
-            rayon::join(a, b)
-        } else {
-            (a(), b())
-        }
+        fork(a, b)
     }
 }
 

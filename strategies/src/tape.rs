@@ -3,7 +3,8 @@
 //! # Representation
 //!
 //! A scalar is a [`TapeReal`]: its primal value, the index of its adjoint slot, and the
-//! *generation* of the gradient call that created it (16 bytes, `Copy`). Inputs occupy slots
+//! *generation* of the gradient call that created it (24 bytes, `Copy`; the generation is a
+//! 64-bit counter, which cannot wrap, because the sweep trusts it). Inputs occupy slots
 //! 0..n; each operation with at least one active operand appends one entry to the tape and
 //! takes slot n + (its position on the tape). Constants, and operations whose operands are all
 //! constants, have no slot and record nothing (`docs/ladder.md`, the tape).
@@ -81,7 +82,7 @@
 use std::cell::{Cell, RefCell};
 use std::mem::{self, MaybeUninit};
 use std::ptr::{self, NonNull};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::forward::impl_real_from_partials;
 use crate::program::{
@@ -93,12 +94,18 @@ use crate::real::{partials, ParReal, Real};
 /// The slot of a constant: no adjoint, no entry.
 const NO_SLOT: u32 = u32::MAX;
 
+/// A gradient call's number, unique in the process: 64 bits, so that the counter cannot wrap
+/// in a process's lifetime (at one gradient per nanosecond it lasts 584 years) and a value of
+/// a finished gradient can never pass for one of the running gradient — whose slots the sweep
+/// indexes unchecked.
+type Generation = u64;
+
 /// The generation of "no gradient running" (never allocated to a gradient).
-const NO_GENERATION: u32 = 0;
+const NO_GENERATION: Generation = 0;
 
 /// Source of gradient generations, shared by all threads so that a value carried to another
 /// thread cannot be mistaken for one of that thread's.
-static NEXT_GENERATION: AtomicU32 = AtomicU32::new(1);
+static LAST_GENERATION: AtomicU64 = AtomicU64::new(NO_GENERATION);
 
 /// Where an entry's kind sits in its header: the top three bits of the second operand's field.
 const KIND_SHIFT: u32 = 29;
@@ -120,7 +127,7 @@ const MAX_BLOCK_WORDS: usize = 1 << 15;
 pub struct TapeReal {
     value: f64,
     slot: u32,
-    generation: u32,
+    generation: Generation,
 }
 
 /// What a recorded operation is: how many partials precede its header and how its adjoint
@@ -265,7 +272,7 @@ struct Cursor {
     /// Where the next entry's partials go.
     partials: StreamCursor,
     /// The running gradient's generation, [`NO_GENERATION`] when none runs.
-    generation: Cell<u32>,
+    generation: Cell<Generation>,
     /// The slot of the next entry.
     next_slot: Cell<u32>,
 }
@@ -308,7 +315,7 @@ impl Stream {
 /// finds every header at a fixed stride, without waiting for the previous entry's kind.
 #[derive(Debug)]
 struct Recording {
-    generation: u32,
+    generation: Generation,
     /// n: slots 0..n are the inputs; entry k has slot n + k.
     inputs: u32,
     /// The slot of the next entry, saved from the cursor.
@@ -382,20 +389,18 @@ thread_local! {
     };
 }
 
-fn next_generation() -> u32 {
-    loop {
-        let g = NEXT_GENERATION.fetch_add(1, Ordering::Relaxed);
-        if g != NO_GENERATION {
-            return g;
-        }
-    }
+/// A generation no other gradient of the process has had.
+fn next_generation() -> Generation {
+    let last = LAST_GENERATION.fetch_add(1, Ordering::Relaxed);
+    last.checked_add(1)
+        .expect("tape: more than 2^64 - 1 gradients in one process")
 }
 
 /// Panics because a value of `generation` met the running tape of generation `current`; says
 /// which of the three misuses it is.
 #[cold]
 #[inline(never)]
-fn foreign_value(current: u32, generation: u32) -> ! {
+fn foreign_value(current: Generation, generation: Generation) -> ! {
     if current == NO_GENERATION {
         panic!(
             "tape: a value of gradient generation {generation} was used outside any gradient \
@@ -425,7 +430,7 @@ fn foreign_value(current: u32, generation: u32) -> ! {
 /// [`foreign_value`] for whichever of two operands is foreign.
 #[cold]
 #[inline(never)]
-fn foreign_operand(generations: [u32; 2], current: u32) -> ! {
+fn foreign_operand(generations: [Generation; 2], current: Generation) -> ! {
     let foreign = if generations[0] != current {
         generations[0]
     } else {
@@ -492,7 +497,7 @@ fn next_block(which: StreamKind) -> *mut u64 {
 /// check per stream written, `P + 1` stores.
 #[inline(always)]
 fn record<const P: usize>(
-    generations: [u32; 2],
+    generations: [Generation; 2],
     partials: [f64; P],
     header: u64,
     value: f64,
@@ -616,7 +621,7 @@ impl ParReal for TapeReal {
 /// A tape pushed on this thread's stack; popped by [`ActiveTape::finish`], or on drop if the
 /// program panicked, so that a failed gradient never leaves its tape behind.
 struct ActiveTape {
-    generation: u32,
+    generation: Generation,
     finished: bool,
 }
 
@@ -1028,6 +1033,7 @@ impl ParStrategy for Tape {
 #[cfg(test)]
 mod tests {
     use std::cell::Cell;
+    use std::panic::AssertUnwindSafe;
 
     use super::*;
     use crate::program::outputs;
@@ -1116,6 +1122,38 @@ mod tests {
         });
         let stale = kept.get().unwrap();
         Tape::vjp_with(&[1.0], &[1.0], |x| outputs![x[0] * stale]);
+    }
+
+    /// A 32-bit generation wrapped after 2^32 gradients, so that a stale value passed the check
+    /// of the gradient that drew its generation again (and the unchecked sweep indexed its
+    /// slot). Jumps the process's counter ahead until a gradient's generation agrees with a
+    /// stale value's in the low 32 bits (other tests' gradients may take a number first; the
+    /// counter only moves forward, which they do not notice).
+    #[test]
+    fn a_stale_value_is_refused_by_the_gradient_2_to_the_32_generations_later() {
+        let kept = Cell::new(None);
+        Tape::vjp_with(&[1.0], &[1.0], |x| {
+            kept.set(Some(x[0].sin()));
+            outputs![x[0]]
+        });
+        let stale = kept.get().unwrap();
+        let mut alias = stale.generation;
+        loop {
+            alias += 1 << 32;
+            LAST_GENERATION.fetch_max(alias - 1, Ordering::Relaxed);
+            let running = Cell::new(NO_GENERATION);
+            let used = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                Tape::vjp_with(&[1.0], &[1.0], |x| {
+                    running.set(x[0].generation);
+                    outputs![x[0] * stale]
+                })
+            }));
+            if running.get() == alias {
+                assert_eq!(alias as u32, stale.generation as u32);
+                assert!(used.is_err(), "the stale value passed the generation check");
+                return;
+            }
+        }
     }
 
     #[test]

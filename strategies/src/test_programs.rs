@@ -22,6 +22,19 @@ impl Program for SinChain {
     }
 }
 
+impl SinChain {
+    /// The value and the derivative of the chain at `x0`, computed directly in `f64`: the
+    /// reference the strategies' deep-chain tests compare against.
+    pub(crate) fn reference(&self, x0: f64) -> (f64, f64) {
+        let (mut v, mut d) = (x0, 1.0);
+        for _ in 0..self.0 {
+            d *= v.cos();
+            v = v.sin();
+        }
+        (v, d)
+    }
+}
+
 /// x_0 = x, x_k = x_{k-1} * x_{k-1}: k multiplications, each using its operand twice.
 pub(crate) struct SquareChain(pub(crate) usize);
 

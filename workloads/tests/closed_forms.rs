@@ -6,13 +6,15 @@
 //! checked; the `Paths` ones (naive) too where their predicted work is small. Comparisons use
 //! GradBench's metric |x - y| / max(1, |x| + |y|).
 
+mod common;
+
+use common::{assert_close, build, determinant};
 use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
 use strategies::{CostClass, DynProgram, StrategyKind};
 use workloads::classic::{
     DeterminantByMinors, GmmLogPosterior, LeastSquares, LogSumExp, RungeKutta,
 };
-use workloads::{find, instantiate, Instance, Params};
 
 /// Tolerance for a closed form: agreement to rounding.
 const CLOSED_FORM_TOLERANCE: f64 = 1e-9;
@@ -22,28 +24,6 @@ const FINITE_DIFFERENCE_TOLERANCE: f64 = 1e-7;
 
 /// Largest predicted work (`StrategyKind::predicted_work`) at which a `Paths` strategy is run.
 const PATHS_WORK: f64 = 2e6;
-
-/// The GradBench metric: |a - b| / max(1, |a| + |b|).
-fn relative_error(a: f64, b: f64) -> f64 {
-    (a - b).abs() / (a.abs() + b.abs()).max(1.0)
-}
-
-/// Assert that two vectors agree elementwise to `tolerance` in the GradBench metric.
-fn assert_close(what: &str, actual: &[f64], expected: &[f64], tolerance: f64) {
-    assert_eq!(actual.len(), expected.len(), "{what}: lengths differ");
-    for (i, (&a, &e)) in actual.iter().zip(expected).enumerate() {
-        assert!(
-            relative_error(a, e) <= tolerance,
-            "{what}[{i}]: got {a}, expected {e}"
-        );
-    }
-}
-
-/// Instantiate the workload `name` at `size` with the given parameters (defaults for the rest).
-fn build(name: &str, size: usize, params: &[(&str, f64)]) -> Instance {
-    let params: Params = params.iter().map(|&(k, v)| (k.to_string(), v)).collect();
-    instantiate(find(name).expect("registered"), Some(size), &params).expect("valid size")
-}
 
 /// The strategies checked on `program` at `x`: every differentiating strategy whose cost class
 /// is not `Paths`, and the `Paths` ones where their predicted work is at most [`PATHS_WORK`].
@@ -127,7 +107,7 @@ fn log_sum_exp_and_softmax(x: &[f64]) -> (f64, Vec<f64>) {
 #[test]
 fn lse_gradient_is_softmax() {
     for n in [1usize, 2, 10, 100] {
-        let instance = build("lse", n, &[]);
+        let instance = build("lse", Some(n), &[]);
         let (value, softmax) = log_sum_exp_and_softmax(&instance.input);
         let what = format!("lse n = {n}");
         let program = instance.program.as_ref();
@@ -188,7 +168,7 @@ fn least_squares_and_normal_equations(n: usize, x: &[f64]) -> (f64, Vec<f64>) {
 #[test]
 fn llsq_gradient_is_the_normal_equations_residual() {
     for (n, m) in [(2usize, 128usize), (16, 128), (64, 128), (33, 5)] {
-        let instance = build("llsq", n, &[("m", m as f64)]);
+        let instance = build("llsq", Some(n), &[("m", m as f64)]);
         let (value, gradient) = least_squares_and_normal_equations(n, &instance.input);
         let what = format!("llsq n = {n}, m = {m}");
         let program = instance.program.as_ref();
@@ -211,35 +191,6 @@ fn llsq_gradient_is_the_normal_equations_residual() {
     }
 }
 
-/// The determinant of the `side` x `side` matrix `a` (row-major) by Gaussian elimination with
-/// partial pivoting; 1 for the empty matrix.
-fn determinant(mut a: Vec<f64>, side: usize) -> f64 {
-    let mut det = 1.0;
-    for col in 0..side {
-        let pivot = (col..side)
-            .max_by(|&i, &j| a[i * side + col].abs().total_cmp(&a[j * side + col].abs()))
-            .expect("rows left");
-        if pivot != col {
-            for j in 0..side {
-                a.swap(pivot * side + j, col * side + j);
-            }
-            det = -det;
-        }
-        let p = a[col * side + col];
-        if p == 0.0 {
-            return 0.0;
-        }
-        det *= p;
-        for i in col + 1..side {
-            let factor = a[i * side + col] / p;
-            for j in col..side {
-                a[i * side + j] -= factor * a[col * side + j];
-            }
-        }
-    }
-    det
-}
-
 /// The cofactor matrix of the l x l matrix `a`: (-1)^(i+j) times the determinant of `a`
 /// without row i and column j, each by elimination.
 fn cofactors(a: &[f64], l: usize) -> Vec<f64> {
@@ -260,7 +211,7 @@ fn cofactors(a: &[f64], l: usize) -> Vec<f64> {
 fn det_gradient_is_the_cofactor_matrix() {
     let mut rng = ChaCha8Rng::seed_from_u64(3);
     for l in 1..=5 {
-        let instance = build("det", l, &[]);
+        let instance = build("det", Some(l), &[]);
         let a = &instance.input;
         let what = format!("det l = {l}");
         let program = instance.program.as_ref();
@@ -316,7 +267,7 @@ fn ode_is_exact_for_at_most_four_variables() {
     let mut rng = ChaCha8Rng::seed_from_u64(4);
     for n in 1..=4 {
         for steps in [1usize, 4, 10] {
-            let instance = build("ode", n, &[("steps", steps as f64)]);
+            let instance = build("ode", Some(n), &[("steps", steps as f64)]);
             let (state, jacobian) = exact_state_and_jacobian(&instance.input);
             let what = format!("ode n = {n}, steps = {steps}");
             let program = instance.program.as_ref();
@@ -577,7 +528,7 @@ fn gmm_instances_agree_with_finite_differences() {
     for d in 1..=3 {
         for k in 1..=3 {
             let params = [("d", d as f64), ("n", 5.0), ("m", 1.0), ("gamma", 0.8)];
-            let instance = build("gmm", k, &params);
+            let instance = build("gmm", Some(k), &params);
             let program = instance.program.as_ref();
             let value = program.primal(&instance.input)[0];
             let gradient = finite_difference(program, &instance.input);

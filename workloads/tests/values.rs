@@ -2,13 +2,10 @@
 //! independent `f64` computations, gradients (central finite differences on the primal)
 //! against closed forms, and the primal operation count T against its formula.
 
-use workloads::{find, instantiate, Instance, Params};
+mod common;
 
-/// Instantiate the workload `name` at `size` with the given parameters (defaults for the rest).
-fn build(name: &str, size: Option<usize>, params: &[(&str, f64)]) -> Instance {
-    let params: Params = params.iter().map(|&(k, v)| (k.to_string(), v)).collect();
-    instantiate(find(name).expect("workload exists"), size, &params).expect("valid size")
-}
+use common::{assert_close, build, determinant, relative_error};
+use workloads::Instance;
 
 /// The single output of `instance` at its own input.
 fn value(instance: &Instance) -> f64 {
@@ -38,22 +35,6 @@ fn finite_difference_with_step(instance: &Instance, row: usize, step: f64) -> Ve
             (up - down) / (2.0 * h)
         })
         .collect()
-}
-
-/// The ADBench / GradBench comparison: |a - b| / max(1, |a| + |b|).
-fn relative_error(a: f64, b: f64) -> f64 {
-    (a - b).abs() / (a.abs() + b.abs()).max(1.0)
-}
-
-/// Assert that two vectors agree elementwise to `tolerance` in the GradBench metric.
-fn assert_close(what: &str, actual: &[f64], expected: &[f64], tolerance: f64) {
-    assert_eq!(actual.len(), expected.len(), "{what}: lengths differ");
-    for (i, (&a, &e)) in actual.iter().zip(expected).enumerate() {
-        assert!(
-            relative_error(a, e) <= tolerance,
-            "{what}[{i}]: got {a}, expected {e}"
-        );
-    }
 }
 
 /// T, the primal operation count of `instance` at its own input.
@@ -399,31 +380,6 @@ fn llsq_matches_the_gradbench_reference_and_the_normal_equations_gradient() {
         assert_close("gradient", &finite_difference(&w, 0), &closed, 1e-6);
         assert_eq!(ops(&w), (n * (2 * m + 2) + 1) as u64, "T = n(2m + 2) + 1");
     }
-}
-
-/// det A by Gaussian elimination with partial pivoting.
-fn determinant(mut a: Vec<f64>, l: usize) -> f64 {
-    let mut det = 1.0;
-    for col in 0..l {
-        let pivot = (col..l)
-            .max_by(|&i, &j| a[i * l + col].abs().total_cmp(&a[j * l + col].abs()))
-            .expect("rows left");
-        if pivot != col {
-            for j in 0..l {
-                a.swap(pivot * l + j, col * l + j);
-            }
-            det = -det;
-        }
-        let p = a[col * l + col];
-        det *= p;
-        for i in col + 1..l {
-            let factor = a[i * l + col] / p;
-            for j in col..l {
-                a[i * l + j] -= factor * a[col * l + j];
-            }
-        }
-    }
-    det
 }
 
 #[test]
