@@ -459,6 +459,10 @@ thread_local! {
     /// The slot array of the last reverse pass on this thread, empty, kept for the next one (a
     /// nested gradient finds it taken and allocates its own).
     static SPARE_SLOTS: Cell<Vec<Slot>> = const { Cell::new(Vec::new()) };
+    /// The job orders of the last forward pass on this thread and the stack of the walk that
+    /// labels them, empty, kept for the next one.
+    static SPARE_ORDER: Cell<Vec<JobOrder>> = const { Cell::new(Vec::new()) };
+    static SPARE_VISITS: Cell<Vec<Visit>> = const { Cell::new(Vec::new()) };
     /// The job the running task of this thread belongs to; null when no job runs here (no
     /// gradient, or the thread waits at a join).
     static RUNNING_JOB: Cell<*mut JobState> = const { Cell::new(ptr::null_mut()) };
@@ -744,8 +748,6 @@ struct Seed {
 struct Recorded {
     /// The jobs, indexed by job number.
     jobs: Vec<JobRecord>,
-    /// The jobs' places in the job graph's two orders, indexed by job number.
-    order: Vec<JobOrder>,
     seeds: SmallVec<[Seed; 4]>,
     /// The last job of the root chain, where the reverse pass starts.
     last: JobId,
@@ -808,7 +810,6 @@ where
         jobs.iter().enumerate().all(|(i, r)| r.job as usize == i),
         "dualrev-par: every job of the gradient filed exactly one record"
     );
-    let order = JobOrder::of(&jobs, last);
     value.clear();
     let mut seeds = SmallVec::new();
     for (output, (o, &w)) in outputs.into_iter().zip(cotangent).enumerate() {
@@ -822,12 +823,7 @@ where
             });
         }
     }
-    Recorded {
-        jobs,
-        order,
-        seeds,
-        last,
-    }
+    Recorded { jobs, seeds, last }
 }
 
 /// A job's places in two topological orders of the job graph: `english` visits the left
@@ -844,15 +840,29 @@ struct JobOrder {
 }
 
 impl JobOrder {
-    /// Both orders of the job graph whose root chain ends in `last`, indexed by job.
+    /// Both orders of the job graph whose root chain ends in `last`, indexed by job; empty for
+    /// a graph of one job, where no edge crosses jobs. Reuses this thread's spare buffers.
+    #[inline]
     fn of(jobs: &[JobRecord], last: JobId) -> Vec<JobOrder> {
-        let mut order = vec![JobOrder::default(); jobs.len()];
-        visit_in_order(jobs, last, true, |job, place| {
+        if jobs.len() == 1 {
+            return Vec::new();
+        }
+        JobOrder::of_forks(jobs, last)
+    }
+
+    /// [`JobOrder::of`] for a graph with forks, out of line.
+    #[inline(never)]
+    fn of_forks(jobs: &[JobRecord], last: JobId) -> Vec<JobOrder> {
+        let mut order = SPARE_ORDER.take();
+        let mut stack = SPARE_VISITS.take();
+        order.resize(jobs.len(), JobOrder::default());
+        visit_in_order(jobs, last, true, &mut stack, |job, place| {
             order[job as usize].english = place
         });
-        visit_in_order(jobs, last, false, |job, place| {
+        visit_in_order(jobs, last, false, &mut stack, |job, place| {
             order[job as usize].hebrew = place
         });
+        SPARE_VISITS.set(stack);
         order
     }
 
@@ -863,6 +873,14 @@ impl JobOrder {
     }
 }
 
+/// A step of [`visit_in_order`]'s walk.
+enum Visit {
+    /// The chain of jobs that ends in this one: its jobs and forks in order.
+    Chain(JobId),
+    /// This job alone.
+    Job(JobId),
+}
+
 /// Calls `label(job, place)` for every job of the graph whose root chain ends in `last`, in a
 /// topological order that visits each fork's left branch first if `left_first`, its right
 /// branch first otherwise. Iterative: nesting and chains may be deep.
@@ -870,15 +888,11 @@ fn visit_in_order(
     jobs: &[JobRecord],
     last: JobId,
     left_first: bool,
+    stack: &mut Vec<Visit>,
     mut label: impl FnMut(JobId, u32),
 ) {
-    enum Visit {
-        /// The chain of jobs that ends in this one: its jobs and forks in order.
-        Chain(JobId),
-        /// This job alone.
-        Job(JobId),
-    }
-    let mut stack = vec![Visit::Chain(last)];
+    stack.clear();
+    stack.push(Visit::Chain(last));
     let mut place = 0u32;
     while let Some(visit) = stack.pop() {
         match visit {
@@ -946,7 +960,8 @@ impl std::ops::AddAssign for Work {
 /// slots begin in the slot array, and the slots.
 struct Sweep<'a> {
     jobs: &'a [JobRecord],
-    order: &'a [JobOrder],
+    /// The jobs' places in the job graph's two orders (empty for one job).
+    order: Vec<JobOrder>,
     offsets: Vec<usize>,
     slots: Vec<Slot>,
 }
@@ -968,7 +983,7 @@ impl Sweep<'_> {
         clear_slots(&mut slots);
         Sweep {
             jobs,
-            order: &recorded.order,
+            order: JobOrder::of(jobs, recorded.last),
             offsets,
             slots,
         }
@@ -1070,11 +1085,16 @@ impl Sweep<'_> {
 }
 
 impl Drop for Sweep<'_> {
-    /// Keeps the slot array for the next reverse pass on this thread.
+    /// Keeps the slot array and the job orders for the next reverse pass on this thread.
     fn drop(&mut self) {
         let mut slots = mem::take(&mut self.slots);
         slots.clear();
         SPARE_SLOTS.set(slots);
+        if self.order.capacity() > 0 {
+            let mut order = mem::take(&mut self.order);
+            order.clear();
+            SPARE_ORDER.set(order);
+        }
     }
 }
 
