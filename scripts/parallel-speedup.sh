@@ -18,7 +18,7 @@ cargo build --release --locked -p dualbench
 bin=./target/release/dualbench
 
 "$bin" run --workloads fparticles --sizes 1000 --param particles=4 \
-  --strategies primal,dualrev-par,dualrev,tape --threads 1,2 --min-time 5 \
+  --strategies primal,dualrev-par,dualrev,tape --threads 1,2 --budget 8 --min-time 5 \
   --out "$out" --force "$@"
 
 verdict=0

@@ -19,6 +19,13 @@ pub enum Error {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// The user stopped the command (Ctrl-C, SIGTERM, SIGHUP) and it stopped cleanly: exit
+    /// code 130, as for a process ended by Ctrl-C.
+    #[error("{message}")]
+    Interrupted {
+        /// What was interrupted, and how to continue.
+        message: String,
+    },
 }
 
 impl Error {
@@ -29,7 +36,10 @@ impl Error {
 
     /// The process exit code for this error.
     pub fn exit_code(&self) -> ExitCode {
-        ExitCode::from(2)
+        match self {
+            Error::Interrupted { .. } => ExitCode::from(130),
+            _ => ExitCode::from(2),
+        }
     }
 }
 

@@ -13,8 +13,10 @@
 //! | [`gradbench`] | the GradBench protocol (`gradbench`) |
 //! | [`verify`] | strategies against each other and finite differences (`verify`) |
 //! | [`sweep`] | the measurement sweep (`run`) |
+//! | [`resume`] | continuing an interrupted sweep (`run --resume`) |
 //! | [`measure`] | isolated, interleaved measurement of cases |
-//! | [`results`] | the results schema, its files, the journal, merging (`merge`) |
+//! | [`interrupt`] | Ctrl-C: a sweep stops cleanly, locks are released |
+//! | [`results`] | the results schema, its files, the journal, the directory lock, merging (`merge`) |
 //! | [`check`] | complexity claims against counters or results (`check`) |
 //! | [`plot`] | figures, the paper table and index.html from results (`plot`) |
 //! | [`compare`] | two results files case by case, for CI (`compare`) |
@@ -28,11 +30,13 @@ pub mod compare;
 pub mod error;
 pub mod gradbench;
 pub mod gradient;
+pub mod interrupt;
 pub mod listing;
 pub mod measure;
 pub mod output;
 pub mod plot;
 pub mod results;
+pub mod resume;
 pub mod select;
 pub mod suite;
 pub mod sweep;

@@ -21,11 +21,12 @@ fn items(args: &[String]) -> impl Iterator<Item = &str> {
 
 /// An option that was given but names nothing (`--workloads ''`, `--strategies ,`) is an
 /// error, not "everything".
-fn nonempty<'a>(args: &'a [String], what: &str) -> Result<Vec<&'a str>> {
+/// `what` is the singular and plural of the listed thing (`("strategy", "strategies")`).
+fn nonempty<'a>(args: &'a [String], (one, many): (&str, &str)) -> Result<Vec<&'a str>> {
     let names: Vec<&str> = items(args).collect();
     if !args.is_empty() && names.is_empty() {
         return Err(Error::usage(format!(
-            "the {what} list is empty: name {what}s (see `dualbench list`), or `all`"
+            "the {one} list is empty: name {many} (see `dualbench list`), or `all`"
         )));
     }
     Ok(names)
@@ -33,7 +34,7 @@ fn nonempty<'a>(args: &'a [String], what: &str) -> Result<Vec<&'a str>> {
 
 /// Parse workload names; no option (or `all`) selects every workload.
 pub fn workloads(args: &[String]) -> Result<Vec<&'static dyn Workload>> {
-    let names = nonempty(args, "workload")?;
+    let names = nonempty(args, ("workload", "workloads"))?;
     if names.is_empty() || names == ["all"] {
         return Ok(workloads::all().to_vec());
     }
@@ -67,7 +68,7 @@ pub fn strategy(name: &str) -> Result<StrategyKind> {
 
 /// Parse strategy names; no option (or `all`) selects every strategy.
 pub fn strategies(args: &[String]) -> Result<Vec<StrategyKind>> {
-    let names = nonempty(args, "strategy")?;
+    let names = nonempty(args, ("strategy", "strategies"))?;
     if names.is_empty() || names == ["all"] {
         return Ok(StrategyKind::ALL.to_vec());
     }
@@ -129,28 +130,65 @@ pub fn thread_counts(args: &[String]) -> Result<Vec<usize>> {
     Ok(counts)
 }
 
-/// Parse `--param key=value` arguments into [`Params`].
+/// Parse `--param key=value` arguments into [`Params`]. A key given twice is an error (which
+/// value was meant cannot be guessed), even with the same value.
 pub fn params(args: &[String]) -> Result<Params> {
     let mut params = Params::new();
     for arg in args {
-        let (key, value) = arg
-            .split_once('=')
-            .ok_or_else(|| Error::usage(format!("invalid --param `{arg}`: expected key=value")))?;
+        let (key, value) = arg.split_once('=').ok_or_else(|| {
+            Error::usage(format!(
+                "invalid --param `{arg}`: expected key=value, e.g. --param steps=10"
+            ))
+        })?;
         let key = key.trim();
         let parsed: f64 = value.trim().parse().map_err(|_| {
             Error::usage(format!(
-                "invalid --param `{arg}`: the value `{}` is not a number",
+                "invalid --param `{arg}`: the value `{}` is not a number (e.g. 10 or 0.5)",
                 value.trim()
             ))
         })?;
         if key.is_empty() {
             return Err(Error::usage(format!(
-                "invalid --param `{arg}`: empty parameter name"
+                "invalid --param `{arg}`: empty parameter name; expected key=value, e.g. \
+                 --param steps=10"
             )));
         }
-        params.insert(key.to_string(), parsed);
+        if let Some(first) = params.insert(key.to_string(), parsed) {
+            return Err(Error::usage(format!(
+                "--param `{key}` is given twice ({key}={first} and {key}={}): give each \
+                 parameter once",
+                value.trim()
+            )));
+        }
     }
     Ok(params)
+}
+
+/// A clap value parser for a number of seconds (`2`, `0.5`, `1e-3`): the number, or a message
+/// that says what is expected. The range is checked with the other settings
+/// ([`crate::measure::settings`]), so that `-1`, `nan` and `1e20` get a message naming it.
+pub fn seconds(text: &str) -> std::result::Result<f64, String> {
+    text.trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of seconds; expected e.g. 2 or 0.5"))
+}
+
+/// A clap value parser for a whole number (`10`, `1e4`): the number, or a message that says
+/// what is expected (`-1` is not "an unexpected argument" and `x` not "an invalid digit").
+pub fn whole_number(text: &str) -> std::result::Result<u64, String> {
+    let t = text.trim();
+    if let Ok(n) = t.parse::<u64>() {
+        return Ok(n);
+    }
+    let bad = |why: &str| format!("`{text}` is {why}; expected a whole number such as 10");
+    match t.parse::<f64>() {
+        Ok(v) if v.is_nan() => Err(bad("not a number")),
+        Ok(v) if v < 0.0 => Err(bad("negative")),
+        Ok(v) if v.is_finite() && v.fract() == 0.0 && v < 2f64.powi(64) => Ok(v as u64),
+        Ok(v) if v.is_finite() && v.fract() != 0.0 => Err(bad("not whole")),
+        Ok(_) => Err(bad("too large")),
+        Err(_) => Err(bad("not a number")),
+    }
 }
 
 /// Sizes selected with `--sizes`: `1000,2000` applies to every workload, `fdotprod=1000,2000`
@@ -164,14 +202,16 @@ pub struct SizeSelection {
 }
 
 impl SizeSelection {
-    /// Parse the `--sizes` arguments. Workload names are checked against the registry.
+    /// Parse the `--sizes` arguments. Workload names are checked against the registry; an
+    /// error names the argument.
     pub fn parse(args: &[String]) -> Result<Self> {
         let mut selection = SizeSelection::default();
         for arg in args {
+            let in_arg = |e: Error| Error::usage(format!("--sizes `{arg}`: {e}"));
             match arg.split_once('=') {
                 Some((name, list)) => {
-                    let w = workloads::find(name.trim())?;
-                    let sizes = size_list(list)?;
+                    let w = workloads::find(name.trim()).map_err(|e| in_arg(e.into()))?;
+                    let sizes = size_list(list).map_err(in_arg)?;
                     selection
                         .per_workload
                         .entry(w.name().to_string())
@@ -181,10 +221,27 @@ impl SizeSelection {
                 None => selection
                     .global
                     .get_or_insert_with(Vec::new)
-                    .extend(size_list(arg)?),
+                    .extend(size_list(arg).map_err(in_arg)?),
             }
         }
         Ok(selection)
+    }
+
+    /// Refuse sizes given by name for a workload that is not `selected`: they would be
+    /// ignored.
+    pub fn check_selected(&self, selected: &[&str]) -> Result<()> {
+        match self
+            .per_workload
+            .keys()
+            .find(|n| !selected.contains(&n.as_str()))
+        {
+            Some(name) => Err(Error::usage(format!(
+                "--sizes names workload `{name}`, which is not selected, so its sizes would be \
+                 ignored; selected: {} (select it with --workloads, or drop its sizes)",
+                selected.join(", ")
+            ))),
+            None => Ok(()),
+        }
     }
 
     /// Whether no sizes were given at all.
@@ -223,18 +280,19 @@ impl SizeSelection {
 }
 
 fn size_list(list: &str) -> Result<Vec<usize>> {
-    let sizes: Vec<usize> = list
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(size)
-        .collect::<Result<_>>()?;
-    if sizes.is_empty() {
+    let items: Vec<&str> = list.split(',').map(str::trim).collect();
+    if items.iter().all(|s| s.is_empty()) {
         return Err(Error::usage(format!(
             "empty size list `{list}`: expected sizes such as 1000,2000"
         )));
     }
-    Ok(sizes)
+    if items.iter().any(|s| s.is_empty()) {
+        return Err(Error::usage(format!(
+            "size list `{list}` has an empty item: expected sizes separated by single commas, \
+             such as 1000,2000"
+        )));
+    }
+    items.into_iter().map(size).collect()
 }
 
 #[cfg(test)]
@@ -284,10 +342,83 @@ mod tests {
     }
 
     #[test]
+    fn a_param_given_twice_is_refused_with_both_values() {
+        for (first, second) in [("x0=1", "x0=2"), ("x0=1", " x0 = 1 ")] {
+            let e = params(&[first.into(), second.into()])
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains("`x0` is given twice") && e.contains("x0=1 and x0="),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn size_errors_name_the_flag_and_the_argument() {
+        let parse = |a: &str| {
+            SizeSelection::parse(&[a.to_string()])
+                .unwrap_err()
+                .to_string()
+        };
+        let e = parse("lse=x");
+        assert!(e.starts_with("--sizes `lse=x`: invalid size `x`"), "{e}");
+        let e = parse("nope=10");
+        assert!(
+            e.starts_with("--sizes `nope=10`:") && e.contains("nope"),
+            "{e}"
+        );
+        let e = parse("10,,20");
+        assert!(
+            e.starts_with("--sizes `10,,20`:") && e.contains("empty item"),
+            "{e}"
+        );
+        let e = parse("fdotprod=");
+        assert!(e.contains("empty size list"), "{e}");
+        let sizes = SizeSelection::parse(&["lse=10".into()]).unwrap();
+        let e = sizes.check_selected(&["fdotprod"]).unwrap_err().to_string();
+        assert!(
+            e.contains("`lse`, which is not selected") && e.contains("fdotprod"),
+            "{e}"
+        );
+        sizes.check_selected(&["fdotprod", "lse"]).unwrap();
+    }
+
+    #[test]
+    fn numbers_on_the_command_line_say_what_is_expected() {
+        assert_eq!(seconds(" 0.5").unwrap(), 0.5);
+        assert!(
+            seconds("nan").unwrap().is_nan(),
+            "the range check names NaN"
+        );
+        assert!(seconds("abc")
+            .unwrap_err()
+            .contains("expected e.g. 2 or 0.5"));
+        assert_eq!(whole_number("10").unwrap(), 10);
+        assert_eq!(whole_number("1e4").unwrap(), 10_000);
+        for (bad, why) in [
+            ("-1", "negative"),
+            ("1.5", "not whole"),
+            ("x", "not a number"),
+            ("1e30", "too large"),
+            ("", "not a number"),
+            ("nan", "not a number"),
+        ] {
+            let e = whole_number(bad).unwrap_err();
+            assert!(
+                e.contains(why) && e.contains("whole number such as 10"),
+                "{bad}: {e}"
+            );
+            assert!(!e.contains("invalid digit"), "{e}");
+        }
+    }
+
+    #[test]
     fn an_empty_workload_or_strategy_list_is_an_error_not_all() {
         let e = workloads(&[String::new()]).err().unwrap().to_string();
         assert!(e.contains("workload list is empty"), "{e}");
-        assert!(strategies(&[",".into()]).is_err());
+        let e = strategies(&[",".into()]).err().unwrap().to_string();
+        assert!(e.contains("name strategies"), "{e}");
         assert_eq!(workloads(&[]).unwrap().len(), workloads::all().len());
         assert_eq!(
             workloads(&["all".into()]).unwrap().len(),

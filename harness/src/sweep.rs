@@ -28,6 +28,14 @@
 //! Sharding: `shard = (I, N)` keeps the workloads at positions I, I+N, I+2N, ... (1-based) of
 //! the selection, so each workload's sizes, strategies and primal stay in one shard; the
 //! shards' directories are combined with `dualbench merge`.
+//!
+//! Nothing given is silently ignored: sizes named for a workload that is not selected, and a
+//! `--threads` count that no selected case runs at, are errors. The output directory is locked
+//! for the whole sweep ([`OutputDir`]), and a journal to resume is checked line by line against
+//! the plan ([`Resumed::check`]).
+//!
+//! Interrupts: the sweep runs under [`interrupt::graceful`]; a Ctrl-C stops it between cases
+//! without journaling the group it interrupted, and the error says how to continue.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -36,14 +44,17 @@ use strategies::StrategyKind;
 use workloads::Params;
 
 use crate::error::{Error, Result};
+use crate::interrupt;
 use crate::measure::machine::{binary_hash, Build, Machine};
 use crate::measure::schedule::{self, Case, CaseGroup, Failures};
 use crate::measure::settings::Overrides;
 use crate::measure::settings::Settings;
 use crate::measure::stats::CI_LEVEL;
+use crate::measure::thread;
 use crate::results::journal::{GroupRecord, Journal, JournalHeader, JOURNAL_VERSION};
 use crate::results::output::{OutputDir, Overwrite};
 use crate::results::{CaseResult, Metadata, ResultsFile, RunOptions, Status, SCHEMA_VERSION};
+use crate::resume::Resumed;
 use crate::select::{self, SizeSelection};
 use crate::suite::{Sizes, Suite, SuiteEntry};
 
@@ -86,9 +97,34 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// Validate `request` into a plan; creates the output directory if needed (and nothing
-    /// else), after every other check has passed.
+    /// Validate `request` into a plan; creates the output directory if needed and locks it
+    /// (and nothing else), after every other check has passed.
     pub fn new(request: &Request) -> Result<Plan> {
+        let (groups, settings, options) = Plan::validate(request)?;
+        let out = OutputDir::prepare(&request.out, request.overwrite, "run")?;
+        Ok(Plan {
+            groups,
+            settings,
+            options,
+            out,
+        })
+    }
+
+    /// Validate `request` into a plan that writes into `out`, a directory already prepared
+    /// (and locked) by the caller: a resumed sweep locks its directory before it reads the
+    /// journal there.
+    pub fn into_dir(request: &Request, out: OutputDir) -> Result<Plan> {
+        let (groups, settings, options) = Plan::validate(request)?;
+        Ok(Plan {
+            groups,
+            settings,
+            options,
+            out,
+        })
+    }
+
+    /// Every check of [`Plan::new`] but the output directory's.
+    fn validate(request: &Request) -> Result<(Vec<CaseGroup>, Settings, RunOptions)> {
         let (settings, mut options) = Settings::new(request.suite, &request.overrides)?;
         let shard = request.shard.as_deref().map(parse_shard).transpose()?;
         options.shard = shard.map(|(i, n)| format!("{i}/{n}"));
@@ -125,20 +161,7 @@ impl Plan {
         } else {
             request.suite.entries()
         };
-        if let Some(name) = sizes
-            .per_workload
-            .keys()
-            .find(|n| !entries.iter().any(|e| e.workload == n.as_str()))
-        {
-            return Err(Error::usage(format!(
-                "--sizes names workload `{name}`, which is not selected; selected: {}",
-                entries
-                    .iter()
-                    .map(|e| e.workload)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )));
-        }
+        sizes.check_selected(&entries.iter().map(|e| e.workload).collect::<Vec<_>>())?;
         let entries: Vec<_> = match shard {
             None => entries,
             Some((i, n)) => {
@@ -193,19 +216,60 @@ impl Plan {
                 "the selection is empty: no workload to measure",
             ));
         }
-        let out = OutputDir::prepare(&request.out, request.overwrite, "run")?;
-        Ok(Plan {
-            groups,
-            settings,
-            options,
-            out,
-        })
+        if !request.threads.is_empty() {
+            check_threads_used(&groups, &threads)?;
+        }
+        let most_threads = groups
+            .iter()
+            .flat_map(|g| g.cases.iter().map(|c| c.threads))
+            .max()
+            .unwrap_or(1);
+        thread::check_stack(most_threads, settings.stack_bytes)?;
+        Ok((groups, settings, options))
     }
 
     /// Number of cases.
     pub fn case_count(&self) -> usize {
         self.groups.iter().map(|g| g.cases.len()).sum()
     }
+}
+
+/// Refuse `--threads` counts that no case of `groups` runs at: they would be ignored.
+fn check_threads_used(groups: &[CaseGroup], threads: &[usize]) -> Result<()> {
+    let unused: Vec<String> = threads
+        .iter()
+        .filter(|&&t| {
+            !groups
+                .iter()
+                .any(|g| g.cases.iter().any(|c| c.threads == t))
+        })
+        .map(usize::to_string)
+        .collect();
+    if unused.is_empty() {
+        return Ok(());
+    }
+    let mut workloads: Vec<&str> = groups.iter().map(|g| g.workload.as_str()).collect();
+    workloads.dedup();
+    Err(Error::usage(format!(
+        "--threads {}: no selected case runs on {} thread{}, so the count{} would be ignored. \
+         Only the parallel strategies ({}) run on more than one thread, and only on a fork-join \
+         workload (family `parallel` in `dualbench list`); the selected workloads are {}",
+        threads
+            .iter()
+            .map(usize::to_string)
+            .collect::<Vec<_>>()
+            .join(","),
+        unused.join(" or "),
+        if unused == ["1"] { "" } else { "s" },
+        if unused.len() == 1 { "" } else { "s" },
+        StrategyKind::ALL
+            .iter()
+            .filter(|s| s.is_parallel())
+            .map(|s| s.name())
+            .collect::<Vec<_>>()
+            .join(", "),
+        workloads.join(", ")
+    )))
 }
 
 /// The thread counts `strategy` runs at: every count of `threads` for a parallel strategy on a
@@ -327,6 +391,14 @@ pub fn shell_join<'a>(words: impl IntoIterator<Item = &'a str>) -> String {
         .join(" ")
 }
 
+/// The arguments after `run` on this process's command line: what a new journal records.
+pub fn run_args() -> Vec<String> {
+    std::env::args()
+        .skip_while(|a| a != "run")
+        .skip(1)
+        .collect()
+}
+
 /// This process's command line, as `dualbench ARGS`.
 pub fn command_line() -> String {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -351,70 +423,54 @@ pub fn metadata(command: String, options: RunOptions) -> Metadata {
     }
 }
 
-/// A journal to continue: opened by [`Journal::resume`].
-#[derive(Debug)]
-pub struct Resumed {
-    /// The journal, positioned at its end.
-    pub journal: Journal,
-    /// Its header.
-    pub header: JournalHeader,
-    /// The groups it holds.
-    pub groups: Vec<GroupRecord>,
+/// `error`, which stopped the sweep before group `index`, with what is kept and how to
+/// continue.
+fn stopped(error: Error, plan: &Plan, index: usize) -> Error {
+    let dir = plan.out.path.display();
+    let kept = format!(
+        "{index} of {} groups are in the journal {}",
+        plan.groups.len(),
+        plan.out
+            .path
+            .join(crate::results::journal::JOURNAL_FILE)
+            .display()
+    );
+    match error {
+        Error::Interrupted { message } => Error::Interrupted {
+            message: format!(
+                "{message}; {kept}: `dualbench run --resume {dir}` continues the sweep"
+            ),
+        },
+        Error::Usage(message) => Error::Usage(format!(
+            "{message}; {kept}: once the cause is removed, `dualbench run --resume {dir}` \
+             continues the sweep"
+        )),
+        other => other,
+    }
 }
 
-impl Resumed {
-    /// Check that `plan`, re-planned from the journal's arguments, is the journaled sweep, and
-    /// that this is the build and machine that began it.
-    pub fn check(&self, plan: &Plan) -> Result<()> {
-        let header = &self.header;
-        let dir = plan.out.path.display();
-        let hash = binary_hash().map_err(|source| Error::Io {
-            context: "reading this binary to identify its build".into(),
-            source,
-        })?;
-        if hash != header.binary_hash {
-            return Err(Error::usage(format!(
-                "--resume {dir}: the run was begun by another build (commit {}, {}, binary \
-                 {}); this binary is {hash} (commit {}). Resume it with the binary that began \
-                 it, or start over with --force",
-                header.build.git_commit.as_deref().unwrap_or("unknown"),
-                match header.build.git_dirty {
-                    Some(true) => "dirty tree",
-                    Some(false) => "clean tree",
-                    None => "tree state unknown",
-                },
-                header.binary_hash,
-                Build::current().git_commit.as_deref().unwrap_or("unknown"),
-            )));
-        }
-        if header.machine != Machine::current() {
-            return Err(Error::usage(format!(
-                "--resume {dir}: the run was begun on another machine ({}); this is {}",
-                header.machine.describe(),
-                Machine::current().describe()
-            )));
-        }
-        if header.options != plan.options || header.groups != plan.groups.len() {
-            return Err(Error::usage(format!(
-                "--resume {dir}: re-planning the journaled arguments gives other options \
-                 ({}) than the run began with ({})",
-                serde_json::to_string(&plan.options).expect("options serialise"),
-                serde_json::to_string(&header.options).expect("options serialise"),
-            )));
-        }
-        for record in &self.groups {
-            let planned = plan.groups.get(record.group).map(group_key);
-            if planned.as_deref() != Some(record.key.as_str()) {
-                return Err(Error::usage(format!(
-                    "--resume {dir}: the journal's group {} is `{}`, but the plan's is {}",
-                    record.group,
-                    record.key,
-                    planned.map_or("missing".into(), |k| format!("`{k}`"))
-                )));
-            }
-        }
-        Ok(())
+/// When no row ended `ok` (not even a primal's), the run measured nothing: what to say about
+/// it (the status counts and the first failure's reason); `None` when something was measured.
+pub fn nothing_measured(rows: &[CaseResult]) -> Option<String> {
+    if rows.iter().any(|r| r.status == Status::Ok) {
+        return None;
     }
+    let first = rows
+        .iter()
+        .find(|r| r.status != Status::Skipped)
+        .or(rows.first());
+    Some(format!(
+        "no case was measured ({}){}",
+        status_counts(rows),
+        first.map_or(String::new(), |r| format!(
+            "; the first, {}{} on {}, ended `{}`: {}",
+            r.workload,
+            r.size.map_or(String::new(), |s| format!(" at size {s}")),
+            r.strategy_label(),
+            r.status.name(),
+            r.detail
+        ))
+    ))
 }
 
 /// How many rows ended with each status, as `198 cases: 195 ok, 3 timeout`.
@@ -454,11 +510,15 @@ pub fn execute(
     mut on_group: impl FnMut(&str),
     mut on_case: impl FnMut(),
 ) -> Result<ResultsFile> {
+    let _graceful = interrupt::graceful();
     let (mut journal, done) = match resumed {
         Some(r) => {
             r.check(plan)?;
-            let done: BTreeMap<usize, GroupRecord> =
-                r.groups.into_iter().map(|g| (g.group, g)).collect();
+            let done: BTreeMap<usize, GroupRecord> = r
+                .groups
+                .into_iter()
+                .map(|g| (g.record.group, g.record))
+                .collect();
             (r.journal, done)
         }
         None => {
@@ -494,7 +554,8 @@ pub fn execute(
             }
             None => {
                 let group_rows =
-                    schedule::run_cases(group, &plan.settings, &mut failures, &mut on_case);
+                    schedule::run_cases(group, &plan.settings, &mut failures, &mut on_case)
+                        .map_err(|e| stopped(e, plan, index))?;
                 journal.append(&GroupRecord {
                     group: index,
                     key,
@@ -512,6 +573,16 @@ pub fn execute(
     };
     file.write_dir(&plan.out.path)?;
     journal.remove()?;
+    // An interrupt after the last group: the results are complete, but nothing more is done.
+    if let Some(signal) = interrupt::requested() {
+        return Err(Error::Interrupted {
+            message: format!(
+                "interrupted by {} as the sweep finished; its results are written to {}",
+                interrupt::signal_name(signal),
+                plan.out.path.join(crate::results::JSON_FILE).display()
+            ),
+        });
+    }
     Ok(file)
 }
 

@@ -95,7 +95,7 @@ fn measure_group(
         resolved_params: instance.params.clone(),
         cases,
     };
-    let rows = schedule::run_group(&group, settings, failures, || {});
+    let rows = schedule::run_group(&group, settings, failures, || {})?;
     out.extend(rows.iter().map(Observation::from));
     Ok(out)
 }

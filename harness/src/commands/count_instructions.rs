@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::error::{Outcome, Result};
+use crate::error::{Error, Outcome, Result};
 use crate::measure::instructions::{self, CountSpec};
 use crate::select;
 
@@ -14,7 +14,7 @@ pub struct CountInstructionsArgs {
     #[arg(long)]
     pub workload: String,
     /// Its size (default: the workload's).
-    #[arg(long)]
+    #[arg(long, value_parser = select::whole_number, allow_hyphen_values = true)]
     pub size: Option<u64>,
     /// A workload parameter `key=value` (repeatable).
     #[arg(long = "param", value_name = "KEY=VALUE")]
@@ -23,11 +23,11 @@ pub struct CountInstructionsArgs {
     #[arg(long)]
     pub strategy: String,
     /// Gradients inside the counted window.
-    #[arg(long)]
+    #[arg(long, value_parser = select::whole_number, allow_hyphen_values = true)]
     pub gradients: u64,
     /// Stack of the evaluation thread, bytes.
-    #[arg(long)]
-    pub stack_bytes: usize,
+    #[arg(long, value_parser = select::whole_number, allow_hyphen_values = true)]
+    pub stack_bytes: u64,
 }
 
 /// Run `dualbench count-instructions`.
@@ -39,7 +39,12 @@ pub fn execute(args: CountInstructionsArgs) -> Result<Outcome> {
         params,
         strategy: args.strategy,
         gradients: args.gradients,
-        stack_bytes: args.stack_bytes,
+        stack_bytes: usize::try_from(args.stack_bytes).map_err(|_| {
+            Error::usage(format!(
+                "--stack-bytes {}: more than this machine can address",
+                args.stack_bytes
+            ))
+        })?,
     })?;
     Ok(Outcome::Success)
 }

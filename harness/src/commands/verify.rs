@@ -24,16 +24,34 @@ pub struct VerifyArgs {
     /// verify sizes).
     #[arg(long, value_name = "SIZES", num_args = 1..)]
     pub sizes: Vec<String>,
-    /// Check N seeded random programs instead of the workloads (default strategies: dualbench's
-    /// own; the peers only when named, see docs/peers.md).
-    #[arg(long, value_name = "N", conflicts_with_all = ["workloads", "sizes"])]
-    pub random: Option<usize>,
-    /// The seed of `--random` (default 0).
-    #[arg(long, value_name = "S", requires = "random")]
+    /// Check N seeded random programs (N at least 1) instead of the workloads (default
+    /// strategies: dualbench's own; the peers only when named, see docs/peers.md).
+    #[arg(
+        long,
+        value_name = "N",
+        conflicts_with_all = ["workloads", "sizes"],
+        value_parser = select::whole_number,
+        allow_hyphen_values = true
+    )]
+    pub random: Option<u64>,
+    /// The seed of `--random` (default 0); only with `--random`.
+    #[arg(
+        long,
+        value_name = "S",
+        value_parser = select::whole_number,
+        allow_hyphen_values = true
+    )]
     pub seed: Option<u64>,
     /// Run every evaluation in a pool of N threads (1 to 256), so that the parallel strategies
     /// run the fork-join workloads' `join`s in parallel.
-    #[arg(long, value_name = "N", default_value_t = 1, value_parser = parse_threads, conflicts_with = "random")]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 1,
+        value_parser = parse_threads,
+        conflicts_with = "random",
+        allow_hyphen_values = true
+    )]
     pub threads: usize,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
@@ -50,7 +68,22 @@ fn parse_threads(text: &str) -> std::result::Result<usize, String> {
 /// Run `dualbench verify`.
 pub fn execute(args: VerifyArgs) -> Result<Outcome> {
     match args.random {
-        Some(programs) => execute_random(programs, args),
+        Some(0) => Err(Error::usage(
+            "--random 0 checks no program: give the number of random programs to check, at \
+             least 1 (e.g. --random 100)",
+        )),
+        Some(programs) => {
+            let programs = usize::try_from(programs).map_err(|_| {
+                Error::usage(format!(
+                    "--random {programs}: too many programs for this machine"
+                ))
+            })?;
+            execute_random(programs, args)
+        }
+        None if args.seed.is_some() => Err(Error::usage(
+            "--seed seeds the random programs of --random N, and there are none without it: \
+             add --random N (e.g. --random 100 --seed 7), or leave out --seed",
+        )),
         None => execute_workloads(args),
     }
 }

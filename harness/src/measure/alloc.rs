@@ -18,12 +18,15 @@
 //! while a pass is open — the memory pass of a case, never its timed loops. For a pass of one
 //! thread the figures are exactly that thread's.
 //!
-//! Why mimalloc: the Contrib-graph and closure strategies allocate one small node per
-//! operation, the paper's representation, while a tape appends to one growing array. With
-//! glibc's allocator a measurement of `dualrev` is to a large part a measurement of
-//! `malloc`/`free` (about 40% of its time on `fdotprod`); a modern small-object allocator, as
-//! any practical implementation would link, makes the comparison one of algorithms. Every
-//! strategy, the primal included, runs on the same allocator.
+//! Why mimalloc: every strategy, the primal included, runs on the same allocator, and that
+//! allocator should be the kind a practical implementation would link, so that a comparison is
+//! one of algorithms rather than of one `malloc`. Few strategies allocate per operation through
+//! it: the ladder rungs' Contrib nodes come from a per-thread pool of fixed-size cells
+//! (`strategies::pool`), and `tape` and `dualrev-par` write their records into large blocks and
+//! arenas. But `naive` allocates a reference-counted closure per operation, some peers a node
+//! per operation, and every strategy its slot arrays, tapes and vectors. Under glibc's
+//! allocator those small, short-lived requests would measure `malloc` and `free` as much as the
+//! algorithm; mimalloc, a modern small-object allocator, serves them in a few instructions.
 //!
 //! When [`set_limit`] has been called, every allocation also updates a process-wide count of
 //! live bytes, and a request that would take it past the limit fails: the standard library then
@@ -54,6 +57,8 @@ static OPEN_PASSES: AtomicUsize = AtomicUsize::new(0);
 static LIMIT: AtomicUsize = AtomicUsize::new(0);
 /// Live bytes of the whole process, maintained only while a limit is set.
 static LIVE: AtomicUsize = AtomicUsize::new(0);
+/// The largest value `LIVE` reached: the process's heap high-water mark against the cap.
+static LIVE_PEAK: AtomicUsize = AtomicUsize::new(0);
 
 /// The live bytes of a pass's threads together: shared by the threads of one pass.
 #[derive(Debug, Default)]
@@ -101,6 +106,7 @@ fn reserve_global(bytes: usize, limit: usize) -> bool {
         LIVE.fetch_sub(bytes, Ordering::Relaxed);
         return false;
     }
+    LIVE_PEAK.fetch_max(before + bytes, Ordering::Relaxed);
     true
 }
 
@@ -265,6 +271,14 @@ pub fn set_limit(bytes: usize) {
     LIMIT.store(bytes, Ordering::Relaxed);
 }
 
+/// The most heap bytes this process has held against the cap since [`set_limit`] (to within
+/// the 1 MiB a thread reserves ahead), or `None` without a cap. A `run-case` child reports it
+/// with every answer, so that the parent can say how near the cap a case was when something
+/// outside killed it.
+pub fn high_water_bytes() -> Option<u64> {
+    (LIMIT.load(Ordering::Relaxed) > 0).then(|| LIVE_PEAK.load(Ordering::Relaxed) as u64)
+}
+
 /// What a [`MemoryPass`] measured on its threads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct HeapUsage {
@@ -335,6 +349,9 @@ impl<'pool> MemoryPass<'pool> {
     /// The calling thread leaves first, so that the broadcast that ends the other workers'
     /// membership is not counted.
     pub fn close(self) -> Option<HeapUsage> {
+        // The peak is read before the probe: one live byte more would raise it for a pass that
+        // allocates nothing (or ends at its peak).
+        let peak_bytes = self.live.peak.load(Ordering::Relaxed).max(0) as u64;
         drop(std::hint::black_box(vec![0u8; 1]));
         let (mut allocated_bytes, mut requests) = leave_pass();
         if let Some((pool, me)) = self.pool {
@@ -352,7 +369,7 @@ impl<'pool> MemoryPass<'pool> {
         }
         // The probe above is one request of one byte; it is not the pass's.
         (allocated_bytes > 0).then(|| HeapUsage {
-            peak_bytes: self.live.peak.load(Ordering::Relaxed).max(0) as u64,
+            peak_bytes,
             allocated_bytes: allocated_bytes - 1,
             allocations: requests - 1,
         })
@@ -462,6 +479,30 @@ mod tests {
             "{usage:?}"
         );
         assert!(usage.allocations >= 2, "{usage:?}");
+    }
+
+    #[test]
+    fn a_pass_that_allocates_nothing_reports_nothing() {
+        // The pass's own probe (one byte, to see that this allocator is installed) is none of
+        // its figures: a primal that allocates nothing has a peak of 0, not 1 B.
+        let pass = MemoryPass::open();
+        let x = std::hint::black_box(2.0f64).sin();
+        let usage = pass.close().expect("the counting allocator is installed");
+        std::hint::black_box(x);
+        assert_eq!(
+            usage,
+            HeapUsage {
+                peak_bytes: 0,
+                allocated_bytes: 0,
+                allocations: 0
+            }
+        );
+        // At its peak when it closes: the peak is the pass's bytes exactly.
+        let pass = MemoryPass::open();
+        let held = std::hint::black_box(vec![0u8; 100]);
+        let usage = pass.close().expect("the counting allocator is installed");
+        drop(held);
+        assert_eq!((usage.peak_bytes, usage.allocated_bytes), (100, 100));
     }
 
     #[test]

@@ -131,6 +131,7 @@ impl Case<'_> {
             ops: op_count.ops,
             naive_calls: op_count.naive_calls,
             input_hash: input_hash(self.input),
+            heap_bytes: alloc::high_water_bytes(),
         }
     }
 
@@ -164,6 +165,7 @@ impl Case<'_> {
             heap,
             batch: batch.clamp(1, MAX_BATCH),
             estimate_ns,
+            heap_bytes: alloc::high_water_bytes(),
         }
     }
 
@@ -196,6 +198,7 @@ impl Case<'_> {
             ns,
             phases,
             warmup_gradients: phase_samples * batch,
+            heap_bytes: alloc::high_water_bytes(),
         }
     }
 }

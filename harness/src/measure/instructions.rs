@@ -33,7 +33,7 @@ use strategies::{DynProgram, StrategyKind};
 
 use crate::error::{Error, Result};
 use crate::measure::thread::with_stack;
-use crate::results::{CaseResult, Status};
+use crate::results::{CaseResult, ResultsFile, Status};
 use crate::select;
 
 /// The native duration the counted window aims at (2 ms).
@@ -164,6 +164,38 @@ pub fn parse_total(text: &str) -> Option<u64> {
         })
         .and_then(|rest| rest.split_whitespace().next())
         .and_then(|n| n.parse().ok())
+}
+
+/// Count the instructions of every countable row of `file` in place (`run --instructions`),
+/// with a progress bar unless `quiet`; rows on more than one thread are not counted, and unless
+/// `quiet` a note says so.
+pub fn count_file(file: &mut ResultsFile, quiet: bool) -> Result<()> {
+    let exe = std::env::current_exe().map_err(|source| Error::Io {
+        context: "finding this dualbench binary for callgrind".into(),
+        source,
+    })?;
+    let countable = file
+        .rows
+        .iter()
+        .filter(|r| gradients_for(r).is_some())
+        .count();
+    let parallel = file.rows.iter().filter(|r| r.threads > 1).count();
+    if parallel > 0 && !quiet {
+        crate::output::note(&format!(
+            "instructions: {parallel} case{} on more than one thread not counted (callgrind \
+             runs one thread at a time); their one-thread cases are",
+            if parallel == 1 { "" } else { "s" }
+        ));
+    }
+    let bar = crate::output::progress_bar(countable, "instruction counts", quiet);
+    let stack = (file.metadata.options.stack_mib as usize) << 20;
+    let jobs = std::thread::available_parallelism().map_or(1, usize::from);
+    count_rows(&exe, &mut file.rows, stack, jobs, |row| {
+        bar.set_message(format!("{} / {}", row.workload, row.strategy));
+        bar.inc(1);
+    })?;
+    bar.finish_and_clear();
+    Ok(())
 }
 
 /// Count every countable row of `rows` in place, `jobs` callgrind processes at a time (the

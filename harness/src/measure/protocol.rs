@@ -71,6 +71,9 @@ pub struct CaseInfo {
     pub naive_calls: f64,
     /// FNV-1a (64-bit) hash of the input vector's bits, in hex: identifies the generated input.
     pub input_hash: String,
+    /// The child's heap high-water mark against the memory cap so far
+    /// ([`crate::measure::alloc::high_water_bytes`]; `None` without a cap).
+    pub heap_bytes: Option<u64>,
 }
 
 /// What the child reports once the case is warmed up.
@@ -85,6 +88,8 @@ pub struct Setup {
     pub batch: u64,
     /// The fastest warm-up gradient, in nanoseconds: the parent's estimate of one gradient.
     pub estimate_ns: f64,
+    /// The heap high-water mark against the memory cap so far, as in [`CaseInfo::heap_bytes`].
+    pub heap_bytes: Option<u64>,
 }
 
 /// One phase sample: a batch of gradients with the clock read at every phase boundary,
@@ -107,6 +112,20 @@ pub struct Samples {
     /// Gradients computed before the first timed sample of the share (those of its phase
     /// samples: the share's warm-up).
     pub warmup_gradients: u64,
+    /// The heap high-water mark against the memory cap so far, as in [`CaseInfo::heap_bytes`].
+    pub heap_bytes: Option<u64>,
+}
+
+impl Response {
+    /// The heap high-water mark this answer reports, if any.
+    pub fn heap_bytes(&self) -> Option<u64> {
+        match self {
+            Response::Counted(info) => info.heap_bytes,
+            Response::Ready(setup) => setup.heap_bytes,
+            Response::Samples(samples) => samples.heap_bytes,
+            Response::Finished { .. } => None,
+        }
+    }
 }
 
 /// A line the child writes.

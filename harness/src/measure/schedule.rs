@@ -26,6 +26,11 @@
 //!
 //! Cases that are not run (`skipped`) still carry the case's shape and T, taken from a case
 //! of the same group that counted them (every case counts T before its first gradient).
+//!
+//! A case that could not be run for a reason that is not the case's (its process could not be
+//! started or set up, [`Stop::Setup`]) or an interrupt ([`Stop::Interrupted`]) ends the group
+//! with an error: no row of the group is made, so none can record a crash that the case did
+//! not cause.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -33,7 +38,9 @@ use std::time::{Duration, Instant};
 use strategies::StrategyKind;
 use workloads::Params;
 
-use crate::measure::isolate::{CaseProcess, Failure};
+use crate::error::{Error, Result};
+use crate::interrupt;
+use crate::measure::isolate::{CaseProcess, Failure, Stop};
 use crate::measure::protocol::{CaseInfo, CaseSpec, PhaseSample, Setup};
 use crate::measure::settings::Settings;
 use crate::measure::stats::{self, Summary};
@@ -145,8 +152,48 @@ pub fn run_group(
     settings: &Settings,
     failures: &mut Failures,
     on_case: impl FnMut(),
-) -> Vec<CaseResult> {
+) -> Result<Vec<CaseResult>> {
     run_cases(&CaseGroup::from(group), settings, failures, on_case)
+}
+
+/// The error that ends a group when one of its cases stopped for a reason that is not the
+/// case's.
+fn group_error(group: &CaseGroup, case: &Case, stop: Stop) -> Error {
+    let size = group
+        .size
+        .map_or(String::new(), |s| format!(" at size {s}"));
+    let which = format!(
+        "{}{size}, {} on {} thread{}",
+        group.workload,
+        case.strategy.name(),
+        case.threads,
+        if case.threads == 1 { "" } else { "s" }
+    );
+    match stop {
+        Stop::Interrupted(signal) => Error::Interrupted {
+            message: format!("interrupted by {signal} while measuring {which}"),
+        },
+        Stop::Setup(reason) => Error::usage(format!(
+            "the case {which} could not be run: {reason}. This is not a result of the case \
+             (nothing about it was measured): check --stack-mib, --threads and the machine's \
+             limits on processes and threads"
+        )),
+        Stop::Failed(failure) => unreachable!("a failure is a result: {failure:?}"),
+    }
+}
+
+/// The error of an interrupt noticed between cases.
+fn interrupted(group: &CaseGroup, signal: i32) -> Error {
+    let size = group
+        .size
+        .map_or(String::new(), |s| format!(" at size {s}"));
+    Error::Interrupted {
+        message: format!(
+            "interrupted by {} while measuring {}{size}",
+            interrupt::signal_name(signal),
+            group.workload
+        ),
+    }
 }
 
 /// The key of `case` of `group` in [`Failures`].
@@ -155,23 +202,24 @@ fn failure_key(group: &CaseGroup, case: &Case) -> (String, StrategyKind, usize) 
 }
 
 /// Measure `group`, skipping cases listed in `failures` and adding those that fail.
-/// `on_case` is called once per finished case (for progress).
+/// `on_case` is called once per finished case (for progress). A case that stopped for a reason
+/// that is not the case's, or an interrupt, is an error (see the module documentation).
 pub fn run_cases(
     group: &CaseGroup,
     settings: &Settings,
     failures: &mut Failures,
     mut on_case: impl FnMut(),
-) -> Vec<CaseResult> {
-    let mut progress: Vec<Option<Progress>> = group
-        .cases
-        .iter()
-        .map(|case| {
-            if failures.contains_key(&failure_key(group, case)) {
-                return None;
-            }
-            Some(start(group, case, settings))
-        })
-        .collect();
+) -> Result<Vec<CaseResult>> {
+    let mut progress: Vec<Option<Progress>> = Vec::with_capacity(group.cases.len());
+    for case in &group.cases {
+        if failures.contains_key(&failure_key(group, case)) {
+            progress.push(None);
+            continue;
+        }
+        let started =
+            start(group, case, settings).map_err(|stop| group_error(group, case, stop))?;
+        progress.push(Some(started));
+    }
 
     for p in progress.iter_mut().flatten() {
         p.target = planned_samples(p, settings);
@@ -179,7 +227,8 @@ pub fn run_cases(
     let n = progress.len();
     for round in 0..settings.rounds {
         for k in 0..n {
-            let Some(p) = progress[(k + round as usize) % n].as_mut() else {
+            let index = (k + round as usize) % n;
+            let Some(p) = progress[index].as_mut() else {
                 continue;
             };
             let share =
@@ -194,12 +243,14 @@ pub fn run_cases(
                         p.samples.extend(samples.ns);
                         p.phases.extend(samples.phases);
                     }
-                    Err(failure) => p.fail(failure),
+                    Err(Stop::Failed(failure)) => p.fail(failure),
+                    Err(stop) => return Err(group_error(group, &group.cases[index], stop)),
                 }
             }
         }
     }
-    for p in progress.iter_mut().flatten() {
+    for (case, p) in group.cases.iter().zip(progress.iter_mut()) {
+        let Some(p) = p else { continue };
         if let State::Live(_) = p.state {
             let State::Live(process) = std::mem::replace(&mut p.state, State::Ended(None)) else {
                 unreachable!("matched above")
@@ -207,7 +258,8 @@ pub fn run_cases(
             let t = Instant::now();
             match process.finish() {
                 Ok(rss) => p.peak_rss = rss,
-                Err(failure) => p.fail(failure),
+                Err(Stop::Failed(failure)) => p.fail(failure),
+                Err(stop) => return Err(group_error(group, case, stop)),
             }
             p.busy += t.elapsed();
         }
@@ -229,6 +281,11 @@ pub fn run_cases(
     let mut group_info = progress.iter().flatten().find_map(|p| p.info.clone());
     if group_info.is_none() && progress.iter().any(Option::is_none) {
         group_info = count_only(group, settings);
+    }
+    // The group is complete only if no interrupt came while it ran: a case killed by it would
+    // otherwise be a row.
+    if let Some(signal) = interrupt::requested() {
+        return Err(interrupted(group, signal));
     }
 
     let mut rows = Vec::with_capacity(n);
@@ -252,7 +309,7 @@ pub fn run_cases(
         on_case();
         rows.push(row);
     }
-    rows
+    Ok(rows)
 }
 
 /// Add the strategies of `rows` that failed (timed out, ran out of memory, crashed) to
@@ -300,20 +357,29 @@ fn case_spec(
     }
 }
 
-/// Start the case's process and wait until it is set up.
-fn start(group: &CaseGroup, case: &Case, settings: &Settings) -> Progress {
+/// Start the case's process and wait until it is set up; a [`Stop`] other than a failure of
+/// the case is returned.
+fn start(
+    group: &CaseGroup,
+    case: &Case,
+    settings: &Settings,
+) -> std::result::Result<Progress, Stop> {
     let spec = case_spec(group, case.strategy, case.threads, settings);
     let t = Instant::now();
     let mut info = None;
     let mut setup = None;
+    let failed = |stop: Stop| match stop {
+        Stop::Failed(failure) => Ok(State::Ended(Some(failure))),
+        other => Err(other),
+    };
     let state = match CaseProcess::spawn(&settings.exe, &spec, settings.budget) {
-        Err(failure) => State::Ended(Some(failure)),
+        Err(stop) => failed(stop)?,
         Ok(mut process) => match process.counted() {
-            Err(failure) => State::Ended(Some(failure)),
+            Err(stop) => failed(stop)?,
             Ok(counted) => {
                 info = Some(counted);
                 match process.ready() {
-                    Err(failure) => State::Ended(Some(failure)),
+                    Err(stop) => failed(stop)?,
                     Ok(ready) => {
                         setup = Some(ready);
                         State::Live(process)
@@ -323,7 +389,7 @@ fn start(group: &CaseGroup, case: &Case, settings: &Settings) -> Progress {
         },
     };
     let busy = t.elapsed();
-    Progress {
+    Ok(Progress {
         state,
         info,
         setup,
@@ -333,7 +399,7 @@ fn start(group: &CaseGroup, case: &Case, settings: &Settings) -> Progress {
         target: 0,
         busy,
         peak_rss: None,
-    }
+    })
 }
 
 /// Phase samples taken at the start of each round's share (its warm-up).

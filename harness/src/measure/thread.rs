@@ -49,6 +49,24 @@ pub fn evaluation_pool(threads: usize, stack_bytes: usize) -> Result<ThreadPool>
         .map_err(|e| Error::usage(format!("cannot start {threads} evaluation threads: {e}")))
 }
 
+/// Prove, before any case runs, that this machine starts `threads` evaluation threads with a
+/// stack of `stack_bytes` each (`--stack-mib`): a stack it cannot give would otherwise fail in
+/// every case's process, for a reason that is none of the case's.
+pub fn check_stack(threads: usize, stack_bytes: usize) -> Result<()> {
+    let mib = stack_bytes >> 20;
+    pool_builder(threads, stack_bytes)?
+        .build()
+        .map(drop)
+        .map_err(|e| {
+            Error::usage(format!(
+                "--stack-mib {mib}: this machine cannot start {threads} evaluation thread{} \
+                 with a stack of {mib} MiB ({e}); choose a smaller --stack-mib (default {})",
+                if threads == 1 { "" } else { "s" },
+                EVALUATION_STACK_BYTES >> 20
+            ))
+        })
+}
+
 /// The builder of [`evaluation_pool`], with the thread count checked (rayon reads 0 as "one per
 /// core").
 fn pool_builder(threads: usize, stack_bytes: usize) -> Result<rayon::ThreadPoolBuilder> {
@@ -224,6 +242,17 @@ mod tests {
             .unwrap()
             .run(strategies::real::parallel_here)
             .unwrap());
+    }
+
+    #[test]
+    fn a_stack_the_machine_cannot_give_is_refused_up_front() {
+        check_stack(2, 8 << 20).unwrap();
+        // 2^46 bytes (64 TiB) per thread: more address space than a process is given.
+        let e = check_stack(4, 1 << 46).unwrap_err().to_string();
+        assert!(
+            e.starts_with("--stack-mib 67108864: this machine cannot start 4"),
+            "{e}"
+        );
     }
 
     #[test]

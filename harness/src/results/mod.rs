@@ -23,6 +23,7 @@ pub mod csv;
 pub(crate) mod fixture;
 pub mod journal;
 pub mod json;
+pub mod lock;
 pub mod merge;
 pub mod nonfinite;
 pub mod output;

@@ -1,15 +1,19 @@
-//! Output directories: results are never silently destroyed.
+//! Output directories: results are never silently destroyed, and never written by two
+//! processes at once.
 //!
-//! `run` and `merge` write `results.json` and `results.csv` into a directory. If it already
-//! holds results (or the journal of an interrupted run), they are replaced only when that is
-//! what the user asked for: the default directory of `run`, `results/latest`, is a scratch
-//! directory and is overwritten; any other needs `--force`. The check happens before any work
-//! starts, so a refused run costs nothing.
+//! `run` and `merge` write `results.json` and `results.csv` into a directory. They lock it
+//! first ([`DirLock`]): a directory another run or merge is writing into is refused, naming
+//! that process. If it already holds results (or the journal of an interrupted run), they are
+//! replaced only when that is what the user asked for: the default directory of `run`,
+//! `results/latest`, is a scratch directory whose results are overwritten — but not the
+//! journal of an interrupted run, which `--resume` would continue; anything else needs
+//! `--force`. The checks happen before any work starts, so a refused run costs nothing.
 
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::results::journal::JOURNAL_FILE;
+use crate::results::lock::DirLock;
 use crate::results::{CSV_FILE, JSON_FILE};
 
 /// The directory `dualbench run` writes to when `--out` is not given.
@@ -21,34 +25,51 @@ pub enum Overwrite {
     /// Nothing: the directory must not hold results or a journal.
     #[default]
     Refuse,
-    /// Anything (`--force`, or the default scratch directory).
+    /// Results, but not the journal of an interrupted run (the default scratch directory).
+    Scratch,
+    /// Anything (`--force`, or `--resume`, which continues the journal).
     Allow,
 }
 
-/// A results directory to write into, checked.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A results directory to write into: checked, and locked while this value lives.
+#[derive(Debug)]
 pub struct OutputDir {
     /// The directory (it exists and is writable).
     pub path: PathBuf,
+    /// Held until the results are written (or the command fails).
+    lock: DirLock,
 }
 
 impl OutputDir {
-    /// Check `dir` for `command` (`run`, `merge`), create it if needed and prove that a file
-    /// can be written in it. With [`Overwrite::Refuse`], a directory that already holds
-    /// results or a journal is an error that says how to proceed.
+    /// Check `dir` for `command` (`run`, `merge`), create it if needed, prove that a file can
+    /// be written in it and lock it. A directory locked by another process is an error naming
+    /// it; so is, unless `overwrite` allows it, a directory that already holds results or a
+    /// journal (the error says how to proceed).
     pub fn prepare(dir: &Path, overwrite: Overwrite, command: &str) -> Result<OutputDir> {
+        let unwritable = |source| Error::Io {
+            context: format!("--out {} is not a writable directory", dir.display()),
+            source,
+        };
+        if dir.as_os_str().is_empty() {
+            return Err(Error::usage(
+                "--out is empty: name a directory for the results (e.g. --out results/mine)",
+            ));
+        }
+        std::fs::create_dir_all(dir).map_err(unwritable)?;
+        tempfile::NamedTempFile::new_in(dir).map_err(unwritable)?;
+        let lock = DirLock::acquire(dir, &crate::sweep::command_line())?;
+        let journal = dir.join(JOURNAL_FILE);
+        if overwrite != Overwrite::Allow && journal.exists() {
+            return Err(Error::usage(format!(
+                "{} holds the journal of an interrupted run ({}): continue it with \
+                 `dualbench run --resume {}`, or pass --force to discard it and write \
+                 new results there",
+                dir.display(),
+                journal.display(),
+                dir.display()
+            )));
+        }
         if overwrite == Overwrite::Refuse {
-            let journal = dir.join(JOURNAL_FILE);
-            if journal.exists() {
-                return Err(Error::usage(format!(
-                    "{} holds the journal of an interrupted run ({}): continue it with \
-                     `dualbench run --resume {}`, or pass --force to discard it and write \
-                     new results there",
-                    dir.display(),
-                    journal.display(),
-                    dir.display()
-                )));
-            }
             let existing: Vec<String> = [JSON_FILE, CSV_FILE]
                 .iter()
                 .filter(|f| dir.join(f).exists())
@@ -64,15 +85,15 @@ impl OutputDir {
                 )));
             }
         }
-        let unwritable = |source| Error::Io {
-            context: format!("--out {} is not a writable directory", dir.display()),
-            source,
-        };
-        std::fs::create_dir_all(dir).map_err(unwritable)?;
-        tempfile::NamedTempFile::new_in(dir).map_err(unwritable)?;
         Ok(OutputDir {
             path: dir.to_path_buf(),
+            lock,
         })
+    }
+
+    /// The lock file held for this directory.
+    pub fn lock_file(&self) -> &Path {
+        self.lock.path()
     }
 }
 
@@ -96,7 +117,7 @@ mod tests {
     fn results_are_never_silently_destroyed() {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("paper");
-        OutputDir::prepare(&out, Overwrite::Refuse, "run").expect("a new directory is fine");
+        drop(OutputDir::prepare(&out, Overwrite::Refuse, "run").expect("a new directory is fine"));
         std::fs::write(out.join(JSON_FILE), "{}").unwrap();
         let e = OutputDir::prepare(&out, Overwrite::Refuse, "run")
             .unwrap_err()
@@ -105,12 +126,37 @@ mod tests {
             e.contains("already holds results") && e.contains("--force"),
             "{e}"
         );
-        OutputDir::prepare(&out, Overwrite::Allow, "run").expect("--force replaces");
+        drop(OutputDir::prepare(&out, Overwrite::Scratch, "run").expect("scratch results go"));
+        drop(OutputDir::prepare(&out, Overwrite::Allow, "run").expect("--force replaces"));
         std::fs::remove_file(out.join(JSON_FILE)).unwrap();
         std::fs::write(out.join(JOURNAL_FILE), "").unwrap();
-        let e = OutputDir::prepare(&out, Overwrite::Refuse, "run")
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("--resume"), "{e}");
+        for overwrite in [Overwrite::Refuse, Overwrite::Scratch] {
+            let e = OutputDir::prepare(&out, overwrite, "run")
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains(&format!("--resume {}", out.display())) && e.contains("--force"),
+                "{overwrite:?}: {e}"
+            );
+        }
+        assert!(
+            !out.join(crate::results::lock::LOCK_FILE).exists(),
+            "released"
+        );
+    }
+
+    #[test]
+    fn a_directory_in_use_is_refused_whatever_may_be_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let held = OutputDir::prepare(dir.path(), Overwrite::Refuse, "run").unwrap();
+        for overwrite in [Overwrite::Refuse, Overwrite::Scratch, Overwrite::Allow] {
+            let e = OutputDir::prepare(dir.path(), overwrite, "merge")
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("in use") && e.contains("pid"), "{e}");
+        }
+        assert!(held.lock_file().exists());
+        drop(held);
+        assert!(!dir.path().join(crate::results::lock::LOCK_FILE).exists());
     }
 }

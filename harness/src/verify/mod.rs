@@ -70,7 +70,9 @@
 //! bad input (nothing is run).
 //!
 //! Default sizes are each workload's `SizeSpec::verify` (its default size if that list is
-//! empty); `--sizes` overrides them as in every command.
+//! empty); `--sizes` overrides them as in every command. Nothing given is ignored: sizes named
+//! for a workload that is not selected, and `--threads` above 1 where no selected strategy
+//! would run in parallel, are errors.
 //!
 //! # Threads
 //!
@@ -141,6 +143,7 @@ impl Plan {
         let workloads = select::workloads(&request.workloads)?;
         let strategies = select::strategies(&request.strategies)?;
         let sizes = SizeSelection::parse(&request.sizes)?;
+        sizes.check_selected(&workloads.iter().map(|w| w.name()).collect::<Vec<_>>())?;
         let named = !request.workloads.is_empty();
         let mut cases = Vec::new();
         for &w in &workloads {
@@ -151,7 +154,13 @@ impl Plan {
                     spec.verify.to_vec()
                 }
             };
+            let mut seen = Vec::new();
             for size in sizes.sizes_for(w, named, default_sizes)? {
+                // A size given twice is one case.
+                if seen.contains(&size) {
+                    continue;
+                }
+                seen.push(size);
                 cases.push((
                     w.name(),
                     workloads::instantiate(w, size, &Default::default())?,
@@ -162,6 +171,27 @@ impl Plan {
             return Err(Error::usage(
                 "nothing to verify: no workload is selected (or none is registered)",
             ));
+        }
+        let fork_join = cases.iter().any(|(_, i)| i.program.fork_join());
+        let parallel = strategies.iter().any(|s| s.is_parallel());
+        if request.threads > 1 && !(fork_join && parallel) {
+            return Err(Error::usage(format!(
+                "--threads {}: no selected case would run in parallel, so the count would be \
+                 ignored: only the parallel strategies ({}) run a fork-join workload's `join`s \
+                 in parallel (family `parallel` in `dualbench list`); {}",
+                request.threads,
+                StrategyKind::ALL
+                    .iter()
+                    .filter(|s| s.is_parallel())
+                    .map(|s| s.name())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                if fork_join {
+                    "no parallel strategy is selected"
+                } else {
+                    "no fork-join workload is selected"
+                }
+            )));
         }
         let pool = GuardedPool::new(request.threads)?;
         Ok(Plan {
