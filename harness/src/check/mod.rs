@@ -66,10 +66,11 @@ pub fn run(
 ) -> Result<Report> {
     let mut claims = ClaimsFile::read(&request.claims)?;
     select_claims(&mut claims, &request.only)?;
+    let file = request.claims.display().to_string();
     claims
         .check_counters()
         .and_then(|()| claims.check_params())
-        .map_err(|e| Error::usage(e.to_string()))?;
+        .map_err(|e| Error::usage(e.in_file(&file)))?;
     let strategy_names: BTreeSet<String> = StrategyKind::ALL
         .iter()
         .map(|s| s.name().to_string())
@@ -83,7 +84,7 @@ pub fn run(
             let rows = ResultsFile::read_rows(path)?;
             // A results file from another commit may hold workloads since renamed.
             workload_names.extend(rows.iter().map(|r| r.workload.clone()));
-            check_names(&claims, &strategy_names, &workload_names)?;
+            check_names(&claims, &strategy_names, &workload_names, &file)?;
             let observations: Vec<Observation> = rows.iter().map(Observation::from).collect();
             (
                 observations,
@@ -92,7 +93,7 @@ pub fn run(
             )
         }
         None => {
-            check_names(&claims, &strategy_names, &workload_names)?;
+            check_names(&claims, &strategy_names, &workload_names, &file)?;
             let exact = evaluate::plan_cases(&claims, |c| c.metric.is_exact()).len();
             let measured = if request.counters_only {
                 0
@@ -156,10 +157,11 @@ fn check_names(
     claims: &ClaimsFile,
     strategies: &BTreeSet<String>,
     workloads: &BTreeSet<String>,
+    file: &str,
 ) -> Result<()> {
     claims
         .check_names(strategies, workloads)
-        .map_err(|e| Error::usage(e.to_string()))
+        .map_err(|e| Error::usage(e.in_file(file)))
 }
 
 /// Keep only the claims whose id matches one of `patterns` (all when none given).
