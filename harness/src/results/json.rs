@@ -14,7 +14,8 @@
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
 
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::results::{validate, CaseResult, Metadata, ResultsFile, SCHEMA_VERSION};
@@ -54,6 +55,7 @@ pub fn read(mut input: impl Read) -> Result<ResultsFile, String> {
         ));
     }
     let version = check_version(object.get("schema_version"))?;
+    check_fields_of_version(&value, version)?;
     upgrade(&mut value, version);
     let Value::Object(mut object) = value else {
         unreachable!("checked to be an object above")
@@ -94,8 +96,27 @@ pub fn read(mut input: impl Read) -> Result<ResultsFile, String> {
     })
 }
 
+/// Refuse row fields that a file's `version` did not have: a file that says version 3 and has
+/// `threads` has the wrong version or the wrong rows, and reading either way would be a guess.
+fn check_fields_of_version(value: &Value, version: u32) -> Result<(), String> {
+    let rows = value.get("rows").and_then(Value::as_array);
+    for (i, row) in rows.into_iter().flatten().enumerate() {
+        for (added, fields) in ROW_FIELDS_ADDED.iter().filter(|(v, _)| *v > version) {
+            if let Some((name, _)) = fields.iter().find(|(name, _)| row.get(*name).is_some()) {
+                return Err(format!(
+                    "row {}{} has `{name}`, a field of schema version {added} and later, but \
+                     `schema_version` says {version}: the version or the row is wrong",
+                    i + 1,
+                    label_of(row)
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Parse `bytes` as JSON, naming what they are when they are not: empty, binary, CSV text, or
-/// JSON cut short or broken at a line and column.
+/// JSON cut short or broken at a line and column (a key given twice in one object included).
 fn parse(bytes: &[u8]) -> Result<Value, String> {
     let text = match std::str::from_utf8(bytes) {
         Ok(text) => text,
@@ -126,22 +147,95 @@ fn parse(bytes: &[u8]) -> Result<Value, String> {
             c
         ));
     }
-    serde_json::from_str(text).map_err(|e| {
-        let place = format!("line {}, column {}", e.line(), e.column());
-        if e.is_eof() {
-            format!(
+    serde_json::from_str::<Strict>(text)
+        .map(|s| s.0)
+        .map_err(|e| {
+            let place = format!("line {}, column {}", e.line(), e.column());
+            if e.is_eof() {
+                format!(
                 "ends early, at {place}: the file is cut short (was it truncated?); regenerate \
                  it with `dualbench run` or `dualbench merge`"
             )
-        } else {
-            // serde_json appends its own " at line L column C"; the place is said once, first.
-            let message = e.to_string();
-            let message = message
-                .rsplit_once(" at line ")
-                .map_or(message.as_str(), |(m, _)| m);
-            format!("is not valid JSON at {place}: {message}")
+            } else {
+                // serde_json appends its own " at line L column C"; the place is said once, first.
+                let message = e.to_string();
+                let message = message
+                    .rsplit_once(" at line ")
+                    .map_or(message.as_str(), |(m, _)| m);
+                format!("is not valid JSON at {place}: {message}")
+            }
+        })
+}
+
+/// A JSON value whose objects hold each key once. serde_json keeps the last of a key given
+/// twice; in a results file that is a line duplicated by an edit or a merge of text, and which
+/// of the two values is the measurement would be a guess.
+struct Strict(Value);
+
+impl<'de> Deserialize<'de> for Strict {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(StrictVisitor).map(Strict)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> Visitor<'de> for StrictVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(Strict(item)) = seq.next_element()? {
+            items.push(item);
         }
-    })
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut object = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if object.contains_key(&key) {
+                return Err(serde::de::Error::custom(format!(
+                    "the key `{key}` is given twice in one object"
+                )));
+            }
+            let Strict(value) = map.next_value()?;
+            object.insert(key, value);
+        }
+        Ok(Value::Object(object))
+    }
 }
 
 /// "object", "array", "string", ... for messages.
