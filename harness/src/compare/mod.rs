@@ -37,7 +37,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::error::{Error, Outcome, Result};
-use crate::results::{CaseKey, CaseResult, ResultsFile, Status};
+use crate::results::{CaseKey, CaseResult, Metadata, ResultsFile, Status};
 
 /// A tier of evidence that `--fail-on` can gate on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, clap::ValueEnum)]
@@ -292,6 +292,9 @@ pub struct Comparison {
     pub new_budget_s: f64,
     /// NEW's pace ([`TimeoutChange::pace`]).
     pub pace: Option<f64>,
+    /// What differs between how BASE and NEW were made that moves their figures: the build
+    /// profile, the machine (sentences for the report).
+    pub provenance: Vec<String>,
     /// The time threshold.
     pub time_threshold: f64,
     /// The instruction threshold.
@@ -327,6 +330,28 @@ fn exact_changes(
         .filter(|(_, b, n)| b != n)
         .map(|(name, base, new)| ExactChange { name, base, new })
         .collect()
+}
+
+/// The differences between how BASE (`base`) and NEW (`new`) were made that move their
+/// figures, as sentences: another build profile changes allocations (the optimiser removes
+/// some) and every time; another machine every time.
+fn provenance(base: &Metadata, new: &Metadata) -> Vec<String> {
+    let mut differences = Vec::new();
+    if base.build.profile != new.build.profile {
+        differences.push(format!(
+            "BASE is a {} build and NEW a {} build: the optimiser removes some allocations and \
+             changes every time, so allocation figures and times are compared between builds of \
+             one profile (cargo run --release)",
+            base.build.profile, new.build.profile
+        ));
+    }
+    let (base_machine, new_machine) = (base.machine.describe(), new.machine.describe());
+    if base_machine != new_machine {
+        differences.push(format!(
+            "BASE ran on {base_machine} and NEW on {new_machine}"
+        ));
+    }
+    differences
 }
 
 /// What every case's comparison needs besides its two rows.
@@ -576,6 +601,7 @@ pub fn run(request: &Request) -> Result<Comparison> {
         base_budget_s: base.metadata.options.budget_s,
         new_budget_s: new.metadata.options.budget_s,
         pace: context.pace,
+        provenance: provenance(&base.metadata, &new.metadata),
         time_threshold: request.time_threshold,
         instructions_threshold: request.instructions_threshold,
         confidence,

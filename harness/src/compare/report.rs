@@ -176,6 +176,9 @@ impl Comparison {
             short(self.time_threshold * 100.0),
             short(self.instructions_threshold * 100.0)
         ));
+        for difference in &self.provenance {
+            out.push_str(&format!("{difference}.\n\n"));
+        }
         if let Some(pace) = self.pace.filter(|p| (p - 1.0).abs() > self.time_threshold) {
             out.push_str(&format!(
                 "NEW ran the cases that finished in both at {}x BASE's time (median): a \

@@ -320,8 +320,8 @@ fn record_error(e: &::csv::Error, columns: &[String]) -> String {
         ::csv::ErrorKind::UnequalLengths {
             expected_len, len, ..
         } => format!(
-            "{len} fields, but the header has {expected_len}: the line is cut short, or a text \
-             cell holds a `,` outside double quotes"
+            "{len} cells, but the header has {expected_len} columns: the line is cut short, or \
+             a text cell holds a `,` outside double quotes"
         ),
         ::csv::ErrorKind::Utf8 { err, .. } => format!(
             "column {} is not valid UTF-8 text",

@@ -354,6 +354,24 @@ impl ResultsFile {
     }
 }
 
+/// Whether `path` is a CSV that [`ResultsFile::read_rows`] reads without a `results.json` to
+/// check it against: a cut exactly between two of its rows leaves a well-formed file, which
+/// then reads as fewer rows. The commands that read one say so.
+pub fn is_unchecked_csv(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "csv")
+        && !(path.file_name().is_some_and(|n| n == CSV_FILE)
+            && path.with_file_name(JSON_FILE).is_file())
+}
+
+/// The note the commands print when they read an [unchecked CSV](is_unchecked_csv).
+pub fn unchecked_csv_note(path: &Path) -> String {
+    format!(
+        "{} has no results.json beside it to check it against: a file cut between two rows \
+         cannot be told from a complete one; read the results directory when you have it",
+        path.display()
+    )
+}
+
 /// The file that `path` names for a reader of results: `path` itself, or the `results.json` of
 /// a directory. A missing path, a directory without `results.json` (what it holds instead is
 /// named) and, unless `csv_allowed`, a `.csv` file are errors that say what to give.
