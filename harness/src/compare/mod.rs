@@ -627,3 +627,36 @@ impl Comparison {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::results::fixture::metadata;
+
+    #[test]
+    fn another_profile_or_machine_is_named_and_a_memory_cap_alone_is_not() {
+        let base = metadata();
+        let mut new = base.clone();
+        new.date = "2027-01-01T00:00:00Z".into();
+        new.options.budget_s = 2.0;
+        assert!(provenance(&base, &new).is_empty());
+        new.machine.memory_bytes += 4096;
+        assert!(
+            provenance(&base, &new).is_empty(),
+            "the same machine, described"
+        );
+        new.build.profile = if base.build.profile == "release" {
+            "debug".into()
+        } else {
+            "release".into()
+        };
+        new.machine.cores += 2;
+        let differences = provenance(&base, &new);
+        assert_eq!(differences.len(), 2, "{differences:?}");
+        assert!(
+            differences[0].contains("removes some allocations"),
+            "{differences:?}"
+        );
+        assert!(differences[1].starts_with("BASE ran on"), "{differences:?}");
+    }
+}
