@@ -753,3 +753,36 @@ fn a_mistyped_key_or_value_in_the_claims_file_names_the_line_and_the_word_meant(
         "{e}"
     );
 }
+
+/// `plot --claims` judged a claims file without the checks `check` makes: a claim naming a
+/// counter no strategy reports drew an index.html with a claim that silently had no data.
+/// Both commands refuse it, naming the valid counters, before writing anything.
+#[test]
+fn plot_refuses_a_claims_file_that_check_refuses() {
+    let bad = CLAIMS.replacen("counter:dense_elements", "counter:dense_elemnts", 1);
+    let (dir, claims, csv) = setup(&bad, &synthetic_rows());
+    let out = dualbench(&["check", "--quiet", "--claims", &claims, "--results", &csv]);
+    assert_eq!(out.status.code(), Some(2));
+    let check_error = text(&out.stderr);
+    assert!(
+        check_error.contains("no counter `dense_elemnts`")
+            && check_error.contains("did you mean `dense_elements`?"),
+        "{check_error}"
+    );
+    let plots = dir.path().join("plots");
+    let out = dualbench(&[
+        "plot",
+        "--quiet",
+        "--images",
+        "svg",
+        "--results",
+        &csv,
+        "--claims",
+        &claims,
+        "--out",
+        plots.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(text(&out.stderr), check_error);
+    assert!(!plots.exists(), "nothing written");
+}
