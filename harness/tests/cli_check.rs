@@ -188,6 +188,34 @@ tolerance = 0.1
 sizes = [4, 6, 8, 10, 12]
 "#;
 
+/// A results file of `rows`.
+fn results_file(rows: Vec<CaseResult>) -> ResultsFile {
+    ResultsFile {
+        schema_version: SCHEMA_VERSION,
+        metadata: Metadata {
+            build: Build::current(),
+            machine: Machine::current(),
+            date: "2025-01-01T00:00:00Z".into(),
+            command: "dualbench run".into(),
+            options: RunOptions {
+                suite: "paper".into(),
+                budget_s: 2.0,
+                repeat: 5,
+                min_time_s: 0.05,
+                warmup_s: 0.02,
+                target_sample_s: 0.0005,
+                rounds: 5,
+                stack_mib: 1024,
+                memory_limit_mib: 0,
+                shard: None,
+            },
+            ci_level: 0.95,
+            merged_from: Vec::new(),
+        },
+        rows,
+    }
+}
+
 /// A temporary directory holding `claims.toml` with `claims` and `results.csv` with `rows`.
 fn setup(claims: &str, rows: &[CaseResult]) -> (tempfile::TempDir, String, String) {
     let dir = tempfile::tempdir().expect("a temporary directory");
@@ -332,30 +360,7 @@ fn committed_claims_hold_on_counters_evaluated_in_process() {
 #[test]
 fn a_results_directory_is_read_through_its_json_file() {
     let (dir, claims, _) = setup(CLAIMS, &[]);
-    let file = ResultsFile {
-        schema_version: SCHEMA_VERSION,
-        metadata: Metadata {
-            build: Build::current(),
-            machine: Machine::current(),
-            date: "2025-01-01T00:00:00Z".into(),
-            command: "dualbench run".into(),
-            options: RunOptions {
-                suite: "paper".into(),
-                budget_s: 2.0,
-                repeat: 5,
-                min_time_s: 0.05,
-                warmup_s: 0.02,
-                target_sample_s: 0.0005,
-                rounds: 5,
-                stack_mib: 1024,
-                memory_limit_mib: 0,
-                shard: None,
-            },
-            ci_level: 0.95,
-            merged_from: Vec::new(),
-        },
-        rows: synthetic_rows(),
-    };
+    let file = results_file(synthetic_rows());
     let results_dir = dir.path().join("run");
     std::fs::create_dir(&results_dir).unwrap();
     file.write_dir(&results_dir).unwrap();
@@ -655,4 +660,129 @@ fn a_speedup_claim_is_decided_from_rows_at_two_thread_counts() {
     let (code, v, _) = verdicts(&["--claims", &claims, "--counters-only"]);
     assert_eq!(v["dualrev-par-fparticles-speedup"].0, "skipped");
     assert_eq!(code, 0);
+}
+
+/// Issue 20: `check` read a results.csv cut short (its last rows vanished) and a results.json
+/// holding a case twice. Both are refused (exit 2), naming the file and the place.
+#[test]
+fn a_results_file_cut_short_or_holding_a_case_twice_is_refused_naming_the_place() {
+    let (dir, claims, csv) = setup(CLAIMS, &synthetic_rows());
+    let refused = |results: &Path| {
+        let out = dualbench(&[
+            "check",
+            "--claims",
+            &claims,
+            "--results",
+            results.to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+        text(&out.stderr)
+    };
+    // Cut in the middle of its last row.
+    let full = std::fs::read(&csv).unwrap();
+    let cut = dir.path().join("cut.csv");
+    std::fs::write(&cut, &full[..full.len() - 20]).unwrap();
+    let lines = full.iter().filter(|b| **b == b'\n').count();
+    let e = refused(&cut);
+    assert!(
+        e.contains(&format!("cut.csv: ends in the middle of line {lines}"))
+            && e.contains("cut short"),
+        "{e}"
+    );
+
+    // Cut between two rows: a well-formed CSV, which the results.json beside it contradicts.
+    let run = dir.path().join("run");
+    std::fs::create_dir(&run).unwrap();
+    results_file(synthetic_rows()).write_dir(&run).unwrap();
+    let run_csv = run.join(results::CSV_FILE);
+    let text_csv = std::fs::read_to_string(&run_csv).unwrap();
+    let kept: Vec<&str> = text_csv.lines().take(lines - 2).collect();
+    std::fs::write(&run_csv, kept.join("\n") + "\n").unwrap();
+    let e = refused(&run_csv);
+    assert!(
+        e.contains("results.csv: holds 23 rows, 2 fewer than")
+            && e.contains("results.json beside it"),
+        "{e}"
+    );
+
+    // A case twice.
+    let twice = dir.path().join("twice");
+    std::fs::create_dir(&twice).unwrap();
+    let mut rows = synthetic_rows();
+    rows.push(rows[0].clone());
+    results_file(rows).write_dir(&twice).unwrap();
+    let e = refused(&twice);
+    assert!(
+        e.contains("results.json: the case square-chain / size 8 / naive appears twice, in row 1 and row 26"),
+        "{e}"
+    );
+    let e = refused(&twice.join(results::CSV_FILE));
+    assert!(
+        e.contains("results.csv: the case square-chain / size 8 / naive appears twice, in line 2 and line 27"),
+        "{e}"
+    );
+}
+
+/// Issue 20: a mistyped key ("strategys") was reported without the key meant; a claim's
+/// errors named neither the file nor the line.
+#[test]
+fn a_mistyped_key_or_value_in_the_claims_file_names_the_line_and_the_word_meant() {
+    let fails = |claims: &str| {
+        let (_dir, claims, csv) = setup(claims, &synthetic_rows());
+        let out = dualbench(&["check", "--claims", &claims, "--results", &csv]);
+        assert_eq!(out.status.code(), Some(2));
+        text(&out.stderr)
+    };
+    let e = fails(&CLAIMS.replacen("strategies = ", "strategys = ", 1));
+    assert!(
+        e.contains("claims.toml: TOML parse error at line 5")
+            && e.contains("unknown field `strategys`")
+            && e.contains("did you mean `strategies`?"),
+        "{e}"
+    );
+    let e = fails(&CLAIMS.replacen("x = \"size\"", "x = \"sizes\"", 1));
+    assert!(e.contains("did you mean `size`?"), "{e}");
+    let e = fails(&CLAIMS.replacen("metric = \"time\"", "metric = \"tme\"", 1));
+    assert!(
+        e.contains("claims.toml: line 2, claim `naive-square-chain-time-exponential`: unknown metric `tme` (did you mean `time`?)"),
+        "{e}"
+    );
+    let e = fails(&CLAIMS.replacen("[\"lse\"]", "[\"lsee\"]", 1));
+    assert!(
+        e.contains("`lsee` matches no workload (did you mean `lse`?)"),
+        "{e}"
+    );
+}
+
+/// `plot --claims` judged a claims file without the checks `check` makes: a claim naming a
+/// counter no strategy reports drew an index.html with a claim that silently had no data.
+/// Both commands refuse it, naming the valid counters, before writing anything.
+#[test]
+fn plot_refuses_a_claims_file_that_check_refuses() {
+    let bad = CLAIMS.replacen("counter:dense_elements", "counter:dense_elemnts", 1);
+    let (dir, claims, csv) = setup(&bad, &synthetic_rows());
+    let out = dualbench(&["check", "--quiet", "--claims", &claims, "--results", &csv]);
+    assert_eq!(out.status.code(), Some(2));
+    let check_error = text(&out.stderr);
+    assert!(
+        check_error.contains("no counter `dense_elemnts`")
+            && check_error.contains("did you mean `dense_elements`?"),
+        "{check_error}"
+    );
+    let plots = dir.path().join("plots");
+    let out = dualbench(&[
+        "plot",
+        "--quiet",
+        "--images",
+        "svg",
+        "--results",
+        &csv,
+        "--claims",
+        &claims,
+        "--out",
+        plots.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(text(&out.stderr), check_error);
+    assert!(!plots.exists(), "nothing written");
 }

@@ -233,3 +233,134 @@ fn a_json_row_without_a_field_is_refused_naming_it() {
     let err = results::json::read(text.as_slice()).unwrap_err();
     assert!(err.contains("row 2") && err.contains("median_ns"), "{err}");
 }
+
+/// Issue 20: a results.csv cut short was read, its last rows gone. Every cut is refused: in the
+/// middle of a line by the CSV reader itself, between two rows by the results.json beside it.
+#[test]
+fn a_results_csv_cut_at_any_byte_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    synthetic().write_dir(dir.path()).unwrap();
+    let csv = dir.path().join(results::CSV_FILE);
+    let full = std::fs::read(&csv).unwrap();
+    let alone = dir.path().join("alone.csv");
+    for cut in 0..full.len() {
+        std::fs::write(&csv, &full[..cut]).unwrap();
+        let e = ResultsFile::read_rows(&csv).unwrap_err().to_string();
+        assert!(
+            e.contains("results.csv: ") && e.contains("line"),
+            "cut at {cut}: {e}"
+        );
+        std::fs::write(&alone, &full[..cut]).unwrap();
+        let at_line_end = cut > 0 && full[cut - 1] == b'\n';
+        match ResultsFile::read_rows(&alone) {
+            Ok(rows) => assert!(at_line_end && rows.len() < 2, "cut at {cut} read"),
+            Err(e) => assert!(
+                !at_line_end || cut == full.iter().position(|b| *b == b'\n').unwrap() + 1,
+                "cut at {cut} between rows of a lone CSV reads the rows before it: {e}"
+            ),
+        }
+    }
+    std::fs::write(&csv, &full).unwrap();
+    assert_eq!(ResultsFile::read_rows(&csv).unwrap(), synthetic().rows);
+}
+
+/// Issue 20: a type error in results.json named neither the row nor the field.
+#[test]
+fn a_value_of_the_wrong_type_names_the_row_the_case_the_field_and_the_valid_type() {
+    let mut value = serde_json::to_value(synthetic()).unwrap();
+    value["rows"][1]["median_ns"] = serde_json::json!("fast");
+    let e = results::json::read(serde_json::to_vec(&value).unwrap().as_slice()).unwrap_err();
+    assert_eq!(
+        e,
+        "row 2 (fdotprod / naive), field `median_ns`: invalid type: string \"fast\"; \
+         expected a number or null"
+    );
+    let mut value = serde_json::to_value(synthetic()).unwrap();
+    value["rows"][0]["counters"]["ids"] = serde_json::json!(-3);
+    let e = results::json::read(serde_json::to_vec(&value).unwrap().as_slice()).unwrap_err();
+    assert!(
+        e.starts_with("row 1 (fdotprod / size 1000 / dualrev-par@2t), field `counters.ids`:")
+            && e.contains("expected an object of counter names and whole numbers"),
+        "{e}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    synthetic().write_dir(dir.path()).unwrap();
+    let text = std::fs::read_to_string(dir.path().join(results::CSV_FILE)).unwrap();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let header = reader.headers().unwrap().clone();
+    let median = header.iter().position(|h| h == "median_ns").unwrap();
+    let mut out = csv::Writer::from_writer(Vec::new());
+    out.write_record(&header).unwrap();
+    for (i, record) in reader.records().enumerate() {
+        let mut cells: Vec<String> = record.unwrap().iter().map(String::from).collect();
+        if i == 0 {
+            cells[median] = "fast".into();
+        }
+        out.write_record(&cells).unwrap();
+    }
+    let bad = out.into_inner().unwrap();
+    let e = results::csv::read(bad.as_slice()).unwrap_err();
+    assert!(
+        e.starts_with("line 2 (fdotprod / dualrev-par), column `median_ns`: `fast` is not valid")
+            && e.ends_with("expected a number or an empty cell"),
+        "{e}"
+    );
+}
+
+/// Issue 20: `schema_version` 0 was reported as written by a newer dualbench.
+#[test]
+fn schema_version_zero_or_not_a_number_is_invalid_naming_the_valid_versions() {
+    for version in [
+        serde_json::json!(0),
+        serde_json::json!("4"),
+        serde_json::json!(4.5),
+    ] {
+        let mut value = serde_json::to_value(synthetic()).unwrap();
+        value["schema_version"] = version.clone();
+        let e = results::json::read(serde_json::to_vec(&value).unwrap().as_slice()).unwrap_err();
+        assert!(
+            e.contains(&format!("valid versions are 1 to {SCHEMA_VERSION}"))
+                && !e.contains("newer"),
+            "{version}: {e}"
+        );
+    }
+}
+
+/// Text that is not a results.json is named as what it is; a key given twice, or a field of a
+/// later version than the file says, is refused rather than read one way or the other.
+#[test]
+fn files_of_another_shape_say_what_they_are() {
+    let cases: [(&[u8], &str); 6] = [
+        (b"", "is empty"),
+        (b" \n", "is empty"),
+        (b"[1, 2]", "holds a JSON array"),
+        (b"schema_version,workload\n", "holds CSV text"),
+        (b"\x89PNG\r\n", "is not a text file"),
+        (
+            b"{\"schema_version\": 4, \"metadata\": {",
+            "ends early, at line 1",
+        ),
+    ];
+    for (text, expected) in cases {
+        let e = results::json::read(text).unwrap_err();
+        assert!(e.contains(expected), "{expected}: {e}");
+    }
+    let text = String::from_utf8(serde_json::to_vec_pretty(&synthetic()).unwrap()).unwrap();
+    let twice = text.replacen("\"batch\": 7,", "\"batch\": 7,\n\"batch\": 8,", 1);
+    let e = results::json::read(twice.as_bytes()).unwrap_err();
+    assert!(
+        e.contains("the key `batch` is given twice in one object"),
+        "{e}"
+    );
+    let old = text.replacen(
+        &format!("\"schema_version\": {SCHEMA_VERSION}"),
+        "\"schema_version\": 3",
+        1,
+    );
+    let e = results::json::read(old.as_bytes()).unwrap_err();
+    assert!(
+        e.starts_with("row 1 (fdotprod / size 1000 / dualrev-par@2t) has `threads`"),
+        "{e}"
+    );
+}

@@ -89,10 +89,14 @@ use strategies::StrategyKind;
 use wildmatch::WildMatch;
 use workloads::Params;
 
-/// Why a claims file could not be used. Every variant names the claim and what is valid.
+use crate::suggest::{did_you_mean, plain_types};
+
+/// Why a claims file could not be used. Every variant names the claim (and its line) or the
+/// place in the file, and what is valid; [`ClaimsError::in_file`] adds the file's name.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum ClaimsError {
-    /// The file is not valid TOML or does not have the expected shape.
+    /// The file is not valid TOML or does not have the expected shape (an unknown key, a value
+    /// of the wrong type): the parser's message, which names the line and column.
     #[error("{file}: {message}")]
     Syntax {
         /// The file (or a description of the source).
@@ -101,22 +105,44 @@ pub enum ClaimsError {
         message: String,
     },
     /// One field of one claim is invalid.
-    #[error("claim `{id}`: {message}")]
+    #[error("line {line}, claim `{id}`: {message}")]
     Invalid {
         /// The claim's id.
         id: String,
+        /// The line of its `[[claim]]` table.
+        line: usize,
         /// What is wrong and what is valid.
         message: String,
     },
     /// Two claims have the same id.
-    #[error("claim id `{0}` is used twice; ids must be unique")]
-    DuplicateId(String),
+    #[error(
+        "lines {first_line} and {line}: the claim id `{id}` is used twice; ids must be unique"
+    )]
+    DuplicateId {
+        /// The id.
+        id: String,
+        /// The line of the first claim with it.
+        first_line: usize,
+        /// The line of the second.
+        line: usize,
+    },
     /// A setting is out of range.
     #[error("settings: {0}")]
     Settings(String),
     /// The file has no claims.
     #[error("{0}: the file has no [[claim]] tables")]
     Empty(String),
+}
+
+impl ClaimsError {
+    /// The message with the claims file's name `file` in front (the syntax errors and an empty
+    /// file name it already).
+    pub fn in_file(&self, file: &str) -> String {
+        match self {
+            ClaimsError::Syntax { .. } | ClaimsError::Empty(_) => self.to_string(),
+            _ => format!("{file}: {self}"),
+        }
+    }
 }
 
 /// What is measured: the y-axis of a claim.
@@ -186,10 +212,29 @@ impl FromStr for Metric {
             "peak-heap" => Metric::PeakHeap,
             "speedup" => Metric::Speedup(None),
             _ => {
+                // `countr:edges` is `counter:edges` mistyped: suggest the whole metric.
+                let suggestion = match text.split_once(':') {
+                    Some((kind, rest)) => did_you_mean(kind, ["counter", "speedup"])
+                        .replace("`?", &format!(":{rest}`?")),
+                    None => String::new(),
+                };
                 return Err(format!(
-                    "unknown metric `{text}`; valid metrics: counter:NAME, counter:A+B, ops, \
-                     time, forward-time, reverse-time, overhead, peak-heap, speedup, speedup:T"
-                ))
+                    "unknown metric `{text}`{suggestion}{}; valid metrics: counter:NAME, \
+                     counter:A+B, ops, time, forward-time, reverse-time, overhead, peak-heap, \
+                     speedup, speedup:T",
+                    did_you_mean(
+                        text,
+                        [
+                            "ops",
+                            "time",
+                            "forward-time",
+                            "reverse-time",
+                            "overhead",
+                            "peak-heap",
+                            "speedup"
+                        ]
+                    )
+                ));
             }
         })
     }
@@ -333,9 +378,13 @@ impl FromStr for Model {
             }
             _ => {
                 return Err(format!(
-                    "unknown model `{text}`; valid models: constant, log, linear, n log n, \
+                    "unknown model `{text}`{}; valid models: constant, log, linear, n log n, \
                      power P, exponential B (growth laws, each optionally prefixed by `at \
-                     most`), same as STRATEGY, at least B"
+                     most`), same as STRATEGY, at least B",
+                    did_you_mean(
+                        rest.first().copied().unwrap_or(""),
+                        ["constant", "log", "linear", "power", "exponential"]
+                    )
                 ))
             }
         };
@@ -449,6 +498,8 @@ impl PartialEq for Selection {
 pub struct Claim {
     /// Unique id (lowercase letters, digits and `-`).
     pub id: String,
+    /// The line of its `[[claim]]` table in the claims file, for messages.
+    pub line: usize,
     /// The sentence it tests, for humans.
     pub sentence: String,
     /// Which strategies.
@@ -513,7 +564,7 @@ struct RawFile {
     #[serde(default)]
     settings: Option<RawSettings>,
     #[serde(default)]
-    claim: Vec<RawClaim>,
+    claim: Vec<toml::Spanned<RawClaim>>,
 }
 
 #[derive(Deserialize)]
@@ -546,19 +597,37 @@ struct RawClaim {
 impl ClaimsFile {
     /// Read and validate a claims file.
     pub fn read(path: &Path) -> Result<Self, crate::Error> {
-        let text = std::fs::read_to_string(path).map_err(|source| crate::Error::Io {
-            context: format!("reading the claims file {}", path.display()),
-            source,
+        let file = path.display().to_string();
+        let valid = "--claims names a claims file (TOML), such as the repository's claims.toml";
+        if path.is_dir() {
+            return Err(crate::Error::usage(format!(
+                "{file} is a directory; {valid}"
+            )));
+        }
+        let bytes = std::fs::read(path).map_err(|source| match source.kind() {
+            std::io::ErrorKind::NotFound => {
+                crate::Error::usage(format!("{file}: no such file; {valid}"))
+            }
+            _ => crate::Error::Io {
+                context: format!("reading the claims file {file}"),
+                source,
+            },
         })?;
-        Self::parse(&text, &path.display().to_string())
-            .map_err(|e| crate::Error::usage(e.to_string()))
+        let text = String::from_utf8(bytes).map_err(|e| {
+            crate::Error::usage(format!(
+                "{file}: not a text file (invalid UTF-8 at byte {}); a claims file is TOML \
+                 text, like claims.toml",
+                e.utf8_error().valid_up_to()
+            ))
+        })?;
+        Self::parse(&text, &file).map_err(|e| crate::Error::usage(e.in_file(&file)))
     }
 
     /// Parse and validate claims from TOML text; `file` names the source in errors.
     pub fn parse(text: &str, file: &str) -> Result<Self, ClaimsError> {
         let raw: RawFile = toml::from_str(text).map_err(|e| ClaimsError::Syntax {
             file: file.to_string(),
-            message: e.to_string(),
+            message: syntax_message(&e),
         })?;
         let mut settings = Settings::default();
         if let Some(s) = raw.settings {
@@ -577,12 +646,17 @@ impl ClaimsFile {
         if raw.claim.is_empty() {
             return Err(ClaimsError::Empty(file.to_string()));
         }
-        let mut ids = BTreeSet::new();
+        let mut lines = std::collections::BTreeMap::new();
         let mut claims = Vec::with_capacity(raw.claim.len());
         for c in raw.claim {
-            let claim = validate(c)?;
-            if !ids.insert(claim.id.clone()) {
-                return Err(ClaimsError::DuplicateId(claim.id));
+            let line = line_of(text, c.span().start);
+            let claim = validate(c.into_inner(), line)?;
+            if let Some(first_line) = lines.insert(claim.id.clone(), line) {
+                return Err(ClaimsError::DuplicateId {
+                    id: claim.id,
+                    first_line,
+                    line,
+                });
             }
             claims.push(claim);
         }
@@ -622,10 +696,15 @@ impl ClaimsFile {
                     .iter()
                     .map(|s| format!("{}: {}", s.name(), s.counter_names().join(", ")))
                     .collect();
+                let counters: BTreeSet<&str> = selected
+                    .iter()
+                    .flat_map(|s| s.counter_names().iter().copied())
+                    .collect();
                 return Err(ClaimsError::Invalid {
                     id: claim.id.clone(),
+                    line: claim.line,
                     message: format!(
-                        "metric `{}`: no counter `{name}` in strategy {}; the selected \
+                        "metric `{}`: no counter `{name}` in strategy {}{}; the selected \
                          strategies report {}",
                         claim.metric,
                         lacking
@@ -633,6 +712,7 @@ impl ClaimsFile {
                             .map(|s| format!("`{}`", s.name()))
                             .collect::<Vec<_>>()
                             .join(", "),
+                        did_you_mean(name, counters),
                         valid.join("; ")
                     ),
                 });
@@ -658,10 +738,12 @@ impl ClaimsFile {
                     let valid: Vec<&str> = specs.iter().map(|s| s.name).collect();
                     return Err(ClaimsError::Invalid {
                         id: claim.id.clone(),
+                        line: claim.line,
                         message: format!(
-                            "params: workload `{}` has no parameter `{name}` (its parameters: \
+                            "params: workload `{}` has no parameter `{name}`{} (its parameters: \
                              {}); narrow `workloads` or leave the parameter out",
                             w.name(),
+                            did_you_mean(name, valid.iter().copied()),
                             if valid.is_empty() {
                                 "none".to_string()
                             } else {
@@ -690,8 +772,10 @@ impl ClaimsFile {
                 if let Some(p) = selection.unmatched(names).first() {
                     return Err(ClaimsError::Invalid {
                         id: claim.id.clone(),
+                        line: claim.line,
                         message: format!(
-                            "the {what} pattern `{p}` matches no {what}; known: {}",
+                            "the {what} pattern `{p}` matches no {what}{}; known: {}",
+                            did_you_mean(p, names.iter().map(String::as_str)),
                             names.iter().cloned().collect::<Vec<_>>().join(", ")
                         ),
                     });
@@ -711,12 +795,14 @@ fn check_reference(
 ) -> Result<(), ClaimsError> {
     let invalid = |message: String| ClaimsError::Invalid {
         id: claim.id.clone(),
+        line: claim.line,
         message,
     };
     let Some(reference) = StrategyKind::from_name(other) else {
         return Err(invalid(format!(
-            "model `{}`: no strategy `{other}`; strategies: {}",
+            "model `{}`: no strategy `{other}`{}; strategies: {}",
             claim.expect,
+            did_you_mean(other, StrategyKind::ALL.iter().map(|s| s.name())),
             StrategyKind::names()
         )));
     };
@@ -747,10 +833,40 @@ fn positive_work(w: f64) -> Result<f64, String> {
     }
 }
 
-fn validate(raw: RawClaim) -> Result<Claim, ClaimsError> {
+/// The parser's message (which names the line and column, and shows it), with the valid name
+/// nearest to an unknown key or value.
+fn syntax_message(e: &toml::de::Error) -> String {
+    let message = e.message();
+    let unknown = ["unknown field `", "unknown variant `"]
+        .iter()
+        .find_map(|prefix| message.strip_prefix(prefix))
+        .and_then(|rest| rest.split_once('`'));
+    let suggestion = unknown.map_or_else(String::new, |(word, rest)| {
+        let candidates: Vec<&str> = rest.split('`').skip(1).step_by(2).collect();
+        did_you_mean(word, candidates)
+    });
+    let text = plain_types(&e.to_string());
+    if suggestion.is_empty() {
+        text
+    } else {
+        format!("{}\n{}", text.trim_end(), suggestion.trim_start())
+    }
+}
+
+/// The 1-based line of the byte `offset` of `text`.
+fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count()
+        + 1
+}
+
+fn validate(raw: RawClaim, line: usize) -> Result<Claim, ClaimsError> {
     let id = raw.id.trim().to_string();
     let invalid = |message: String| ClaimsError::Invalid {
         id: id.clone(),
+        line,
         message,
     };
     if id.is_empty()
@@ -811,6 +927,7 @@ fn validate(raw: RawClaim) -> Result<Claim, ClaimsError> {
     };
     Ok(Claim {
         id: id.clone(),
+        line,
         sentence: raw.sentence.trim().to_string(),
         strategies: Selection::new(raw.strategies, Vec::new()),
         workloads: Selection::new(raw.workloads, raw.exclude_workloads),
@@ -1008,7 +1125,11 @@ mod tests {
         let twice = format!("{ONE}\n{ONE}");
         assert_eq!(
             ClaimsFile::parse(&twice, "t").unwrap_err(),
-            ClaimsError::DuplicateId("naive-square-chain".into())
+            ClaimsError::DuplicateId {
+                id: "naive-square-chain".into(),
+                first_line: 2,
+                line: 14
+            }
         );
         let unknown_key = ONE.replace("x = \"size\"", "x = \"size\"\nslope = 2");
         assert!(matches!(

@@ -35,7 +35,7 @@ use strategies::StrategyKind;
 use wildmatch::WildMatch;
 
 use crate::error::{Error, Outcome, Result};
-use crate::results::ResultsFile;
+use crate::results::{CaseResult, ResultsFile};
 use claims::{Claim, ClaimsFile, Expectation, Metric};
 use equality::judge_equality;
 use observation::{params_key, Observation};
@@ -66,24 +66,11 @@ pub fn run(
 ) -> Result<Report> {
     let mut claims = ClaimsFile::read(&request.claims)?;
     select_claims(&mut claims, &request.only)?;
-    claims
-        .check_counters()
-        .and_then(|()| claims.check_params())
-        .map_err(|e| Error::usage(e.to_string()))?;
-    let strategy_names: BTreeSet<String> = StrategyKind::ALL
-        .iter()
-        .map(|s| s.name().to_string())
-        .collect();
-    let mut workload_names: BTreeSet<String> = workloads::all()
-        .iter()
-        .map(|w| w.name().to_string())
-        .collect();
+    let file = request.claims.display().to_string();
     let (observations, source, from) = match &request.results {
         Some(path) => {
             let rows = ResultsFile::read_rows(path)?;
-            // A results file from another commit may hold workloads since renamed.
-            workload_names.extend(rows.iter().map(|r| r.workload.clone()));
-            check_names(&claims, &strategy_names, &workload_names)?;
+            check_claims(&claims, &file, &rows)?;
             let observations: Vec<Observation> = rows.iter().map(Observation::from).collect();
             (
                 observations,
@@ -92,7 +79,7 @@ pub fn run(
             )
         }
         None => {
-            check_names(&claims, &strategy_names, &workload_names)?;
+            check_claims(&claims, &file, &[])?;
             let exact = evaluate::plan_cases(&claims, |c| c.metric.is_exact()).len();
             let measured = if request.counters_only {
                 0
@@ -152,14 +139,26 @@ pub fn outcome(report: &Report, strict: bool) -> Outcome {
     }
 }
 
-fn check_names(
-    claims: &ClaimsFile,
-    strategies: &BTreeSet<String>,
-    workloads: &BTreeSet<String>,
-) -> Result<()> {
+/// Check the claims of `file` against what this dualbench knows: every counter a claim names is
+/// reported by its strategies, every parameter is one of its workloads', and every strategy
+/// and workload pattern matches a name (a registered workload, or one of `rows`: a results
+/// file from another commit may hold workloads since renamed). A typo is then an input error
+/// naming the valid names, never a claim that silently has no data.
+pub fn check_claims(claims: &ClaimsFile, file: &str, rows: &[CaseResult]) -> Result<()> {
+    let strategy_names: BTreeSet<String> = StrategyKind::ALL
+        .iter()
+        .map(|s| s.name().to_string())
+        .collect();
+    let workload_names: BTreeSet<String> = workloads::all()
+        .iter()
+        .map(|w| w.name().to_string())
+        .chain(rows.iter().map(|r| r.workload.clone()))
+        .collect();
     claims
-        .check_names(strategies, workloads)
-        .map_err(|e| Error::usage(e.to_string()))
+        .check_counters()
+        .and_then(|()| claims.check_params())
+        .and_then(|()| claims.check_names(&strategy_names, &workload_names))
+        .map_err(|e| Error::usage(e.in_file(file)))
 }
 
 /// Keep only the claims whose id matches one of `patterns` (all when none given).

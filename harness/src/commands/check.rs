@@ -20,6 +20,7 @@ use crate::check::{self, Request};
 use crate::error::{Error, Outcome, Result};
 use crate::output;
 use crate::output::{progress_bar, Format};
+use crate::results;
 
 /// Arguments of `dualbench check`.
 #[derive(Debug, clap::Args)]
@@ -55,6 +56,15 @@ pub struct CheckArgs {
 
 /// Run `dualbench check`.
 pub fn execute(args: CheckArgs) -> Result<Outcome> {
+    if let Some(path) = args
+        .results
+        .as_deref()
+        .filter(|p| results::is_unchecked_csv(p))
+    {
+        if !args.quiet {
+            output::note(&format!("check: {}", results::unchecked_csv_note(path)));
+        }
+    }
     let request = Request {
         claims: args.claims,
         results: args.results,

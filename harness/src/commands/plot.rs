@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use crate::error::{Outcome, Result};
 use crate::output;
 use crate::plot::{self, ImageFormat, Request};
+use crate::results;
 
 /// Arguments of `dualbench plot`.
 #[derive(Debug, clap::Args)]
@@ -45,6 +46,11 @@ pub struct PlotArgs {
 
 /// Run `dualbench plot`.
 pub fn execute(args: PlotArgs) -> Result<Outcome> {
+    if !args.quiet {
+        for path in args.results.iter().filter(|p| results::is_unchecked_csv(p)) {
+            output::note(&format!("plot: {}", results::unchecked_csv_note(path)));
+        }
+    }
     let request = Request {
         results: args.results,
         out: args.out,

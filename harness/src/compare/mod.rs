@@ -15,9 +15,18 @@
 //!   interval lies above 1 + `--time-threshold`, an improvement only when it lies below
 //!   1 - threshold: noise that the interval covers is never a verdict.
 //!
-//! A case `ok` in BASE that is not `ok` in NEW, or missing from NEW, is a regression whatever
-//! the tiers; cases present in one file only are listed. [`Comparison::outcome`] turns the
-//! regressions of the tiers named by `--fail-on` into the exit code 3.
+//! A case `ok` in BASE that crashed, ran out of memory or is missing in NEW is a regression
+//! whatever the tiers; cases present in one file only are listed. A case `ok` in BASE that
+//! **timed out** in NEW (or was skipped there after a smaller size timed out) is a time
+//! observation, and a machine or a budget can cause it as well as the code. So it is judged
+//! against NEW's *pace* — the median, over the cases that finished in both files, of NEW's
+//! median time over BASE's — and NEW's budget ([`TimeoutChange`]): when the case's time in
+//! BASE, at NEW's pace, reaches half of NEW's budget or more, the timeout is *explained* (a
+//! slower machine, a shorter `--budget`, or noise near the limit; a real slowdown is not ruled
+//! out, and the report says how to tell) and gates like a time regression, with `--fail-on
+//! time`; when it needed less than half, the case slowed down more than twice beyond the
+//! machine's pace, and the timeout is a regression whatever the tiers. [`Comparison::outcome`]
+//! turns the regressions of the tiers named by `--fail-on` into the exit code 3.
 
 pub mod interval;
 pub mod report;
@@ -28,7 +37,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::error::{Error, Outcome, Result};
-use crate::results::{CaseKey, CaseResult, ResultsFile, Status};
+use crate::results::{CaseKey, CaseResult, Metadata, ResultsFile, Status};
 
 /// A tier of evidence that `--fail-on` can gate on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, clap::ValueEnum)]
@@ -48,8 +57,16 @@ pub enum Tier {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
-    /// The case finished in BASE and not in NEW (or is missing from NEW).
+    /// The case finished in BASE and crashed, ran out of memory or is missing in NEW (or was
+    /// skipped there after such a failure).
     Status,
+    /// The case finished in BASE and timed out in NEW, and neither NEW's budget nor its pace
+    /// explains it ([`TimeoutChange::explained`]): it slowed down more than twice.
+    Timeout,
+    /// The case finished in BASE and timed out in NEW, as its time in BASE at NEW's pace
+    /// predicts: a slower machine or a shorter budget explains it (a real slowdown is not ruled
+    /// out). Gated with the time tier.
+    ExplainedTimeout,
     /// A counter rose.
     Counters,
     /// Allocation requests, allocated bytes or the peak heap rose.
@@ -65,6 +82,8 @@ impl Kind {
     pub fn name(self) -> &'static str {
         match self {
             Kind::Status => "status",
+            Kind::Timeout => "timeout",
+            Kind::ExplainedTimeout => "timeout (budget or pace)",
             Kind::Counters => "counters",
             Kind::Allocations => "allocations",
             Kind::Instructions => "instructions",
@@ -72,13 +91,14 @@ impl Kind {
         }
     }
 
-    /// Whether `--fail-on tiers` fails on this kind (a status regression always fails).
+    /// Whether `--fail-on tiers` fails on this kind (a status regression and an unexplained
+    /// timeout always fail).
     pub fn fails_under(self, tiers: &[Tier]) -> bool {
         let tier = match self {
-            Kind::Status => return true,
+            Kind::Status | Kind::Timeout => return true,
             Kind::Counters | Kind::Allocations => Tier::Counters,
             Kind::Instructions => Tier::Instructions,
-            Kind::Time => Tier::Time,
+            Kind::Time | Kind::ExplainedTimeout => Tier::Time,
         };
         tiers.iter().any(|t| *t == tier || *t == Tier::All)
     }
@@ -147,6 +167,37 @@ pub struct InstructionChange {
     pub beyond_threshold: bool,
 }
 
+/// A timeout can be explained by NEW's budget or pace when the case, at NEW's pace, took at
+/// least this share of NEW's budget in BASE. A case's time includes its process's start, its
+/// warm-up and its sampling (which adapts to the budget), so a case near its budget can time
+/// out from noise alone; one that needed less than half of it and timed out slowed down more
+/// than twice, which no pace or noise explains.
+pub const TIMEOUT_MARGIN: f64 = 0.5;
+
+/// A case that finished in BASE and timed out in NEW (or was skipped there after a smaller size
+/// timed out), with what explains it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TimeoutChange {
+    /// The seconds the case kept its process busy in BASE.
+    pub base_wall_s: f64,
+    /// BASE's budget per case, seconds.
+    pub base_budget_s: f64,
+    /// NEW's budget per case, seconds.
+    pub new_budget_s: f64,
+    /// NEW's pace: the median, over the cases that finished with a median in both files, of
+    /// NEW's median over BASE's (1.6: NEW ran them 1.6 times slower); `None` when there is no
+    /// such case.
+    pub pace: Option<f64>,
+    /// `base_wall_s` at NEW's pace (times 1 without one): what the case needs in NEW if only
+    /// the machine changed.
+    pub expected_s: f64,
+    /// Whether `expected_s` reaches [`TIMEOUT_MARGIN`] of NEW's budget: the budget, the pace
+    /// or noise near the limit explains the timeout.
+    pub explained: bool,
+    /// For a case skipped in NEW: the smaller size whose timeout skipped it.
+    pub skipped_after: Option<Option<u64>>,
+}
+
 /// One case of the comparison.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct CaseComparison {
@@ -172,6 +223,8 @@ pub struct CaseComparison {
     pub counters: Vec<ExactChange>,
     /// Allocation figures that differ.
     pub allocations: Vec<ExactChange>,
+    /// When the case finished in BASE and timed out in NEW: what explains it.
+    pub timeout: Option<TimeoutChange>,
     /// What regressed.
     pub regressions: Vec<Kind>,
 }
@@ -233,6 +286,15 @@ pub struct Comparison {
     pub base: String,
     /// NEW as given.
     pub new: String,
+    /// BASE's budget per case, seconds.
+    pub base_budget_s: f64,
+    /// NEW's budget per case, seconds.
+    pub new_budget_s: f64,
+    /// NEW's pace ([`TimeoutChange::pace`]).
+    pub pace: Option<f64>,
+    /// What differs between how BASE and NEW were made that moves their figures: the build
+    /// profile, the machine (sentences for the report).
+    pub provenance: Vec<String>,
     /// The time threshold.
     pub time_threshold: f64,
     /// The instruction threshold.
@@ -270,36 +332,130 @@ fn exact_changes(
         .collect()
 }
 
-/// Compare one case present in both files.
-fn compare_case(
-    base: &CaseResult,
-    new: &CaseResult,
-    request: &Request,
-    confidence: f64,
-) -> CaseComparison {
-    let mut regressions = Vec::new();
-    if base.status == Status::Ok && new.status != Status::Ok {
-        regressions.push(Kind::Status);
+/// The differences between how BASE (`base`) and NEW (`new`) were made that move their
+/// figures, as sentences: another build profile changes allocations (the optimiser removes
+/// some) and every time; another machine every time.
+fn provenance(base: &Metadata, new: &Metadata) -> Vec<String> {
+    let mut differences = Vec::new();
+    if base.build.profile != new.build.profile {
+        differences.push(format!(
+            "BASE is a {} build and NEW a {} build: the optimiser removes some allocations and \
+             changes every time, so allocation figures and times are compared between builds of \
+             one profile (cargo run --release)",
+            base.build.profile, new.build.profile
+        ));
     }
-    let names: std::collections::BTreeSet<&String> =
-        base.counters.keys().chain(new.counters.keys()).collect();
-    let counters = exact_changes(names.into_iter().map(|k| {
-        (
-            k.clone(),
-            base.counters.get(k).copied(),
-            new.counters.get(k).copied(),
-        )
-    }));
-    let allocations = exact_changes(
-        [
-            ("allocations", base.allocations, new.allocations),
-            ("allocated_bytes", base.allocated_bytes, new.allocated_bytes),
-            ("peak_heap_bytes", base.peak_heap_bytes, new.peak_heap_bytes),
-        ]
-        .into_iter()
-        .map(|(n, b, v)| (n.to_string(), b, v)),
-    );
+    let (base_machine, new_machine) = (base.machine.describe(), new.machine.describe());
+    if base_machine != new_machine {
+        differences.push(format!(
+            "BASE ran on {base_machine} and NEW on {new_machine}"
+        ));
+    }
+    differences
+}
+
+/// What every case's comparison needs besides its two rows.
+struct Context<'a> {
+    request: &'a Request,
+    confidence: f64,
+    base: &'a ResultsFile,
+    new: &'a ResultsFile,
+    /// NEW's pace ([`TimeoutChange::pace`]).
+    pace: Option<f64>,
+}
+
+/// NEW's pace over the cases of `base` found in `new` ([`TimeoutChange::pace`]).
+fn pace(base: &[CaseResult], new: &BTreeMap<CaseKey, &CaseResult>) -> Option<f64> {
+    let ratios: Vec<f64> = base
+        .iter()
+        .filter_map(|b| {
+            let n = new.get(&b.key())?;
+            let both = b.status == Status::Ok && n.status == Status::Ok;
+            match (b.median_ns, n.median_ns) {
+                (Some(x), Some(y)) if both && x > 0.0 && y > 0.0 => Some(y / x),
+                _ => None,
+            }
+        })
+        .collect();
+    crate::measure::stats::median(&ratios)
+}
+
+/// The timeout in NEW of `base`'s case, whose row in NEW is `new` (a time-out, or a skip after
+/// one at a smaller size); `None` for any other way of not finishing.
+fn timeout_change(base: &CaseResult, new: &CaseResult, context: &Context) -> Option<TimeoutChange> {
+    let skipped_after = match new.status {
+        Status::Timeout => None,
+        Status::Skipped => Some(smaller_timeout(new, &context.new.rows)?),
+        _ => return None,
+    };
+    let new_budget_s = context.new.metadata.options.budget_s;
+    let expected_s = base.wall_s * context.pace.unwrap_or(1.0);
+    Some(TimeoutChange {
+        base_wall_s: base.wall_s,
+        base_budget_s: context.base.metadata.options.budget_s,
+        new_budget_s,
+        pace: context.pace,
+        expected_s,
+        explained: expected_s >= TIMEOUT_MARGIN * new_budget_s,
+        skipped_after,
+    })
+}
+
+/// The largest size below `skipped`'s at which its series (workload, parameters, strategy,
+/// threads) timed out in `rows`: the cause of the skip, when it was a time-out.
+fn smaller_timeout(skipped: &CaseResult, rows: &[CaseResult]) -> Option<Option<u64>> {
+    fn series(r: &CaseResult) -> (&str, &BTreeMap<String, f64>, &str, u64) {
+        (&r.workload, &r.params, &r.strategy, r.threads)
+    }
+    let failed = rows
+        .iter()
+        .filter(|r| series(r) == series(skipped) && r.size < skipped.size)
+        .filter(|r| !matches!(r.status, Status::Ok | Status::Skipped))
+        .max_by_key(|r| r.size)?;
+    (failed.status == Status::Timeout).then_some(failed.size)
+}
+
+/// Compare one case present in both files.
+fn compare_case(base: &CaseResult, new: &CaseResult, context: &Context) -> CaseComparison {
+    let (request, confidence) = (context.request, context.confidence);
+    let mut regressions = Vec::new();
+    let timeout = if base.status == Status::Ok && new.status != Status::Ok {
+        let timeout = timeout_change(base, new, context);
+        regressions.push(match &timeout {
+            Some(t) if t.explained => Kind::ExplainedTimeout,
+            Some(_) => Kind::Timeout,
+            None => Kind::Status,
+        });
+        timeout
+    } else {
+        None
+    };
+    // The figures of a case that did not finish in both are missing on one side: its status
+    // says what changed, and listing every figure as gone would bury that.
     let both_ok = base.status == Status::Ok && new.status == Status::Ok;
+    let (counters, allocations) = if both_ok {
+        let names: std::collections::BTreeSet<&String> =
+            base.counters.keys().chain(new.counters.keys()).collect();
+        let counters = exact_changes(names.into_iter().map(|k| {
+            (
+                k.clone(),
+                base.counters.get(k).copied(),
+                new.counters.get(k).copied(),
+            )
+        }));
+        let allocations = exact_changes(
+            [
+                ("allocations", base.allocations, new.allocations),
+                ("allocated_bytes", base.allocated_bytes, new.allocated_bytes),
+                ("peak_heap_bytes", base.peak_heap_bytes, new.peak_heap_bytes),
+            ]
+            .into_iter()
+            .map(|(n, b, v)| (n.to_string(), b, v)),
+        );
+        (counters, allocations)
+    } else {
+        (Vec::new(), Vec::new())
+    };
     if both_ok && counters.iter().any(ExactChange::rose) {
         regressions.push(Kind::Counters);
     }
@@ -359,6 +515,7 @@ fn compare_case(
         instructions,
         counters,
         allocations,
+        timeout,
         regressions,
     }
 }
@@ -377,6 +534,7 @@ fn one_sided(row: &CaseResult, in_base: bool) -> CaseComparison {
         instructions: None,
         counters: Vec::new(),
         allocations: Vec::new(),
+        timeout: None,
         regressions: if in_base && row.status == Status::Ok {
             vec![Kind::Status]
         } else {
@@ -401,6 +559,13 @@ pub fn run(request: &Request) -> Result<Comparison> {
     let new = ResultsFile::read(&request.new)?;
     let confidence = base.metadata.ci_level;
     let new_rows: BTreeMap<_, &CaseResult> = new.rows.iter().map(|r| (r.key(), r)).collect();
+    let context = Context {
+        request,
+        confidence,
+        base: &base,
+        new: &new,
+        pace: pace(&base.rows, &new_rows),
+    };
     let base_keys: std::collections::BTreeSet<_> = base.rows.iter().map(CaseResult::key).collect();
     let mut cases = Vec::new();
     let mut common = 0;
@@ -408,7 +573,7 @@ pub fn run(request: &Request) -> Result<Comparison> {
         match new_rows.get(&row.key()) {
             Some(other) => {
                 common += 1;
-                cases.push(compare_case(row, other, request, confidence));
+                cases.push(compare_case(row, other, &context));
             }
             None => cases.push(one_sided(row, true)),
         }
@@ -433,6 +598,10 @@ pub fn run(request: &Request) -> Result<Comparison> {
     Ok(Comparison {
         base: request.base.display().to_string(),
         new: request.new.display().to_string(),
+        base_budget_s: base.metadata.options.budget_s,
+        new_budget_s: new.metadata.options.budget_s,
+        pace: context.pace,
+        provenance: provenance(&base.metadata, &new.metadata),
         time_threshold: request.time_threshold,
         instructions_threshold: request.instructions_threshold,
         confidence,
@@ -456,5 +625,38 @@ impl Comparison {
         } else {
             Outcome::Success
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::results::fixture::metadata;
+
+    #[test]
+    fn another_profile_or_machine_is_named_and_a_memory_cap_alone_is_not() {
+        let base = metadata();
+        let mut new = base.clone();
+        new.date = "2027-01-01T00:00:00Z".into();
+        new.options.budget_s = 2.0;
+        assert!(provenance(&base, &new).is_empty());
+        new.machine.memory_bytes += 4096;
+        assert!(
+            provenance(&base, &new).is_empty(),
+            "the same machine, described"
+        );
+        new.build.profile = if base.build.profile == "release" {
+            "debug".into()
+        } else {
+            "release".into()
+        };
+        new.machine.cores += 2;
+        let differences = provenance(&base, &new);
+        assert_eq!(differences.len(), 2, "{differences:?}");
+        assert!(
+            differences[0].contains("removes some allocations"),
+            "{differences:?}"
+        );
+        assert!(differences[1].starts_with("BASE ran on"), "{differences:?}");
     }
 }

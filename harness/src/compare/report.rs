@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::compare::{CaseComparison, Comparison, ExactChange, TimeVerdict};
+use crate::compare::{CaseComparison, Comparison, ExactChange, Kind, TimeVerdict};
 use crate::plot::style::short;
 use crate::results::summary::format_ns;
 use crate::table::{Align, Table, TableStyle};
@@ -22,9 +22,26 @@ impl Comparison {
         let failing: Vec<&CaseComparison> = self.failing().collect();
         let gated: Vec<&str> = self.fail_on.iter().map(tier_name).collect();
         let changed = self.cases.iter().filter(|c| c.changed()).count();
+        let ungated_timeouts = self
+            .cases
+            .iter()
+            .filter(|c| {
+                c.regressions
+                    .iter()
+                    .any(|k| *k == Kind::ExplainedTimeout && !k.fails_under(&self.fail_on))
+            })
+            .count();
+        let timeouts = if ungated_timeouts == 0 {
+            String::new()
+        } else {
+            format!(
+                "; {ungated_timeouts} timed out in NEW as its budget or pace explains (not gated \
+                 without --fail-on time; see Timeouts)"
+            )
+        };
         if failing.is_empty() {
             format!(
-                "no regression in {} common cases (gating on {}); {changed} changed",
+                "no regression in {} common cases (gating on {}); {changed} changed{timeouts}",
                 self.common(),
                 gated.join(", ")
             )
@@ -41,13 +58,62 @@ impl Comparison {
             }
             let kinds: Vec<String> = kinds.iter().map(|(k, n)| format!("{k}: {n}")).collect();
             format!(
-                "REGRESSION in {} of {} common cases ({}; gating on {})",
+                "REGRESSION in {} of {} common cases ({}; gating on {}){timeouts}",
                 failing.len(),
                 self.common(),
                 kinds.join(", "),
                 gated.join(", ")
             )
         }
+    }
+
+    /// One paragraph per case that finished in BASE and timed out in NEW: how long it took in
+    /// BASE, NEW's budget and pace, whether they explain the timeout, how it gates, and how to
+    /// tell a slower machine from a slower case.
+    pub fn timeout_notes(&self) -> Vec<String> {
+        self.cases
+            .iter()
+            .filter_map(|c| c.timeout.as_ref().map(|t| (c, t)))
+            .map(|(c, t)| {
+                let how = match t.skipped_after {
+                    Some(size) => format!(
+                        "was skipped in NEW after {} timed out",
+                        size.map_or_else(|| "a smaller size".to_string(), |s| format!("size {s}"))
+                    ),
+                    None => "timed out in NEW".to_string(),
+                };
+                let pace = match t.pace {
+                    Some(p) => format!(
+                        "NEW ran the cases that finished in both at {}x BASE's time (median), so \
+                         this one needs about {} s there",
+                        short(p),
+                        short(t.expected_s)
+                    ),
+                    None => "no case finished in both to measure NEW's pace".to_string(),
+                };
+                let verdict = if t.explained {
+                    format!(
+                        "that reaches half of NEW's budget or more, so a slower machine, the \
+                         budget or noise near the limit explains the timeout (a real slowdown is \
+                         not ruled out: rerun NEW with --budget {} or more to tell). Gated only \
+                         with --fail-on time",
+                        short((1.5 * t.expected_s).max(t.base_budget_s).ceil())
+                    )
+                } else {
+                    "that is under half of NEW's budget: the case slowed down more than twice \
+                     beyond the machine's pace, a regression whatever --fail-on says"
+                        .to_string()
+                };
+                format!(
+                    "{}: finished in BASE in {} s (budget {} s) and {how} (budget {} s); {pace}; \
+                     {verdict}.",
+                    c.label(),
+                    short(t.base_wall_s),
+                    short(t.base_budget_s),
+                    short(t.new_budget_s)
+                )
+            })
+            .collect()
     }
 
     /// The table of `cases`.
@@ -110,10 +176,33 @@ impl Comparison {
             short(self.time_threshold * 100.0),
             short(self.instructions_threshold * 100.0)
         ));
+        for difference in &self.provenance {
+            out.push_str(&format!("{difference}.\n\n"));
+        }
+        if let Some(pace) = self.pace.filter(|p| (p - 1.0).abs() > self.time_threshold) {
+            out.push_str(&format!(
+                "NEW ran the cases that finished in both at {}x BASE's time (median): a \
+                 different machine, build or load moves every time, so judge time changes on \
+                 one machine.\n\n",
+                short(pace)
+            ));
+        }
         if changed.is_empty() {
             out.push_str("No case changed.\n");
         } else {
             out.push_str(&self.table(changed.into_iter()).render(style));
+        }
+        let notes = self.timeout_notes();
+        if !notes.is_empty() {
+            out.push_str("\nTimeouts (cases that finished in BASE):\n");
+            for note in notes {
+                let bullet = if style == TableStyle::Markdown {
+                    "- "
+                } else {
+                    "  "
+                };
+                out.push_str(&format!("{bullet}{note}\n"));
+            }
         }
         if style == TableStyle::Markdown {
             out.push_str(&format!(

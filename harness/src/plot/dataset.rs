@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::plot::style::sort_strategies;
+use crate::results::validate::case_label;
 use crate::results::{CaseKey, CaseResult, Metadata, ResultsFile, Status};
 
 /// One input file.
@@ -114,33 +115,14 @@ impl Dataset {
         let mut sources = Vec::new();
         let mut seen: BTreeMap<CaseKey, PathBuf> = BTreeMap::new();
         for path in paths {
-            if !path.exists() {
-                return Err(Error::usage(format!(
-                    "--results {}: no such file or directory (give a folder written by \
-                     `dualbench run`, or its results.json or results.csv)",
-                    path.display()
-                )));
-            }
+            // A file holding a case twice is refused by its reader; across files, here.
             let (file_rows, metadata) = read(path)?;
             for row in &file_rows {
                 if let Some(first) = seen.insert(row.key(), path.clone()) {
-                    if first == *path {
-                        return Err(Error::usage(format!(
-                            "{}: the case {} / size {} / {} appears twice; a results file \
-                             holds each case once",
-                            path.display(),
-                            Group::of(row).title(true),
-                            row.size.map_or_else(|| "-".into(), |s| s.to_string()),
-                            row.strategy_label()
-                        )));
-                    }
                     return Err(Error::usage(format!(
-                        "the case {} / size {} / {} is in both {} and {}; \
-                         plot files of disjoint cases (shards, or suites of different \
-                         workloads), or plot them apart",
-                        Group::of(row).title(true),
-                        row.size.map_or_else(|| "-".into(), |s| s.to_string()),
-                        row.strategy_label(),
+                        "the case {} is in both {} and {}; plot files of disjoint cases \
+                         (shards, or suites of different workloads), or plot them apart",
+                        case_label(row),
                         first.display(),
                         path.display()
                     )));
@@ -207,7 +189,8 @@ impl Dataset {
     }
 }
 
-/// The rows and metadata of one input.
+/// The rows and metadata of one input (a CSV carries no metadata; a `results.csv` is checked
+/// against the `results.json` beside it by [`ResultsFile::read_rows`]).
 fn read(path: &Path) -> Result<(Vec<CaseResult>, Option<Metadata>)> {
     if path.extension().is_some_and(|e| e == "csv") {
         Ok((ResultsFile::read_rows(path)?, None))

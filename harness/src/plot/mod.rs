@@ -31,7 +31,7 @@ use std::path::{Path, PathBuf};
 
 use crate::check::claims::ClaimsFile;
 use crate::check::observation::Observation;
-use crate::check::{judge, Source};
+use crate::check::{check_claims, judge, Source};
 use crate::error::{Error, Result};
 use crate::results::write_atomically;
 use dataset::Dataset;
@@ -197,6 +197,7 @@ pub fn run(request: &Request) -> Result<Outcome> {
         None => None,
         Some(path) => {
             let file = ClaimsFile::read(path)?;
+            check_claims(&file, &path.display().to_string(), &data.rows)?;
             let observations: Vec<Observation> = data.rows.iter().map(Observation::from).collect();
             let report = judge(
                 &file,

@@ -5,14 +5,19 @@
 //! `params`, `counters` (JSON objects), `samples_ns` and `round_samples` (JSON arrays) are
 //! JSON text in their cell, so the header is the same for every file and every row reads back
 //! losslessly. Reading is strict: the header must be exactly this version's, so that a file
-//! without a column that a reader needs is refused rather than read as "not measured".
+//! without a column that a reader needs is refused rather than read as "not measured"; and the
+//! file must end with a line break, so that a file cut in the middle of a row is refused rather
+//! than read a row short. A cut exactly between two rows leaves a well-formed CSV: only the
+//! `results.json` written with it can tell, and [`crate::results::ResultsFile::read_rows`]
+//! compares the two when both are there.
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 
 use serde::{Deserialize, Serialize};
 
-use crate::results::{CaseResult, Status, SCHEMA_VERSION};
+use crate::results::{json, validate, CaseResult, Status, SCHEMA_VERSION};
+use crate::suggest::did_you_mean;
 
 /// [`CaseResult`] with its variable-length fields as JSON text.
 #[derive(Debug, Serialize, Deserialize)]
@@ -103,7 +108,12 @@ impl TryFrom<FlatRow> for CaseResult {
 
     fn try_from(r: FlatRow) -> Result<Self, String> {
         fn parse<T: for<'de> Deserialize<'de>>(column: &str, text: &str) -> Result<T, String> {
-            serde_json::from_str(text).map_err(|e| format!("column `{column}`: {e}"))
+            serde_json::from_str(text).map_err(|e| {
+                format!(
+                    "column `{column}`: `{text}` is not valid ({e}); expected {}",
+                    cell_type(column)
+                )
+            })
         }
         Ok(CaseResult {
             params: parse::<BTreeMap<String, f64>>("params", &r.params)?,
@@ -162,52 +172,164 @@ pub fn write(rows: &[CaseResult], out: &mut dyn Write) -> std::io::Result<()> {
     writer.flush()
 }
 
-/// Read rows written by [`write()`]: the header must be exactly [`columns`], and every row of
-/// schema version [`SCHEMA_VERSION`].
-pub fn read(input: impl Read) -> Result<Vec<CaseResult>, String> {
-    let mut reader = ::csv::Reader::from_reader(input);
-    let header: Vec<String> = reader
-        .headers()
-        .map_err(|e| format!("not a results CSV: {e}"))?
-        .iter()
-        .map(str::to_string)
-        .collect();
-    let expected = columns();
-    if header.first().map(String::as_str) != Some("schema_version") {
+/// Read rows written by [`write()`]: the header must be exactly [`columns`], every row of
+/// schema version [`SCHEMA_VERSION`] with a valid value in every cell, every line ended by a
+/// line break (so that a file cut in the middle of a row is refused, not read short), and the
+/// rows must pass [`validate::check_rows`]. Errors name the line, the case and the column, and
+/// what the cell may hold; not the file, which the caller knows.
+pub fn read(mut input: impl Read) -> Result<Vec<CaseResult>, String> {
+    let mut bytes = Vec::new();
+    input
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot be read: {e}"))?;
+    let start = bytes.iter().position(|b| !b.is_ascii_whitespace());
+    let Some(start) = start else {
+        return Err(format!(
+            "is empty; a results CSV starts with the header line `{}`",
+            columns().join(",")
+        ));
+    };
+    if matches!(bytes[start], b'{' | b'[') {
         return Err(
-            "not a results CSV of this dualbench: its first column is not `schema_version` \
-             (files written before schema version 2 carry none; re-run the measurement)"
+            "holds JSON text, not CSV: read it as results.json (or give the directory that \
+             holds it)"
                 .into(),
         );
     }
+    if bytes.last() != Some(&b'\n') {
+        let line = bytes.iter().filter(|b| **b == b'\n').count() + 1;
+        return Err(format!(
+            "ends in the middle of line {line}, without a line break: the file is cut short \
+             (was it truncated?); every line of a results CSV ends with one. Regenerate it, or \
+             read the results.json beside it"
+        ));
+    }
+    let mut reader = ::csv::Reader::from_reader(bytes.as_slice());
+    let header = reader
+        .headers()
+        .map_err(|e| format!("line 1, the header: {}", record_error(&e, &[])))?
+        .clone();
+    check_header(&header.iter().map(str::to_string).collect::<Vec<_>>())?;
+    let mut rows = Vec::new();
+    let mut lines = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| {
+            let line = e.position().map_or(0, |p| p.line());
+            format!("line {line}: {}", record_error(&e, &columns()))
+        })?;
+        let line = record.position().map_or(0, ::csv::Position::line);
+        let place = format!("line {line}{}", label_of(&record));
+        rows.push(read_record(&record, &header).map_err(|e| format!("{place}, {e}"))?);
+        lines.push(line);
+    }
+    validate::check_rows(&rows, |i| format!("line {}", lines[i]))?;
+    Ok(rows)
+}
+
+/// The header must be exactly [`columns`].
+fn check_header(header: &[String]) -> Result<(), String> {
+    let expected = columns();
+    if header.first().map(String::as_str) != Some("schema_version") {
+        return Err(format!(
+            "line 1: not a results CSV of this dualbench: its first column is `{}`, not \
+             `schema_version` (files written before schema version 2 carry none: read such a \
+             run through its results.json, or re-run the measurement)",
+            header.first().map_or("", String::as_str)
+        ));
+    }
     if let Some(missing) = expected.iter().find(|c| !header.contains(c)) {
         return Err(format!(
-            "results CSV lacks the column `{missing}`; schema version {SCHEMA_VERSION} has: {}",
+            "line 1: the header lacks the column `{missing}`; schema version {SCHEMA_VERSION} \
+             has: {}",
+            expected.join(", ")
+        ));
+    }
+    if let Some(unknown) = header.iter().find(|c| !expected.contains(c)) {
+        return Err(format!(
+            "line 1: the header has the unknown column `{unknown}`{}; schema version \
+             {SCHEMA_VERSION} has: {}",
+            did_you_mean(unknown, expected.iter().map(String::as_str)),
             expected.join(", ")
         ));
     }
     if header != expected {
         return Err(format!(
-            "results CSV columns are not those of schema version {SCHEMA_VERSION}: \
-             expected {}, found {}",
+            "line 1: the columns are not those of schema version {SCHEMA_VERSION} in their \
+             order: expected {}, found {}",
             expected.join(", "),
             header.join(", ")
         ));
     }
-    reader
-        .deserialize::<FlatRow>()
-        .enumerate()
-        .map(|(i, row)| {
-            let row = row.map_err(|e| format!("row {}: {e}", i + 1))?;
-            if row.schema_version != SCHEMA_VERSION {
-                return Err(format!(
-                    "row {}: results schema version {}; this dualbench reads version \
-                     {SCHEMA_VERSION}",
-                    i + 1,
-                    row.schema_version
-                ));
-            }
-            CaseResult::try_from(row).map_err(|e| format!("row {}: {e}", i + 1))
-        })
-        .collect()
+    Ok(())
+}
+
+/// ` (fmult / tape)` from a record's workload and strategy cells, when it has them.
+fn label_of(record: &::csv::StringRecord) -> String {
+    match (record.get(1), record.get(4)) {
+        (Some(workload), Some(strategy)) if !workload.is_empty() => {
+            format!(" ({workload} / {strategy})")
+        }
+        _ => String::new(),
+    }
+}
+
+/// A record as a row: every cell of its column's type, of this schema version.
+fn read_record(
+    record: &::csv::StringRecord,
+    header: &::csv::StringRecord,
+) -> Result<CaseResult, String> {
+    let row: FlatRow = record.deserialize(Some(header)).map_err(|e| {
+        let column = match e.kind() {
+            ::csv::ErrorKind::Deserialize { err, .. } => err.field(),
+            _ => None,
+        };
+        match column.and_then(|c| header.get(c as usize).map(|name| (c, name))) {
+            Some((c, name)) => format!(
+                "column `{name}`: `{}` is not valid ({}); expected {}",
+                record.get(c as usize).unwrap_or(""),
+                record_error(&e, &[]),
+                cell_type(name)
+            ),
+            None => record_error(&e, &[]),
+        }
+    })?;
+    if row.schema_version != SCHEMA_VERSION {
+        return Err(format!(
+            "column `schema_version`: {}; this dualbench reads version {SCHEMA_VERSION} from a \
+             CSV (read an older run through its results.json)",
+            row.schema_version
+        ));
+    }
+    CaseResult::try_from(row)
+}
+
+/// What a cell of `column` may hold, in words.
+fn cell_type(column: &str) -> String {
+    match column {
+        "schema_version" => format!("{SCHEMA_VERSION}"),
+        "params" | "counters" | "samples_ns" | "round_samples" => {
+            format!("JSON text: {}", json::expected_type(column))
+        }
+        _ => json::expected_type(column).replace("null", "an empty cell"),
+    }
+}
+
+/// The message of a CSV error without the position the caller states itself.
+fn record_error(e: &::csv::Error, columns: &[String]) -> String {
+    match e.kind() {
+        ::csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => format!(
+            "{len} cells, but the header has {expected_len} columns: the line is cut short, or \
+             a text cell holds a `,` outside double quotes"
+        ),
+        ::csv::ErrorKind::Utf8 { err, .. } => format!(
+            "column {} is not valid UTF-8 text",
+            columns
+                .get(err.field())
+                .map_or_else(|| format!("{}", err.field() + 1), |c| format!("`{c}`"))
+        ),
+        ::csv::ErrorKind::Deserialize { err, .. } => err.kind().to_string(),
+        _ => e.to_string(),
+    }
 }

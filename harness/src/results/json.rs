@@ -1,15 +1,25 @@
 //! `results.json`: the [`ResultsFile`] as pretty-printed JSON.
 //!
-//! Reading is strict: every row must carry every field of its file's schema version (a
-//! missing value is `null`, never an absent key), so that a file written by another tool, or
-//! edited by hand, cannot make a column silently read as "not measured". Files of earlier
-//! versions are upgraded first ([`upgrade`]): the fields their version did not have are added
-//! as not measured, and nothing else changes.
+//! Reading is strict, and every refusal names the place: the top level must be one object with
+//! exactly `schema_version`, `metadata` and `rows`; every row must carry every field of its
+//! file's schema version (a missing value is `null`, never an absent key) and no other, so
+//! that a file written by another tool, or edited by hand, cannot make a column silently read
+//! as "not measured"; a value of the wrong type is named by its row, its case and its field,
+//! with the type that would be valid; and the rows must pass [`validate::check_rows`] (each
+//! case once). Files of earlier versions are upgraded first ([`upgrade`]): the fields their
+//! version did not have are added as not measured, and nothing else changes. Text that is not
+//! a results file at all (empty, binary, CSV, JSON of another shape, cut short) is named as
+//! what it is.
 
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
 
-use crate::results::{CaseResult, ResultsFile, SCHEMA_VERSION};
+use serde::de::{DeserializeOwned, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::results::{validate, CaseResult, Metadata, ResultsFile, SCHEMA_VERSION};
+use crate::suggest::{did_you_mean, plain_types};
 
 /// Write `file` as JSON.
 pub fn write(file: &ResultsFile, out: &mut dyn Write) -> std::io::Result<()> {
@@ -17,41 +27,362 @@ pub fn write(file: &ResultsFile, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(out)
 }
 
-/// Read a results file, refusing other schema versions with a message that names both, and
-/// rows that lack a field with a message that names it.
-pub fn read(input: impl Read) -> Result<ResultsFile, String> {
-    let mut value: serde_json::Value =
-        serde_json::from_reader(input).map_err(|e| format!("not a results file: {e}"))?;
-    let version = check_version(value.get("schema_version"))?;
-    upgrade(&mut value, version)?;
-    let expected: BTreeSet<String> = CaseResult::field_names().into_iter().collect();
-    let rows = value
-        .get("rows")
-        .and_then(serde_json::Value::as_array)
-        .ok_or("invalid results file: no `rows` array")?;
-    for (i, row) in rows.iter().enumerate() {
-        let object = row
-            .as_object()
-            .ok_or_else(|| format!("invalid results file: row {} is not an object", i + 1))?;
-        if let Some(missing) = expected.iter().find(|k| !object.contains_key(*k)) {
+/// The top-level keys of a results file.
+const TOP_LEVEL: [&str; 3] = ["schema_version", "metadata", "rows"];
+
+/// What a results file looks like, for messages about files that are not one.
+const SHAPE: &str = "a results.json is one object: {\"schema_version\": N, \"metadata\": {..}, \
+                     \"rows\": [..]}";
+
+/// Read a results file. Errors name the place (row, case, field) and what would be valid, but
+/// not the file, which the caller knows.
+pub fn read(mut input: impl Read) -> Result<ResultsFile, String> {
+    let mut bytes = Vec::new();
+    input
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot be read: {e}"))?;
+    let mut value = parse(&bytes)?;
+    let object = value.as_object().ok_or_else(|| {
+        format!(
+            "holds a JSON {}, not a results file; {SHAPE}",
+            kind_of(&value)
+        )
+    })?;
+    if let Some(key) = object.keys().find(|k| !TOP_LEVEL.contains(&k.as_str())) {
+        return Err(format!(
+            "has the unknown top-level key `{key}`{}; {SHAPE}",
+            did_you_mean(key, TOP_LEVEL)
+        ));
+    }
+    let version = check_version(object.get("schema_version"))?;
+    check_fields_of_version(&value, version)?;
+    upgrade(&mut value, version);
+    let Value::Object(mut object) = value else {
+        unreachable!("checked to be an object above")
+    };
+    let metadata = match object.remove("metadata") {
+        Some(m @ Value::Object(_)) => m,
+        Some(other) => {
             return Err(format!(
-                "invalid results file: row {} has no `{missing}` (every row carries every \
-                 field of schema version {SCHEMA_VERSION}; a missing value is null)",
-                i + 1
-            ));
+                "`metadata` is a JSON {}; expected an object (build, machine, date, command, \
+                 options, ci_level, merged_from)",
+                kind_of(&other)
+            ))
         }
-        if let Some(extra) = object.keys().find(|k| !expected.contains(*k)) {
+        None => return Err("has no `metadata` object; ".to_string() + SHAPE),
+    };
+    let rows = match object.remove("rows") {
+        Some(Value::Array(rows)) => rows,
+        Some(other) => {
             return Err(format!(
-                "invalid results file: row {} has the unknown field `{extra}`",
-                i + 1
-            ));
+                "`rows` is a JSON {}; expected an array of rows (objects)",
+                kind_of(&other)
+            ))
+        }
+        None => return Err("has no `rows` array; ".to_string() + SHAPE),
+    };
+    let expected: BTreeSet<String> = CaseResult::field_names().into_iter().collect();
+    let rows = rows
+        .into_iter()
+        .enumerate()
+        .map(|(i, row)| read_row(i, row, &expected))
+        .collect::<Result<Vec<_>, String>>()?;
+    validate::check_rows(&rows, |i| format!("row {}", i + 1))?;
+    let metadata = read_metadata(metadata)?;
+    Ok(ResultsFile {
+        schema_version: SCHEMA_VERSION,
+        metadata,
+        rows,
+    })
+}
+
+/// Refuse row fields that a file's `version` did not have: a file that says version 3 and has
+/// `threads` has the wrong version or the wrong rows, and reading either way would be a guess.
+fn check_fields_of_version(value: &Value, version: u32) -> Result<(), String> {
+    let rows = value.get("rows").and_then(Value::as_array);
+    for (i, row) in rows.into_iter().flatten().enumerate() {
+        for (added, fields) in ROW_FIELDS_ADDED.iter().filter(|(v, _)| *v > version) {
+            if let Some((name, _)) = fields.iter().find(|(name, _)| row.get(*name).is_some()) {
+                return Err(format!(
+                    "row {}{} has `{name}`, a field of schema version {added} and later, but \
+                     `schema_version` says {version}: the version or the row is wrong",
+                    i + 1,
+                    label_of(row)
+                ));
+            }
         }
     }
-    serde_json::from_value(value).map_err(|e| format!("invalid results file: {e}"))
+    Ok(())
+}
+
+/// Parse `bytes` as JSON, naming what they are when they are not: empty, binary, CSV text, or
+/// JSON cut short or broken at a line and column (a key given twice in one object included).
+fn parse(bytes: &[u8]) -> Result<Value, String> {
+    let text = match std::str::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(e) => {
+            return Err(format!(
+                "is not a text file (invalid UTF-8 at byte {}): not a results.json",
+                e.valid_up_to()
+            ))
+        }
+    };
+    let start = text.trim_start();
+    if start.is_empty() {
+        return Err(format!(
+            "is empty; {SHAPE} (an empty file was cut short or never written: regenerate it \
+             with `dualbench run` or `dualbench merge`)"
+        ));
+    }
+    if start.starts_with("schema_version,") {
+        return Err(
+            "holds CSV text (a results.csv), not JSON: give the results.json beside \
+                    it, or the directory that holds both"
+                .into(),
+        );
+    }
+    if let Some(c) = start.chars().next().filter(|c| c.is_control()) {
+        return Err(format!(
+            "is not a text file (control character {:?} at its start): not a results.json",
+            c
+        ));
+    }
+    serde_json::from_str::<Strict>(text)
+        .map(|s| s.0)
+        .map_err(|e| {
+            let place = format!("line {}, column {}", e.line(), e.column());
+            if e.is_eof() {
+                format!(
+                "ends early, at {place}: the file is cut short (was it truncated?); regenerate \
+                 it with `dualbench run` or `dualbench merge`"
+            )
+            } else {
+                // serde_json appends its own " at line L column C"; the place is said once, first.
+                let message = e.to_string();
+                let message = message
+                    .rsplit_once(" at line ")
+                    .map_or(message.as_str(), |(m, _)| m);
+                format!("is not valid JSON at {place}: {message}")
+            }
+        })
+}
+
+/// A JSON value whose objects hold each key once. serde_json keeps the last of a key given
+/// twice; in a results file that is a line duplicated by an edit or a merge of text, and which
+/// of the two values is the measurement would be a guess.
+struct Strict(Value);
+
+impl<'de> Deserialize<'de> for Strict {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(StrictVisitor).map(Strict)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> Visitor<'de> for StrictVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(Strict(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut object = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if object.contains_key(&key) {
+                return Err(serde::de::Error::custom(format!(
+                    "the key `{key}` is given twice in one object"
+                )));
+            }
+            let Strict(value) = map.next_value()?;
+            object.insert(key, value);
+        }
+        Ok(Value::Object(object))
+    }
+}
+
+/// "object", "array", "string", ... for messages.
+fn kind_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// Deserialize `value` as `T`, naming the path of a value of the wrong type (`options.rounds`,
+/// `samples_ns[2]`) and the type that serde expected, in words.
+fn deserialize<T: DeserializeOwned>(value: Value) -> Result<T, (String, String)> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        (path, plain_types(&e.inner().to_string()))
+    })
+}
+
+/// The metadata, with every field of this version present and no other.
+fn read_metadata(value: Value) -> Result<Metadata, String> {
+    let metadata: Metadata =
+        deserialize(value.clone()).map_err(|(path, message)| match path.as_str() {
+            "." => format!("metadata: {message}"),
+            _ => format!("metadata, field `{path}`: {message}"),
+        })?;
+    let canonical = serde_json::to_value(&metadata).expect("metadata serialises");
+    same_keys(&value, &canonical, "metadata")?;
+    Ok(metadata)
+}
+
+/// Whether the objects of `given` have exactly the keys of `canonical` (the same value as this
+/// dualbench writes it), recursively: an unknown key, or an optional one left out, is named by
+/// its path.
+fn same_keys(given: &Value, canonical: &Value, path: &str) -> Result<(), String> {
+    match (given, canonical) {
+        (Value::Object(g), Value::Object(c)) => {
+            if let Some(key) = g.keys().find(|k| !c.contains_key(*k)) {
+                return Err(format!(
+                    "{path} has the unknown field `{key}`{}; its fields: {}",
+                    did_you_mean(key, c.keys().map(String::as_str)),
+                    keys_of(c)
+                ));
+            }
+            if let Some(key) = c.keys().find(|k| !g.contains_key(*k)) {
+                return Err(format!(
+                    "{path} has no `{key}` (every field is present; a missing value is null)"
+                ));
+            }
+            g.iter()
+                .try_for_each(|(k, v)| same_keys(v, &c[k], &format!("{path}.{k}")))
+        }
+        (Value::Array(g), Value::Array(c)) => g
+            .iter()
+            .zip(c)
+            .enumerate()
+            .try_for_each(|(i, (g, c))| same_keys(g, c, &format!("{path}[{i}]"))),
+        _ => Ok(()),
+    }
+}
+
+fn keys_of(object: &Map<String, Value>) -> String {
+    object.keys().cloned().collect::<Vec<_>>().join(", ")
+}
+
+/// Row `i` of the file: an object with exactly the fields `expected`, each of its type.
+fn read_row(i: usize, row: Value, expected: &BTreeSet<String>) -> Result<CaseResult, String> {
+    let place = format!("row {}{}", i + 1, label_of(&row));
+    let object = row.as_object().ok_or_else(|| {
+        format!(
+            "{place} is a JSON {}; expected an object with the fields of a case",
+            kind_of(&row)
+        )
+    })?;
+    if let Some(missing) = expected.iter().find(|k| !object.contains_key(*k)) {
+        return Err(format!(
+            "{place} has no `{missing}` (every row carries every field of schema version \
+             {SCHEMA_VERSION}; a missing value is null)"
+        ));
+    }
+    if let Some(extra) = object.keys().find(|k| !expected.contains(*k)) {
+        return Err(format!(
+            "{place} has the unknown field `{extra}`{}; the fields of a row: {}",
+            did_you_mean(extra, expected.iter().map(String::as_str)),
+            CaseResult::field_names().join(", ")
+        ));
+    }
+    deserialize(row).map_err(|(path, message)| {
+        let field = path.split(['.', '[']).next().unwrap_or(&path);
+        let message = message
+            .split_once(", expected")
+            .map_or(message.as_str(), |(m, _)| m);
+        format!(
+            "{place}, field `{path}`: {message}; expected {}",
+            expected_type(field)
+        )
+    })
+}
+
+/// ` (fmult / size 10 / tape)` from whatever identity fields a row's JSON holds, or nothing.
+fn label_of(row: &Value) -> String {
+    let text = |key: &str| row.get(key).and_then(Value::as_str);
+    let (Some(workload), Some(strategy)) = (text("workload"), text("strategy")) else {
+        return String::new();
+    };
+    let size = match row.get("size") {
+        Some(Value::Number(n)) => format!(" / size {n}"),
+        _ => String::new(),
+    };
+    let threads = match row.get("threads").and_then(Value::as_u64) {
+        Some(t) if t != 1 => format!("@{t}t"),
+        _ => String::new(),
+    };
+    format!(" ({workload}{size} / {strategy}{threads})")
+}
+
+/// The JSON type a field of a row takes, in words.
+pub fn expected_type(field: &str) -> &'static str {
+    match field {
+        "workload" | "strategy" | "detail" | "command" => "a string",
+        "input_hash" => "a string or null",
+        "threads" => "a whole number of at least 1",
+        "size" | "inputs" | "outputs" | "ops" | "batch" | "peak_heap_bytes" | "allocated_bytes"
+        | "allocations" | "peak_rss_bytes" | "instructions" => {
+            "a whole number from 0 to 2^64 - 1, or null"
+        }
+        "params" => "an object of parameter names and numbers, e.g. {\"x0\": 0.5}",
+        "status" => "one of \"ok\", \"timeout\", \"crashed\", \"oom\", \"skipped\"",
+        "naive_calls" => "a number, \"inf\", \"-inf\", \"NaN\", or null",
+        "samples_ns" => "an array of numbers",
+        "round_samples" => "an array of whole numbers",
+        "counters" => "an object of counter names and whole numbers, e.g. {\"edges\": 12}",
+        "wall_s" => "a number",
+        "median_ns" | "min_ns" | "max_ns" | "ci_low_ns" | "ci_high_ns" | "ci_level"
+        | "forward_median_ns" | "reverse_median_ns" | "primal_median_ns" | "overhead" => {
+            "a number or null"
+        }
+        _ => "the type of its field (docs/results.md)",
+    }
 }
 
 /// A row field and the value it takes in a file that predates it.
-type AddedField = (&'static str, fn() -> serde_json::Value);
+type AddedField = (&'static str, fn() -> Value);
 
 /// The fields each version added to the rows, after version 1.
 const ROW_FIELDS_ADDED: &[(u32, &[AddedField])] = &[
@@ -59,14 +390,14 @@ const ROW_FIELDS_ADDED: &[(u32, &[AddedField])] = &[
         2,
         &[
             ("round_samples", || serde_json::json!([])),
-            ("ci_level", || serde_json::Value::Null),
+            ("ci_level", || Value::Null),
         ],
     ),
     (
         3,
         &[
-            ("allocations", || serde_json::Value::Null),
-            ("instructions", || serde_json::Value::Null),
+            ("allocations", || Value::Null),
+            ("instructions", || Value::Null),
         ],
     ),
     // Every case of an earlier version ran on one thread.
@@ -76,50 +407,56 @@ const ROW_FIELDS_ADDED: &[(u32, &[AddedField])] = &[
 /// Bring a results file of schema `version` to [`SCHEMA_VERSION`]: add the row fields (and,
 /// from version 1, the metadata fields `build.git_dirty` and `merged_from`) that later versions
 /// introduced, as not measured (`threads` as 1: before version 4 every case ran on one thread),
-/// without overwriting a field the file already has.
-pub fn upgrade(value: &mut serde_json::Value, version: u32) -> Result<(), String> {
+/// without overwriting a field the file already has. Parts of the wrong shape are left as they
+/// are, for [`read`] to name.
+pub fn upgrade(value: &mut Value, version: u32) {
     if version >= SCHEMA_VERSION {
-        return Ok(());
+        return;
     }
     if version < 2 {
-        let metadata = value
-            .get_mut("metadata")
-            .and_then(serde_json::Value::as_object_mut)
-            .ok_or("invalid results file: no `metadata` object")?;
-        metadata
-            .entry("merged_from")
-            .or_insert_with(|| serde_json::json!([]));
-        if let Some(build) = metadata
-            .get_mut("build")
-            .and_then(serde_json::Value::as_object_mut)
-        {
-            build.entry("git_dirty").or_insert(serde_json::Value::Null);
-        }
-    }
-    let rows = value
-        .get_mut("rows")
-        .and_then(serde_json::Value::as_array_mut)
-        .ok_or("invalid results file: no `rows` array")?;
-    for row in rows.iter_mut().filter_map(serde_json::Value::as_object_mut) {
-        for (_, fields) in ROW_FIELDS_ADDED.iter().filter(|(v, _)| *v > version) {
-            for (name, default) in *fields {
-                row.entry(*name).or_insert_with(default);
+        if let Some(metadata) = value.get_mut("metadata").and_then(Value::as_object_mut) {
+            metadata
+                .entry("merged_from")
+                .or_insert_with(|| serde_json::json!([]));
+            if let Some(build) = metadata.get_mut("build").and_then(Value::as_object_mut) {
+                build.entry("git_dirty").or_insert(Value::Null);
             }
         }
     }
-    value["schema_version"] = serde_json::json!(SCHEMA_VERSION);
-    Ok(())
+    if let Some(rows) = value.get_mut("rows").and_then(Value::as_array_mut) {
+        for row in rows.iter_mut().filter_map(Value::as_object_mut) {
+            for (_, fields) in ROW_FIELDS_ADDED.iter().filter(|(v, _)| *v > version) {
+                for (name, default) in *fields {
+                    row.entry(*name).or_insert_with(default);
+                }
+            }
+        }
+    }
+    if let Some(object) = value.as_object_mut() {
+        object.insert("schema_version".into(), serde_json::json!(SCHEMA_VERSION));
+    }
 }
 
 /// The file's schema version, if this dualbench reads it (1 to [`SCHEMA_VERSION`]).
-pub fn check_version(version: Option<&serde_json::Value>) -> Result<u32, String> {
-    match version.and_then(serde_json::Value::as_u64) {
-        Some(v) if (1..=u64::from(SCHEMA_VERSION)).contains(&v) => Ok(v as u32),
-        Some(v) => Err(format!(
-            "results schema version {v}; this dualbench reads versions 1 to {SCHEMA_VERSION} \
-             (a newer dualbench wrote it: read it with that one)"
-        )),
-        None => Err("not a results file: no `schema_version`".into()),
+pub fn check_version(version: Option<&Value>) -> Result<u32, String> {
+    let valid = format!(
+        "valid versions are 1 to {SCHEMA_VERSION} (this dualbench writes {SCHEMA_VERSION})"
+    );
+    match version {
+        None => Err(format!("not a results file: no `schema_version`; {SHAPE}")),
+        Some(v) => match v.as_u64() {
+            Some(v) if (1..=u64::from(SCHEMA_VERSION)).contains(&v) => Ok(v as u32),
+            Some(0) => Err(format!(
+                "`schema_version` 0 is not a version of the results schema: {valid}"
+            )),
+            Some(v) => Err(format!(
+                "results schema version {v}; this dualbench reads versions 1 to \
+                 {SCHEMA_VERSION}: a newer dualbench wrote it, read it with that one"
+            )),
+            None => Err(format!(
+                "`schema_version` is {v}, not a whole number: {valid}"
+            )),
+        },
     }
 }
 

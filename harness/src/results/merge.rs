@@ -10,7 +10,7 @@
 //! which case the merged file keeps every input's metadata in `merged_from` (it always does),
 //! so a reader can tell which rows came from where.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use crate::error::{Error, Result};
 use crate::results::{Metadata, ResultsFile};
@@ -73,7 +73,7 @@ pub fn merge(files: Vec<ResultsFile>, names: &[String], force: bool) -> Result<R
         .next()
         .ok_or_else(|| Error::usage("merge needs at least one results file"))?;
     let mut provenance = vec![merged.metadata.clone()];
-    let mut seen: HashSet<_> = merged.rows.iter().map(|r| r.key()).collect();
+    let mut seen: HashMap<_, &String> = merged.rows.iter().map(|r| (r.key(), first_name)).collect();
     for (file, name) in inputs {
         let differences = provenance_differences(&merged.metadata, &file.metadata);
         if !differences.is_empty() && !force {
@@ -85,14 +85,15 @@ pub fn merge(files: Vec<ResultsFile>, names: &[String], force: bool) -> Result<R
             )));
         }
         provenance.push(file.metadata.clone());
-        for row in file.rows {
-            if !seen.insert(row.key()) {
+        for (i, row) in file.rows.into_iter().enumerate() {
+            if let Some(earlier) = seen.insert(row.key(), name) {
                 return Err(Error::usage(format!(
-                    "{name} repeats the case {} {} size {} of an earlier input; \
-                     merge files of disjoint cases (e.g. the shards of one sweep)",
+                    "{name} repeats the case {} {} size {} of {earlier} (its row {}); merge \
+                     files of disjoint cases (e.g. the shards of one sweep)",
                     row.workload,
                     row.strategy_label(),
-                    row.size.map_or("-".into(), |s| s.to_string())
+                    row.size.map_or("-".into(), |s| s.to_string()),
+                    i + 1
                 )));
             }
             merged.rows.push(row);
@@ -127,7 +128,10 @@ mod tests {
         let e = merge(vec![file(2), file(2)], &names, false)
             .unwrap_err()
             .to_string();
-        assert!(e.contains("repeats the case fmult dualrev-par@2t"), "{e}");
+        assert!(
+            e.contains("two repeats the case fmult dualrev-par@2t size - of one (its row 1)"),
+            "{e}"
+        );
     }
 
     #[test]

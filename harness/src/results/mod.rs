@@ -11,12 +11,14 @@
 //!   `round_samples`) are JSON text in their cell, and a missing value is an empty cell
 //!   ([`csv`]).
 //!
-//! Both are written to a temporary name in the target directory, flushed to disk (`fsync`)
-//! and renamed into place, so a reader never sees a half-written file and a crash never
-//! leaves one. While `run` works, each finished group of cases is appended to a journal in
+//! Both are written in full to temporary names in the target directory and flushed to disk
+//! (`fsync`) before either is renamed into place, so a reader never sees a half-written file
+//! and a crash or a failed write never leaves one. While `run` works, each finished group of cases is appended to a journal in
 //! the same directory ([`journal`]), from which an interrupted run resumes. Readers insist on
 //! [`SCHEMA_VERSION`] and on every field being present: a file that lacks a column is refused,
-//! never read as "no data".
+//! never read as "no data"; every refusal names the file, the place in it (row or line, case,
+//! field or column) and what would be valid. The checks every reader applies to parsed rows
+//! (each case once, ...) are in [`validate`].
 
 pub mod csv;
 #[cfg(test)]
@@ -28,10 +30,11 @@ pub mod merge;
 pub mod nonfinite;
 pub mod output;
 pub mod summary;
+pub mod validate;
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -323,40 +326,250 @@ pub struct ResultsFile {
 
 impl ResultsFile {
     /// Write `results.json` and `results.csv` into `dir` (which must exist), each atomically.
+    /// Both are written in full to temporary names before either replaces anything, so that a
+    /// failed write (a full disk, say) leaves the directory as it was.
     pub fn write_dir(&self, dir: &Path) -> Result<()> {
-        write_atomically(&dir.join(CSV_FILE), |w| csv::write(&self.rows, w))?;
-        write_atomically(&dir.join(JSON_FILE), |w| json::write(self, w))
+        let csv = Staged::write(&dir.join(CSV_FILE), |w| csv::write(&self.rows, w))?;
+        let json = Staged::write(&dir.join(JSON_FILE), |w| json::write(self, w))?;
+        csv.commit()?;
+        json.commit()
     }
 
     /// The rows of a results file: a `.csv` file, or a `results.json` (or a directory holding
-    /// one).
+    /// one). A `results.csv` with a `results.json` beside it must hold the same rows: a CSV cut
+    /// exactly between two rows is well-formed, and only its JSON can tell that rows are
+    /// missing.
     pub fn read_rows(path: &Path) -> Result<Vec<CaseResult>> {
-        if path.extension().is_some_and(|e| e == "csv") {
-            let file = std::fs::File::open(path).map_err(|source| Error::Io {
-                context: format!("reading results file {}", path.display()),
-                source,
-            })?;
-            csv::read(std::io::BufReader::new(file))
-                .map_err(|e| Error::usage(format!("{}: {e}", path.display())))
+        let file = locate(path, true)?;
+        if file.extension().is_some_and(|e| e == "csv") {
+            read_csv(&file)
         } else {
-            Ok(ResultsFile::read(path)?.rows)
+            Ok(read_json(&file)?.rows)
         }
     }
 
-    /// Read a results file: a `results.json`, or a directory that holds one.
+    /// Read a results file: a `results.json`, or a directory that holds one. A CSV is refused
+    /// with a message that says what to give instead: it lacks the metadata.
     pub fn read(path: &Path) -> Result<ResultsFile> {
-        let file = if path.is_dir() {
-            path.join(JSON_FILE)
+        read_json(&locate(path, false)?)
+    }
+}
+
+/// Whether `path` is a CSV that [`ResultsFile::read_rows`] reads without a `results.json` to
+/// check it against: a cut exactly between two of its rows leaves a well-formed file, which
+/// then reads as fewer rows. The commands that read one say so.
+pub fn is_unchecked_csv(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "csv")
+        && !(path.file_name().is_some_and(|n| n == CSV_FILE)
+            && path.with_file_name(JSON_FILE).is_file())
+}
+
+/// The note the commands print when they read an [unchecked CSV](is_unchecked_csv).
+pub fn unchecked_csv_note(path: &Path) -> String {
+    format!(
+        "{} has no results.json beside it to check it against: a file cut between two rows \
+         cannot be told from a complete one; read the results directory when you have it",
+        path.display()
+    )
+}
+
+/// The file that `path` names for a reader of results: `path` itself, or the `results.json` of
+/// a directory. A missing path, a directory without `results.json` (what it holds instead is
+/// named) and, unless `csv_allowed`, a `.csv` file are errors that say what to give.
+fn locate(path: &Path, csv_allowed: bool) -> Result<PathBuf> {
+    let valid = if csv_allowed {
+        "give a results directory (written by `dualbench run` or `dualbench merge`), its \
+         results.json or its results.csv"
+    } else {
+        "give a results directory (written by `dualbench run` or `dualbench merge`) or its \
+         results.json"
+    };
+    let metadata = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Error::usage(format!(
+                "{}: no such file or directory; {valid}",
+                path.display()
+            )))
+        }
+        Err(source) => {
+            return Err(Error::Io {
+                context: format!("reading results file {}", path.display()),
+                source,
+            })
+        }
+    };
+    if metadata.is_dir() {
+        let json = path.join(JSON_FILE);
+        if json.is_file() {
+            return Ok(json);
+        }
+        let holds = if path.join(journal::JOURNAL_FILE).exists() {
+            format!(
+                "holds the journal of a run that is in progress or was interrupted, but no \
+                 results.json yet (an interrupted run is finished by `dualbench run --resume \
+                 {}`)",
+                path.display()
+            )
+        } else if path.join(CSV_FILE).is_file() {
+            if csv_allowed {
+                format!(
+                    "holds results.csv but no results.json (give {} to read the CSV alone)",
+                    path.join(CSV_FILE).display()
+                )
+            } else {
+                "holds results.csv but no results.json, which carries the metadata (build, \
+                 machine, options) that the CSV lacks"
+                    .to_string()
+            }
         } else {
-            path.to_path_buf()
+            "holds no results.json".to_string()
         };
-        let reader = std::fs::File::open(&file).map_err(|source| Error::Io {
+        return Err(Error::usage(format!("{} {holds}; {valid}", path.display())));
+    }
+    if !csv_allowed && path.extension().is_some_and(|e| e == "csv") {
+        let beside = path.with_file_name(JSON_FILE);
+        return Err(Error::usage(format!(
+            "{} is a results CSV: it lacks the metadata (build, machine, options) that this \
+             command needs; give its directory {}, or the results.json beside it ({})",
+            path.display(),
+            path.parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."))
+                .display(),
+            beside.display()
+        )));
+    }
+    Ok(path.to_path_buf())
+}
+
+/// Open `file` for reading, naming it on failure.
+fn open(file: &Path) -> Result<std::io::BufReader<std::fs::File>> {
+    std::fs::File::open(file)
+        .map(std::io::BufReader::new)
+        .map_err(|source| Error::Io {
             context: format!("reading results file {}", file.display()),
             source,
+        })
+}
+
+/// Read the `results.json` file `file`, its name in every error.
+fn read_json(file: &Path) -> Result<ResultsFile> {
+    json::read(open(file)?).map_err(|e| Error::usage(format!("{}: {e}", file.display())))
+}
+
+/// Read the CSV file `file`, its name in every error; a `results.csv` is checked against the
+/// `results.json` beside it, when there is one.
+fn read_csv(file: &Path) -> Result<Vec<CaseResult>> {
+    let rows =
+        csv::read(open(file)?).map_err(|e| Error::usage(format!("{}: {e}", file.display())))?;
+    let beside = file.with_file_name(JSON_FILE);
+    if file.file_name().is_some_and(|n| n == CSV_FILE) && beside.is_file() {
+        let json = read_json(&beside).map_err(|e| {
+            Error::usage(format!(
+                "{}: the results.json beside it, which the CSV is checked against, cannot be \
+                 read: {e}",
+                file.display()
+            ))
         })?;
-        json::read(std::io::BufReader::new(reader))
-            .map_err(|e| Error::usage(format!("{}: {e}", file.display())))
+        same_rows(&rows, &json.rows, &beside.display().to_string())
+            .map_err(|e| Error::usage(format!("{}: {e}", file.display())))?;
     }
+    Ok(rows)
+}
+
+/// Whether the rows of a CSV are those of its JSON (`json_name`), in order; else what differs.
+fn same_rows(
+    csv: &[CaseResult],
+    json: &[CaseResult],
+    json_name: &str,
+) -> std::result::Result<(), String> {
+    // As text: exact, and a NaN (`naive_calls`) equals itself.
+    let text = |r: &CaseResult| serde_json::to_string(r).expect("rows serialise");
+    let advice = "the two were not written together, or one was cut short or edited: read the \
+                  directory (its results.json), or regenerate both";
+    if let Some(i) = csv.iter().zip(json).position(|(c, j)| text(c) != text(j)) {
+        return Err(format!(
+            "line {} ({}) differs from row {} of {json_name} beside it; {advice}",
+            i + 2,
+            validate::case_label(&csv[i]),
+            i + 1
+        ));
+    }
+    if csv.len() < json.len() {
+        return Err(format!(
+            "holds {} rows, {} fewer than {json_name} beside it: the CSV is cut short after \
+             line {} (or rows were removed); {advice}",
+            csv.len(),
+            json.len() - csv.len(),
+            csv.len() + 1
+        ));
+    }
+    if csv.len() > json.len() {
+        return Err(format!(
+            "holds {} rows, {} more than {json_name} beside it; {advice}",
+            csv.len(),
+            csv.len() - json.len()
+        ));
+    }
+    Ok(())
+}
+
+/// A file written in full to a temporary name beside its path and flushed to disk, waiting to
+/// be renamed into place by [`Staged::commit`] (or removed, if dropped).
+struct Staged {
+    tmp: tempfile::NamedTempFile,
+    path: PathBuf,
+}
+
+impl Staged {
+    /// Write the file through `write` to a temporary name beside `path` and flush it to disk.
+    fn write(
+        path: &Path,
+        write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+    ) -> Result<Self> {
+        let io = |source| Error::Io {
+            context: format!("writing {}", path.display()),
+            source,
+        };
+        let mut tmp = tempfile::NamedTempFile::new_in(parent_dir(path)).map_err(io)?;
+        {
+            let mut buffered = std::io::BufWriter::new(tmp.as_file_mut());
+            write(&mut buffered).map_err(io)?;
+            buffered.flush().map_err(io)?;
+        }
+        // Temporary files are private (0600); results files are meant to be shared.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            tmp.as_file()
+                .set_permissions(std::fs::Permissions::from_mode(0o644))
+                .map_err(io)?;
+        }
+        tmp.as_file().sync_all().map_err(io)?;
+        Ok(Staged {
+            tmp,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Rename the file into place and flush the directory.
+    fn commit(self) -> Result<()> {
+        let path = self.path;
+        self.tmp.persist(&path).map_err(|e| Error::Io {
+            context: format!("writing {}", path.display()),
+            source: e.error,
+        })?;
+        sync_dir(parent_dir(&path));
+        Ok(())
+    }
+}
+
+/// The directory a file is in (`.` for a bare file name).
+fn parent_dir(path: &Path) -> &Path {
+    path.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
 }
 
 /// Write a file through `write` to a temporary name beside `path`, flush it to disk, then
@@ -366,29 +579,7 @@ pub fn write_atomically(
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<()> {
-    let io = |source| Error::Io {
-        context: format!("writing {}", path.display()),
-        source,
-    };
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
-    let mut tmp = tempfile::NamedTempFile::new_in(dir.unwrap_or(Path::new("."))).map_err(io)?;
-    {
-        let mut buffered = std::io::BufWriter::new(tmp.as_file_mut());
-        write(&mut buffered).map_err(io)?;
-        buffered.flush().map_err(io)?;
-    }
-    // Temporary files are private (0600); results files are meant to be shared.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        tmp.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o644))
-            .map_err(io)?;
-    }
-    tmp.as_file().sync_all().map_err(io)?;
-    tmp.persist(path).map_err(|e| io(e.error))?;
-    sync_dir(dir.unwrap_or(Path::new(".")));
-    Ok(())
+    Staged::write(path, write)?.commit()
 }
 
 /// Flush a directory's entries (a rename or a removal in it) to disk. Best effort: not every
