@@ -18,8 +18,8 @@ use std::thread::JoinHandle;
 
 use strategies::StrategyKind;
 
-use crate::gradbench::modules::Task;
 use crate::gradbench::protocol::{EvaluateReply, EvaluateRequest};
+use crate::gradbench::task::Task;
 use crate::measure::isolate::classify;
 use crate::measure::thread::guarded;
 use crate::results::Status;
@@ -35,7 +35,7 @@ pub trait Evaluator {
 pub struct InProcess {
     /// The strategy of the derivative functions.
     pub strategy: StrategyKind,
-    /// The largest predicted work a derivative may take ([`Task::run`]; 0 for no cap).
+    /// The largest predicted work an evaluation may take ([`Task::run`]; 0 for no cap).
     pub work_cap: f64,
 }
 
