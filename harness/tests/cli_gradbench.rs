@@ -531,3 +531,73 @@ fn the_work_cap_suggests_a_linear_strategy_only_to_the_strategies_that_run_away(
     let (lines, _) = session("forward", &["--work-cap", "0"], &script);
     assert_eq!(lines[1]["success"], true, "{}", lines[1]);
 }
+
+/// The process IDs of the children of `pid` (Linux: `/proc/PID/task/*/children`).
+fn children_of(pid: u32) -> Vec<u32> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    tasks
+        .flatten()
+        .filter_map(|task| std::fs::read_to_string(task.path().join("children")).ok())
+        .flat_map(|text| {
+            text.split_whitespace()
+                .filter_map(|p| p.parse().ok())
+                .collect::<Vec<u32>>()
+        })
+        .collect()
+}
+
+#[test]
+fn a_killed_session_takes_its_worker_with_it() {
+    // No cap: 10^10 Runge-Kutta steps run for minutes in constant memory.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dualbench"))
+        .args(["gradbench", "--strategy", "tape", "--work-cap", "0"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    for line in [
+        define(0, "ode"),
+        evaluate(
+            1,
+            "ode",
+            "primal",
+            json!({"x": [0.5], "s": 10_000_000_000u64}),
+        ),
+    ] {
+        writeln!(stdin, "{line}").unwrap();
+    }
+    stdin.flush().unwrap();
+    let started = Instant::now();
+    let worker = loop {
+        if let Some(&worker) = children_of(child.id()).first() {
+            break worker;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "no worker started"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    // Let it start the evaluation, then kill the session (as GradBench's timeout would).
+    std::thread::sleep(Duration::from_millis(500));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let killed = Instant::now();
+    let alive = |pid: u32| {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .is_ok_and(|stat| !stat.contains(") Z "))
+    };
+    while alive(worker) {
+        if killed.elapsed() > Duration::from_secs(10) {
+            // Do not leave it running: this test started it.
+            let _ = Command::new("kill").arg(worker.to_string()).status();
+            panic!("the worker {worker} outlived its session by 10 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    drop(stdin);
+}
