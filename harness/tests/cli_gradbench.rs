@@ -1,16 +1,28 @@
 //! `dualbench gradbench`, driven as a GradBench eval drives a tool: a scripted session on
 //! stdin, every response line on stdout checked — its `id`, its `success`, and its output
 //! against a value worked out independently (in the comments), with GradBench's metric
-//! |x - y| / max(1, |x| + |y|) ([`relative_error`]).
+//! |x - y| / max(1, |x| + |y|) ([`relative_error`]) — and the bad input a session must
+//! survive: bytes that are not UTF-8, hopeless sizes under every strategy.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use dualbench::verify::metric::relative_error;
 use serde_json::{json, Value};
 
+/// How long a session of these tests may take before it counts as hanging.
+const SESSION_LIMIT: Duration = Duration::from_secs(120);
+
 /// The session's stdout lines (parsed) and stderr, for `script` under `strategy`.
 fn session(strategy: &str, extra: &[&str], script: &[String]) -> (Vec<Value>, String) {
+    let bytes: Vec<Vec<u8>> = script.iter().map(|l| l.clone().into_bytes()).collect();
+    session_of_bytes(strategy, extra, &bytes)
+}
+
+/// [`session`] for lines of any bytes; the session must end by itself with exit code 0 within
+/// [`SESSION_LIMIT`] (a hanging session is killed and fails the test).
+fn session_of_bytes(strategy: &str, extra: &[&str], script: &[Vec<u8>]) -> (Vec<Value>, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_dualbench"))
         .args(["gradbench", "--strategy", strategy])
         .args(extra)
@@ -19,19 +31,41 @@ fn session(strategy: &str, extra: &[&str], script: &[String]) -> (Vec<Value>, St
         .stderr(Stdio::piped())
         .spawn()
         .expect("starting dualbench gradbench");
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            pipe.read_to_end(&mut bytes).unwrap();
+            bytes
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().unwrap()));
+    let stderr = drain(Box::new(child.stderr.take().unwrap()));
     let mut stdin = child.stdin.take().unwrap();
     for line in script {
-        writeln!(stdin, "{line}").unwrap();
+        stdin.write_all(line).unwrap();
+        stdin.write_all(b"\n").unwrap();
     }
     drop(stdin);
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{out:?}");
-    let stdout = String::from_utf8(out.stdout).unwrap();
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > SESSION_LIMIT {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            panic!("the session did not end within {SESSION_LIMIT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let stdout = String::from_utf8(stdout.join().unwrap()).unwrap();
+    let stderr = String::from_utf8(stderr.join().unwrap()).unwrap();
+    assert!(status.success(), "{status}: {stderr}");
     let lines = stdout
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
         .collect();
-    (lines, String::from_utf8(out.stderr).unwrap())
+    (lines, stderr)
 }
 
 /// `{"id": id, "kind": "evaluate", ...}`.
@@ -338,4 +372,232 @@ fn the_primal_strategy_is_refused_on_the_command_line() {
     assert!(out.stdout.is_empty());
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(stderr.contains("computes no derivatives"), "{stderr}");
+}
+
+#[test]
+fn a_line_that_is_not_utf8_gets_an_error_or_a_note_and_the_session_goes_on() {
+    let mut bad_module = br#"{"id":1,"kind":"define","module":"l"#.to_vec();
+    bad_module.extend(b"\xFFse\"}");
+    let script = vec![
+        define(0, "lse").into_bytes(),
+        bad_module,
+        // No readable id: skipped, with a note on stderr.
+        b"\xC3\x28 not even json".to_vec(),
+        evaluate(2, "lse", "gradient", json!({"x": [0.0, 0.0]})).into_bytes(),
+        // Bad bytes inside the input of an evaluate with an id: that evaluate fails alone.
+        {
+            let mut line =
+                evaluate(3, "lse", "primal", json!({"x": [1.0], "note": "AB"})).into_bytes();
+            let at = line.windows(2).position(|w| w == b"AB").unwrap();
+            line[at] = 0x80;
+            line
+        },
+        define(4, "det").into_bytes(),
+    ];
+    let (lines, stderr) = session_of_bytes("dualrev", &[], &script);
+    let ids: Vec<i64> = lines.iter().map(|l| l["id"].as_i64().unwrap()).collect();
+    assert_eq!(ids, [0, 1, 2, 3, 4], "{stderr}");
+    assert_failure(&lines[1], 1, &["not UTF-8", "byte 36", "0xFF"]);
+    assert_output(&lines[2], 2, &json!([0.5, 0.5]), 1);
+    assert_failure(&lines[3], 3, &["not UTF-8", "0x80"]);
+    assert_eq!(lines[4], json!({"id": 4, "success": true}));
+    assert!(
+        stderr.contains("skipped a line that cannot be answered: the line is not UTF-8 (byte 1"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn hopeless_requests_are_refused_under_every_strategy_naming_the_input_and_the_cap() {
+    let det = |id: i64, function: &str, ell: usize| {
+        evaluate(
+            id,
+            "det",
+            function,
+            json!({"A": vec![0.5; ell * ell], "ell": ell}),
+        )
+    };
+    let script = vec![
+        define(0, "det"),
+        define(1, "llsq"),
+        define(2, "ode"),
+        define(3, "lse"),
+        // T = 1.3e9 at ell = 12 (default cap 1e9); ell = 20 is far beyond.
+        det(4, "gradient", 12),
+        det(5, "gradient", 20),
+        det(6, "primal", 20),
+        evaluate(
+            7,
+            "llsq",
+            "gradient",
+            json!({"x": [0.5, 0.1], "n": 1_000_000_000_000u64}),
+        ),
+        evaluate(
+            8,
+            "ode",
+            "gradient",
+            json!({"x": [0.5, 0.1], "s": 1_000_000_000_000u64}),
+        ),
+        evaluate(
+            9,
+            "ode",
+            "primal",
+            json!({"x": [0.5], "s": 1_000_000_000_000u64}),
+        ),
+        // Bounded runs: beyond the bound, and within it but beyond the cap in total.
+        evaluate(
+            10,
+            "lse",
+            "gradient",
+            json!({"x": [1.0, 2.0], "min_runs": 1_000_000_000_000u64}),
+        ),
+        evaluate(
+            11,
+            "det",
+            "gradient",
+            json!({"A": vec![0.5; 81], "ell": 9, "min_runs": 100_000}),
+        ),
+        evaluate(
+            12,
+            "lse",
+            "gradient",
+            json!({"x": [1.0], "min_seconds": 1e12}),
+        ),
+        // Still answered after all of that.
+        evaluate(
+            13,
+            "lse",
+            "gradient",
+            json!({"x": [0.0, 0.0], "min_runs": 5}),
+        ),
+    ];
+    let started = Instant::now();
+    for strategy in [
+        "tape",
+        "dualrev",
+        "dualrev-par",
+        "sparse",
+        "forward",
+        "naive",
+    ] {
+        let (lines, stderr) = session(strategy, &[], &script);
+        let ids: Vec<i64> = lines.iter().map(|l| l["id"].as_i64().unwrap()).collect();
+        assert_eq!(ids, (0..=13).collect::<Vec<_>>(), "{strategy}: {stderr}");
+        let refused = |id: usize, words: &[&str]| {
+            let mut all = vec!["work cap of 1e9 steps", "--work-cap"];
+            all.extend(words);
+            assert_failure(&lines[id], id as i64, &all);
+        };
+        refused(4, &["det `gradient` at `ell` = 12", "under strategy"]);
+        refused(5, &["`ell` = 20"]);
+        refused(6, &["det `primal` at `ell` = 20", "on f64"]);
+        refused(7, &["`n` = 1000000000000 points"]);
+        refused(8, &["`s` = 1000000000000 steps"]);
+        refused(9, &["ode `primal`", "`s` = 1000000000000 steps"]);
+        assert_failure(
+            &lines[10],
+            10,
+            &["`min_runs` is 1000000000000", "100000 runs"],
+        );
+        refused(11, &["`ell` = 9 and `min_runs` = 100000", "fewer runs"]);
+        assert_failure(&lines[12], 12, &["`min_seconds`", "from 0 to 600"]);
+        assert_output(&lines[13], 13, &json!([0.5, 0.5]), 5);
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn the_work_cap_suggests_a_linear_strategy_only_to_the_strategies_that_run_away() {
+    let script = vec![
+        define(0, "det"),
+        evaluate(1, "det", "gradient", json!({"A": vec![0.5; 49], "ell": 7})),
+    ];
+    // T(7) = 13698 and n = 49: tape's work is about 1.4e4, forward's 50 times that.
+    let (lines, _) = session("forward", &["--work-cap", "1e5"], &script);
+    assert_failure(&lines[1], 1, &["1e5", "linear strategy (tape, dualrev)"]);
+    let (lines, _) = session("tape", &["--work-cap", "1e5"], &script);
+    assert_eq!(lines[1]["success"], true, "{}", lines[1]);
+    let (lines, _) = session("tape", &["--work-cap", "1e3"], &script);
+    assert_failure(&lines[1], 1, &["1e3"]);
+    assert!(!lines[1]["error"]
+        .as_str()
+        .unwrap()
+        .contains("linear strategy"));
+    // 0: no cap.
+    let (lines, _) = session("forward", &["--work-cap", "0"], &script);
+    assert_eq!(lines[1]["success"], true, "{}", lines[1]);
+}
+
+/// The process IDs of the children of `pid` (Linux: `/proc/PID/task/*/children`).
+fn children_of(pid: u32) -> Vec<u32> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    tasks
+        .flatten()
+        .filter_map(|task| std::fs::read_to_string(task.path().join("children")).ok())
+        .flat_map(|text| {
+            text.split_whitespace()
+                .filter_map(|p| p.parse().ok())
+                .collect::<Vec<u32>>()
+        })
+        .collect()
+}
+
+#[test]
+fn a_killed_session_takes_its_worker_with_it() {
+    // No cap: 10^10 Runge-Kutta steps run for minutes in constant memory.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dualbench"))
+        .args(["gradbench", "--strategy", "tape", "--work-cap", "0"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    for line in [
+        define(0, "ode"),
+        evaluate(
+            1,
+            "ode",
+            "primal",
+            json!({"x": [0.5], "s": 10_000_000_000u64}),
+        ),
+    ] {
+        writeln!(stdin, "{line}").unwrap();
+    }
+    stdin.flush().unwrap();
+    let started = Instant::now();
+    let worker = loop {
+        if let Some(&worker) = children_of(child.id()).first() {
+            break worker;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "no worker started"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    // Let it start the evaluation, then kill the session (as GradBench's timeout would).
+    std::thread::sleep(Duration::from_millis(500));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let killed = Instant::now();
+    let alive = |pid: u32| {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .is_ok_and(|stat| !stat.contains(") Z "))
+    };
+    while alive(worker) {
+        if killed.elapsed() > Duration::from_secs(10) {
+            // Do not leave it running: this test started it.
+            let _ = Command::new("kill").arg(worker.to_string()).status();
+            panic!("the worker {worker} outlived its session by 10 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    drop(stdin);
 }

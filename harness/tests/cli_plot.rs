@@ -9,7 +9,7 @@ use common::dualbench;
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::Output;
+use std::process::{Command, Output};
 
 use dualbench::results::Status;
 
@@ -298,7 +298,62 @@ tolerance = 0.01
     ]);
     let index = std::fs::read_to_string(results.join("index.html")).unwrap();
     assert!(index.contains("id=\"claims\""), "{index}");
-    assert!(index.contains("<td class=\"holds\">holds</td>"), "{index}");
+    assert!(
+        index.contains("<td class=\"verdict holds\">holds</td>"),
+        "{index}"
+    );
+    // The given file's claims only: one row.
+    assert_eq!(index.matches("<td class=\"verdict ").count(), 1, "{index}");
+}
+
+/// The claims of the repository's claims.toml, by id.
+fn claim_ids() -> Vec<String> {
+    let text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../claims.toml"))
+            .unwrap();
+    let file: toml::Value = toml::from_str(&text).unwrap();
+    file["claim"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn without_a_claims_file_the_report_shows_the_built_in_claims() {
+    let dir = tempfile::tempdir().unwrap();
+    let results = dir.path().join("run");
+    common::write(&results);
+    // From a folder without claims.toml: the claims are the binary's own.
+    let output = Command::new(env!("CARGO_BIN_EXE_dualbench"))
+        .args(["plot", "--quiet", "--images", "svg", "--results"])
+        .arg(&results)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let index = std::fs::read_to_string(results.join("index.html")).unwrap();
+    assert!(index.contains("<h2 id=\"claims\">Claims</h2>"), "{index}");
+    assert!(
+        index.contains("claims.toml (built into dualbench"),
+        "{index}"
+    );
+    let ids = claim_ids();
+    assert_eq!(index.matches("<td class=\"verdict ").count(), ids.len());
+    for id in &ids {
+        assert!(index.contains(&format!("<code>{id}</code>")), "{id}");
+    }
+    // The synthetic data decide naive's exponential growth on square-chain.
+    let row = index
+        .lines()
+        .find(|l| l.contains("<code>naive-square-chain-exponential</code>"))
+        .unwrap();
+    assert!(
+        row.contains("<td class=\"verdict holds\">holds</td>"),
+        "{row}"
+    );
+    assert!(row.contains("square-chain"), "{row}");
 }
 
 #[test]
@@ -420,7 +475,7 @@ fn figures_without_data_are_notes_not_empty_images() {
         "{index}"
     );
     assert!(
-        index.contains("<td class=\"num\">timeout</td>"),
+        index.contains("<td class=\"cell\">timeout</td>"),
         "the table shows the status"
     );
 }
@@ -473,7 +528,9 @@ fn run_plots_what_it_measured_unless_no_plot() {
         let output = plot_ok(&args);
         let stderr = String::from_utf8_lossy(&output.stderr);
         if extra.is_none() {
-            assert!(out.join("index.html").is_file());
+            let index = std::fs::read_to_string(out.join("index.html")).unwrap();
+            assert!(index.contains("<h2 id=\"claims\">Claims</h2>"), "{index}");
+            assert!(index.contains("<td class=\"verdict "), "{index}");
             assert!(out.join("figures/cost-fdotprod.svg").is_file());
             assert!(
                 stderr.contains(&format!("report: {}", out.join("index.html").display())),

@@ -15,8 +15,8 @@ pub struct GradbenchArgs {
     /// functions run on plain f64.
     #[arg(long)]
     pub strategy: String,
-    /// Refuse a derivative whose predicted work (dense and path-counting strategies only) is
-    /// beyond this many steps; 0 for no cap.
+    /// Refuse an evaluation whose predicted work (under any strategy, for all its `min_runs`)
+    /// is beyond this many steps; 0 for no cap.
     #[arg(long, value_name = "STEPS", default_value_t = DEFAULT_WORK_CAP)]
     pub work_cap: f64,
     /// Cap on the worker process's live heap (default: half of this machine's memory); an

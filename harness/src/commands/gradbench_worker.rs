@@ -3,7 +3,7 @@
 //! ([`crate::gradbench::worker`]).
 
 use crate::error::{Error, Outcome, Result};
-use crate::gradbench::worker::{serve, InProcess};
+use crate::gradbench::worker::{exit_when_orphaned, serve, InProcess};
 use crate::measure::alloc;
 use crate::select;
 
@@ -24,6 +24,7 @@ pub struct GradbenchWorkerArgs {
 /// Run `dualbench gradbench-worker`.
 pub fn execute(args: GradbenchWorkerArgs) -> Result<Outcome> {
     let strategy = select::strategy(&args.strategy)?;
+    exit_when_orphaned();
     alloc::set_limit(usize::try_from(args.memory_limit_mib << 20).unwrap_or(usize::MAX));
     let mut evaluator = InProcess {
         strategy,

@@ -26,7 +26,8 @@ pub struct PlotArgs {
     /// the first plotted strategy besides primal).
     #[arg(long, value_name = "STRATEGY")]
     pub reference: Option<String>,
-    /// A claims file: its verdicts on these results go into index.html.
+    /// A claims file: its verdicts on these results go into index.html (default: the
+    /// claims.toml built into this dualbench).
     #[arg(long, value_name = "FILE")]
     pub claims: Option<PathBuf>,
     /// Only these workloads, comma separated or repeated.

@@ -1,18 +1,19 @@
-//! The GradBench modules dualbench defines, their functions and input types, and one
-//! evaluation of a function: the input checked against the module's type (every error names
-//! the field and what it should be), the program built from `workloads`' public program types
-//! (written once, generic over `Real`), the function run `min_runs` times and for
-//! `min_seconds`, and the output in the module's output type.
+//! The GradBench modules dualbench defines, their functions and input types, and the plan of
+//! one function at one input: the input checked against the module's type (every error names
+//! the field and what it should be), the primal operation count T the program will make,
+//! worked out from the input's shape alone (so that a hopeless request is refused before
+//! anything runs, [`crate::gradbench::task`]), and the program itself, built from `workloads`'
+//! public program types (written once, generic over `Real`) only when it is to run.
 //!
-//! | module | functions | program | output of the value / the derivative |
-//! |---|---|---|---|
-//! | `hello` | `square`, `double` | x * x; `double` is its derivative, by the strategy | number / number |
-//! | `lse` | `primal`, `gradient` | [`LogSumExp`] over `x` | number / number[] |
-//! | `llsq` | `primal`, `gradient` | [`LeastSquares`] of `x` at `n` points | number / number[] |
-//! | `det` | `primal`, `gradient` | [`DeterminantByMinors`] of `A` (`ell` x `ell`) | number / number[] |
-//! | `ode` | `primal`, `gradient` | [`RungeKutta`], `s` steps over `x` | the state / the gradient of its last element |
-//! | `gmm` | `objective`, `jacobian` | [`GmmLogPosterior`] | number / `{alpha, mu, q, l}` |
-//! | `kmeans` | `cost` (`dir` is refused) | [`KmeansObjective`] | number |
+//! | module | functions | program | T | output of the value / the derivative |
+//! |---|---|---|---|---|
+//! | `hello` | `square`, `double` | x * x; `double` is its derivative, by the strategy | 1 | number / number |
+//! | `lse` | `primal`, `gradient` | [`LogSumExp`] over `x` (n) | 3n + 2 | number / number[] |
+//! | `llsq` | `primal`, `gradient` | [`LeastSquares`] of `x` (m) at `n` points | n(2m + 2) + 1 | number / number[] |
+//! | `det` | `primal`, `gradient` | [`DeterminantByMinors`] of `A` (`ell` x `ell`) | l(T(l-1) + 1) + l - 1, about e l! | number / number[] |
+//! | `ode` | `primal`, `gradient` | [`RungeKutta`], `s` steps over `x` (n) | s(17n - 4) | the state / the gradient of its last element |
+//! | `gmm` | `objective`, `jacobian` | [`GmmLogPosterior`] | N(K(D+1)(D+2) + 3K + 3) + KD(D+3) + 5K + 9 | number / `{alpha, mu, q, l}` |
+//! | `kmeans` | `cost` (`dir` is refused) | [`KmeansObjective`] | n(3dk + 1) | number |
 //!
 //! The value functions (`square`, `primal`, `objective`, `cost`) run the program on plain
 //! `f64`, whatever the strategy: they are GradBench's baseline. The derivative functions run
@@ -20,16 +21,14 @@
 //! `dir` is J H^-1 with H the Hessian's diagonal: it needs second derivatives, which no strategy
 //! computes (there is no nested AD yet), so it fails with that reason.
 
-use std::time::{Duration, Instant};
-
-use serde_json::{json, Map, Value};
-use strategies::{DynProgram, Outputs, Program, Real, StrategyKind};
+use strategies::{DynProgram, Outputs, Program, Real};
 use workloads::classic::{
     DeterminantByMinors, GmmLogPosterior, KmeansObjective, LeastSquares, LogSumExp, RungeKutta,
 };
 
-use crate::gradbench::protocol::{json_kind, EvaluateReply, EvaluateRequest, Timing};
-use crate::verify::caps;
+use crate::gradbench::input::{fields, integer, matrix, nonempty_numbers, numbers};
+use crate::gradbench::protocol::json_kind;
+use serde_json::Value;
 
 /// A module dualbench defines.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -52,7 +51,7 @@ pub enum Module {
 
 /// What a function computes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Computes {
+pub enum Computes {
     /// The program's outputs on `f64`.
     Value,
     /// The gradient of the program's one output under the strategy.
@@ -105,7 +104,7 @@ impl Module {
     }
 
     /// What `function` computes, or why the module cannot evaluate it.
-    fn computes(self, function: &str) -> Result<Computes, String> {
+    pub fn computes(self, function: &str) -> Result<Computes, String> {
         match (self, function) {
             (Module::Kmeans, "dir") => Err("kmeans `dir` is J H^-1 with H the diagonal of the \
                  Hessian: it needs second derivatives, and no dualbench strategy computes them \
@@ -120,59 +119,126 @@ impl Module {
             )),
         }
     }
-}
 
-/// How often to run a function: GradBench's `Runs` fields of the input.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Runs {
-    /// At least this many runs (at least one).
-    pub min_runs: u64,
-    /// And until the runs together took this long.
-    pub min_seconds: f64,
-}
-
-impl Runs {
-    /// The `min_runs` and `min_seconds` of an input object (1 run and 0 s when absent).
-    fn of(input: &Value) -> Result<Runs, String> {
-        let Value::Object(fields) = input else {
-            return Ok(Runs {
-                min_runs: 1,
-                min_seconds: 0.0,
-            });
+    /// The plan of `computes` at `input`: the input checked, T worked out, the program ready
+    /// to build.
+    pub fn plan(self, computes: Computes, input: &Value) -> Result<Plan, String> {
+        let scalar = match computes {
+            Computes::Value => Shape::Number,
+            Computes::Gradient => Shape::Vector,
         };
-        let min_runs = match fields.get("min_runs") {
-            None => 1,
-            Some(v) => v
-                .as_u64()
-                .ok_or_else(|| {
+        let name = self.name();
+        Ok(match self {
+            Module::Hello => {
+                let x = input.as_f64().ok_or_else(|| {
                     format!(
-                        "input field `min_runs` must be a non-negative integer, not {v} ({})",
-                        json_kind(v)
+                        "the `hello` input must be a number, not {}",
+                        json_kind(input)
                     )
-                })?
-                .max(1),
-        };
-        let min_seconds = match fields.get("min_seconds") {
-            None => 0.0,
-            Some(v) => match v.as_f64() {
-                Some(s) if s >= 0.0 => s,
-                _ => {
-                    return Err(format!(
-                        "input field `min_seconds` must be a non-negative number, not {v}"
-                    ))
+                })?;
+                Plan::new(1.0, "x", vec![x], Shape::Number, || Square)
+            }
+            Module::Lse => {
+                let x = nonempty_numbers(fields(name, input)?, "x")?;
+                let n = x.len();
+                Plan::new(
+                    3.0 * n as f64 + 2.0,
+                    format!("{n} numbers `x`"),
+                    x,
+                    scalar,
+                    move || LogSumExp::new(n),
+                )
+            }
+            Module::Llsq => {
+                let f = fields(name, input)?;
+                let x = nonempty_numbers(f, "x")?;
+                let n = integer(f, "n", 2)?;
+                let m = x.len();
+                Plan::new(
+                    n as f64 * (2.0 * m as f64 + 2.0) + 1.0,
+                    format!("`n` = {n} points and {m} coefficients `x`"),
+                    x,
+                    scalar,
+                    move || LeastSquares::new(n, m),
+                )
+            }
+            Module::Det => {
+                let f = fields(name, input)?;
+                let ell = integer(f, "ell", 1)?;
+                let entries = ell.checked_mul(ell).ok_or_else(|| {
+                    format!(
+                        "input field `ell` is {ell}: an ell x ell matrix that large cannot be sent"
+                    )
+                })?;
+                let a = numbers(f, "A", Some(entries))
+                    .map_err(|e| format!("{e} (`A` is the ell x ell matrix, row-major)"))?;
+                Plan::new(
+                    determinant_ops(ell),
+                    format!("`ell` = {ell}"),
+                    a,
+                    scalar,
+                    move || DeterminantByMinors::new(ell),
+                )
+            }
+            Module::Ode => {
+                let f = fields(name, input)?;
+                let x = nonempty_numbers(f, "x")?;
+                let s = integer(f, "s", 1)?;
+                let n = x.len();
+                Plan::new(
+                    s as f64 * (17.0 * n as f64 - 4.0),
+                    format!("`s` = {s} steps of {n} numbers `x`"),
+                    x,
+                    Shape::Vector,
+                    move || match computes {
+                        Computes::Value => RungeKutta::state(n, s),
+                        Computes::Gradient => RungeKutta::last(n, s),
+                    },
+                )
+            }
+            Module::Gmm => gmm_plan(input, scalar)?,
+            Module::Kmeans => {
+                let f = fields(name, input)?;
+                let (k, centroids) = matrix(f, "centroids", None, None)?;
+                if k == 0 {
+                    return Err("`centroids` must have at least one row".into());
                 }
-            },
-        };
-        Ok(Runs {
-            min_runs,
-            min_seconds,
+                let d = centroids.len() / k;
+                if d == 0 {
+                    return Err("each centroid must have at least one coordinate".into());
+                }
+                let (n, points) = matrix(f, "points", None, Some(d))
+                    .map_err(|e| format!("{e} (each point has the centroids' {d} coordinates)"))?;
+                Plan::new(
+                    n as f64 * (3.0 * (d * k) as f64 + 1.0),
+                    format!("{n} `points` and {k} `centroids` of {d} coordinates"),
+                    centroids,
+                    Shape::Number,
+                    move || KmeansObjective::new(k, d, points.clone()),
+                )
+            }
         })
     }
 }
 
+/// T of the determinant of an `ell` x `ell` matrix by minors: T(1) = 0,
+/// T(l) = l (T(l-1) + 1) + l - 1; infinite once beyond `f64` (from about ell = 170), which
+/// ends the loop for any `ell`.
+fn determinant_ops(ell: usize) -> f64 {
+    let mut ops = 0.0f64;
+    for l in 2..=ell {
+        let l = l as f64;
+        ops = l * (ops + 1.0) + l - 1.0;
+        if ops.is_infinite() {
+            break;
+        }
+    }
+    ops
+}
+
 /// How the flat outputs of a program become the function's JSON output.
 #[derive(Clone, Copy, Debug, PartialEq)]
-enum Shape {
+pub enum Shape {
     /// One number.
     Number,
     /// An array of numbers.
@@ -187,40 +253,58 @@ enum Shape {
     },
 }
 
-/// One function of one module at one input, ready to run.
-pub struct Task {
-    program: Box<dyn DynProgram>,
-    x: Vec<f64>,
-    computes: Computes,
-    shape: Shape,
-    runs: Runs,
+/// Builds a function's program.
+type Builder = Box<dyn Fn() -> Box<dyn DynProgram> + Send>;
+
+/// One function at one input, planned but not built: what it will cost and how to build it.
+pub struct Plan {
+    /// T, the primal operations of one run, from the input's shape (`f64`: det's can exceed
+    /// every integer type).
+    pub ops: f64,
+    /// The operations of building the program once (gmm's Wishart constant takes D + m + 1).
+    pub setup: f64,
+    /// The input's sizes, for messages: "`ell` = 12".
+    pub sizes: String,
+    /// The point it runs at.
+    pub x: Vec<f64>,
+    /// The shape of its output.
+    pub shape: Shape,
+    build: Builder,
 }
 
-impl std::fmt::Debug for Task {
+impl std::fmt::Debug for Plan {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Task")
+        f.debug_struct("Plan")
+            .field("ops", &self.ops)
+            .field("setup", &self.setup)
+            .field("sizes", &self.sizes)
             .field("inputs", &self.x.len())
-            .field("computes", &self.computes)
             .field("shape", &self.shape)
-            .field("runs", &self.runs)
             .finish_non_exhaustive()
     }
 }
 
-/// A function's program, the point it runs at, and the shape of its output.
-struct Built {
-    program: Box<dyn DynProgram>,
-    x: Vec<f64>,
-    shape: Shape,
-}
-
-impl Built {
-    fn new(program: impl DynProgram + 'static, x: Vec<f64>, shape: Shape) -> Built {
-        Built {
-            program: Box::new(program),
+impl Plan {
+    fn new<P: Program + Send + Sync + 'static>(
+        ops: f64,
+        sizes: impl Into<String>,
+        x: Vec<f64>,
+        shape: Shape,
+        build: impl Fn() -> P + Send + 'static,
+    ) -> Plan {
+        Plan {
+            ops,
+            setup: 0.0,
+            sizes: sizes.into(),
             x,
             shape,
+            build: Box::new(move || Box::new(build()) as Box<dyn DynProgram>),
         }
+    }
+
+    /// The program, built.
+    pub fn build(&self) -> Box<dyn DynProgram> {
+        (self.build)()
     }
 }
 
@@ -239,303 +323,15 @@ impl Program for Square {
     }
 }
 
-/// The input object's fields, or an error naming the module's input type.
-fn fields(module: Module, input: &Value) -> Result<&Map<String, Value>, String> {
-    input.as_object().ok_or_else(|| {
-        format!(
-            "the `{}` input must be an object, not {}",
-            module.name(),
-            json_kind(input)
-        )
-    })
-}
-
-/// The field `name`, present.
-fn field<'a>(fields: &'a Map<String, Value>, name: &str) -> Result<&'a Value, String> {
-    fields
-        .get(name)
-        .ok_or_else(|| format!("the input has no field `{name}`"))
-}
-
-/// The field `name` as a non-negative integer of at least `min`.
-fn integer(fields: &Map<String, Value>, name: &str, min: u64) -> Result<usize, String> {
-    let value = field(fields, name)?;
-    match value.as_u64() {
-        Some(n) if n >= min => usize::try_from(n).map_err(|_| format!("`{name}` is too large")),
-        _ => Err(format!(
-            "input field `{name}` must be an integer of at least {min}, not {value}"
-        )),
-    }
-}
-
-/// The field `name` as an array of numbers, of `len` entries when given.
-fn numbers(
-    fields: &Map<String, Value>,
-    name: &str,
-    len: Option<usize>,
-) -> Result<Vec<f64>, String> {
-    number_array(field(fields, name)?, name, len)
-}
-
-/// `value` as an array of numbers, of `len` entries when given; `what` names it in errors.
-fn number_array(value: &Value, what: &str, len: Option<usize>) -> Result<Vec<f64>, String> {
-    let Value::Array(items) = value else {
-        return Err(format!(
-            "`{what}` must be an array of numbers, not {}",
-            json_kind(value)
-        ));
-    };
-    if let Some(len) = len {
-        if items.len() != len {
-            return Err(format!(
-                "`{what}` must have {len} numbers, not {}",
-                items.len()
-            ));
-        }
-    }
-    items
-        .iter()
-        .enumerate()
-        .map(|(i, item)| {
-            item.as_f64()
-                .ok_or_else(|| format!("`{what}[{i}]` must be a number, not {}", json_kind(item)))
-        })
-        .collect()
-}
-
-/// The field `name` as `rows` arrays of `columns` numbers each, flattened row by row; `rows`
-/// free when `None`. Returns the rows found and the numbers.
-fn matrix(
-    fields: &Map<String, Value>,
-    name: &str,
-    rows: Option<usize>,
-    columns: Option<usize>,
-) -> Result<(usize, Vec<f64>), String> {
-    let value = field(fields, name)?;
-    let Value::Array(items) = value else {
-        return Err(format!(
-            "`{name}` must be an array of arrays of numbers, not {}",
-            json_kind(value)
-        ));
-    };
-    if let Some(rows) = rows {
-        if items.len() != rows {
-            return Err(format!(
-                "`{name}` must have {rows} rows, not {}",
-                items.len()
-            ));
-        }
-    }
-    let mut width = columns;
-    let mut flat = Vec::new();
-    for (i, item) in items.iter().enumerate() {
-        let row = number_array(item, &format!("{name}[{i}]"), width)?;
-        width = Some(row.len());
-        flat.extend(row);
-    }
-    Ok((items.len(), flat))
-}
-
-impl Task {
-    /// The task of `request`: its module and function resolved and its input checked.
-    pub fn new(request: &EvaluateRequest) -> Result<Task, String> {
-        let module = Module::from_name(&request.module).ok_or_else(|| {
-            format!(
-                "unknown module `{}`; dualbench defines {}",
-                request.module,
-                Module::names()
-            )
-        })?;
-        let computes = module.computes(&request.function)?;
-        let input = &request.input;
-        let runs = Runs::of(input)?;
-        let scalar = match computes {
-            Computes::Value => Shape::Number,
-            Computes::Gradient => Shape::Vector,
-        };
-        let Built { program, x, shape } = match module {
-            Module::Hello => {
-                let x = input.as_f64().ok_or_else(|| {
-                    format!(
-                        "the `hello` input must be a number, not {}",
-                        json_kind(input)
-                    )
-                })?;
-                Built::new(Square, vec![x], Shape::Number)
-            }
-            Module::Lse => {
-                let f = fields(module, input)?;
-                let x = numbers(f, "x", None)?;
-                if x.is_empty() {
-                    return Err("`x` must have at least one number".into());
-                }
-                Built::new(LogSumExp::new(x.len()), x, scalar)
-            }
-            Module::Llsq => {
-                let f = fields(module, input)?;
-                let x = numbers(f, "x", None)?;
-                if x.is_empty() {
-                    return Err("`x` must have at least one number".into());
-                }
-                let n = integer(f, "n", 2)?;
-                Built::new(LeastSquares::new(n, x.len()), x, scalar)
-            }
-            Module::Det => {
-                let f = fields(module, input)?;
-                let ell = integer(f, "ell", 1)?;
-                let a = numbers(f, "A", Some(ell * ell))
-                    .map_err(|e| format!("{e} (`A` is the ell x ell matrix, row-major)"))?;
-                Built::new(DeterminantByMinors::new(ell), a, scalar)
-            }
-            Module::Ode => {
-                let f = fields(module, input)?;
-                let x = numbers(f, "x", None)?;
-                if x.is_empty() {
-                    return Err("`x` must have at least one number".into());
-                }
-                let s = integer(f, "s", 1)?;
-                let program = match computes {
-                    Computes::Value => RungeKutta::state(x.len(), s),
-                    Computes::Gradient => RungeKutta::last(x.len(), s),
-                };
-                Built::new(program, x, Shape::Vector)
-            }
-            Module::Gmm => gmm_task(input, scalar)?,
-            Module::Kmeans => {
-                let f = fields(module, input)?;
-                let (k, centroids) = matrix(f, "centroids", None, None)?;
-                if k == 0 {
-                    return Err("`centroids` must have at least one row".into());
-                }
-                let d = centroids.len() / k;
-                if d == 0 {
-                    return Err("each centroid must have at least one coordinate".into());
-                }
-                let (_, points) = matrix(f, "points", None, Some(d))
-                    .map_err(|e| format!("{e} (each point has the centroids' {d} coordinates)"))?;
-                Built::new(KmeansObjective::new(k, d, points), centroids, Shape::Number)
-            }
-        };
-        Ok(Task {
-            program,
-            x,
-            computes,
-            shape,
-            runs,
-        })
-    }
-
-    /// Run the task under `strategy`: refused when the strategy's predicted work is beyond
-    /// `work_cap` ([`caps::predicted_work`]; 0 for no cap), else run `min_runs` times and
-    /// until `min_seconds` have passed, each run timed alone; the output is the last run's.
-    pub fn run(&self, strategy: StrategyKind, work_cap: f64) -> EvaluateReply {
-        let capped = matches!(
-            strategy.cost_class(),
-            strategies::CostClass::Dense | strategies::CostClass::Paths
-        );
-        if self.computes == Computes::Gradient && capped && work_cap > 0.0 {
-            let count = self.program.op_count(&self.x);
-            if let Some(work) = caps::predicted_work(strategy, &count, self.x.len(), 1)
-                .filter(|&work| work > work_cap)
-            {
-                return EvaluateReply::failure(format!(
-                    "strategy `{}` would do about {work:.3e} steps of work on this input (T = {} \
-                     operations, {} inputs), beyond the work cap of {work_cap:e}; run dualbench \
-                     gradbench with a linear strategy (tape, dualrev) or a larger --work-cap",
-                    strategy.name(),
-                    count.ops,
-                    self.x.len()
-                ));
-            }
-        }
-        let mut timings = Vec::new();
-        let mut total = Duration::ZERO;
-        let mut output;
-        loop {
-            let started = Instant::now();
-            output = match self.computes {
-                Computes::Value => self.program.primal(&self.x),
-                Computes::Gradient => {
-                    let vjp = self.program.vjp(strategy, &self.x, &[1.0]);
-                    match vjp.gradient {
-                        Some(gradient) => gradient,
-                        None => {
-                            return EvaluateReply::failure(format!(
-                                "strategy `{}` computes no derivatives",
-                                strategy.name()
-                            ))
-                        }
-                    }
-                }
-            };
-            let elapsed = started.elapsed();
-            std::hint::black_box(&output);
-            total += elapsed;
-            timings.push(Timing {
-                name: "evaluate".into(),
-                nanoseconds: elapsed.as_nanos(),
-            });
-            if timings.len() as u64 >= self.runs.min_runs
-                && total.as_secs_f64() >= self.runs.min_seconds
-            {
-                break;
-            }
-        }
-        match self.output(&output) {
-            Ok(output) => EvaluateReply {
-                success: true,
-                output: Some(output),
-                timings,
-                error: None,
-            },
-            Err(error) => EvaluateReply::failure(error),
-        }
-    }
-
-    /// The flat `values` in the function's output type; an error if one is not finite (JSON
-    /// has no NaN or infinity).
-    fn output(&self, values: &[f64]) -> Result<Value, String> {
-        if let Some(i) = values.iter().position(|v| !v.is_finite()) {
-            return Err(format!(
-                "the output's entry {i} is {}, which JSON cannot carry",
-                values[i]
-            ));
-        }
-        Ok(match self.shape {
-            Shape::Number => json!(values[0]),
-            Shape::Vector => json!(values),
-            Shape::GmmIndependent { d, k } => {
-                let triangle = d * (d - 1) / 2;
-                let (alpha, rest) = values.split_at(k);
-                let (mu, rest) = rest.split_at(k * d);
-                let (q, l) = rest.split_at(k * d);
-                let rows = |flat: &[f64], width: usize| -> Value {
-                    if width == 0 {
-                        json!(vec![Vec::<f64>::new(); k])
-                    } else {
-                        json!(flat.chunks(width).collect::<Vec<_>>())
-                    }
-                };
-                json!({
-                    "alpha": alpha,
-                    "mu": rows(mu, d),
-                    "q": rows(q, d),
-                    "l": rows(l, triangle),
-                })
-            }
-        })
-    }
-}
-
-/// The `gmm` task: `d`, `k`, `n`, `m` and `gamma`, the data `x` (n x d) and the independent
+/// The `gmm` plan: `d`, `k`, `n`, `m` and `gamma`, the data `x` (n x d) and the independent
 /// variables `alpha` (k), `mu`, `q` (k x d) and `l` (k x d(d-1)/2), checked against each other.
-fn gmm_task(input: &Value, gradient_shape: Shape) -> Result<Built, String> {
-    let f = fields(Module::Gmm, input)?;
+fn gmm_plan(input: &Value, gradient_shape: Shape) -> Result<Plan, String> {
+    let f = fields(Module::Gmm.name(), input)?;
     let d = integer(f, "d", 1)?;
     let k = integer(f, "k", 1)?;
     let n = integer(f, "n", 1)?;
     let m = integer(f, "m", 0)?;
-    let gamma = match field(f, "gamma")?.as_f64() {
+    let gamma = match crate::gradbench::input::field(f, "gamma")?.as_f64() {
         Some(g) if g > 0.0 => g,
         _ => {
             return Err(format!(
@@ -544,6 +340,7 @@ fn gmm_task(input: &Value, gradient_shape: Shape) -> Result<Built, String> {
             ))
         }
     };
+    // The rows of x bound n and d by the message's own size before any product of them.
     let (_, x) = matrix(f, "x", Some(n), Some(d))?;
     let mut independent = numbers(f, "alpha", Some(k))?;
     independent.extend(matrix(f, "mu", Some(k), Some(d))?.1);
@@ -553,9 +350,105 @@ fn gmm_task(input: &Value, gradient_shape: Shape) -> Result<Built, String> {
         Shape::Vector => Shape::GmmIndependent { d, k },
         other => other,
     };
-    Ok(Built::new(
-        GmmLogPosterior::new(d, k, n, x, m, gamma),
+    let (df, kf, nf) = (d as f64, k as f64, n as f64);
+    let ops = nf * (kf * (df + 1.0) * (df + 2.0) + 3.0 * kf + 3.0)
+        + kf * df * (df + 3.0)
+        + 5.0 * kf
+        + 9.0;
+    let mut plan = Plan::new(
+        ops,
+        format!("`d` = {d}, `k` = {k}, `n` = {n}, `m` = {m}"),
         independent,
         shape,
-    ))
+        move || GmmLogPosterior::new(d, k, n, x.clone(), m, gamma),
+    );
+    plan.setup = df + m as f64 + 1.0;
+    Ok(plan)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// Each module's closed-form T is the count of the program it builds, at several shapes.
+    #[test]
+    fn the_closed_form_op_counts_are_the_programs_counts() {
+        let cases = [
+            (Module::Hello, json!(3.0)),
+            (Module::Lse, json!({"x": [1.0]})),
+            (Module::Lse, json!({"x": [1.0, -2.0, 0.5, 4.0, 3.0]})),
+            (Module::Llsq, json!({"x": [0.5], "n": 2})),
+            (Module::Llsq, json!({"x": [0.5, 0.1, 0.3], "n": 7})),
+            (Module::Det, json!({"A": [2.0], "ell": 1})),
+            (Module::Det, json!({"A": vec![0.3; 4], "ell": 2})),
+            (Module::Det, json!({"A": vec![0.3; 25], "ell": 5})),
+            (Module::Ode, json!({"x": [1.0], "s": 1})),
+            (Module::Ode, json!({"x": [1.0, 0.5, 0.2], "s": 6})),
+            (
+                Module::Gmm,
+                json!({"d": 1, "k": 1, "n": 1, "m": 0, "gamma": 1.0, "x": [[0.5]],
+                       "alpha": [0.3], "mu": [[0.1]], "q": [[0.2]], "l": [[]]}),
+            ),
+            (
+                Module::Gmm,
+                json!({"d": 3, "k": 2, "n": 4, "m": 2, "gamma": 0.5,
+                       "x": [[0.5, 0.1, 0.2], [0.1, 0.0, 1.0], [1.0, 2.0, 3.0], [0.0, 0.0, 0.0]],
+                       "alpha": [0.3, 0.1], "mu": [[0.1, 0.2, 0.3], [0.0, 0.1, 0.0]],
+                       "q": [[0.2, 0.1, 0.0], [0.0, 0.0, 0.1]],
+                       "l": [[0.1, 0.2, 0.3], [0.0, 0.1, 0.2]]}),
+            ),
+            (
+                Module::Kmeans,
+                json!({"points": [[0.0, 1.0], [3.0, 1.0], [2.0, 2.0]],
+                       "centroids": [[1.0, 0.0], [2.5, 1.0]]}),
+            ),
+        ];
+        for (module, input) in cases {
+            for function in module.functions() {
+                let Ok(computes) = module.computes(function) else {
+                    continue;
+                };
+                let plan = module.plan(computes, &input).unwrap();
+                assert_eq!(
+                    plan.build().op_count(&plan.x).ops as f64,
+                    plan.ops,
+                    "{} `{function}` at {input}",
+                    module.name()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn determinant_ops_follow_the_recurrence_and_stop_at_infinity() {
+        assert_eq!(determinant_ops(1), 0.0);
+        assert_eq!(determinant_ops(2), 3.0);
+        assert_eq!(determinant_ops(3), 3.0 * 4.0 + 2.0);
+        assert!(determinant_ops(12) > 1e9);
+        assert!(determinant_ops(usize::MAX).is_infinite());
+    }
+
+    #[test]
+    fn inputs_of_the_wrong_shape_are_refused_by_field() {
+        let plan = |module: Module, input: Value| {
+            module
+                .plan(Computes::Gradient, &input)
+                .map(|p| p.sizes)
+                .unwrap_err()
+        };
+        assert!(
+            plan(Module::Det, json!({"A": [1.0], "ell": 4_294_967_296u64}))
+                .contains("`ell` is 4294967296")
+        );
+        assert!(plan(Module::Det, json!({"A": [1.0, 2.0, 3.0], "ell": 2}))
+            .contains("`A` must have 4 numbers, not 3"));
+        assert!(plan(Module::Llsq, json!({"x": [1.0], "n": 1})).contains("`n`"));
+        assert!(plan(Module::Ode, json!({"x": [], "s": 1})).contains("at least one"));
+        assert!(plan(Module::Hello, json!("3")).contains("a number, not a string"));
+        assert!(
+            plan(Module::Kmeans, json!({"points": [[1.0]], "centroids": []}))
+                .contains("at least one row")
+        );
+    }
 }

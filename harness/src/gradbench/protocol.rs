@@ -10,11 +10,14 @@
 //! | `analysis`, any other | `{"id"}` |
 //!
 //! [`parse_line`] sorts a line into a [`Message`] to act on, a [`Incoming::Malformed`] message
-//! that has an `id` (answered with `success: false` and what was wrong) or an
-//! [`Incoming::Unanswerable`] line (not JSON, or no integer `id`: reported on stderr).
+//! that has an `id` (answered with `success: false` and what was wrong: a missing or mistyped
+//! field, a key given twice, a number beyond `f64`, bytes that are not UTF-8) or an
+//! [`Incoming::Unanswerable`] line (not JSON, or no single integer `id`: reported on stderr).
 
 use serde::Serialize;
 use serde_json::{Map, Value};
+
+use crate::gradbench::json;
 
 /// A message ID (GradBench's `Id`, a 64-bit integer).
 pub type Id = i64;
@@ -86,31 +89,47 @@ pub enum Incoming {
         /// What is wrong with it.
         error: String,
     },
-    /// A line that cannot be answered (not JSON, or no integer `id`), with why.
+    /// A line that cannot be answered (not JSON, or no single integer `id`), with why.
     Unanswerable(String),
 }
 
-/// Sort one line from the eval (see the module documentation).
-pub fn parse_line(line: &str) -> Incoming {
-    let value: Value = match serde_json::from_str(line) {
-        Ok(value) => value,
-        Err(e) => return Incoming::Unanswerable(format!("the line is not JSON ({e})")),
+/// Sort one line from the eval (see the module documentation). The line is bytes: one that is
+/// not UTF-8 is an error like any other, answered when its `id` can still be read (from the
+/// line with the bad bytes replaced), never the end of the session.
+pub fn parse_line(line: &[u8]) -> Incoming {
+    let (text, not_utf8) = match std::str::from_utf8(line) {
+        Ok(text) => (std::borrow::Cow::Borrowed(text), None),
+        Err(e) => (
+            String::from_utf8_lossy(line),
+            Some(format!(
+                "the line is not UTF-8 (byte {} of the line, 0x{:02X}, begins no UTF-8 \
+                 character); JSON text must be UTF-8",
+                e.valid_up_to() + 1,
+                line[e.valid_up_to()]
+            )),
+        ),
     };
-    let Value::Object(fields) = value else {
-        return Incoming::Unanswerable(format!(
-            "the line is JSON {}, not a message object",
-            json_kind(&value)
-        ));
+    let id = match json::message_id(&text) {
+        Ok(id) => id,
+        Err(why) => return Incoming::Unanswerable(not_utf8.unwrap_or(why)),
     };
-    let id = match fields.get("id") {
-        Some(Value::Number(n)) if n.is_i64() => n.as_i64().expect("checked"),
-        Some(other) => {
-            return Incoming::Unanswerable(format!(
-                "the message's `id` is {}, not an integer",
-                json_kind(other)
-            ))
+    if let Some(error) = not_utf8 {
+        return Incoming::Malformed { id, error };
+    }
+    let fields = match json::parse_strict(&text) {
+        Ok(Value::Object(fields)) => fields,
+        Ok(other) => {
+            return Incoming::Malformed {
+                id,
+                error: format!("the message is {}, not an object", json_kind(&other)),
+            }
         }
-        None => return Incoming::Unanswerable("the message has no `id`".into()),
+        Err(e) => {
+            return Incoming::Malformed {
+                id,
+                error: format!("the message is not acceptable JSON: {e}"),
+            }
+        }
     };
     match message(id, &fields) {
         Ok(message) => Incoming::Message(message),
@@ -294,7 +313,7 @@ mod tests {
     #[test]
     fn lines_sort_into_messages_malformed_and_unanswerable() {
         assert_eq!(
-            parse_line(r#"{"id":0,"kind":"start","eval":"lse"}"#),
+            parse_line(br#"{"id":0,"kind":"start","eval":"lse"}"#),
             Incoming::Message(Message::Start {
                 id: 0,
                 eval: Some("lse".into())
@@ -302,7 +321,7 @@ mod tests {
         );
         assert_eq!(
             parse_line(
-                r#"{"id":2,"kind":"evaluate","module":"lse","function":"primal","input":{"x":[1]}}"#
+                br#"{"id":2,"kind":"evaluate","module":"lse","function":"primal","input":{"x":[1]}}"#
             ),
             Incoming::Message(Message::Evaluate {
                 id: 2,
@@ -314,7 +333,7 @@ mod tests {
             })
         );
         assert_eq!(
-            parse_line(r#"{"id":3,"kind":"analysis","of":2,"valid":false,"error":"off"}"#),
+            parse_line(br#"{"id":3,"kind":"analysis","of":2,"valid":false,"error":"off"}"#),
             Incoming::Message(Message::Analysis {
                 id: 3,
                 of: 2,
@@ -323,39 +342,90 @@ mod tests {
             })
         );
         assert_eq!(
-            parse_line(r#"{"id":4,"kind":"bye"}"#),
+            parse_line(br#"{"id":4,"kind":"bye"}"#),
             Incoming::Message(Message::Other {
                 id: 4,
                 kind: "bye".into()
             })
         );
         assert_eq!(
-            parse_line(r#"{"id":5,"kind":"define"}"#),
+            parse_line(br#"{"id":5,"kind":"define"}"#),
             Incoming::Malformed {
                 id: 5,
                 error: "the `define` message has no `module`".into()
             }
         );
         assert_eq!(
-            parse_line(r#"{"id":6}"#),
+            parse_line(br#"{"id":6}"#),
             Incoming::Malformed {
                 id: 6,
                 error: "the message has no `kind`".into()
             }
         );
         assert!(matches!(
-            parse_line(r#"{"kind":"start"}"#),
+            parse_line(br#"{"kind":"start"}"#),
             Incoming::Unanswerable(why) if why.contains("no `id`")
         ));
         assert!(matches!(
-            parse_line(r#"{"id":"7","kind":"start"}"#),
+            parse_line(br#"{"id":"7","kind":"start"}"#),
             Incoming::Unanswerable(why) if why.contains("a string, not an integer")
         ));
         assert!(matches!(
-            parse_line("not json"),
+            parse_line(b"not json"),
             Incoming::Unanswerable(why) if why.contains("not JSON")
         ));
-        assert!(matches!(parse_line("[1]"), Incoming::Unanswerable(_)));
+        assert!(matches!(parse_line(b"[1]"), Incoming::Unanswerable(_)));
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_are_an_error_answered_when_the_id_is_readable() {
+        let mut line = br#"{"id":8,"kind":"define","module":"l"#.to_vec();
+        line.extend([0xFF, b's', b'e', b'"', b'}']);
+        let Incoming::Malformed { id, error } = parse_line(&line) else {
+            panic!("{:?}", parse_line(&line));
+        };
+        assert_eq!(id, 8);
+        assert!(
+            error.contains("not UTF-8 (byte 36 of the line, 0xFF"),
+            "{error}"
+        );
+        // No readable id: skipped, with the reason.
+        assert!(matches!(
+            parse_line(&[b'{', 0xC3, b'}']),
+            Incoming::Unanswerable(why) if why.contains("not UTF-8 (byte 2")
+        ));
+    }
+
+    #[test]
+    fn duplicated_keys_and_numbers_beyond_f64_are_errors_naming_the_place() {
+        let Incoming::Malformed { id, error } = parse_line(
+            br#"{"id":9,"kind":"evaluate","module":"lse","function":"primal","input":{"x":[1],"x":[2]}}"#,
+        ) else {
+            panic!("not malformed");
+        };
+        assert_eq!(id, 9);
+        assert!(error.contains("`x` appears twice in `input`"), "{error}");
+        let Incoming::Malformed { id, error } =
+            parse_line(br#"{"id":10,"kind":"define","module":"lse","module":"det"}"#)
+        else {
+            panic!("not malformed");
+        };
+        assert_eq!(id, 10);
+        assert!(
+            error.contains("`module` appears twice in the message"),
+            "{error}"
+        );
+        let Incoming::Malformed { id, error } = parse_line(
+            br#"{"id":11,"kind":"evaluate","module":"lse","function":"primal","input":{"x":[1e400]}}"#,
+        ) else {
+            panic!("not malformed");
+        };
+        assert_eq!(id, 11);
+        assert!(error.contains("out of range"), "{error}");
+        assert!(matches!(
+            parse_line(br#"{"id":12,"kind":"start","id":13}"#),
+            Incoming::Unanswerable(why) if why.contains("more than one `id`")
+        ));
     }
 
     #[test]

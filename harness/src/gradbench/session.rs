@@ -1,7 +1,8 @@
 //! One GradBench session: read messages line by line, answer each on one line, never stop
-//! on bad input. What each message kind gets is in [`crate::gradbench::protocol`]; a line that
-//! cannot be answered is reported on stderr and skipped; an `evaluate` of a module that was
-//! not defined first is refused; evaluations go to the session's [`Evaluator`].
+//! on bad input (whatever its bytes). What each message kind gets is in
+//! [`crate::gradbench::protocol`]; a line that cannot be answered is reported on stderr and
+//! skipped; an `evaluate` of a module that was not defined first is refused; evaluations go to
+//! the session's [`Evaluator`].
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, ErrorKind, Write};
@@ -33,15 +34,36 @@ impl<E: Evaluator> Session<E> {
     }
 
     /// Answer every line of `input` on `output` until the input ends or the reader of
-    /// `output` goes away. Only errors reading `input` or writing `output` end it early.
-    pub fn serve(&mut self, input: impl BufRead, mut output: impl Write) -> std::io::Result<()> {
-        for line in input.lines() {
-            let line = line?;
-            if line.trim().is_empty() {
+    /// `output` goes away; notes (lines skipped, malformed messages, invalid verdicts) go to
+    /// stderr. Only errors reading `input` or writing `output` end it early: a line of any
+    /// content, UTF-8 or not, is answered or skipped.
+    pub fn serve(
+        &mut self,
+        mut input: impl BufRead,
+        mut output: impl Write,
+    ) -> std::io::Result<()> {
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            if input.read_until(b'\n', &mut line)? == 0 {
+                return Ok(());
+            }
+            let content = line.strip_suffix(b"\n").unwrap_or(&line);
+            let content = content.strip_suffix(b"\r").unwrap_or(content);
+            if content.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            let Some(response) = self.answer(&line) else {
-                continue;
+            let response = match self.answer(content) {
+                Answer::Respond { response, note } => {
+                    if let Some(note) = note {
+                        output::note(&note);
+                    }
+                    response
+                }
+                Answer::Skip(why) => {
+                    output::note(&why);
+                    continue;
+                }
             };
             let written = writeln!(output, "{}", response.to_line()).and_then(|()| output.flush());
             match written {
@@ -49,30 +71,32 @@ impl<E: Evaluator> Session<E> {
                 other => other?,
             }
         }
-        Ok(())
     }
 
-    /// The response to one line, or `None` (reported on stderr) when it cannot be answered.
-    pub fn answer(&mut self, line: &str) -> Option<Response> {
+    /// What one line gets: a response (with a note for stderr when the message was malformed
+    /// or reports an invalid verdict), or, when it cannot be answered, why it was skipped.
+    pub fn answer(&mut self, line: &[u8]) -> Answer {
         let message = match parse_line(line) {
             Incoming::Message(message) => message,
             Incoming::Malformed { id, error } => {
-                output::note(&format!("gradbench: message {id} is malformed: {error}"));
-                return Some(Response::Status {
-                    id,
-                    success: false,
-                    error: Some(error),
-                });
+                return Answer::Respond {
+                    note: Some(format!("gradbench: message {id} is malformed: {error}")),
+                    response: Response::Status {
+                        id,
+                        success: false,
+                        error: Some(error),
+                    },
+                };
             }
             Incoming::Unanswerable(why) => {
-                output::note(&format!(
+                return Answer::Skip(format!(
                     "gradbench: skipped a line that cannot be answered: {why}: {}",
-                    abbreviate(line)
+                    abbreviate(&String::from_utf8_lossy(line))
                 ));
-                return None;
             }
         };
-        Some(match message {
+        let mut note = None;
+        let response = match message {
             Message::Start { id, .. } => Response::Start {
                 id,
                 tool: "dualbench".into(),
@@ -123,7 +147,7 @@ impl<E: Evaluator> Session<E> {
                 error,
             } => {
                 if !valid {
-                    output::note(&format!(
+                    note = Some(format!(
                         "gradbench: the eval found the response to message {of} invalid: {}",
                         error.as_deref().unwrap_or("no reason given")
                     ));
@@ -131,8 +155,24 @@ impl<E: Evaluator> Session<E> {
                 Response::Ack { id }
             }
             Message::Other { id, .. } => Response::Ack { id },
-        })
+        };
+        Answer::Respond { response, note }
     }
+}
+
+/// What a line gets from [`Session::answer`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum Answer {
+    /// A response line for stdout.
+    Respond {
+        /// The response.
+        response: Response,
+        /// A note for stderr beside it.
+        note: Option<String>,
+    },
+    /// No response: the line cannot be answered (no single integer `id` can be read); why,
+    /// for stderr.
+    Skip(String),
 }
 
 /// The first 200 characters of a line, for stderr.

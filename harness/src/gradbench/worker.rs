@@ -8,18 +8,20 @@
 //!   (`dualbench gradbench-worker`, an [`InProcess`] evaluator behind a line protocol, [`serve`])
 //!   with a cap on its live heap bytes. A stack overflow, a memory exhaustion or any other death
 //!   of the worker ends only that evaluation: its reply says what happened (classified as `run`
-//!   classifies a crashed case, [`classify`]) and the next request starts a fresh worker.
+//!   classifies a crashed case, [`classify`]) and the next request starts a fresh worker. A
+//!   worker ends with its session ([`exit_when_orphaned`]).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use strategies::StrategyKind;
 
-use crate::gradbench::modules::Task;
 use crate::gradbench::protocol::{EvaluateReply, EvaluateRequest};
+use crate::gradbench::task::Task;
 use crate::measure::isolate::classify;
 use crate::measure::thread::guarded;
 use crate::results::Status;
@@ -35,7 +37,7 @@ pub trait Evaluator {
 pub struct InProcess {
     /// The strategy of the derivative functions.
     pub strategy: StrategyKind,
-    /// The largest predicted work a derivative may take ([`Task::run`]; 0 for no cap).
+    /// The largest predicted work an evaluation may take ([`Task::run`]; 0 for no cap).
     pub work_cap: f64,
 }
 
@@ -48,6 +50,22 @@ impl Evaluator for InProcess {
             Err(panic) => EvaluateReply::failure(format!("the evaluation failed: {panic}")),
         }
     }
+}
+
+/// How often a worker checks that the session that started it is still there.
+const PARENT_CHECK: Duration = Duration::from_millis(200);
+
+/// End this (worker) process as soon as its parent, the session, is gone: a session killed
+/// from outside (a GradBench timeout, Ctrl-C) must not leave its worker computing a long
+/// evaluation for nobody. The worker would notice its closed stdin only after the evaluation.
+pub fn exit_when_orphaned() {
+    let parent = std::os::unix::process::parent_id();
+    std::thread::spawn(move || loop {
+        std::thread::sleep(PARENT_CHECK);
+        if std::os::unix::process::parent_id() != parent {
+            std::process::exit(1);
+        }
+    });
 }
 
 /// The worker side: read one [`EvaluateRequest`] per line from `input` until it ends, and

@@ -1,6 +1,15 @@
-//! `index.html`: one page that shows a whole run — its metadata, the claims verdicts (with
-//! `--claims`), the paper table, every figure with its caption and notes, and the figures the
-//! data could not support.
+//! `index.html`: one page that shows a whole run — its metadata, the claims verdicts (claim,
+//! verdict and the evidence that decided it), the paper table, every figure with its caption
+//! and notes, and the figures the data could not support.
+//!
+//! **Width.** The page fits a 1280 px window with every column of its tables in view. A row
+//! of the paper table per strategy would be as wide, but its columns are what a reader
+//! compares across, so the table keeps one column per strategy and makes the columns narrow:
+//! each cell stacks its median, its interval and its ratio on three lines in small numerals
+//! (the interval may break after its comma), the strategies' names break after their
+//! hyphens, and beyond ten strategies (the peers) the headers are set vertically. A column is
+//! then about 50 px, so that all seventeen strategies fit; long words in the other tables
+//! (paths, claim ids) may break anywhere. A narrower window scrolls the table, never the page.
 //!
 //! The page is self-contained in the sense that matters for results folders: inline CSS, no
 //! script, no font or style sheet from the network; images are the figure files beside it
@@ -29,8 +38,8 @@ pub struct Page<'a> {
     pub missing: &'a [String],
     /// The paper table.
     pub table: &'a PaperTable,
-    /// The claims verdicts, if a claims file was given, with its name.
-    pub claims: Option<(&'a str, &'a Report)>,
+    /// The claims verdicts, with the name of the claims file.
+    pub claims: (&'a str, &'a Report),
     /// Other files written beside the page (relative paths), listed at its end.
     pub files: &'a [String],
 }
@@ -68,35 +77,124 @@ const STYLE: &str = "body{font-family:'DejaVu Sans',system-ui,sans-serif;max-wid
 margin:2em auto;padding:0 1em;color:#222;line-height:1.45}\
 h1{font-size:1.6em}h2{margin-top:2em;border-bottom:1px solid #ccc}\
 table{border-collapse:collapse;font-size:.85em;margin:1em 0}\
-th,td{border:1px solid #ddd;padding:.25em .5em;text-align:left;vertical-align:top}\
-th{background:#f4f4f4}td.num{text-align:right;white-space:nowrap}\
+th,td{border:1px solid #ddd;padding:.25em .5em;text-align:left;vertical-align:top;\
+overflow-wrap:anywhere}th{background:#f4f4f4}td.num{text-align:right;white-space:nowrap}\
+table.paper{font-size:.78em}table.paper th,table.paper td{padding:.2em .3em;overflow-wrap:normal}\
+table.paper td.cell{text-align:right}table.paper td.cell span{display:block;white-space:nowrap}\
+table.paper td.cell span.ci{white-space:normal}\
+table.paper .ci,table.paper .ratio{font-size:.85em;color:#555}\
+table.paper.many th.strategy{vertical-align:bottom}\
+table.paper.many th.strategy span{writing-mode:vertical-rl;transform:rotate(180deg);white-space:nowrap}\
+.sentence{display:block;font-size:.9em;color:#444}\
 figure{margin:1.5em 0}figure img{max-width:100%;height:auto;border:1px solid #eee}\
 figcaption{font-size:.9em;color:#444}.notes{font-size:.85em;color:#666}\
 .holds{color:#006d2c;font-weight:bold}.fails{color:#b30000;font-weight:bold}\
 .inconclusive,.skipped,.error{color:#8a6d00;font-weight:bold}\
+td.verdict{white-space:nowrap;overflow-wrap:normal}\
 .grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(480px,1fr));gap:1em}\
 figure.wide{grid-column:1/-1}.scroll{overflow-x:auto}";
 
-/// Render `table` (already formatted cells) as an HTML table; `numeric` columns are
-/// right-aligned, and cells of the `verdict` column get their verdict as a class.
-fn html_table(table: &Table, numeric_from: usize) -> String {
+/// Render `table` (already formatted text cells) as an HTML table.
+fn html_table(table: &Table) -> String {
     let mut out = String::from("<table>\n<tr>");
     for h in table.headers() {
         let _ = write!(out, "<th>{}</th>", escape(h));
     }
     out.push_str("</tr>\n");
-    let verdict_column = table.headers().iter().position(|h| h == "verdict");
     for row in table.rows() {
         out.push_str("<tr>");
-        for (i, cell) in row.iter().enumerate() {
-            let class = if Some(i) == verdict_column {
-                format!(" class=\"{}\"", escape(cell))
-            } else if i >= numeric_from {
-                " class=\"num\"".to_string()
-            } else {
-                String::new()
-            };
-            let _ = write!(out, "<td{class}>{}</td>", escape(cell));
+        for cell in row {
+            let _ = write!(out, "<td>{}</td>", escape(cell));
+        }
+        out.push_str("</tr>\n");
+    }
+    out.push_str("</table>\n");
+    out
+}
+
+/// The evidence of one row of `check`'s table (claim, verdict, series, fit, interval, sizes,
+/// reason) as one sentence: `fdotprod/tape: exponent 1 (local [1, 1]) at sizes
+/// 100,1000,10000. exponent 1 within 1 ± 0.02`.
+fn evidence(row: &[String]) -> String {
+    let cell = |i: usize| row.get(i).map(String::as_str).unwrap_or("");
+    let (series, fit, interval, sizes, reason) = (cell(2), cell(3), cell(4), cell(5), cell(6));
+    let mut text = String::new();
+    if !series.is_empty() {
+        text.push_str(series);
+        text.push_str(": ");
+    }
+    let mut decided = fit.to_string();
+    if !interval.is_empty() {
+        decided.push_str(&format!(" ({interval})"));
+    }
+    if !sizes.is_empty() {
+        decided.push_str(&format!(" at sizes {sizes}"));
+    }
+    if !decided.trim().is_empty() {
+        text.push_str(decided.trim());
+        text.push_str(". ");
+    }
+    text.push_str(reason);
+    text
+}
+
+/// A name that may break after each hyphen.
+fn breakable(name: &str) -> String {
+    escape(name).replace('-', "-<wbr>")
+}
+
+/// Beyond this many strategy columns the paper table's headers are set vertically: even
+/// broken after their hyphens, the peers' names are wider than the numbers below them.
+const MANY_STRATEGIES: usize = 10;
+
+/// The paper table: one column per strategy, each measured cell its median, interval and
+/// ratio on three lines (see the module documentation, "Width").
+fn paper_table(table: &PaperTable) -> String {
+    let class = if table.strategies.len() > MANY_STRATEGIES {
+        "paper many"
+    } else {
+        "paper"
+    };
+    let mut out = format!("<table class=\"{class}\">\n<tr><th>workload</th><th>size</th>");
+    for strategy in &table.strategies {
+        let _ = write!(
+            out,
+            "<th class=\"strategy\"><span>{}</span></th>",
+            breakable(strategy)
+        );
+    }
+    out.push_str("</tr>\n");
+    for row in &table.rows {
+        let size = row.size.map_or_else(|| "—".into(), |s| s.to_string());
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td class=\"num\">{size}</td>",
+            breakable(&row.workload)
+        );
+        for cell in &row.cells {
+            match PaperTable::cell_parts(cell) {
+                Some(parts) => {
+                    let _ = write!(
+                        out,
+                        "<td class=\"cell\"><span class=\"median\">{}</span>",
+                        escape(&parts.median)
+                    );
+                    if let Some(interval) = &parts.interval {
+                        let _ = write!(out, "<span class=\"ci\">{}</span>", escape(interval));
+                    }
+                    if let Some(ratio) = &parts.ratio {
+                        let _ = write!(out, "<span class=\"ratio\">{}</span>", escape(ratio));
+                    }
+                    out.push_str("</td>");
+                }
+                None => {
+                    let _ = write!(
+                        out,
+                        "<td class=\"cell\">{}</td>",
+                        escape(&PaperTable::cell_text(cell))
+                    );
+                }
+            }
         }
         out.push_str("</tr>\n");
     }
@@ -128,8 +226,9 @@ impl Page<'_> {
         );
         let _ = writeln!(
             out,
-            "<p>{} cases from {} results file{}. Contents: <a href=\"#run\">the run</a>, {}\
-             <a href=\"#table\">table</a>, <a href=\"#figures\">figures</a>.</p>",
+            "<p>{} cases from {} results file{}. Contents: <a href=\"#run\">the run</a>, \
+             <a href=\"#claims\">claims</a>, <a href=\"#table\">table</a>, \
+             <a href=\"#figures\">figures</a>.</p>",
             self.data.rows.len(),
             self.data.sources.len(),
             if self.data.sources.len() == 1 {
@@ -137,35 +236,16 @@ impl Page<'_> {
             } else {
                 "s"
             },
-            if self.claims.is_some() {
-                "<a href=\"#claims\">claims</a>, "
-            } else {
-                ""
-            }
         );
         self.metadata(&mut out);
-        if let Some((name, report)) = self.claims {
-            let _ = writeln!(
-                out,
-                "<h2 id=\"claims\">Claims</h2>\n<p>{} — decided on these results by \
-                 <code>dualbench check</code> with <code>{}</code>.</p>",
-                escape(&report.summary_line()),
-                escape(name)
-            );
-            out.push_str(&html_table(&report.table(false), usize::MAX));
-        }
+        self.claims(&mut out);
         let _ = writeln!(
             out,
             "<h2 id=\"table\">Table</h2>\n<p>{}</p>",
             escape(&self.table.caption())
         );
-        let (headers, rows) = self.table.text_rows();
-        let mut table = Table::new(headers);
-        for row in rows {
-            table.push_row(row);
-        }
         out.push_str("<div class=\"scroll\">\n");
-        out.push_str(&html_table(&table, 1));
+        out.push_str(&paper_table(self.table));
         out.push_str("</div>\n<h2 id=\"figures\">Figures</h2>\n<div class=\"grid\">\n");
         for (figure, image, wide) in self.figures {
             let _ = write!(
@@ -230,6 +310,38 @@ impl Page<'_> {
             env!("CARGO_PKG_VERSION")
         );
         out
+    }
+
+    /// The claims section: one row per claim — its id and sentence, its verdict, and the
+    /// evidence `check` decided it on (the deciding series, its fit, interval and sizes, and
+    /// why).
+    fn claims(&self, out: &mut String) {
+        let (name, report) = self.claims;
+        let _ = writeln!(
+            out,
+            "<h2 id=\"claims\">Claims</h2>\n<p>{} — decided on these results by \
+             <code>dualbench check</code> with <code>{}</code>.</p>",
+            escape(&report.summary_line()),
+            escape(name)
+        );
+        out.push_str(
+            "<table class=\"claims\">\n<tr><th>claim</th><th>verdict</th><th>evidence</th></tr>\n",
+        );
+        // One row per claim, in the claims' order, with the cells of check's own table:
+        // claim, verdict, series, fit, interval, sizes, reason.
+        let table = report.table(false);
+        for (claim, row) in report.claims.iter().zip(table.rows()) {
+            let verdict = claim.verdict.as_str();
+            let _ = writeln!(
+                out,
+                "<tr><td><code>{}</code><span class=\"sentence\">{}</span></td>\
+                 <td class=\"verdict {verdict}\">{verdict}</td><td>{}</td></tr>",
+                escape(&claim.id),
+                prose(&claim.sentence),
+                escape(&evidence(row))
+            );
+        }
+        out.push_str("</table>\n");
     }
 
     fn metadata(&self, out: &mut String) {
@@ -306,6 +418,6 @@ impl Page<'_> {
                 ]);
             }
         }
-        out.push_str(&html_table(&table, usize::MAX));
+        out.push_str(&html_table(&table));
     }
 }

@@ -11,8 +11,11 @@
 //! 3. [`render`]: each figure drawn as SVG and PNG ([`style`]: one colour and marker per
 //!    strategy everywhere, the bundled font) and written atomically.
 //! 4. [`table`]: the paper-style table as Markdown and LaTeX.
-//! 5. [`html`]: `index.html`, with the claims verdicts when a claims file is given (decided
-//!    by [`crate::check`] on the same rows).
+//! 5. [`html`]: `index.html`, with the verdicts of the claims (decided by [`crate::check`] on
+//!    the same rows): those of `--claims FILE`, else those of the `claims.toml` built into
+//!    this dualbench ([`BUILT_IN_CLAIMS`]), so that the report `dualbench run` draws has them.
+//!
+//! [`layout`] sizes the space beside each plot from its tick labels' measured extents.
 //!
 //! The output folder holds `index.html`, `table.md`, `table.tex` and `figures/`. `figures/` is
 //! plot's own: image files in it that this plot did not write (from an earlier plot of other
@@ -21,6 +24,7 @@
 pub mod dataset;
 pub mod figures;
 pub mod html;
+pub mod layout;
 pub mod panel;
 pub mod render;
 pub mod style;
@@ -43,6 +47,18 @@ pub const FIGURES_DIR: &str = "figures";
 /// The report's file name.
 pub const INDEX_FILE: &str = "index.html";
 
+/// The repository's `claims.toml`, built into the binary: the claims the report shows when no
+/// claims file is given (a run's report, drawn wherever the run was started).
+pub const BUILT_IN_CLAIMS: &str = include_str!("../../../claims.toml");
+
+/// What the report calls the built-in claims.
+fn built_in_claims_name() -> String {
+    format!(
+        "claims.toml (built into dualbench {})",
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
 /// What `plot` was asked to draw.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Request {
@@ -56,7 +72,8 @@ pub struct Request {
     /// The strategy the table's ratios are taken against (default: `tape` when plotted, else
     /// the first plotted strategy besides `primal`).
     pub reference: Option<String>,
-    /// A claims file whose verdicts on these rows go into the report.
+    /// A claims file whose verdicts on these rows go into the report (`None`: the built-in
+    /// claims, [`BUILT_IN_CLAIMS`]).
     pub claims: Option<PathBuf>,
     /// Only these workloads (all when empty).
     pub workloads: Vec<String>,
@@ -193,22 +210,24 @@ pub fn run(request: &Request) -> Result<Outcome> {
     };
     let sizes: BTreeMap<String, BTreeSet<u64>> = table::parse_sizes(&request.table_sizes)?;
     let table = table::build(&data, &reference, &sizes)?;
-    let claims = match &request.claims {
-        None => None,
-        Some(path) => {
-            let file = ClaimsFile::read(path)?;
-            check_claims(&file, &path.display().to_string(), &data.rows)?;
-            let observations: Vec<Observation> = data.rows.iter().map(Observation::from).collect();
-            let report = judge(
-                &file,
-                &observations,
-                Source::Results,
-                |_| None,
-                "the plotted results".into(),
-            );
-            Some((path.display().to_string(), report))
+    let (claims_name, claims_file) = match &request.claims {
+        Some(path) => (path.display().to_string(), ClaimsFile::read(path)?),
+        None => {
+            let name = built_in_claims_name();
+            let file = ClaimsFile::parse(BUILT_IN_CLAIMS, &name)
+                .map_err(|e| Error::usage(e.to_string()))?;
+            (name, file)
         }
     };
+    check_claims(&claims_file, &claims_name, &data.rows)?;
+    let observations: Vec<Observation> = data.rows.iter().map(Observation::from).collect();
+    let claims_report = judge(
+        &claims_file,
+        &observations,
+        Source::Results,
+        |_| None,
+        "the plotted results".into(),
+    );
     let confidence = data
         .sources
         .iter()
@@ -255,7 +274,7 @@ pub fn run(request: &Request) -> Result<Outcome> {
         figures: &shown,
         missing: &missing,
         table: &table,
-        claims: claims.as_ref().map(|(n, r)| (n.as_str(), r)),
+        claims: (&claims_name, &claims_report),
         files: &["table.md".to_string(), "table.tex".to_string()],
     };
     let index = out.join(INDEX_FILE);
@@ -291,4 +310,17 @@ fn remove_stale(dir: &Path, written: &[PathBuf]) -> Result<Vec<PathBuf>> {
     }
     removed.sort();
     Ok(removed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_built_in_claims_are_a_valid_claims_file() {
+        let file = ClaimsFile::parse(BUILT_IN_CLAIMS, &built_in_claims_name()).unwrap();
+        assert!(!file.claims.is_empty());
+        file.check_counters().unwrap();
+        file.check_params().unwrap();
+    }
 }

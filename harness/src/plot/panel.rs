@@ -15,6 +15,7 @@ use plotters::coord::CoordTranslate;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+use crate::plot::layout::{extents, label_area, tick_labels, Side, TICK_MARK};
 use crate::plot::render::DrawResult;
 use crate::plot::style::{strategy_style, text, Marker, StrategyStyle, Style, Unit};
 
@@ -167,21 +168,36 @@ impl LinePanel {
         X: Ranged<ValueType = f64> + ValueFormatter<f64>,
         Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
     {
+        let (xu, yu) = (self.x.unit, self.y.unit);
+        let x_count = if self.x.log { 8 } else { 6 };
+        let y_count = if self.y.log { 8 } else { 6 };
+        let x_area = label_area(
+            Side::Bottom,
+            &tick_labels(&x, x_count, xu),
+            &self.x.title,
+            style,
+        );
+        let y_area = label_area(
+            Side::Left,
+            &tick_labels(&y, y_count, yu),
+            &self.y.title,
+            style,
+        );
         let mut chart = ChartBuilder::on(area)
             .caption(&self.title, style.bold(text::TITLE))
             .margin(style.upx(6.0))
-            .x_label_area_size(style.upx(40.0))
-            .y_label_area_size(style.upx(58.0))
+            .x_label_area_size(x_area)
+            .y_label_area_size(y_area)
             .build_cartesian_2d(x, y)?;
-        let (xu, yu) = (self.x.unit, self.y.unit);
         let x_fmt = move |v: &f64| xu.label(*v);
         let y_fmt = move |v: &f64| yu.label(*v);
         chart
             .configure_mesh()
+            .set_all_tick_mark_size(style.px(TICK_MARK))
             .x_desc(&self.x.title)
             .y_desc(&self.y.title)
-            .x_labels(if self.x.log { 8 } else { 6 })
-            .y_labels(if self.y.log { 8 } else { 6 })
+            .x_labels(x_count)
+            .y_labels(y_count)
             .x_label_formatter(&x_fmt)
             .y_label_formatter(&y_fmt)
             .label_style(style.font(text::TICK))
@@ -415,8 +431,11 @@ pub struct BarChart {
 pub const BAR_HEIGHT: f64 = 9.0;
 /// The gap between groups, in bar heights.
 pub const GROUP_GAP: f64 = 1.2;
-/// The width of the group labels (SVG px).
-pub const GROUP_LABEL_WIDTH: f64 = 150.0;
+/// The space left and right of the widest group label (SVG px).
+pub const GROUP_LABEL_MARGIN: f64 = 6.0;
+
+/// The number of labelled ticks on a bar chart's value axis.
+const X_LABELS: usize = 6;
 
 impl BarChart {
     /// The height in SVG px this chart needs.
@@ -485,20 +504,32 @@ impl BarChart {
         } else {
             0.0f64.max(x.range().start)
         };
+        let unit = self.axis.unit;
+        let x_area = label_area(
+            Side::Bottom,
+            &tick_labels(&x, X_LABELS, unit),
+            &self.axis.title,
+            style,
+        );
+        // The group labels, left of the axis, take the widest of them and a margin each side.
+        let font = style.font(text::TICK);
+        let label_margin = style.px(GROUP_LABEL_MARGIN);
+        let (widest, _) = extents(self.groups.iter().map(|g| g.label.as_str()), &font);
+        let group_area = widest as i32 + 2 * label_margin;
         let mut chart = ChartBuilder::on(area)
             .caption(&self.title, style.bold(text::TITLE))
             .margin(style.upx(6.0))
-            .x_label_area_size(style.upx(40.0))
-            .y_label_area_size(style.upx(GROUP_LABEL_WIDTH))
+            .x_label_area_size(x_area)
+            .y_label_area_size(group_area.max(0) as u32)
             .build_cartesian_2d(x, slots..0.0)?;
-        let unit = self.axis.unit;
         let x_fmt = move |v: &f64| unit.label(*v);
         chart
             .configure_mesh()
+            .set_all_tick_mark_size(style.px(TICK_MARK))
             .disable_y_mesh()
             .y_labels(0)
             .x_desc(&self.axis.title)
-            .x_labels(6)
+            .x_labels(X_LABELS)
             .x_label_formatter(&x_fmt)
             .label_style(style.font(text::TICK))
             .axis_desc_style(style.font(text::AXIS))
@@ -507,12 +538,11 @@ impl BarChart {
             .axis_style(BLACK.stroke_width(style.upx(1.0).max(1)))
             .draw()?;
         let mut slot = 0.0;
-        let font = style.font(text::TICK);
         for group in &self.groups {
             slot += GROUP_GAP;
             let middle = slot + group.bars.len() as f64 / 2.0;
             let (px, py) = chart.backend_coord(&(origin, middle));
-            let label_x = px - style.px(GROUP_LABEL_WIDTH) + style.px(4.0);
+            let label_x = px - group_area + label_margin;
             area.draw(&Text::new(
                 group.label.clone(),
                 (

@@ -35,6 +35,17 @@ pub enum Cell {
     Missing,
 }
 
+/// The text of a measured cell's parts, in one unit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CellParts {
+    /// The median with its unit: `12.3 µs`.
+    pub median: String,
+    /// Its confidence interval in the same unit: `[12.1, 12.6]`.
+    pub interval: Option<String>,
+    /// The ratio to the reference strategy: `2.1×`.
+    pub ratio: Option<String>,
+}
+
 /// One row: a workload at one size.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Row {
@@ -199,26 +210,35 @@ impl PaperTable {
         h
     }
 
+    /// A measured cell's parts as text: (`12.3 µs`, `[12.1, 12.6]`, `2.1×`); `None` for a
+    /// cell without a time.
+    pub fn cell_parts(cell: &Cell) -> Option<CellParts> {
+        let Cell::Measured {
+            median_ns,
+            interval,
+            ratio,
+        } = cell
+        else {
+            return None;
+        };
+        let (m, interval, unit) = time_parts(*median_ns, *interval);
+        Some(CellParts {
+            median: format!("{m} {unit}"),
+            interval,
+            ratio: ratio.map(|r| format!("{}×", short(r))),
+        })
+    }
+
     /// A cell as plain text: `12.3 µs [12.1, 12.6] 2.1×`.
     pub fn cell_text(cell: &Cell) -> String {
-        match cell {
-            Cell::Measured {
-                median_ns,
-                interval,
-                ratio,
-            } => {
-                let (m, i, unit) = time_parts(*median_ns, *interval);
-                let mut text = format!("{m} {unit}");
-                if let Some(i) = i {
-                    text.push_str(&format!(" {i}"));
-                }
-                if let Some(r) = ratio {
-                    text.push_str(&format!(" {}×", short(*r)));
-                }
-                text
-            }
-            Cell::Unfinished(status) => status.to_string(),
-            Cell::Missing => "—".to_string(),
+        match (Self::cell_parts(cell), cell) {
+            (Some(parts), _) => [Some(parts.median), parts.interval, parts.ratio]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" "),
+            (None, Cell::Unfinished(status)) => status.to_string(),
+            (None, _) => "—".to_string(),
         }
     }
 
