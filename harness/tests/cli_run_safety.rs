@@ -332,19 +332,18 @@ fn a_case_killed_from_outside_is_recorded_as_killed_not_as_out_of_memory() {
 fn a_run_that_measured_no_case_is_no_success() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("none");
-    // A millisecond per case: not even a process starts in it.
+    // A 1 MiB heap cap under a case whose input alone needs 16 MB: every case runs out of
+    // memory, whatever the machine's speed.
     let result = dualbench(&[
         "run",
         "--workloads",
-        "fmult",
+        "fdotprod",
+        "--sizes",
+        "1000000",
         "--strategies",
         "tape",
-        "--budget",
-        "0.001",
-        "--min-time",
-        "0",
-        "--warmup",
-        "0",
+        "--memory-limit-mib",
+        "1",
         "--quiet",
         "--no-plot",
         "--out",
@@ -352,12 +351,9 @@ fn a_run_that_measured_no_case_is_no_success() {
     ]);
     let e = stderr(&result);
     assert_eq!(result.status.code(), Some(1), "{e}");
-    assert!(
-        e.contains("no case was measured (2 cases: 2 timeout)"),
-        "{e}"
-    );
+    assert!(e.contains("no case was measured (2 cases: 2 oom)"), "{e}");
     let rows = ResultsFile::read(&out).unwrap().rows;
-    assert!(rows.iter().all(|r| r.status == Status::Timeout));
+    assert!(rows.iter().all(|r| r.status == Status::Oom));
 }
 
 #[test]

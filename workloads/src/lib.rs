@@ -190,7 +190,7 @@ pub enum WorkloadError {
         valid: String,
     },
     /// The parameter value is out of range or not an integer where one is needed.
-    #[error("parameter `{name}` of workload `{workload}` must be {expected}; got {value}")]
+    #[error("parameter `{name}` of workload `{workload}` must be {expected}; got {}", shown(*value))]
     BadParam {
         /// The workload.
         workload: &'static str,
@@ -201,6 +201,17 @@ pub enum WorkloadError {
         /// The value given.
         value: f64,
     },
+}
+
+/// `value` as a person writes it: in full while that is short, in scientific notation when it
+/// is huge or tiny (`1e300`, not three hundred digits).
+fn shown(value: f64) -> String {
+    let magnitude = value.abs();
+    if magnitude != 0.0 && !(1e-6..1e15).contains(&magnitude) {
+        format!("{value:e}")
+    } else {
+        format!("{value}")
+    }
 }
 
 /// A family of programs indexed by a size and parameters.

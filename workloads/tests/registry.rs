@@ -262,6 +262,17 @@ fn unknown_and_invalid_parameters_are_rejected() {
 }
 
 #[test]
+fn a_huge_parameter_is_shown_as_written_not_in_three_hundred_digits() {
+    let params = Params::from([("steps".to_string(), 1e300)]);
+    let err = instantiate(find("ode").unwrap(), None, &params).unwrap_err();
+    let message = err.to_string();
+    assert!(message.ends_with("got 1e300"), "{message}");
+    let params = Params::from([("steps".to_string(), 2.5)]);
+    let err = instantiate(find("ode").unwrap(), None, &params).unwrap_err();
+    assert!(err.to_string().ends_with("got 2.5"), "{err}");
+}
+
+#[test]
 fn an_unknown_name_lists_the_valid_ones() {
     let Err(WorkloadError::Unknown { name, valid }) = find("lstm") else {
         panic!("lstm is not registered");
