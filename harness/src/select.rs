@@ -8,7 +8,6 @@ use strategies::StrategyKind;
 use workloads::{Params, Workload};
 
 use crate::error::{Error, Result};
-use crate::measure::thread::MAX_THREADS;
 
 /// Split repeated and comma-separated list arguments (`--strategies a,b --strategies c`) into
 /// trimmed, non-empty items.
@@ -39,12 +38,34 @@ pub fn workloads(args: &[String]) -> Result<Vec<&'static dyn Workload>> {
     }
     let mut selected: Vec<&'static dyn Workload> = Vec::new();
     for name in names {
-        let w = workloads::find(name)?;
+        let w = workload(name)?;
         if !selected.iter().any(|s| s.name() == w.name()) {
             selected.push(w);
         }
     }
     Ok(selected)
+}
+
+/// `; did you mean `x`?` for the candidate closest to `given`, if one is close.
+fn did_you_mean<'a>(given: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(given, c), c))
+        .filter(|&(similarity, _)| similarity > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| format!("; did you mean `{c}`?"))
+        .unwrap_or_default()
+}
+
+/// Look up one workload by name; an unknown name gets the closest valid one and the list.
+pub fn workload(name: &str) -> Result<&'static dyn Workload> {
+    workloads::find(name).map_err(|e| match e {
+        workloads::WorkloadError::Unknown { name, valid } => Error::usage(format!(
+            "unknown workload `{name}`{}; valid workloads: {valid}",
+            did_you_mean(&name, workloads::all().iter().map(|w| w.name()))
+        )),
+        other => other.into(),
+    })
 }
 
 /// Look up one strategy by name.
@@ -59,7 +80,14 @@ pub fn strategy(name: &str) -> Result<StrategyKind> {
             StrategyKind::names()
         )),
         None => Error::usage(format!(
-            "unknown strategy `{name}`; valid strategies: {}",
+            "unknown strategy `{name}`{}; valid strategies: {}",
+            did_you_mean(
+                name,
+                StrategyKind::ALL
+                    .iter()
+                    .map(|s| s.name())
+                    .chain(strategies::peers::CATALOGUE.iter().map(|p| p.name))
+            ),
             StrategyKind::names()
         )),
     })
@@ -83,32 +111,15 @@ pub fn strategies(args: &[String]) -> Result<Vec<StrategyKind>> {
 
 /// Parse a size: a non-negative integer, also written in scientific notation (`1e4`).
 pub fn size(text: &str) -> Result<usize> {
-    let text = text.trim();
-    let bad = || {
-        Error::usage(format!(
-            "invalid size `{text}`: expected a non-negative integer such as 1000 or 1e4"
-        ))
-    };
-    if let Ok(n) = text.parse::<usize>() {
-        return Ok(n);
-    }
-    let v: f64 = text.parse().map_err(|_| bad())?;
-    if v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v <= 1e15 {
-        Ok(v as usize)
-    } else {
-        Err(bad())
-    }
+    crate::cli::args::size(text)
+        .map_err(|why| Error::usage(format!("invalid size `{}`: {why}", text.trim())))
 }
 
-/// Parse a thread count: a whole number from 1 to [`MAX_THREADS`].
+/// Parse a thread count: a whole number from 1 to
+/// [`MAX_THREADS`](crate::measure::thread::MAX_THREADS).
 pub fn thread_count(text: &str) -> Result<usize> {
-    let text = text.trim();
-    match text.parse::<usize>() {
-        Ok(n) if (1..=MAX_THREADS).contains(&n) => Ok(n),
-        _ => Err(Error::usage(format!(
-            "invalid thread count `{text}`: expected a whole number from 1 to {MAX_THREADS}"
-        ))),
-    }
+    crate::cli::args::thread_count(text)
+        .map_err(|why| Error::usage(format!("invalid thread count `{}`: {why}", text.trim())))
 }
 
 /// Parse `--threads` arguments (`1,2,4`, comma separated or repeated): thread counts, each
@@ -170,7 +181,7 @@ impl SizeSelection {
         for arg in args {
             match arg.split_once('=') {
                 Some((name, list)) => {
-                    let w = workloads::find(name.trim())?;
+                    let w = workload(name.trim())?;
                     let sizes = size_list(list)?;
                     selection
                         .per_workload

@@ -99,7 +99,9 @@ impl Comparison {
         let verdict = self.verdict_line();
         match style {
             TableStyle::Markdown => out.push_str(&format!("**dualbench compare: {verdict}**\n\n")),
-            TableStyle::Plain => out.push_str(&format!("compare: {verdict}\n\n")),
+            TableStyle::Plain | TableStyle::Fitted { .. } => {
+                out.push_str(&format!("compare: {verdict}\n\n"))
+            }
         }
         out.push_str(&format!(
             "{} (BASE) against {} (NEW); time: median change with its {}% bootstrap interval, \
