@@ -143,6 +143,20 @@ pub fn command() -> clap::Command {
     cli
 }
 
+/// [`command`] without its hidden commands (the children `run` and `gradbench` start), for
+/// the completion scripts, which would otherwise offer them.
+pub fn visible_command() -> clap::Command {
+    let full = command();
+    let mut visible = clap::Command::new("dualbench")
+        .version(env!("CARGO_PKG_VERSION"))
+        .subcommand_required(true)
+        .arg_required_else_help(true);
+    if let Some(about) = full.get_about() {
+        visible = visible.about(about.clone());
+    }
+    visible.subcommands(full.get_subcommands().filter(|c| !c.is_hide_set()).cloned())
+}
+
 /// Parse `args` (the program name first) with [`command`], its help wrapped to `width`
 /// columns. A misspelt command that names what `list` lists (`dualbench strategys`) gets a
 /// tip pointing to `dualbench list`.

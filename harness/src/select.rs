@@ -8,6 +8,7 @@ use strategies::StrategyKind;
 use workloads::{Params, Workload};
 
 use crate::error::{Error, Result};
+use crate::measure::thread::MAX_THREADS;
 
 /// Split repeated and comma-separated list arguments (`--strategies a,b --strategies c`) into
 /// trimmed, non-empty items.
@@ -115,11 +116,15 @@ pub fn size(text: &str) -> Result<usize> {
         .map_err(|why| Error::usage(format!("invalid size `{}`: {why}", text.trim())))
 }
 
-/// Parse a thread count: a whole number from 1 to
-/// [`MAX_THREADS`](crate::measure::thread::MAX_THREADS).
+/// Parse a thread count: a whole number from 1 to [`MAX_THREADS`].
 pub fn thread_count(text: &str) -> Result<usize> {
-    crate::cli::args::thread_count(text)
-        .map_err(|why| Error::usage(format!("invalid thread count `{}`: {why}", text.trim())))
+    let text = text.trim();
+    match text.parse::<usize>() {
+        Ok(n) if (1..=MAX_THREADS).contains(&n) => Ok(n),
+        _ => Err(Error::usage(format!(
+            "invalid thread count `{text}`: expected a whole number from 1 to {MAX_THREADS}"
+        ))),
+    }
 }
 
 /// Parse `--threads` arguments (`1,2,4`, comma separated or repeated): thread counts, each

@@ -15,7 +15,6 @@
 
 use std::path::PathBuf;
 
-use crate::measure::thread::MAX_THREADS;
 use crate::select;
 
 /// The largest size a parser accepts; each workload's own range is checked when it is built.
@@ -107,14 +106,10 @@ pub fn table_sizes(text: &str) -> Result<String, String> {
         .map_err(|e| e.to_string())
 }
 
-/// A thread count: a whole number from 1 to [`MAX_THREADS`].
+/// A thread count: a whole number from 1 to
+/// [`MAX_THREADS`](crate::measure::thread::MAX_THREADS) ([`select::thread_count`]).
 pub fn thread_count(text: &str) -> Result<usize, String> {
-    let valid = format!("a thread count from 1 to {MAX_THREADS}");
-    match whole(text, MAX_THREADS as u64) {
-        Ok(0) => Err(format!("0 threads cannot run anything; give {valid}")),
-        Ok(n) => Ok(n as usize),
-        Err(e) => Err(e.describe(&valid, MAX_THREADS as u64)),
-    }
+    select::thread_count(text).map_err(|e| e.to_string())
 }
 
 /// `run --threads`: thread counts, comma separated, each once; passed on as written.
@@ -307,7 +302,7 @@ mod tests {
         let e = size("-1").unwrap_err();
         assert!(e.contains("negative") && e.contains("1e4"), "{e}");
         let e = thread_count("0").unwrap_err();
-        assert!(e.contains("from 1 to 256"), "{e}");
+        assert!(e.contains("`0`") && e.contains("from 1 to 256"), "{e}");
         let e = count("abc").unwrap_err();
         assert!(
             e.contains("not a number") && e.contains("at least 1"),

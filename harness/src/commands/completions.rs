@@ -1,5 +1,6 @@
 //! `dualbench completions SHELL`: print a completion script for SHELL, generated from the same
-//! clap definition as the parser ([`crate::cli::command`]), so it never drifts from the flags.
+//! clap definition as the parser ([`crate::cli::visible_command`]: without the hidden
+//! commands), so it never drifts from the flags.
 
 use clap_complete::Shell;
 
@@ -22,7 +23,7 @@ pub struct CompletionsArgs {
 
 /// The completion script for `shell`.
 pub fn script(shell: Shell) -> Result<String> {
-    let mut command = cli::command();
+    let mut command = cli::visible_command();
     let mut bytes = Vec::new();
     clap_complete::generate(shell, &mut command, "dualbench", &mut bytes);
     String::from_utf8(bytes)
