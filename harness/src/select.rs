@@ -112,8 +112,21 @@ pub fn strategies(args: &[String]) -> Result<Vec<StrategyKind>> {
 
 /// Parse a size: a non-negative integer, also written in scientific notation (`1e4`).
 pub fn size(text: &str) -> Result<usize> {
-    crate::cli::args::size(text)
-        .map_err(|why| Error::usage(format!("invalid size `{}`: {why}", text.trim())))
+    let text = text.trim();
+    let bad = || {
+        Error::usage(format!(
+            "invalid size `{text}`: expected a non-negative integer such as 1000 or 1e4"
+        ))
+    };
+    if let Ok(n) = text.parse::<usize>() {
+        return Ok(n);
+    }
+    let v: f64 = text.parse().map_err(|_| bad())?;
+    if v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v <= 1e15 {
+        Ok(v as usize)
+    } else {
+        Err(bad())
+    }
 }
 
 /// Parse a thread count: a whole number from 1 to [`MAX_THREADS`].

@@ -60,6 +60,20 @@ pub enum TableStyle {
     },
 }
 
+impl TableStyle {
+    /// `text`, a paragraph printed with a table of this style: reflowed to the width of
+    /// [`TableStyle::Fitted`] ([`crate::output::reflow`]), unchanged in the other styles.
+    pub fn paragraph(self, text: &str) -> String {
+        match self {
+            TableStyle::Fitted { width } => {
+                let body = text.trim_end_matches('\n');
+                crate::output::reflow(body, width) + &text[body.len()..]
+            }
+            TableStyle::Plain | TableStyle::Markdown => text.to_string(),
+        }
+    }
+}
+
 /// A fitted column is never narrower than this, nor than its longest word up to
 /// [`MAX_WORD_FLOOR`] (or its widest cell, if narrower).
 pub const MIN_COLUMN_WIDTH: usize = 6;
@@ -577,6 +591,17 @@ mod tests {
         // Plain keeps the column.
         let plain = t.render(TableStyle::Plain);
         assert!(plain.lines().next().unwrap().ends_with("description"));
+    }
+
+    #[test]
+    fn paragraphs_wrap_only_when_fitted() {
+        let text = "compare: one two three four five six seven\n\n";
+        assert_eq!(
+            TableStyle::Fitted { width: 20 }.paragraph(text),
+            "compare: one two\nthree four five six\nseven\n\n"
+        );
+        assert_eq!(TableStyle::Plain.paragraph(text), text);
+        assert_eq!(TableStyle::Markdown.paragraph(text), text);
     }
 
     #[test]

@@ -80,6 +80,7 @@ const COMMANDS: [&str; 11] = [
 
 /// Bad command lines and what the error must name (the flag, or the file). `{dir}` is a fresh
 /// directory, `{never}` a path inside it that no command may create.
+#[rustfmt::skip]
 const BAD: &[(&[&str], &str)] = &[
     // dualbench itself
     (&[], "Usage"),
@@ -96,399 +97,47 @@ const BAD: &[(&[&str], &str)] = &[
     (&["list", "--strategys"], "--strategys"),
     (&["list", "workloads", "peers"], "peers"),
     // grad: sizes
-    (
-        &[
-            "grad",
-            "--workload",
-            "fdotprod",
-            "--strategy",
-            "tape",
-            "--size",
-            "-1",
-        ],
-        "--size",
-    ),
-    (
-        &[
-            "grad",
-            "--workload",
-            "fdotprod",
-            "--strategy",
-            "tape",
-            "--size",
-            "-1e3",
-        ],
-        "--size",
-    ),
-    (
-        &[
-            "grad",
-            "--workload",
-            "fdotprod",
-            "--strategy",
-            "tape",
-            "--size",
-            "abc",
-        ],
-        "--size",
-    ),
-    (
-        &[
-            "grad",
-            "--workload",
-            "fdotprod",
-            "--strategy",
-            "tape",
-            "--size",
-            "",
-        ],
-        "--size",
-    ),
-    (
-        &[
-            "grad",
-            "--workload",
-            "fdotprod",
-            "--strategy",
-            "tape",
-            "--size",
-            "1.5",
-        ],
-        "--size",
-    ),
-    (
-        &[
-            "grad",
-            "--workload",
-            "fdotprod",
-            "--strategy",
-            "tape",
-            "--size",
-            "1O00",
-        ],
-        "--size",
-    ),
-    (
-        &[
-            "grad",
-            "--workload",
-            "fdotprod",
-            "--strategy",
-            "tape",
-            "--size",
-            "1,000",
-        ],
-        "--size",
-    ),
-    (
-        &[
-            "grad",
-            "--workload",
-            "fdotprod",
-            "--strategy",
-            "tape",
-            "--size",
-            "1e300",
-        ],
-        "--size",
-    ),
-    (
-        &[
-            "grad",
-            "--workload",
-            "fdotprod",
-            "--strategy",
-            "tape",
-            "--size",
-            "NaN",
-        ],
-        "--size",
-    ),
-    (
-        &[
-            "grad",
-            "--workload",
-            "fdotprod",
-            "--strategy",
-            "tape",
-            "--size",
-            "inf",
-        ],
-        "--size",
-    ),
-    (
-        &[
-            "grad",
-            "--workload",
-            "fdotprod",
-            "--strategy",
-            "tape",
-            "--size",
-            "0",
-        ],
-        "size",
-    ),
-    (
-        &[
-            "grad",
-            "--workload",
-            "fmult",
-            "--strategy",
-            "tape",
-            "--size",
-            "10",
-        ],
-        "size",
-    ),
-    (
-        &[
-            "grad",
-            "--workload",
-            "fdotprod",
-            "--strategy",
-            "tape",
-            "--size",
-        ],
-        "--size",
-    ),
+    (&["grad", "--workload", "fdotprod", "--strategy", "tape", "--size", "-1"], "--size"),
+    (&["grad", "--workload", "fdotprod", "--strategy", "tape", "--size", "-1e3"], "--size"),
+    (&["grad", "--workload", "fdotprod", "--strategy", "tape", "--size", "abc"], "--size"),
+    (&["grad", "--workload", "fdotprod", "--strategy", "tape", "--size", ""], "--size"),
+    (&["grad", "--workload", "fdotprod", "--strategy", "tape", "--size", "1.5"], "--size"),
+    (&["grad", "--workload", "fdotprod", "--strategy", "tape", "--size", "1O00"], "--size"),
+    (&["grad", "--workload", "fdotprod", "--strategy", "tape", "--size", "1,000"], "--size"),
+    (&["grad", "--workload", "fdotprod", "--strategy", "tape", "--size", "1e300"], "--size"),
+    (&["grad", "--workload", "fdotprod", "--strategy", "tape", "--size", "NaN"], "--size"),
+    (&["grad", "--workload", "fdotprod", "--strategy", "tape", "--size", "inf"], "--size"),
+    (&["grad", "--workload", "fdotprod", "--strategy", "tape", "--size", "0"], "size"),
+    (&["grad", "--workload", "fmult", "--strategy", "tape", "--size", "10"], "size"),
+    (&["grad", "--workload", "fdotprod", "--strategy", "tape", "--size"], "--size"),
     // grad: names
-    (
-        &["grad", "--workload", "fdotprd", "--strategy", "tape"],
-        "did you mean `fdotprod`",
-    ),
-    (
-        &["grad", "--workload", "", "--strategy", "tape"],
-        "--workload",
-    ),
-    (
-        &["grad", "--workload", "fdotprod", "--strategy", "strategys"],
-        "--strategy",
-    ),
-    (
-        &["grad", "--workload", "fdotprod", "--strategy", "tapes"],
-        "did you mean `tape`",
-    ),
-    (
-        &["grad", "--workload", "fdotprod", "--strategy", ""],
-        "--strategy",
-    ),
-    (
-        &["grad", "--workload", "fdotprod", "--strategy", "peer-xad"],
-        "--strategy",
-    ),
+    (&["grad", "--workload", "fdotprd", "--strategy", "tape"], "did you mean `fdotprod`"),
+    (&["grad", "--workload", "", "--strategy", "tape"], "--workload"),
+    (&["grad", "--workload", "fdotprod", "--strategy", "strategys"], "--strategy"),
+    (&["grad", "--workload", "fdotprod", "--strategy", "tapes"], "did you mean `tape`"),
+    (&["grad", "--workload", "fdotprod", "--strategy", ""], "--strategy"),
+    (&["grad", "--workload", "fdotprod", "--strategy", "peer-xad"], "--strategy"),
     (&["grad", "--strategy", "tape"], "--workload"),
     (&["grad", "--workload", "fdotprod"], "--strategy"),
-    (
-        &["grad", "--workload", "fdotprod", "--strategys", "tape"],
-        "--strategy",
-    ),
+    (&["grad", "--workload", "fdotprod", "--strategys", "tape"], "--strategy"),
     // grad: threads, params, files
-    (
-        &[
-            "grad",
-            "--workload",
-            "fdotprod",
-            "--strategy",
-            "tape",
-            "--threads",
-            "0",
-        ],
-        "--threads",
-    ),
-    (
-        &[
-            "grad",
-            "--workload",
-            "fdotprod",
-            "--strategy",
-            "tape",
-            "--threads",
-            "-1",
-        ],
-        "--threads",
-    ),
-    (
-        &[
-            "grad",
-            "--workload",
-            "fdotprod",
-            "--strategy",
-            "tape",
-            "--threads",
-            "257",
-        ],
-        "--threads",
-    ),
-    (
-        &[
-            "grad",
-            "--workload",
-            "fdotprod",
-            "--strategy",
-            "tape",
-            "--threads",
-            "abc",
-        ],
-        "--threads",
-    ),
-    (
-        &[
-            "grad",
-            "--workload",
-            "fdotprod",
-            "--strategy",
-            "tape",
-            "--threads",
-            "",
-        ],
-        "--threads",
-    ),
-    (
-        &[
-            "grad",
-            "--workload",
-            "fdotprod",
-            "--strategy",
-            "tape",
-            "--threads",
-            "1.5",
-        ],
-        "--threads",
-    ),
-    (
-        &[
-            "grad",
-            "--workload",
-            "fdotprod",
-            "--strategy",
-            "tape",
-            "--param",
-            "x",
-        ],
-        "--param",
-    ),
-    (
-        &[
-            "grad",
-            "--workload",
-            "fdotprod",
-            "--strategy",
-            "tape",
-            "--param",
-            "=3",
-        ],
-        "--param",
-    ),
-    (
-        &[
-            "grad",
-            "--workload",
-            "square-chain",
-            "--strategy",
-            "tape",
-            "--param",
-            "x0=abc",
-        ],
-        "--param",
-    ),
-    (
-        &[
-            "grad",
-            "--workload",
-            "fdotprod",
-            "--strategy",
-            "tape",
-            "--param",
-            "",
-        ],
-        "--param",
-    ),
-    (
-        &[
-            "grad",
-            "--workload",
-            "square-chain",
-            "--strategy",
-            "tape",
-            "--param",
-            "strategys=1",
-        ],
-        "strategys",
-    ),
-    (
-        &[
-            "grad",
-            "--workload",
-            "fdotprod",
-            "--strategy",
-            "tape",
-            "--input",
-            "",
-        ],
-        "--input",
-    ),
-    (
-        &[
-            "grad",
-            "--workload",
-            "fdotprod",
-            "--strategy",
-            "tape",
-            "--input",
-            "{never}",
-        ],
-        "--input",
-    ),
-    (
-        &[
-            "grad",
-            "--workload",
-            "fdotprod",
-            "--strategy",
-            "tape",
-            "--input",
-            "{dir}",
-        ],
-        "--input",
-    ),
-    (
-        &[
-            "grad",
-            "--workload",
-            "fdotprod",
-            "--strategy",
-            "tape",
-            "--cotangent",
-            "",
-        ],
-        "--cotangent",
-    ),
-    (
-        &[
-            "grad",
-            "--workload",
-            "fdotprod",
-            "--strategy",
-            "tape",
-            "--cotangent",
-            "{never}",
-        ],
-        "--cotangent",
-    ),
-    (
-        &[
-            "grad",
-            "--workload",
-            "fdotprod",
-            "--strategy",
-            "tape",
-            "--input",
-            "-",
-            "--cotangent",
-            "-",
-        ],
-        "--cotangent",
-    ),
+    (&["grad", "--workload", "fdotprod", "--strategy", "tape", "--threads", "0"], "--threads"),
+    (&["grad", "--workload", "fdotprod", "--strategy", "tape", "--threads", "-1"], "--threads"),
+    (&["grad", "--workload", "fdotprod", "--strategy", "tape", "--threads", "257"], "--threads"),
+    (&["grad", "--workload", "fdotprod", "--strategy", "tape", "--threads", "abc"], "--threads"),
+    (&["grad", "--workload", "fdotprod", "--strategy", "tape", "--threads", ""], "--threads"),
+    (&["grad", "--workload", "fdotprod", "--strategy", "tape", "--threads", "1.5"], "--threads"),
+    (&["grad", "--workload", "fdotprod", "--strategy", "tape", "--param", "x"], "--param"),
+    (&["grad", "--workload", "fdotprod", "--strategy", "tape", "--param", "=3"], "--param"),
+    (&["grad", "--workload", "square-chain", "--strategy", "tape", "--param", "x0=abc"], "--param"),
+    (&["grad", "--workload", "fdotprod", "--strategy", "tape", "--param", ""], "--param"),
+    (&["grad", "--workload", "square-chain", "--strategy", "tape", "--param", "strategys=1"], "strategys"),
+    (&["grad", "--workload", "fdotprod", "--strategy", "tape", "--input", ""], "--input"),
+    (&["grad", "--workload", "fdotprod", "--strategy", "tape", "--input", "{never}"], "--input"),
+    (&["grad", "--workload", "fdotprod", "--strategy", "tape", "--input", "{dir}"], "--input"),
+    (&["grad", "--workload", "fdotprod", "--strategy", "tape", "--cotangent", ""], "--cotangent"),
+    (&["grad", "--workload", "fdotprod", "--strategy", "tape", "--cotangent", "{never}"], "--cotangent"),
+    (&["grad", "--workload", "fdotprod", "--strategy", "tape", "--input", "-", "--cotangent", "-"], "--cotangent"),
     // verify
     (&["verify", "--workloads", "nope"], "--workloads"),
     (&["verify", "--workloads", ""], "--workloads"),
@@ -510,10 +159,7 @@ const BAD: &[(&[&str], &str)] = &[
     (&["verify", "--random", "2", "--seed", "-1"], "--seed"),
     (&["verify", "--random", "2", "--seed", "abc"], "--seed"),
     (&["verify", "--random", "2", "--seed", "1e30"], "--seed"),
-    (
-        &["verify", "--random", "2", "--workloads", "fmult"],
-        "--random",
-    ),
+    (&["verify", "--random", "2", "--workloads", "fmult"], "--random"),
     (&["verify", "--threads", "0"], "--threads"),
     (&["verify", "--threads", "-2"], "--threads"),
     (&["verify", "--threads", "x"], "--threads"),
@@ -522,61 +168,23 @@ const BAD: &[(&[&str], &str)] = &[
     // run
     (&["run", "--out", "{never}", "--suite", "nope"], "--suite"),
     (&["run", "--out", "{never}", "--suite", "quik"], "--suite"),
-    (
-        &["run", "--out", "{never}", "--workloads", "nope"],
-        "--workloads",
-    ),
-    (
-        &["run", "--out", "{never}", "--workloads", ""],
-        "--workloads",
-    ),
-    (
-        &["run", "--out", "{never}", "--strategies", "strategys"],
-        "--strategies",
-    ),
-    (
-        &["run", "--out", "{never}", "--strategies", ","],
-        "--strategies",
-    ),
-    (
-        &["run", "--out", "{never}", "--strategys", "tape"],
-        "--strategies",
-    ),
+    (&["run", "--out", "{never}", "--workloads", "nope"], "--workloads"),
+    (&["run", "--out", "{never}", "--workloads", ""], "--workloads"),
+    (&["run", "--out", "{never}", "--strategies", "strategys"], "--strategies"),
+    (&["run", "--out", "{never}", "--strategies", ","], "--strategies"),
+    (&["run", "--out", "{never}", "--strategys", "tape"], "--strategies"),
     (&["run", "--out", "{never}", "--sizes", "-5"], "--sizes"),
     (&["run", "--out", "{never}", "--sizes", "abc"], "--sizes"),
     (&["run", "--out", "{never}", "--sizes", ""], "--sizes"),
     (&["run", "--out", "{never}", "--sizes", "1e300"], "--sizes"),
-    (
-        &[
-            "run",
-            "--out",
-            "{never}",
-            "--workloads",
-            "fmult",
-            "--sizes",
-            "fmult=3",
-        ],
-        "--sizes",
-    ),
+    (&["run", "--out", "{never}", "--workloads", "fmult", "--sizes", "fmult=3"], "--sizes"),
     (&["run", "--out", "{never}", "--param", "x"], "--param"),
-    (
-        &["run", "--out", "{never}", "--param", "steps=abc"],
-        "--param",
-    ),
+    (&["run", "--out", "{never}", "--param", "steps=abc"], "--param"),
     (&["run", "--out", "{never}", "--threads", "0"], "--threads"),
     (&["run", "--out", "{never}", "--threads", "-1"], "--threads"),
-    (
-        &["run", "--out", "{never}", "--threads", "1,1"],
-        "--threads",
-    ),
-    (
-        &["run", "--out", "{never}", "--threads", "abc"],
-        "--threads",
-    ),
-    (
-        &["run", "--out", "{never}", "--threads", "257"],
-        "--threads",
-    ),
+    (&["run", "--out", "{never}", "--threads", "1,1"], "--threads"),
+    (&["run", "--out", "{never}", "--threads", "abc"], "--threads"),
+    (&["run", "--out", "{never}", "--threads", "257"], "--threads"),
     (&["run", "--out", "{never}", "--budget", "-1"], "--budget"),
     (&["run", "--out", "{never}", "--budget", "0"], "--budget"),
     (&["run", "--out", "{never}", "--budget", "abc"], "--budget"),
@@ -589,49 +197,19 @@ const BAD: &[(&[&str], &str)] = &[
     (&["run", "--out", "{never}", "--repeat", "abc"], "--repeat"),
     (&["run", "--out", "{never}", "--repeat", "1.5"], "--repeat"),
     (&["run", "--out", "{never}", "--repeat", ""], "--repeat"),
-    (
-        &["run", "--out", "{never}", "--min-time", "-1"],
-        "--min-time",
-    ),
-    (
-        &["run", "--out", "{never}", "--min-time", "abc"],
-        "--min-time",
-    ),
-    (
-        &["run", "--out", "{never}", "--min-time", "1e20"],
-        "--min-time",
-    ),
+    (&["run", "--out", "{never}", "--min-time", "-1"], "--min-time"),
+    (&["run", "--out", "{never}", "--min-time", "abc"], "--min-time"),
+    (&["run", "--out", "{never}", "--min-time", "1e20"], "--min-time"),
     (&["run", "--out", "{never}", "--warmup", "-0.5"], "--warmup"),
     (&["run", "--out", "{never}", "--warmup", "x"], "--warmup"),
     (&["run", "--out", "{never}", "--warmup", "1e9"], "--warmup"),
-    (
-        &["run", "--out", "{never}", "--stack-mib", "0"],
-        "--stack-mib",
-    ),
-    (
-        &["run", "--out", "{never}", "--stack-mib", "-1"],
-        "--stack-mib",
-    ),
-    (
-        &["run", "--out", "{never}", "--stack-mib", "abc"],
-        "--stack-mib",
-    ),
-    (
-        &["run", "--out", "{never}", "--stack-mib", "100000000"],
-        "--stack-mib",
-    ),
-    (
-        &["run", "--out", "{never}", "--memory-limit-mib", "-1"],
-        "--memory-limit-mib",
-    ),
-    (
-        &["run", "--out", "{never}", "--memory-limit-mib", "abc"],
-        "--memory-limit-mib",
-    ),
-    (
-        &["run", "--out", "{never}", "--memory-limit-mib", "1e12"],
-        "--memory-limit-mib",
-    ),
+    (&["run", "--out", "{never}", "--stack-mib", "0"], "--stack-mib"),
+    (&["run", "--out", "{never}", "--stack-mib", "-1"], "--stack-mib"),
+    (&["run", "--out", "{never}", "--stack-mib", "abc"], "--stack-mib"),
+    (&["run", "--out", "{never}", "--stack-mib", "100000000"], "--stack-mib"),
+    (&["run", "--out", "{never}", "--memory-limit-mib", "-1"], "--memory-limit-mib"),
+    (&["run", "--out", "{never}", "--memory-limit-mib", "abc"], "--memory-limit-mib"),
+    (&["run", "--out", "{never}", "--memory-limit-mib", "1e12"], "--memory-limit-mib"),
     (&["run", "--out", ""], "--out"),
     (&["run", "--resume", ""], "--resume"),
     (&["run", "--resume", "{never}", "--budget", "1"], "--resume"),
@@ -644,30 +222,15 @@ const BAD: &[(&[&str], &str)] = &[
     // merge
     (&["merge", "--out", "{never}"], "RESULTS"),
     (&["merge", "", "--out", "{never}"], "RESULTS"),
-    (
-        &["merge", "{dir}/missing.json", "--out", "{never}"],
-        "missing.json",
-    ),
+    (&["merge", "{dir}/missing.json", "--out", "{never}"], "missing.json"),
     (&["merge", "{dir}"], "--out"),
     (&["merge", "{dir}", "--out", ""], "--out"),
-    (
-        &["merge", "{dir}", "--out", "{never}", "--format", "yaml"],
-        "--format",
-    ),
+    (&["merge", "{dir}", "--out", "{never}", "--format", "yaml"], "--format"),
     // check
     (&["check", "--claims", ""], "--claims"),
     (&["check", "--claims", "{dir}/missing.toml"], "missing.toml"),
     (&["check", "--results", ""], "--results"),
-    (
-        &[
-            "check",
-            "--claims",
-            "{claims}",
-            "--results",
-            "{dir}/missing",
-        ],
-        "{dir}/missing",
-    ),
+    (&["check", "--claims", "{claims}", "--results", "{dir}/missing"], "{dir}/missing"),
     (&["check", "--claim", ""], "--claim"),
     (&["check", "--claim", ","], "--claim"),
     (&["check", "--format", "yaml"], "--format"),
@@ -676,112 +239,37 @@ const BAD: &[(&[&str], &str)] = &[
     (&["plot"], "--results"),
     (&["plot", "--results", ""], "--results"),
     (&["plot", "--results", "{dir}/missing"], "missing"),
-    (
-        &["plot", "--results", "{dir}", "--images", "gif"],
-        "--images",
-    ),
+    (&["plot", "--results", "{dir}", "--images", "gif"], "--images"),
     (&["plot", "--results", "{dir}", "--images", ""], "--images"),
-    (
-        &["plot", "--results", "{dir}", "--reference", ""],
-        "--reference",
-    ),
-    (
-        &["plot", "--results", "{dir}", "--workloads", ""],
-        "--workloads",
-    ),
-    (
-        &["plot", "--results", "{dir}", "--strategies", ","],
-        "--strategies",
-    ),
-    (
-        &["plot", "--results", "{dir}", "--table-sizes", "fdotprod"],
-        "--table-sizes",
-    ),
-    (
-        &["plot", "--results", "{dir}", "--table-sizes", "fdotprod=-1"],
-        "--table-sizes",
-    ),
-    (
-        &[
-            "plot",
-            "--results",
-            "{dir}",
-            "--table-sizes",
-            "fdotprod=abc",
-        ],
-        "--table-sizes",
-    ),
+    (&["plot", "--results", "{dir}", "--reference", ""], "--reference"),
+    (&["plot", "--results", "{dir}", "--workloads", ""], "--workloads"),
+    (&["plot", "--results", "{dir}", "--strategies", ","], "--strategies"),
+    (&["plot", "--results", "{dir}", "--table-sizes", "fdotprod"], "--table-sizes"),
+    (&["plot", "--results", "{dir}", "--table-sizes", "fdotprod=-1"], "--table-sizes"),
+    (&["plot", "--results", "{dir}", "--table-sizes", "fdotprod=abc"], "--table-sizes"),
     (&["plot", "--results", "{dir}", "--out", ""], "--out"),
     (&["plot", "--results", "{dir}", "--claims", ""], "--claims"),
     // compare
     (&["compare", "{dir}"], "NEW"),
     (&["compare", "", "{dir}"], "BASE"),
     (&["compare", "{dir}/a", "{dir}/b"], "{dir}/a"),
-    (
-        &["compare", "{dir}", "{dir}", "--time-threshold", "-0.1"],
-        "--time-threshold",
-    ),
-    (
-        &["compare", "{dir}", "{dir}", "--time-threshold", "abc"],
-        "--time-threshold",
-    ),
-    (
-        &["compare", "{dir}", "{dir}", "--time-threshold", "NaN"],
-        "--time-threshold",
-    ),
-    (
-        &["compare", "{dir}", "{dir}", "--time-threshold", "inf"],
-        "--time-threshold",
-    ),
-    (
-        &[
-            "compare",
-            "{dir}",
-            "{dir}",
-            "--instructions-threshold",
-            "-1",
-        ],
-        "--instructions-threshold",
-    ),
-    (
-        &["compare", "{dir}", "{dir}", "--fail-on", "nope"],
-        "--fail-on",
-    ),
-    (
-        &["compare", "{dir}", "{dir}", "--format", "csv"],
-        "--format",
-    ),
+    (&["compare", "{dir}", "{dir}", "--time-threshold", "-0.1"], "--time-threshold"),
+    (&["compare", "{dir}", "{dir}", "--time-threshold", "abc"], "--time-threshold"),
+    (&["compare", "{dir}", "{dir}", "--time-threshold", "NaN"], "--time-threshold"),
+    (&["compare", "{dir}", "{dir}", "--time-threshold", "inf"], "--time-threshold"),
+    (&["compare", "{dir}", "{dir}", "--instructions-threshold", "-1"], "--instructions-threshold"),
+    (&["compare", "{dir}", "{dir}", "--fail-on", "nope"], "--fail-on"),
+    (&["compare", "{dir}", "{dir}", "--format", "csv"], "--format"),
     // gradbench
     (&["gradbench"], "--strategy"),
     (&["gradbench", "--strategy", "strategys"], "--strategy"),
     (&["gradbench", "--strategy", ""], "--strategy"),
     (&["gradbench", "--strategy", "primal"], "primal"),
-    (
-        &["gradbench", "--strategy", "tape", "--work-cap", "-1"],
-        "--work-cap",
-    ),
-    (
-        &["gradbench", "--strategy", "tape", "--work-cap", "abc"],
-        "--work-cap",
-    ),
-    (
-        &["gradbench", "--strategy", "tape", "--work-cap", "NaN"],
-        "--work-cap",
-    ),
-    (
-        &[
-            "gradbench",
-            "--strategy",
-            "tape",
-            "--memory-limit-mib",
-            "-1",
-        ],
-        "--memory-limit-mib",
-    ),
-    (
-        &["gradbench", "--strategy", "tape", "--memory-limit-mib", "x"],
-        "--memory-limit-mib",
-    ),
+    (&["gradbench", "--strategy", "tape", "--work-cap", "-1"], "--work-cap"),
+    (&["gradbench", "--strategy", "tape", "--work-cap", "abc"], "--work-cap"),
+    (&["gradbench", "--strategy", "tape", "--work-cap", "NaN"], "--work-cap"),
+    (&["gradbench", "--strategy", "tape", "--memory-limit-mib", "-1"], "--memory-limit-mib"),
+    (&["gradbench", "--strategy", "tape", "--memory-limit-mib", "x"], "--memory-limit-mib"),
     // completions and man
     (&["completions"], "SHELL"),
     (&["completions", "bsh"], "'bash'"),
@@ -1031,6 +519,28 @@ fn check_and_run_tables_fit_the_terminal() {
         );
         assert_fits("run", &run, width);
         assert!(text(&run.stdout).contains("naive"));
+    }
+}
+
+#[test]
+fn verify_and_compare_fit_the_terminal() {
+    let baseline = Path::new(env!("CARGO_MANIFEST_DIR")).join("../results/baseline");
+    let baseline = baseline.to_str().unwrap();
+    for width in [80, 200] {
+        let compare = dualbench_at(Some(width), &["compare", baseline, baseline, "--quiet"]);
+        assert_fits("compare", &compare, width);
+        let verify = dualbench_at(
+            Some(width),
+            &[
+                "verify",
+                "--workloads",
+                "fmult,fdotprod",
+                "--strategies",
+                "tape,naive",
+                "-q",
+            ],
+        );
+        assert_fits("verify", &verify, width);
     }
 }
 

@@ -4,8 +4,8 @@
 //! it and what would be valid. clap puts the flag and the value in front of the message:
 //!
 //! ```text
-//! error: invalid value '-1' for '--size <SIZE>': a size cannot be negative; sizes are whole
-//! numbers such as 1000 or 1e4
+//! error: invalid value 'abc' for '--repeat <N>': not a number; give a whole number of at
+//! least 1, such as 10
 //! ```
 //!
 //! The flags that take numbers also set `allow_negative_numbers`, so that `--size -1` reaches
@@ -16,9 +16,6 @@
 use std::path::PathBuf;
 
 use crate::select;
-
-/// The largest size a parser accepts; each workload's own range is checked when it is built.
-pub const MAX_SIZE: u64 = 1_000_000_000_000_000;
 
 /// The longest duration `--budget`, `--min-time` and `--warmup` accept, in seconds (11.6
 /// days): a longer one is a typo, and durations far beyond it overflow the clock's arithmetic.
@@ -84,11 +81,9 @@ fn whole(text: &str, max: u64) -> Result<u64, NotWhole> {
     }
 }
 
-/// A size (`grad --size`, the sizes of `--sizes`): a whole number such as 1000 or 1e4.
+/// A size (`grad --size`): a whole number such as 1000 or 1e4 ([`select::size`]).
 pub fn size(text: &str) -> Result<usize, String> {
-    whole(text, MAX_SIZE)
-        .map(|n| n as usize)
-        .map_err(|e| e.describe("a size: a whole number such as 1000 or 1e4", MAX_SIZE))
+    select::size(text).map_err(|e| e.to_string())
 }
 
 /// `--sizes`: `100,200` for every workload, or `fdotprod=100,200` for one; checked with
@@ -283,24 +278,24 @@ mod tests {
 
     #[test]
     fn whole_numbers_say_why_not() {
-        assert_eq!(whole("1e4", MAX_SIZE), Ok(10_000));
-        assert_eq!(whole(" 250 ", MAX_SIZE), Ok(250));
-        assert_eq!(whole("2.5e3", MAX_SIZE), Ok(2500));
-        assert_eq!(whole("", MAX_SIZE), Err(NotWhole::Empty));
-        assert_eq!(whole("-1", MAX_SIZE), Err(NotWhole::Negative));
-        assert_eq!(whole("-1,5", MAX_SIZE), Err(NotWhole::Negative));
-        assert_eq!(whole("1.5", MAX_SIZE), Err(NotWhole::Fraction));
-        assert_eq!(whole("1O00", MAX_SIZE), Err(NotWhole::NotANumber));
-        assert_eq!(whole("NaN", MAX_SIZE), Err(NotWhole::NotANumber));
-        assert_eq!(whole("inf", MAX_SIZE), Err(NotWhole::TooLarge));
-        assert_eq!(whole("1e300", MAX_SIZE), Err(NotWhole::TooLarge));
+        assert_eq!(whole("1e4", u64::MAX), Ok(10_000));
+        assert_eq!(whole(" 250 ", u64::MAX), Ok(250));
+        assert_eq!(whole("2.5e3", u64::MAX), Ok(2500));
+        assert_eq!(whole("", u64::MAX), Err(NotWhole::Empty));
+        assert_eq!(whole("-1", u64::MAX), Err(NotWhole::Negative));
+        assert_eq!(whole("-1,5", u64::MAX), Err(NotWhole::Negative));
+        assert_eq!(whole("1.5", u64::MAX), Err(NotWhole::Fraction));
+        assert_eq!(whole("1O00", u64::MAX), Err(NotWhole::NotANumber));
+        assert_eq!(whole("NaN", u64::MAX), Err(NotWhole::NotANumber));
+        assert_eq!(whole("inf", u64::MAX), Err(NotWhole::TooLarge));
+        assert_eq!(whole("1e300", u64::MAX), Err(NotWhole::TooLarge));
         assert_eq!(whole("257", 256), Err(NotWhole::TooLarge));
     }
 
     #[test]
     fn messages_say_what_is_valid() {
         let e = size("-1").unwrap_err();
-        assert!(e.contains("negative") && e.contains("1e4"), "{e}");
+        assert!(e.contains("`-1`") && e.contains("1e4"), "{e}");
         let e = thread_count("0").unwrap_err();
         assert!(e.contains("`0`") && e.contains("from 1 to 256"), "{e}");
         let e = count("abc").unwrap_err();

@@ -100,10 +100,10 @@ impl Comparison {
         match style {
             TableStyle::Markdown => out.push_str(&format!("**dualbench compare: {verdict}**\n\n")),
             TableStyle::Plain | TableStyle::Fitted { .. } => {
-                out.push_str(&format!("compare: {verdict}\n\n"))
+                out.push_str(&style.paragraph(&format!("compare: {verdict}\n\n")))
             }
         }
-        out.push_str(&format!(
+        out.push_str(&style.paragraph(&format!(
             "{} (BASE) against {} (NEW); time: median change with its {}% bootstrap interval, \
              flagged beyond {}%; counters and allocations exact; instructions beyond {}%.\n\n",
             self.base,
@@ -111,7 +111,7 @@ impl Comparison {
             short(self.confidence * 100.0),
             short(self.time_threshold * 100.0),
             short(self.instructions_threshold * 100.0)
-        ));
+        )));
         if changed.is_empty() {
             out.push_str("No case changed.\n");
         } else {
