@@ -194,14 +194,19 @@ fn fitted(command: clap::Command, width: usize) -> clap::Command {
 /// The sections of `dualbench list`, which a user may type as a command.
 const LISTED: [&str; 3] = ["strategies", "workloads", "peers"];
 
-/// An unknown command close to `strategies`, `workloads` or `peers` gets the tip to run
-/// `dualbench list` with that section.
+/// An unknown command (`dualbench strategys`), or an unknown flag that clap has no suggestion
+/// for (`dualbench list --strategys`), close to `strategies`, `workloads` or `peers` gets the
+/// tip to run `dualbench list` with that section.
 fn with_list_tip(mut error: clap::Error) -> clap::Error {
-    if error.kind() != ErrorKind::InvalidSubcommand {
-        return error;
-    }
-    let Some(ContextValue::String(given)) = error.get(ContextKind::InvalidSubcommand) else {
-        return error;
+    let given = match (error.kind(), error.get(ContextKind::InvalidSubcommand)) {
+        (ErrorKind::InvalidSubcommand, Some(ContextValue::String(given))) => given.clone(),
+        (ErrorKind::UnknownArgument, _) if error.get(ContextKind::SuggestedArg).is_none() => {
+            match error.get(ContextKind::InvalidArg) {
+                Some(ContextValue::String(flag)) => flag.trim_start_matches('-').to_string(),
+                _ => return error,
+            }
+        }
+        _ => return error,
     };
     let given = given.to_lowercase();
     let Some(section) = LISTED
@@ -272,6 +277,18 @@ mod tests {
             let e = parse(["dualbench", typed], 100).unwrap_err().to_string();
             assert!(e.contains("dualbench list "), "{typed}: {e}");
         }
+        let e = parse(["dualbench", "list", "--strategys"], 100)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("run `dualbench list strategies`"), "{e}");
+        // A flag clap can suggest keeps clap's suggestion only.
+        let e = parse(["dualbench", "run", "--strategys", "tape"], 100)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("'--strategies'") && !e.contains("dualbench list"),
+            "{e}"
+        );
         let e = parse(["dualbench", "frobnicate"], 100)
             .unwrap_err()
             .to_string();

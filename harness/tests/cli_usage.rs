@@ -94,7 +94,7 @@ const BAD: &[(&[&str], &str)] = &[
     (&["list", "--format", ""], "--format"),
     (&["list", "strategys"], "'strategies'"),
     (&["list", "everything"], "SECTION"),
-    (&["list", "--strategys"], "--strategys"),
+    (&["list", "--strategys"], "dualbench list strategies"),
     (&["list", "workloads", "peers"], "peers"),
     // grad: sizes
     (&["grad", "--workload", "fdotprod", "--strategy", "tape", "--size", "-1"], "--size"),
