@@ -43,7 +43,7 @@ pub fn pages() -> Result<Vec<Page>> {
 }
 
 fn page(command: clap::Command) -> Result<Page> {
-    let man = Man::new(command);
+    let man = Man::new(command).source(concat!("dualbench ", env!("CARGO_PKG_VERSION")));
     let mut bytes = Vec::new();
     man.render(&mut bytes).map_err(|source| Error::Io {
         context: format!("rendering the man page {}", man.get_filename()),
