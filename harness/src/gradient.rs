@@ -156,7 +156,7 @@ pub struct Request {
 
 /// Validate the request, evaluate, and build the report (everything but printing it).
 pub fn compute(args: &Request) -> Result<GradReport> {
-    let workload = workloads::find(&args.workload)?;
+    let workload = select::workload(&args.workload)?;
     let strategy = select::strategy(&args.strategy)?;
     let params = select::params(&args.params)?;
     let mut instance = workloads::instantiate(workload, args.size, &params)?;
@@ -167,7 +167,7 @@ pub fn compute(args: &Request) -> Result<GradReport> {
     }
     if let Some(path) = &args.input {
         let x = read_vector(path, "--input")?;
-        check_input_len(workload.name(), &instance, &x)?;
+        check_input_len(path, workload.name(), &instance, &x)?;
         instance.input = x;
     }
     let m = instance.program.output_len();
@@ -291,7 +291,9 @@ fn is_stdin(path: Option<&Path>) -> bool {
     path.is_some_and(|p| p == Path::new("-"))
 }
 
-fn check_input_len(workload: &str, instance: &Instance, x: &[f64]) -> Result<()> {
+/// An error unless `x`, read from `path`, has one number per input of the instance; it names
+/// the workload's input count and layout.
+fn check_input_len(path: &Path, workload: &str, instance: &Instance, x: &[f64]) -> Result<()> {
     let n = instance.program.input_len();
     if x.len() == n {
         return Ok(());
@@ -306,73 +308,191 @@ fn check_input_len(workload: &str, instance: &Instance, x: &[f64]) -> Result<()>
         Some(size) => format!(" at size {size}"),
         None => String::new(),
     };
+    let source = if path == Path::new("-") {
+        "stdin".to_string()
+    } else {
+        format!("`{}`", path.display())
+    };
     Err(Error::usage(format!(
-        "--input has {} numbers but workload `{workload}`{at} takes {n}: {layout}",
+        "--input {source} has {} numbers but workload `{workload}`{at} takes {n} inputs: \
+         {layout}",
         x.len()
     )))
 }
 
+/// What `--input` and `--cotangent` files hold, for error messages.
+const EXPECTED_VECTOR: &str = "expected a JSON array of numbers such as [1.0, 2.5, -3] \
+                               (non-finite numbers as \"NaN\", \"inf\", \"-inf\")";
+
 /// Read a vector of numbers from `path` (`-` = stdin): a JSON array whose elements are numbers
-/// or the strings `"NaN"`, `"inf"`, `"-inf"`. `flag` names the option in error messages.
+/// or the strings `"NaN"`, `"inf"`, `"-inf"`. `flag` names the option in error messages, which
+/// also name the file, the line, the column and the element.
 pub fn read_vector(path: &Path, flag: &str) -> Result<Vec<f64>> {
-    let (text, source) = if path == Path::new("-") {
-        let mut text = String::new();
+    let (bytes, source) = if path == Path::new("-") {
+        let mut bytes = Vec::new();
         std::io::stdin()
-            .read_to_string(&mut text)
+            .read_to_end(&mut bytes)
             .map_err(|source| Error::Io {
                 context: format!("{flag}: reading stdin"),
                 source,
             })?;
-        (text, "stdin".to_string())
+        (bytes, "stdin".to_string())
     } else {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+        let bytes = std::fs::read(path).map_err(|source| Error::Io {
             context: format!("{flag}: reading `{}`", path.display()),
             source,
         })?;
-        (text, format!("`{}`", path.display()))
+        (bytes, format!("`{}`", path.display()))
     };
-    parse_vector(&text).map_err(|why| Error::usage(format!("{flag} {source}: {why}")))
+    parse_vector(&bytes).map_err(|why| Error::usage(format!("{flag} {source}: {why}")))
+}
+
+/// Why a vector file was refused, and where.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VectorError {
+    /// The line (from 1) of the fault; 0 when the fault is the file as a whole.
+    pub line: usize,
+    /// The column (from 1) of the fault on that line.
+    pub column: usize,
+    /// The element (from 0) being read, when the fault is inside the array.
+    pub element: Option<usize>,
+    /// What is wrong.
+    pub problem: String,
+}
+
+impl std::fmt::Display for VectorError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.line > 0 {
+            write!(f, "line {}, column {}", self.line, self.column)?;
+            if let Some(element) = self.element {
+                write!(f, " (element {element})")?;
+            }
+            write!(f, ": ")?;
+        }
+        write!(f, "{}; {EXPECTED_VECTOR}", self.problem)
+    }
 }
 
 /// Parse a JSON array of numbers (non-finite entries as `"NaN"`, `"inf"`, `"-inf"`).
-pub fn parse_vector(text: &str) -> std::result::Result<Vec<f64>, String> {
-    const EXPECTED: &str = "expected a JSON array of numbers such as [1.0, 2.5, -3]";
-    let value: serde_json::Value =
-        serde_json::from_str(text).map_err(|e| format!("not valid JSON ({e}); {EXPECTED}"))?;
-    let serde_json::Value::Array(items) = value else {
-        return Err(format!("{EXPECTED}, found {}", json_kind(&value)));
-    };
-    items
-        .iter()
-        .enumerate()
-        .map(|(i, item)| match item {
-            serde_json::Value::Number(n) => n
-                .as_f64()
-                .ok_or_else(|| format!("element {i} ({n}) is not representable as f64")),
-            serde_json::Value::String(s) if s == "NaN" => Ok(f64::NAN),
-            serde_json::Value::String(s) if s == "inf" => Ok(f64::INFINITY),
-            serde_json::Value::String(s) if s == "-inf" => Ok(f64::NEG_INFINITY),
-            other => Err(format!(
-                "element {i} is {} `{other}`, not a number (non-finite numbers are written \"NaN\", \"inf\", \"-inf\")",
-                json_kind(other)
-            )),
-        })
-        .collect()
+pub fn parse_vector(bytes: &[u8]) -> std::result::Result<Vec<f64>, VectorError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(VectorError {
+            line: 0,
+            column: 0,
+            element: None,
+            problem: "the file is empty".into(),
+        });
+    }
+    let progress = std::cell::Cell::new(None);
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let parsed = serde::de::DeserializeSeed::deserialize(
+        VectorSeed {
+            progress: &progress,
+        },
+        &mut deserializer,
+    )
+    .and_then(|v| deserializer.end().map(|()| v));
+    parsed.map_err(|e| {
+        let suffix = format!(" at line {} column {}", e.line(), e.column());
+        let message = e.to_string();
+        VectorError {
+            line: e.line(),
+            column: e.column(),
+            element: progress.get(),
+            problem: message
+                .strip_suffix(&suffix)
+                .unwrap_or(&message)
+                .to_string(),
+        }
+    })
 }
 
-fn json_kind(value: &serde_json::Value) -> &'static str {
-    match value {
-        serde_json::Value::Null => "null",
-        serde_json::Value::Bool(_) => "a boolean",
-        serde_json::Value::Number(_) => "a number",
-        serde_json::Value::String(_) => "a string",
-        serde_json::Value::Array(_) => "an array",
-        serde_json::Value::Object(_) => "an object",
+/// Deserialises the array, counting in `progress` the element being read.
+struct VectorSeed<'a> {
+    progress: &'a std::cell::Cell<Option<usize>>,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for VectorSeed<'_> {
+    type Value = Vec<f64>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> std::result::Result<Vec<f64>, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for VectorSeed<'_> {
+    type Value = Vec<f64>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an array")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(
+        self,
+        mut seq: A,
+    ) -> std::result::Result<Vec<f64>, A::Error> {
+        let mut values = Vec::new();
+        self.progress.set(Some(0));
+        while let Some(Element(v)) = seq.next_element()? {
+            values.push(v);
+            self.progress.set(Some(values.len()));
+        }
+        // The closing bracket is read after the last element: a fault there is after it.
+        self.progress.set(None);
+        Ok(values)
+    }
+}
+
+/// One element: a number, or one of the strings of the non-finite numbers.
+struct Element(f64);
+
+impl<'de> serde::Deserialize<'de> for Element {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> std::result::Result<Self, D::Error> {
+        deserializer.deserialize_any(ElementVisitor)
+    }
+}
+
+struct ElementVisitor;
+
+impl serde::de::Visitor<'_> for ElementVisitor {
+    type Value = Element;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a number, or \"NaN\", \"inf\" or \"-inf\"")
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> std::result::Result<Element, E> {
+        Ok(Element(v))
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> std::result::Result<Element, E> {
+        Ok(Element(v as f64))
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> std::result::Result<Element, E> {
+        Ok(Element(v as f64))
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> std::result::Result<Element, E> {
+        match v {
+            "NaN" => Ok(Element(f64::NAN)),
+            "inf" => Ok(Element(f64::INFINITY)),
+            "-inf" => Ok(Element(f64::NEG_INFINITY)),
+            other => Err(E::invalid_value(serde::de::Unexpected::Str(other), &self)),
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+    use proptest::test_runner::TestCaseError;
+
     use super::*;
 
     #[test]
@@ -389,22 +509,178 @@ mod tests {
 
     #[test]
     fn parse_vector_reads_numbers_and_non_finite_strings() {
-        let v = parse_vector(r#"[1, -2.5, "NaN", "inf", "-inf"]"#).unwrap();
+        let v = parse_vector(br#"[1, -2.5, "NaN", "inf", "-inf", -0]"#).unwrap();
         assert_eq!(&v[..2], &[1.0, -2.5]);
         assert!(v[2].is_nan());
-        assert_eq!(&v[3..], &[f64::INFINITY, f64::NEG_INFINITY]);
+        assert_eq!(&v[3..5], &[f64::INFINITY, f64::NEG_INFINITY]);
+        assert!(v[5] == 0.0 && v[5].is_sign_negative());
+        assert_eq!(parse_vector(b" [ ] \n"), Ok(vec![]));
     }
 
     #[test]
-    fn parse_vector_names_what_is_wrong() {
-        assert!(parse_vector("[1, 2")
-            .unwrap_err()
-            .contains("not valid JSON"));
-        assert!(parse_vector(r#"{"x": 1}"#)
-            .unwrap_err()
-            .contains("found an object"));
-        let e = parse_vector(r#"[1, "two"]"#).unwrap_err();
-        assert!(e.contains("element 1") && e.contains("two"), "{e}");
+    fn parse_vector_names_the_place_and_what_is_valid() {
+        let error = |text: &str| parse_vector(text.as_bytes()).unwrap_err().to_string();
+        for (text, place, problem) in [
+            (
+                "[1, 2",
+                "line 1, column 5 (element 2)",
+                "EOF while parsing a list",
+            ),
+            (r#"{"x": 1}"#, "line 1, column 1:", "expected an array"),
+            ("[1,\n \"two\"]", "line 2, column 6 (element 1)", "\"two\""),
+            (
+                "[1, [2]]",
+                "line 1, column 5 (element 1)",
+                "invalid type: sequence",
+            ),
+            (
+                "[1, 1e999]",
+                "line 1, column 9 (element 1)",
+                "number out of range",
+            ),
+            ("[1] 2", "line 1, column 5:", "trailing characters"),
+            ("[1,]", "line 1, column 4 (element 1)", "trailing comma"),
+            ("  \n", "the file is empty", "the file is empty"),
+            ("[1, nul]", "line 1, column 8 (element 1)", "expected ident"),
+        ] {
+            let e = error(text);
+            assert!(e.contains(place) && e.contains(problem), "{text:?}: {e}");
+            assert!(e.contains("expected a JSON array of numbers"), "{e}");
+        }
+        let bytes = b"[1, \xff]";
+        let e = parse_vector(bytes).unwrap_err();
+        assert_eq!((e.line, e.column, e.element), (1, 5, Some(1)), "{e}");
+    }
+
+    /// A vector of f64 with every kind of value the files hold: ordinary, tiny, huge, signed
+    /// zeros, non-finite.
+    fn vectors() -> impl Strategy<Value = Vec<f64>> {
+        let value = prop_oneof![
+            4 => any::<f64>(),
+            1 => Just(-0.0),
+            1 => Just(f64::NAN),
+            1 => Just(f64::INFINITY),
+            1 => Just(f64::NEG_INFINITY),
+            2 => (-1000i64..1000).prop_map(|i| i as f64),
+        ];
+        proptest::collection::vec(value, 0..12)
+    }
+
+    fn vector_text(values: &[f64]) -> String {
+        serde_json::to_string_pretty(&json_numbers(values)).unwrap()
+    }
+
+    fn same(a: &[f64], b: &[f64]) -> bool {
+        a.len() == b.len()
+            && a.iter()
+                .zip(b)
+                .all(|(x, y)| x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()))
+    }
+
+    /// What a correct reader makes of `bytes`: the numbers, when they are a JSON array of
+    /// numbers and non-finite strings; else `None`.
+    fn oracle(bytes: &[u8]) -> Option<Vec<f64>> {
+        let value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+        value
+            .as_array()?
+            .iter()
+            .map(|item| match item {
+                serde_json::Value::Number(n) => n.as_f64(),
+                serde_json::Value::String(s) => match s.as_str() {
+                    "NaN" => Some(f64::NAN),
+                    "inf" => Some(f64::INFINITY),
+                    "-inf" => Some(f64::NEG_INFINITY),
+                    _ => None,
+                },
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The reader on `bytes`: the exact data when they are valid, else an error naming the
+    /// place (a line and a column, or the empty file); never a panic.
+    fn check_reader(bytes: &[u8]) -> std::result::Result<(), TestCaseError> {
+        match (parse_vector(bytes), oracle(bytes)) {
+            (Ok(read), Some(expected)) => prop_assert!(same(&read, &expected)),
+            (Ok(read), None) => prop_assert!(false, "accepted invalid input as {read:?}"),
+            (Err(e), Some(_)) => prop_assert!(false, "refused valid input: {e}"),
+            (Err(e), None) => {
+                let text = e.to_string();
+                prop_assert!(
+                    (e.line > 0 && text.starts_with(&format!("line {}, column", e.line)))
+                        || text.starts_with("the file is empty"),
+                    "{text}"
+                );
+                prop_assert!(text.contains("expected a JSON array of numbers"), "{text}");
+            }
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn valid_files_read_exactly(values in vectors()) {
+            let read = parse_vector(vector_text(&values).as_bytes()).unwrap();
+            prop_assert!(same(&read, &values), "{read:?} != {values:?}");
+        }
+
+        #[test]
+        fn truncated_files_are_refused_at_a_place(values in vectors(), cut in any::<prop::sample::Index>()) {
+            let text = vector_text(&values);
+            check_reader(&text.as_bytes()[..cut.index(text.len())])?;
+        }
+
+        #[test]
+        fn flipped_bytes_read_exactly_or_are_refused_at_a_place(
+            values in vectors(),
+            at in any::<prop::sample::Index>(),
+            byte in any::<u8>(),
+        ) {
+            let mut bytes = vector_text(&values).into_bytes();
+            let i = at.index(bytes.len());
+            bytes[i] = byte;
+            check_reader(&bytes)?;
+        }
+
+        #[test]
+        fn duplicated_and_dropped_elements_read_exactly(
+            values in vectors().prop_filter("an element", |v| !v.is_empty()),
+            at in any::<prop::sample::Index>(),
+            duplicate in any::<bool>(),
+        ) {
+            let mut changed = values.clone();
+            let i = at.index(values.len());
+            if duplicate {
+                changed.insert(i, values[i]);
+            } else {
+                changed.remove(i);
+            }
+            let read = parse_vector(vector_text(&changed).as_bytes()).unwrap();
+            prop_assert!(same(&read, &changed));
+        }
+
+        #[test]
+        fn elements_of_the_wrong_type_are_refused_by_index(
+            values in vectors().prop_filter("an element", |v| !v.is_empty()),
+            at in any::<prop::sample::Index>(),
+            wrong in prop_oneof![
+                Just("\"1.5\""), Just("true"), Just("null"), Just("{}"), Just("[1]"),
+                Just("\"nan\""), Just("\"Infinity\""),
+            ],
+        ) {
+            let i = at.index(values.len());
+            let mut items: Vec<String> = json_numbers(&values)
+                .iter()
+                .map(|n| serde_json::to_string(n).unwrap())
+                .collect();
+            items[i] = wrong.to_string();
+            let text = format!("[{}]", items.join(", "));
+            let e = parse_vector(text.as_bytes()).unwrap_err();
+            prop_assert_eq!(e.element, Some(i), "{}", e);
+            prop_assert!(e.to_string().contains(&format!("(element {i})")), "{}", e);
+        }
     }
 
     #[test]

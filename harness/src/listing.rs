@@ -173,7 +173,8 @@ impl Listing {
         }
     }
 
-    /// The three tables: strategies, peer crates, workloads.
+    /// The three tables: strategies, peer crates, workloads (whose size meanings and
+    /// descriptions are [`Table::detail`] columns).
     pub fn tables(&self) -> (Table, Table, Table) {
         let mut strategies = Table::new(["strategy", "cost", "description"]);
         for s in &self.strategies {
@@ -201,7 +202,10 @@ impl Listing {
             "verify sizes",
             "params",
             "description",
-        ]);
+        ])
+        // Too long for a grid in a terminal: printed under each workload's row there.
+        .detail(2)
+        .detail(6);
         for w in &self.workloads {
             let (meaning, default, verify) = match &w.size {
                 Some(s) => (s.meaning.to_string(), s.default.to_string(), join(s.verify)),

@@ -1,10 +1,9 @@
 //! The `dualbench` binary: parse the command line, run the command, map the outcome to an exit
-//! code (0 ok, 1 a verdict failed, 2 usage or input error, 3 regression).
+//! code (0 ok, 1 a verdict failed, 2 usage or input error, 3 regression; each command's
+//! `--help` lists its own, from [`dualbench::cli::exit_codes`]).
 
 use std::process::ExitCode;
 
-use clap::Parser;
-use dualbench::cli::Cli;
 use dualbench::measure::alloc::CountingAllocator;
 
 /// Counts heap bytes per thread for the memory pass of `run`, and enforces `--memory-limit-mib`.
@@ -12,7 +11,8 @@ use dualbench::measure::alloc::CountingAllocator;
 static ALLOCATOR: CountingAllocator = CountingAllocator;
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let width = dualbench::output::terminal_width();
+    let cli = match dualbench::cli::parse(std::env::args_os(), width) {
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };

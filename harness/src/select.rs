@@ -40,12 +40,34 @@ pub fn workloads(args: &[String]) -> Result<Vec<&'static dyn Workload>> {
     }
     let mut selected: Vec<&'static dyn Workload> = Vec::new();
     for name in names {
-        let w = workloads::find(name)?;
+        let w = workload(name)?;
         if !selected.iter().any(|s| s.name() == w.name()) {
             selected.push(w);
         }
     }
     Ok(selected)
+}
+
+/// `; did you mean `x`?` for the candidate closest to `given`, if one is close.
+fn did_you_mean<'a>(given: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(given, c), c))
+        .filter(|&(similarity, _)| similarity > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| format!("; did you mean `{c}`?"))
+        .unwrap_or_default()
+}
+
+/// Look up one workload by name; an unknown name gets the closest valid one and the list.
+pub fn workload(name: &str) -> Result<&'static dyn Workload> {
+    workloads::find(name).map_err(|e| match e {
+        workloads::WorkloadError::Unknown { name, valid } => Error::usage(format!(
+            "unknown workload `{name}`{}; valid workloads: {valid}",
+            did_you_mean(&name, workloads::all().iter().map(|w| w.name()))
+        )),
+        other => other.into(),
+    })
 }
 
 /// Look up one strategy by name.
@@ -60,7 +82,14 @@ pub fn strategy(name: &str) -> Result<StrategyKind> {
             StrategyKind::names()
         )),
         None => Error::usage(format!(
-            "unknown strategy `{name}`; valid strategies: {}",
+            "unknown strategy `{name}`{}; valid strategies: {}",
+            did_you_mean(
+                name,
+                StrategyKind::ALL
+                    .iter()
+                    .map(|s| s.name())
+                    .chain(strategies::peers::CATALOGUE.iter().map(|p| p.name))
+            ),
             StrategyKind::names()
         )),
     })
@@ -164,33 +193,6 @@ pub fn params(args: &[String]) -> Result<Params> {
     Ok(params)
 }
 
-/// A clap value parser for a number of seconds (`2`, `0.5`, `1e-3`): the number, or a message
-/// that says what is expected. The range is checked with the other settings
-/// ([`crate::measure::settings`]), so that `-1`, `nan` and `1e20` get a message naming it.
-pub fn seconds(text: &str) -> std::result::Result<f64, String> {
-    text.trim()
-        .parse()
-        .map_err(|_| format!("`{text}` is not a number of seconds; expected e.g. 2 or 0.5"))
-}
-
-/// A clap value parser for a whole number (`10`, `1e4`): the number, or a message that says
-/// what is expected (`-1` is not "an unexpected argument" and `x` not "an invalid digit").
-pub fn whole_number(text: &str) -> std::result::Result<u64, String> {
-    let t = text.trim();
-    if let Ok(n) = t.parse::<u64>() {
-        return Ok(n);
-    }
-    let bad = |why: &str| format!("`{text}` is {why}; expected a whole number such as 10");
-    match t.parse::<f64>() {
-        Ok(v) if v.is_nan() => Err(bad("not a number")),
-        Ok(v) if v < 0.0 => Err(bad("negative")),
-        Ok(v) if v.is_finite() && v.fract() == 0.0 && v < 2f64.powi(64) => Ok(v as u64),
-        Ok(v) if v.is_finite() && v.fract() != 0.0 => Err(bad("not whole")),
-        Ok(_) => Err(bad("too large")),
-        Err(_) => Err(bad("not a number")),
-    }
-}
-
 /// Sizes selected with `--sizes`: `1000,2000` applies to every workload, `fdotprod=1000,2000`
 /// to one (and overrides the global list for it).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -210,7 +212,7 @@ impl SizeSelection {
             let in_arg = |e: Error| Error::usage(format!("--sizes `{arg}`: {e}"));
             match arg.split_once('=') {
                 Some((name, list)) => {
-                    let w = workloads::find(name.trim()).map_err(|e| in_arg(e.into()))?;
+                    let w = workload(name.trim()).map_err(in_arg)?;
                     let sizes = size_list(list).map_err(in_arg)?;
                     selection
                         .per_workload
@@ -382,35 +384,6 @@ mod tests {
             "{e}"
         );
         sizes.check_selected(&["fdotprod", "lse"]).unwrap();
-    }
-
-    #[test]
-    fn numbers_on_the_command_line_say_what_is_expected() {
-        assert_eq!(seconds(" 0.5").unwrap(), 0.5);
-        assert!(
-            seconds("nan").unwrap().is_nan(),
-            "the range check names NaN"
-        );
-        assert!(seconds("abc")
-            .unwrap_err()
-            .contains("expected e.g. 2 or 0.5"));
-        assert_eq!(whole_number("10").unwrap(), 10);
-        assert_eq!(whole_number("1e4").unwrap(), 10_000);
-        for (bad, why) in [
-            ("-1", "negative"),
-            ("1.5", "not whole"),
-            ("x", "not a number"),
-            ("1e30", "too large"),
-            ("", "not a number"),
-            ("nan", "not a number"),
-        ] {
-            let e = whole_number(bad).unwrap_err();
-            assert!(
-                e.contains(why) && e.contains("whole number such as 10"),
-                "{bad}: {e}"
-            );
-            assert!(!e.contains("invalid digit"), "{e}");
-        }
     }
 
     #[test]

@@ -14,9 +14,11 @@ use dualbench::results::{
 };
 use serde_json::Value;
 
+/// `dualbench args` in a terminal wide enough for one line per table row.
 fn dualbench(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_dualbench"))
         .args(args)
+        .env("COLUMNS", "1000")
         .output()
         .expect("running dualbench")
 }

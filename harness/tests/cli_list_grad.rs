@@ -290,6 +290,75 @@ fn malformed_input_is_a_usage_error_without_a_panic() {
 }
 
 #[test]
+fn input_file_errors_name_the_file_the_line_the_column_and_the_element() {
+    let grad = |file: &TempFile| {
+        dualbench(&[
+            "grad",
+            "--workload",
+            "fdotprod",
+            "--strategy",
+            "tape",
+            "--size",
+            "2",
+            "--input",
+            file.path(),
+        ])
+    };
+    for (name, contents, place) in [
+        (
+            "type",
+            "[1, 2,\n 3, \"four\"]",
+            "line 2, column 10 (element 3)",
+        ),
+        ("cut", "[1, 2, 3", "line 1, column 8 (element 3)"),
+        ("nested", "[1, [2], 3, 4]", "line 1, column 5 (element 1)"),
+        ("empty", "", "the file is empty"),
+        ("object", "{\"x\": [1, 2, 3, 4]}", "line 1, column 1"),
+        ("after", "[1, 2, 3, 4] 5", "line 1, column 14"),
+    ] {
+        let file = TempFile::new(&format!("input-{name}.json"), contents);
+        let output = grad(&file);
+        assert_eq!(output.status.code(), Some(2), "{name}");
+        let message = stderr(&output);
+        assert!(
+            message.contains(&format!("--input `{}`: {place}", file.path())),
+            "{name}: {message}"
+        );
+        assert!(
+            message.contains("expected a JSON array of numbers"),
+            "{message}"
+        );
+        assert!(!message.contains("panicked"), "{message}");
+    }
+    let file = TempFile::new("input-short.json", "[1, 2, 3]");
+    let message = stderr(&grad(&file));
+    assert!(
+        message.contains(&format!("--input `{}` has 3 numbers", file.path()))
+            && message.contains("takes 4 inputs: l1 (2), l2 (2)"),
+        "{message}"
+    );
+}
+
+#[test]
+fn list_prints_one_section_when_asked() {
+    let output = dualbench(&["list", "workloads"]);
+    assert_eq!(output.status.code(), Some(0));
+    let text = stdout(&output);
+    assert!(
+        text.starts_with("workload") && text.contains("fdotprod"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("dualrev-par") && !text.contains("peer-xad"),
+        "{text}"
+    );
+    let output = dualbench(&["list", "strategies", "--format", "json"]);
+    let listing: Value = serde_json::from_str(&stdout(&output)).expect("list prints JSON");
+    let keys: Vec<&String> = listing.as_object().expect("an object").keys().collect();
+    assert_eq!(keys, ["strategies"]);
+}
+
+#[test]
 fn missing_input_file_is_a_usage_error_naming_the_file() {
     let output = dualbench(&[
         "grad",

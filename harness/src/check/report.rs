@@ -73,7 +73,13 @@ impl Report {
         let mut table = Table::new([
             "claim", "verdict", "series", "fit", "interval", "sizes", "reason",
         ])
-        .align(3, Align::Right);
+        .align(3, Align::Right)
+        // In a narrow terminal these go under their row, the reason first.
+        .detail(6)
+        .detail(5)
+        .detail(4)
+        .detail(3)
+        .detail(2);
         for claim in &self.claims {
             let rows: Vec<(Verdict, Option<&SeriesOutcome>, String)> = if every_series {
                 if claim.series.is_empty() {

@@ -26,11 +26,11 @@ use crate::results;
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
     /// The claims file.
-    #[arg(long, value_name = "FILE", default_value = "claims.toml")]
+    #[arg(long, value_name = "FILE", default_value = "claims.toml", value_parser = crate::cli::args::path)]
     pub claims: PathBuf,
     /// Judge this results file (a directory holding results.json, or a .json / .csv file)
     /// instead of evaluating counter cases in-process.
-    #[arg(long, value_name = "DIR|FILE")]
+    #[arg(long, value_name = "DIR|FILE", value_parser = crate::cli::args::path)]
     pub results: Option<PathBuf>,
     /// Decide only the counter claims (exact); report every timing, overhead and memory claim
     /// as skipped without measuring anything.
@@ -41,7 +41,7 @@ pub struct CheckArgs {
     pub strict: bool,
     /// Only the claims whose id matches one of these glob patterns (repeatable, or
     /// comma-separated).
-    #[arg(long = "claim", value_name = "ID")]
+    #[arg(long = "claim", value_name = "ID", value_parser = crate::cli::args::name_list)]
     pub only: Vec<String>,
     /// One table row per series (workload and strategy) instead of one per claim.
     #[arg(long)]

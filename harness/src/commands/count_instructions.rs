@@ -14,8 +14,8 @@ pub struct CountInstructionsArgs {
     #[arg(long)]
     pub workload: String,
     /// Its size (default: the workload's).
-    #[arg(long, value_parser = select::whole_number, allow_hyphen_values = true)]
-    pub size: Option<u64>,
+    #[arg(long, value_parser = crate::cli::args::size, allow_negative_numbers = true)]
+    pub size: Option<usize>,
     /// A workload parameter `key=value` (repeatable).
     #[arg(long = "param", value_name = "KEY=VALUE")]
     pub params: Vec<String>,
@@ -23,10 +23,10 @@ pub struct CountInstructionsArgs {
     #[arg(long)]
     pub strategy: String,
     /// Gradients inside the counted window.
-    #[arg(long, value_parser = select::whole_number, allow_hyphen_values = true)]
+    #[arg(long, value_parser = crate::cli::args::count, allow_negative_numbers = true)]
     pub gradients: u64,
     /// Stack of the evaluation thread, bytes.
-    #[arg(long, value_parser = select::whole_number, allow_hyphen_values = true)]
+    #[arg(long, value_parser = crate::cli::args::count, allow_negative_numbers = true)]
     pub stack_bytes: u64,
 }
 
@@ -35,7 +35,7 @@ pub fn execute(args: CountInstructionsArgs) -> Result<Outcome> {
     let params: BTreeMap<String, f64> = select::params(&args.params)?;
     instructions::serve(&CountSpec {
         workload: args.workload,
-        size: args.size,
+        size: args.size.map(|s| s as u64),
         params,
         strategy: args.strategy,
         gradients: args.gradients,

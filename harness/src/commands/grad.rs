@@ -3,34 +3,34 @@
 
 use std::path::PathBuf;
 
+use crate::cli::args;
 use crate::error::{Error, Outcome, Result};
 use crate::gradient::{compute, Request};
 use crate::output;
-use crate::select;
 
 /// Arguments of `dualbench grad`.
 #[derive(Debug, clap::Args)]
 pub struct GradArgs {
-    /// The workload (see `dualbench list`).
-    #[arg(long)]
+    /// The workload (see `dualbench list workloads`).
+    #[arg(long, value_parser = args::workload)]
     pub workload: String,
-    /// The strategy (see `dualbench list`).
-    #[arg(long)]
+    /// The strategy (see `dualbench list strategies`).
+    #[arg(long, value_parser = args::strategy)]
     pub strategy: String,
     /// The workload's primary size (default: the workload's default; none for fixed-size
     /// workloads). Scientific notation such as 1e4 is accepted.
-    #[arg(long, value_parser = parse_size)]
+    #[arg(long, value_parser = args::size, allow_negative_numbers = true)]
     pub size: Option<usize>,
     /// Further workload parameters, `key=value` (repeatable).
-    #[arg(long = "param", value_name = "KEY=VALUE", num_args = 1..)]
+    #[arg(long = "param", value_name = "KEY=VALUE", num_args = 1.., value_parser = args::param)]
     pub params: Vec<String>,
     /// Read the input vector from FILE, a JSON array of numbers (`-` = stdin), instead of the
     /// workload's generator.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_parser = args::path)]
     pub input: Option<PathBuf>,
     /// Read an output cotangent w from FILE, a JSON array of numbers (`-` = stdin), and print
     /// the vector-Jacobian product w^T J as `gradient`.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_parser = args::path)]
     pub cotangent: Option<PathBuf>,
     /// Run even when the predicted work is beyond `verify`'s cap (e.g. `naive` on a large
     /// sharing workload, which would not finish).
@@ -38,16 +38,14 @@ pub struct GradArgs {
     pub force: bool,
     /// Evaluate in a pool of N threads (1 to 256): a parallel strategy then runs a fork-join
     /// workload's `join`s in parallel.
-    #[arg(long, value_name = "N", default_value_t = 1, value_parser = parse_threads)]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 1,
+        value_parser = args::thread_count,
+        allow_negative_numbers = true
+    )]
     pub threads: usize,
-}
-
-fn parse_size(text: &str) -> std::result::Result<usize, String> {
-    select::size(text).map_err(|e| e.to_string())
-}
-
-fn parse_threads(text: &str) -> std::result::Result<usize, String> {
-    select::thread_count(text).map_err(|e| e.to_string())
 }
 
 /// Run `dualbench grad`.

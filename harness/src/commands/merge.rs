@@ -14,10 +14,10 @@ use crate::sweep::{command_line, now};
 #[derive(Debug, clap::Args)]
 pub struct MergeArgs {
     /// Results files (`results.json`) or directories holding one.
-    #[arg(required = true, value_name = "RESULTS")]
+    #[arg(required = true, value_name = "RESULTS", value_parser = crate::cli::args::path)]
     pub inputs: Vec<PathBuf>,
     /// Directory for the merged results.csv and results.json.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", value_parser = crate::cli::args::path)]
     pub out: PathBuf,
     /// Merge even if the inputs come from different builds, machines or options (each
     /// input's metadata is kept in `merged_from`), and replace results already in --out.

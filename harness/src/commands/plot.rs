@@ -13,32 +13,32 @@ use crate::results;
 pub struct PlotArgs {
     /// Results to draw: directories holding results.json, or results.json / results.csv
     /// files (several are combined; they must hold disjoint cases).
-    #[arg(long, value_name = "DIR|FILE", num_args = 1.., required = true)]
+    #[arg(long, value_name = "DIR|FILE", num_args = 1.., required = true, value_parser = crate::cli::args::path)]
     pub results: Vec<PathBuf>,
     /// Output folder for index.html, table.md, table.tex and figures/ (default: the first
     /// results folder).
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", value_parser = crate::cli::args::path)]
     pub out: Option<PathBuf>,
     /// Image formats, comma separated.
     #[arg(long, value_enum, value_delimiter = ',', default_value = "svg,png")]
     pub images: Vec<ImageFormat>,
     /// The strategy the table's ratios are taken against (default: tape when plotted, else
     /// the first plotted strategy besides primal).
-    #[arg(long, value_name = "STRATEGY")]
+    #[arg(long, value_name = "STRATEGY", value_parser = crate::cli::args::name)]
     pub reference: Option<String>,
     /// A claims file: its verdicts on these results go into index.html (default: the
     /// claims.toml built into this dualbench).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_parser = crate::cli::args::path)]
     pub claims: Option<PathBuf>,
     /// Only these workloads, comma separated or repeated.
-    #[arg(long, value_name = "NAMES")]
+    #[arg(long, value_name = "NAMES", value_parser = crate::cli::args::name_list)]
     pub workloads: Vec<String>,
     /// Only these strategies, comma separated or repeated.
-    #[arg(long, value_name = "NAMES")]
+    #[arg(long, value_name = "NAMES", value_parser = crate::cli::args::name_list)]
     pub strategies: Vec<String>,
     /// Table sizes for a workload, `fdotprod=1000,10000` (repeatable; default: the size at
     /// which the most strategies finished).
-    #[arg(long, value_name = "WORKLOAD=SIZES")]
+    #[arg(long, value_name = "WORKLOAD=SIZES", value_parser = crate::cli::args::table_sizes, allow_negative_numbers = true)]
     pub table_sizes: Vec<String>,
     /// No messages on stderr.
     #[arg(long, short)]

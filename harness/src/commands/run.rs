@@ -19,7 +19,6 @@ use crate::plot;
 use crate::results::output::{is_default_run_dir, Overwrite, DEFAULT_RUN_DIR};
 use crate::results::{summary, JSON_FILE};
 use crate::resume::{self, Presentation, Resumed};
-use crate::select;
 use crate::suite::Suite;
 use crate::sweep::{self, shell_join, Plan, Request};
 
@@ -32,49 +31,49 @@ pub struct RunArgs {
     pub suite: Suite,
     /// Workloads to measure, comma separated or repeated (default: the suite's; `all`: every
     /// workload).
-    #[arg(long, value_name = "NAMES")]
+    #[arg(long, value_name = "NAMES", value_parser = crate::cli::args::workload_list)]
     pub workloads: Vec<String>,
     /// Strategies to measure besides `primal` (default: the suite's — every strategy of this
     /// build; for `perf`, tape, dualrev, forward-vec and the compiled-in peers).
-    #[arg(long, value_name = "NAMES")]
+    #[arg(long, value_name = "NAMES", value_parser = crate::cli::args::strategy_list)]
     pub strategies: Vec<String>,
     /// Sizes: `1000,2000` for every sized workload, `fdotprod=1000,2000` for one (repeatable;
     /// `1e4` accepted).
-    #[arg(long, value_name = "SIZES", allow_hyphen_values = true)]
+    #[arg(long, value_name = "SIZES", value_parser = crate::cli::args::sizes, allow_negative_numbers = true)]
     pub sizes: Vec<String>,
     /// A workload parameter `key=value`, applied to every selected workload (repeatable).
-    #[arg(long = "param", value_name = "KEY=VALUE", allow_hyphen_values = true)]
+    #[arg(long = "param", value_name = "KEY=VALUE", value_parser = crate::cli::args::param)]
     pub params: Vec<String>,
     /// Thread counts, comma separated (`1,2,4`; 1 to 256, each once): on a fork-join workload
     /// every parallel strategy (primal, dualrev-par) runs once per count, in a pool of that
     /// many threads; every other case runs on one thread (suite default: 1,2; perf 1).
-    #[arg(long, value_name = "N,...", allow_hyphen_values = true)]
+    #[arg(long, value_name = "N,...", value_parser = crate::cli::args::thread_counts, allow_negative_numbers = true)]
     pub threads: Vec<String>,
     /// Wall-clock budget per case in seconds (suite default: quick 2, perf 8, paper 10, full 20).
-    #[arg(long, value_name = "SECONDS", value_parser = select::seconds, allow_hyphen_values = true)]
+    #[arg(long, value_name = "SECONDS", value_parser = crate::cli::args::positive_seconds, allow_negative_numbers = true)]
     pub budget: Option<f64>,
     /// Minimum number of timed samples per case (suite default: quick 6, else 10; fewer than
     /// 6 cannot give a 95% interval).
-    #[arg(long, value_name = "N", value_parser = select::whole_number, allow_hyphen_values = true)]
+    #[arg(long, value_name = "N", value_parser = crate::cli::args::count, allow_negative_numbers = true)]
     pub repeat: Option<u64>,
     /// Minimum total sampled time per case in seconds (suite default).
-    #[arg(long, value_name = "SECONDS", value_parser = select::seconds, allow_hyphen_values = true)]
+    #[arg(long, value_name = "SECONDS", value_parser = crate::cli::args::seconds, allow_negative_numbers = true)]
     pub min_time: Option<f64>,
     /// Untimed warm-up per case in seconds (suite default).
-    #[arg(long, value_name = "SECONDS", value_parser = select::seconds, allow_hyphen_values = true)]
+    #[arg(long, value_name = "SECONDS", value_parser = crate::cli::args::seconds, allow_negative_numbers = true)]
     pub warmup: Option<f64>,
     /// Stack of each evaluation thread in MiB (every thread of a case's pool; closure-based
     /// strategies recurse deeply; 1 to 65536, default 1024).
-    #[arg(long, value_name = "MIB", value_parser = select::whole_number, allow_hyphen_values = true)]
+    #[arg(long, value_name = "MIB", value_parser = crate::cli::args::positive_mib, allow_negative_numbers = true)]
     pub stack_mib: Option<u64>,
     /// Cap on each case's live heap in MiB, recorded as `oom` when exceeded (default: half
     /// the machine's memory; 0: no cap).
-    #[arg(long, value_name = "MIB", value_parser = select::whole_number, allow_hyphen_values = true)]
+    #[arg(long, value_name = "MIB", value_parser = crate::cli::args::cap_mib, allow_negative_numbers = true)]
     pub memory_limit_mib: Option<u64>,
     /// Directory for results.csv and results.json (default: results/latest, whose results are
     /// overwritten; any other directory that holds results needs --force). A directory another
     /// run is writing into is refused.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", value_parser = crate::cli::args::path)]
     pub out: Option<PathBuf>,
     /// Replace the results (or the interrupted run's journal) already in --out.
     #[arg(long)]
@@ -85,6 +84,7 @@ pub struct RunArgs {
     #[arg(
         long,
         value_name = "DIR",
+        value_parser = crate::cli::args::path,
         conflicts_with_all = [
             "suite", "workloads", "strategies", "sizes", "params", "threads", "budget",
             "repeat", "min_time", "warmup", "stack_mib", "memory_limit_mib", "out", "force",

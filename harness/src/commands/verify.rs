@@ -15,43 +15,25 @@ use crate::verify::{Plan, Request};
 #[derive(Debug, clap::Args)]
 pub struct VerifyArgs {
     /// Workloads to check, comma separated or repeated (default: all).
-    #[arg(long, value_name = "NAMES", num_args = 1..)]
+    #[arg(long, value_name = "NAMES", num_args = 1.., value_parser = crate::cli::args::workload_list)]
     pub workloads: Vec<String>,
     /// Strategies to check, comma separated or repeated (default: all).
-    #[arg(long, value_name = "NAMES", num_args = 1..)]
+    #[arg(long, value_name = "NAMES", num_args = 1.., value_parser = crate::cli::args::strategy_list)]
     pub strategies: Vec<String>,
     /// Sizes: `100,200` for every workload, `fdotprod=10,100` for one (default: each workload's
     /// verify sizes).
-    #[arg(long, value_name = "SIZES", num_args = 1..)]
+    #[arg(long, value_name = "SIZES", num_args = 1.., value_parser = crate::cli::args::sizes, allow_negative_numbers = true)]
     pub sizes: Vec<String>,
     /// Check N seeded random programs (N at least 1) instead of the workloads (default
     /// strategies: dualbench's own; the peers only when named, see docs/peers.md).
-    #[arg(
-        long,
-        value_name = "N",
-        conflicts_with_all = ["workloads", "sizes"],
-        value_parser = select::whole_number,
-        allow_hyphen_values = true
-    )]
-    pub random: Option<u64>,
+    #[arg(long, value_name = "N", conflicts_with_all = ["workloads", "sizes"], value_parser = crate::cli::args::count_usize, allow_negative_numbers = true)]
+    pub random: Option<usize>,
     /// The seed of `--random` (default 0); only with `--random`.
-    #[arg(
-        long,
-        value_name = "S",
-        value_parser = select::whole_number,
-        allow_hyphen_values = true
-    )]
+    #[arg(long, value_name = "S", value_parser = crate::cli::args::seed, allow_negative_numbers = true)]
     pub seed: Option<u64>,
     /// Run every evaluation in a pool of N threads (1 to 256), so that the parallel strategies
     /// run the fork-join workloads' `join`s in parallel.
-    #[arg(
-        long,
-        value_name = "N",
-        default_value_t = 1,
-        value_parser = parse_threads,
-        conflicts_with = "random",
-        allow_hyphen_values = true
-    )]
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = parse_threads, conflicts_with = "random", allow_negative_numbers = true)]
     pub threads: usize,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]

@@ -165,9 +165,11 @@ impl Comparison {
         let verdict = self.verdict_line();
         match style {
             TableStyle::Markdown => out.push_str(&format!("**dualbench compare: {verdict}**\n\n")),
-            TableStyle::Plain => out.push_str(&format!("compare: {verdict}\n\n")),
+            TableStyle::Plain | TableStyle::Fitted { .. } => {
+                out.push_str(&style.paragraph(&format!("compare: {verdict}\n\n")))
+            }
         }
-        out.push_str(&format!(
+        out.push_str(&style.paragraph(&format!(
             "{} (BASE) against {} (NEW); time: median change with its {}% bootstrap interval, \
              flagged beyond {}%; counters and allocations exact; instructions beyond {}%.\n\n",
             self.base,
@@ -175,17 +177,17 @@ impl Comparison {
             short(self.confidence * 100.0),
             short(self.time_threshold * 100.0),
             short(self.instructions_threshold * 100.0)
-        ));
+        )));
         for difference in &self.provenance {
-            out.push_str(&format!("{difference}.\n\n"));
+            out.push_str(&style.paragraph(&format!("{difference}.\n\n")));
         }
         if let Some(pace) = self.pace.filter(|p| (p - 1.0).abs() > self.time_threshold) {
-            out.push_str(&format!(
+            out.push_str(&style.paragraph(&format!(
                 "NEW ran the cases that finished in both at {}x BASE's time (median): a \
                  different machine, build or load moves every time, so judge time changes on \
                  one machine.\n\n",
                 short(pace)
-            ));
+            )));
         }
         if changed.is_empty() {
             out.push_str("No case changed.\n");

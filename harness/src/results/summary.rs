@@ -68,6 +68,8 @@ pub fn table(rows: &[CaseResult]) -> Table {
     for column in [1, 4, 5, 6, 7, 8] {
         table = table.align(column, Align::Right);
     }
+    // In a narrow terminal the interval (never wrapped), then the status, go under their row.
+    table = table.whole(5).detail(5).detail(3);
     let or_dash = |v: Option<String>| v.unwrap_or_else(|| "-".into());
     for r in rows {
         let status = match r.status {
@@ -99,10 +101,18 @@ pub fn render(rows: &[CaseResult], style: TableStyle) -> String {
     table(rows).render(style)
 }
 
-/// [`table`] rendered in `style`, followed by the [`LEGEND`].
+/// The [`LEGEND`] reflowed to `width` columns ([`crate::output::reflow`]): each column's
+/// explanation joined into one paragraph and wrapped under the explanation's start.
+pub fn legend(width: usize) -> String {
+    crate::output::reflow(LEGEND, width)
+}
+
+/// [`table`] rendered in `style`, followed by the [`LEGEND`] (reflowed to the width of a
+/// [`TableStyle::Fitted`] table).
 pub fn render_with_legend(rows: &[CaseResult], style: TableStyle) -> String {
     let legend = match style {
         TableStyle::Plain => LEGEND.to_string(),
+        TableStyle::Fitted { width } => legend(width),
         TableStyle::Markdown => LEGEND
             .lines()
             .map(|l| format!("    {l}"))
@@ -139,6 +149,21 @@ mod tests {
         let two = render(&[row], TableStyle::Plain);
         assert!(one.contains("dualrev-par ") && !one.contains('@'), "{one}");
         assert!(two.contains("dualrev-par@2t"), "{two}");
+    }
+
+    #[test]
+    fn the_reflowed_legend_fits_and_keeps_every_word() {
+        let words = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+        for width in [40, 80, 200] {
+            let text = legend(width);
+            assert!(
+                text.lines().all(|l| l.chars().count() <= width),
+                "{width}:\n{text}"
+            );
+            assert_eq!(words(&text), words(LEGEND), "{width}");
+            assert!(text.contains("\n  status    ok, or"), "{text}");
+        }
+        assert!(legend(200).lines().count() < LEGEND.lines().count());
     }
 
     #[test]

@@ -10,10 +10,12 @@ use std::process::{Command, Output};
 use dualbench::measure::machine::{Build, Machine};
 use dualbench::results::{CaseResult, Metadata, ResultsFile, RunOptions, Status, SCHEMA_VERSION};
 
-/// Run the `dualbench` binary under test with `args`.
+/// Run the `dualbench` binary under test with `args`, in a terminal wide enough for one line
+/// per table row (the tests read the rows; `cli_usage` tests the wrapping).
 pub fn dualbench(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_dualbench"))
         .args(args)
+        .env("COLUMNS", "1000")
         .output()
         .expect("running dualbench")
 }
