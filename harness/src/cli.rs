@@ -211,7 +211,9 @@ fn with_list_tip(mut error: clap::Error) -> clap::Error {
     let given = given.to_lowercase();
     let Some(section) = LISTED
         .iter()
-        .find(|s| strsim::jaro_winkler(&given, s) > 0.8 || given == s[..s.len() - 1])
+        .copied()
+        .find(|s| given == *s || given == s[..s.len() - 1])
+        .or_else(|| crate::suggest::closest(&given, LISTED.iter().copied()))
     else {
         return error;
     };

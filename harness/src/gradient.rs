@@ -259,8 +259,8 @@ fn refuse_beyond_cap(
     let count = pool
         .run(|| program.op_count(x))
         .map_err(|message| evaluation_error(workload, StrategyKind::Primal, &message))?;
-    let Some(work) =
-        caps::predicted_work(strategy, &count, x.len(), rows).filter(|&w| w > WORK_CAP)
+    let Some(work) = caps::predicted_work(strategy, &count, x.len(), rows)
+        .filter(|&w| caps::beyond(w, WORK_CAP))
     else {
         return Ok(());
     };

@@ -48,14 +48,11 @@ pub fn workloads(args: &[String]) -> Result<Vec<&'static dyn Workload>> {
     Ok(selected)
 }
 
-/// `; did you mean `x`?` for the candidate closest to `given`, if one is close.
+/// `; did you mean `x`?` for the candidate closest to `given`, if one is close
+/// ([`crate::suggest::closest`]).
 fn did_you_mean<'a>(given: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
-    candidates
-        .into_iter()
-        .map(|c| (strsim::jaro_winkler(given, c), c))
-        .filter(|&(similarity, _)| similarity > 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| format!("; did you mean `{c}`?"))
+    crate::suggest::closest(given, candidates)
+        .map(|c| format!("; did you mean `{c}`?"))
         .unwrap_or_default()
 }
 

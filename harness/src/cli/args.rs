@@ -8,8 +8,10 @@
 //! least 1, such as 10
 //! ```
 //!
-//! The flags that take numbers also set `allow_negative_numbers`, so that `--size -1` reaches
-//! the parser instead of being taken for an unknown flag `-1`. Lists and selections that the
+//! The flags that take one value also set `allow_hyphen_values`, so that `--size -1` and
+//! `--budget -inf` reach the parser instead of being taken for unknown flags `-1` and `-i`
+//! (`verify --sizes`, which takes several values, sets `allow_negative_numbers` only, so that
+//! it does not swallow the next flag). Lists and selections that the
 //! library parses again later ([`crate::select`]) are checked here with the same functions and
 //! passed on as text, so a bad one is refused while the command line is read, before any work.
 
@@ -305,7 +307,10 @@ mod tests {
             "{e}"
         );
         let e = positive_seconds("1e20").unwrap_err();
-        assert!(e.contains("too long") && e.contains("1e6"), "{e}");
+        assert!(
+            e.contains("too long") && e.contains("86400 (one day)"),
+            "{e}"
+        );
         assert!(positive_seconds("0").is_err());
         assert_eq!(seconds("0"), Ok(0.0));
         assert!(non_negative("-0.1").unwrap_err().contains("negative"));

@@ -17,10 +17,10 @@ pub struct CompareArgs {
     #[arg(value_name = "NEW", value_parser = crate::cli::args::path)]
     pub new: PathBuf,
     /// A time change is flagged only when its whole interval lies beyond this fraction.
-    #[arg(long, value_name = "FRACTION", default_value_t = 0.10, value_parser = crate::cli::args::non_negative, allow_negative_numbers = true)]
+    #[arg(long, value_name = "FRACTION", default_value_t = 0.10, value_parser = crate::cli::args::non_negative, allow_hyphen_values = true)]
     pub time_threshold: f64,
     /// An instruction-count change beyond this fraction is a regression.
-    #[arg(long, value_name = "FRACTION", default_value_t = 0.02, value_parser = crate::cli::args::non_negative, allow_negative_numbers = true)]
+    #[arg(long, value_name = "FRACTION", default_value_t = 0.02, value_parser = crate::cli::args::non_negative, allow_hyphen_values = true)]
     pub instructions_threshold: f64,
     /// The tiers whose regressions make the exit code 3 (comma separated); a case that
     /// stopped finishing always does.

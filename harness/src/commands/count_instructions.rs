@@ -14,7 +14,7 @@ pub struct CountInstructionsArgs {
     #[arg(long)]
     pub workload: String,
     /// Its size (default: the workload's).
-    #[arg(long, value_parser = crate::cli::args::size, allow_negative_numbers = true)]
+    #[arg(long, value_parser = crate::cli::args::size, allow_hyphen_values = true)]
     pub size: Option<usize>,
     /// A workload parameter `key=value` (repeatable).
     #[arg(long = "param", value_name = "KEY=VALUE")]
@@ -23,10 +23,10 @@ pub struct CountInstructionsArgs {
     #[arg(long)]
     pub strategy: String,
     /// Gradients inside the counted window.
-    #[arg(long, value_parser = crate::cli::args::count, allow_negative_numbers = true)]
+    #[arg(long, value_parser = crate::cli::args::count, allow_hyphen_values = true)]
     pub gradients: u64,
     /// Stack of the evaluation thread, bytes.
-    #[arg(long, value_parser = crate::cli::args::count, allow_negative_numbers = true)]
+    #[arg(long, value_parser = crate::cli::args::count, allow_hyphen_values = true)]
     pub stack_bytes: u64,
 }
 

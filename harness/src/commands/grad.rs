@@ -19,7 +19,7 @@ pub struct GradArgs {
     pub strategy: String,
     /// The workload's primary size (default: the workload's default; none for fixed-size
     /// workloads). Scientific notation such as 1e4 is accepted.
-    #[arg(long, value_parser = args::size, allow_negative_numbers = true)]
+    #[arg(long, value_parser = args::size, allow_hyphen_values = true)]
     pub size: Option<usize>,
     /// Further workload parameters, `key=value` (repeatable).
     #[arg(long = "param", value_name = "KEY=VALUE", num_args = 1.., value_parser = args::param)]
@@ -43,7 +43,7 @@ pub struct GradArgs {
         value_name = "N",
         default_value_t = 1,
         value_parser = args::thread_count,
-        allow_negative_numbers = true
+        allow_hyphen_values = true
     )]
     pub threads: usize,
 }

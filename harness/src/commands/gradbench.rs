@@ -17,11 +17,11 @@ pub struct GradbenchArgs {
     pub strategy: String,
     /// Refuse an evaluation whose predicted work (under any strategy, for all its `min_runs`)
     /// is beyond this many steps; 0 for no cap.
-    #[arg(long, value_name = "STEPS", default_value_t = DEFAULT_WORK_CAP, value_parser = crate::cli::args::non_negative, allow_negative_numbers = true)]
+    #[arg(long, value_name = "STEPS", default_value_t = DEFAULT_WORK_CAP, value_parser = crate::cli::args::non_negative, allow_hyphen_values = true)]
     pub work_cap: f64,
     /// Cap on the worker process's live heap (default: half of this machine's memory); an
     /// evaluation beyond it fails and the session goes on. 0 for no cap.
-    #[arg(long, value_name = "MIB", value_parser = crate::cli::args::cap_mib, allow_negative_numbers = true)]
+    #[arg(long, value_name = "MIB", value_parser = crate::cli::args::cap_mib, allow_hyphen_values = true)]
     pub memory_limit_mib: Option<u64>,
 }
 

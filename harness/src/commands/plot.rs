@@ -38,7 +38,7 @@ pub struct PlotArgs {
     pub strategies: Vec<String>,
     /// Table sizes for a workload, `fdotprod=1000,10000` (repeatable; default: the size at
     /// which the most strategies finished).
-    #[arg(long, value_name = "WORKLOAD=SIZES", value_parser = crate::cli::args::table_sizes, allow_negative_numbers = true)]
+    #[arg(long, value_name = "WORKLOAD=SIZES", value_parser = crate::cli::args::table_sizes, allow_hyphen_values = true)]
     pub table_sizes: Vec<String>,
     /// No messages on stderr.
     #[arg(long, short)]

@@ -39,7 +39,7 @@ pub struct RunArgs {
     pub strategies: Vec<String>,
     /// Sizes: `1000,2000` for every sized workload, `fdotprod=1000,2000` for one (repeatable;
     /// `1e4` accepted).
-    #[arg(long, value_name = "SIZES", value_parser = crate::cli::args::sizes, allow_negative_numbers = true)]
+    #[arg(long, value_name = "SIZES", value_parser = crate::cli::args::sizes, allow_hyphen_values = true)]
     pub sizes: Vec<String>,
     /// A workload parameter `key=value`, applied to every selected workload (repeatable).
     #[arg(long = "param", value_name = "KEY=VALUE", value_parser = crate::cli::args::param)]
@@ -47,28 +47,28 @@ pub struct RunArgs {
     /// Thread counts, comma separated (`1,2,4`; 1 to 256, each once): on a fork-join workload
     /// every parallel strategy (primal, dualrev-par) runs once per count, in a pool of that
     /// many threads; every other case runs on one thread (suite default: 1,2; perf 1).
-    #[arg(long, value_name = "N,...", value_parser = crate::cli::args::thread_counts, allow_negative_numbers = true)]
+    #[arg(long, value_name = "N,...", value_parser = crate::cli::args::thread_counts, allow_hyphen_values = true)]
     pub threads: Vec<String>,
     /// Wall-clock budget per case in seconds (suite default: quick 2, perf 8, paper 10, full 20).
-    #[arg(long, value_name = "SECONDS", value_parser = crate::cli::args::positive_seconds, allow_negative_numbers = true)]
+    #[arg(long, value_name = "SECONDS", value_parser = crate::cli::args::positive_seconds, allow_hyphen_values = true)]
     pub budget: Option<f64>,
     /// Minimum number of timed samples per case (suite default: quick 6, else 10; fewer than
     /// 6 cannot give a 95% interval).
-    #[arg(long, value_name = "N", value_parser = crate::cli::args::count, allow_negative_numbers = true)]
+    #[arg(long, value_name = "N", value_parser = crate::cli::args::count, allow_hyphen_values = true)]
     pub repeat: Option<u64>,
     /// Minimum total sampled time per case in seconds (suite default).
-    #[arg(long, value_name = "SECONDS", value_parser = crate::cli::args::seconds, allow_negative_numbers = true)]
+    #[arg(long, value_name = "SECONDS", value_parser = crate::cli::args::seconds, allow_hyphen_values = true)]
     pub min_time: Option<f64>,
     /// Untimed warm-up per case in seconds (suite default).
-    #[arg(long, value_name = "SECONDS", value_parser = crate::cli::args::seconds, allow_negative_numbers = true)]
+    #[arg(long, value_name = "SECONDS", value_parser = crate::cli::args::seconds, allow_hyphen_values = true)]
     pub warmup: Option<f64>,
     /// Stack of each evaluation thread in MiB (every thread of a case's pool; closure-based
     /// strategies recurse deeply; 1 to 65536, default 1024).
-    #[arg(long, value_name = "MIB", value_parser = crate::cli::args::positive_mib, allow_negative_numbers = true)]
+    #[arg(long, value_name = "MIB", value_parser = crate::cli::args::positive_mib, allow_hyphen_values = true)]
     pub stack_mib: Option<u64>,
     /// Cap on each case's live heap in MiB, recorded as `oom` when exceeded (default: half
     /// the machine's memory; 0: no cap).
-    #[arg(long, value_name = "MIB", value_parser = crate::cli::args::cap_mib, allow_negative_numbers = true)]
+    #[arg(long, value_name = "MIB", value_parser = crate::cli::args::cap_mib, allow_hyphen_values = true)]
     pub memory_limit_mib: Option<u64>,
     /// Directory for results.csv and results.json (default: results/latest, whose results are
     /// overwritten; any other directory that holds results needs --force). A directory another

@@ -96,7 +96,7 @@ use crate::error::{Error, Result};
 use crate::measure::thread::GuardedPool;
 use crate::results::nonfinite::JsonNumber;
 use crate::select::{self, SizeSelection};
-use caps::{predicted_work, FD_WORK_CAP, WORK_CAP};
+use caps::{beyond, predicted_work, FD_WORK_CAP, WORK_CAP};
 use fd::finite_differences;
 use metric::{relative_error, AD_TOLERANCE, FD_TOLERANCE};
 use report::{input_name, CaseReport, FdResult, Finding, Status, StrategyResult, VerifyReport};
@@ -275,7 +275,7 @@ pub fn verify_case(
         let work = predicted_work(strategy, &count, n, m);
         let mut result = StrategyResult::new(strategy, Status::Checked);
         result.predicted_work = work.map(JsonNumber);
-        if work.is_some_and(|w| w > WORK_CAP) {
+        if work.is_some_and(|w| beyond(w, WORK_CAP)) {
             result.status = Status::Skipped;
             report.strategies.push(result);
             continue;
@@ -356,7 +356,7 @@ pub fn verify_case(
     let fd_work = (4 * n + 1) as f64 * count.ops as f64;
     report.fd.predicted_work = JsonNumber(fd_work);
     let mut fd_errors = vec![None; jacobians.len()];
-    if fd_work <= FD_WORK_CAP && !jacobians.is_empty() {
+    if !beyond(fd_work, FD_WORK_CAP) && !jacobians.is_empty() {
         match pool.run(|| finite_differences(program, x)) {
             Err(message) => {
                 report.fd.status = Status::Failed;

@@ -284,7 +284,9 @@ pub fn check(program: &RandomProgram, strategies: &[StrategyKind]) -> Verdict {
     let mut skipped = Vec::new();
     let mut jacobians = Vec::new();
     for &strategy in strategies {
-        if caps::predicted_work(strategy, &reference.count, n, m).is_some_and(|w| w > WORK_CAP) {
+        if caps::predicted_work(strategy, &reference.count, n, m)
+            .is_some_and(|w| caps::beyond(w, WORK_CAP))
+        {
             skipped.push(strategy);
             continue;
         }
