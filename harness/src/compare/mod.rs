@@ -33,6 +33,7 @@ pub mod report;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use strategies::dualrev_par::DualrevPar;
 
 use serde::Serialize;
 
@@ -323,6 +324,13 @@ fn seed_of(key: &CaseKey) -> u64 {
     hasher.finish()
 }
 
+/// Whether counter `name` of a case on `threads` threads is compared: every counter but those
+/// that depend on how the threads were scheduled (`dualrev-par`'s `atomic_retries`) on more
+/// than one thread, where two runs of one build differ (on one thread they are exact, 0).
+fn is_compared(name: &str, threads: u64) -> bool {
+    threads == 1 || !DualrevPar::SCHEDULE_DEPENDENT_COUNTERS.contains(&name)
+}
+
 fn exact_changes(
     pairs: impl Iterator<Item = (String, Option<u64>, Option<u64>)>,
 ) -> Vec<ExactChange> {
@@ -434,8 +442,12 @@ fn compare_case(base: &CaseResult, new: &CaseResult, context: &Context) -> CaseC
     // says what changed, and listing every figure as gone would bury that.
     let both_ok = base.status == Status::Ok && new.status == Status::Ok;
     let (counters, allocations) = if both_ok {
-        let names: std::collections::BTreeSet<&String> =
-            base.counters.keys().chain(new.counters.keys()).collect();
+        let names: std::collections::BTreeSet<&String> = base
+            .counters
+            .keys()
+            .chain(new.counters.keys())
+            .filter(|name| is_compared(name, new.threads))
+            .collect();
         let counters = exact_changes(names.into_iter().map(|k| {
             (
                 k.clone(),
@@ -632,6 +644,14 @@ impl Comparison {
 mod tests {
     use super::*;
     use crate::results::fixture::metadata;
+
+    #[test]
+    fn schedule_dependent_counters_are_compared_on_one_thread_only() {
+        assert!(is_compared("atomic_retries", 1));
+        assert!(!is_compared("atomic_retries", 2));
+        assert!(is_compared("atomic_adds", 2));
+        assert!(is_compared("edges_applied", 4));
+    }
 
     #[test]
     fn another_profile_or_machine_is_named_and_a_memory_cap_alone_is_not() {
