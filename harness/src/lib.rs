@@ -21,6 +21,7 @@
 //! | [`plot`] | figures, the paper table and index.html from results (`plot`) |
 //! | [`compare`] | two results files case by case, for CI (`compare`) |
 //! | [`select`], [`suite`] | command-line selections, suites |
+//! | [`strict_json`] | JSON whose objects hold each key once, errors naming the place |
 //! | [`suggest`] | "did you mean" for mistyped names in input files |
 //! | [`table`], [`output`] | tables, writing to stdout and stderr |
 
@@ -39,6 +40,7 @@ pub mod plot;
 pub mod results;
 pub mod resume;
 pub mod select;
+pub mod strict_json;
 pub mod suggest;
 pub mod suite;
 pub mod sweep;

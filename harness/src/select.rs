@@ -56,6 +56,17 @@ fn did_you_mean<'a>(given: &str, candidates: impl IntoIterator<Item = &'a str>) 
         .unwrap_or_default()
 }
 
+/// The strategies that may run a fork-join workload's `join`s on several threads, comma
+/// separated, for messages about `--threads`.
+pub fn parallel_strategy_names() -> String {
+    StrategyKind::ALL
+        .iter()
+        .filter(|s| s.is_parallel())
+        .map(|s| s.name())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Look up one workload by name; an unknown name gets the closest valid one and the list.
 pub fn workload(name: &str) -> Result<&'static dyn Workload> {
     workloads::find(name).map_err(|e| match e {

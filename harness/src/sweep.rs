@@ -262,12 +262,7 @@ fn check_threads_used(groups: &[CaseGroup], threads: &[usize]) -> Result<()> {
         unused.join(" or "),
         if unused == ["1"] { "" } else { "s" },
         if unused.len() == 1 { "" } else { "s" },
-        StrategyKind::ALL
-            .iter()
-            .filter(|s| s.is_parallel())
-            .map(|s| s.name())
-            .collect::<Vec<_>>()
-            .join(", "),
+        select::parallel_strategy_names(),
         workloads.join(", ")
     )))
 }

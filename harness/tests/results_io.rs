@@ -350,7 +350,7 @@ fn files_of_another_shape_say_what_they_are() {
     let twice = text.replacen("\"batch\": 7,", "\"batch\": 7,\n\"batch\": 8,", 1);
     let e = results::json::read(twice.as_bytes()).unwrap_err();
     assert!(
-        e.contains("the key `batch` is given twice in one object"),
+        e.contains("line 52, column 7: the key `batch` appears twice in `rows[0]`"),
         "{e}"
     );
     let old = text.replacen(

@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::gradbench::protocol::json_kind;
+use crate::strict_json::kind_with_article as json_kind;
 
 /// The most runs one evaluation makes: each run is one timing in the response (this many
 /// make a response of about 4 MB), so a larger `min_runs` is refused, and a `min_seconds` of

@@ -6,143 +6,16 @@
 
 use std::fmt;
 
-use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde_json::{Map, Number, Value};
+use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::Value;
 
-use crate::gradbench::protocol::{json_kind, Id};
+use crate::gradbench::protocol::Id;
+use crate::strict_json;
+use crate::strict_json::kind_with_article as json_kind;
 
-/// Where a value sits in the message, for error messages: built only when one is needed.
-#[derive(Clone, Copy)]
-enum Place<'a> {
-    /// The message itself.
-    Message,
-    /// The value of `key` in the object at the parent place.
-    Key(&'a Place<'a>, &'a str),
-    /// Entry `index` of the array at the parent place.
-    Index(&'a Place<'a>, usize),
-}
-
-impl fmt::Display for Place<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Place::Message => write!(f, "the message"),
-            Place::Key(..) | Place::Index(..) => {
-                write!(f, "`")?;
-                self.path(f)?;
-                write!(f, "`")
-            }
-        }
-    }
-}
-
-impl Place<'_> {
-    /// `input.x[3]`.
-    fn path(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Place::Message => Ok(()),
-            Place::Key(Place::Message, key) => write!(f, "{key}"),
-            Place::Key(parent, key) => {
-                parent.path(f)?;
-                write!(f, ".{key}")
-            }
-            Place::Index(parent, index) => {
-                parent.path(f)?;
-                write!(f, "[{index}]")
-            }
-        }
-    }
-}
-
-/// Builds a [`Value`] as serde_json does, but refuses a key that appears twice in an object.
-#[derive(Clone, Copy)]
-struct Strict<'a> {
-    place: Place<'a>,
-}
-
-impl<'de> DeserializeSeed<'de> for Strict<'_> {
-    type Value = Value;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Strict<'_> {
-    type Value = Value;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "a JSON value")
-    }
-
-    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
-        Ok(Value::Bool(v))
-    }
-
-    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
-        Ok(Value::Number(v.into()))
-    }
-
-    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
-        Ok(Value::Number(v.into()))
-    }
-
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
-        Number::from_f64(v)
-            .map(Value::Number)
-            .ok_or_else(|| E::custom(format!("{} is {v}, not a finite number", self.place)))
-    }
-
-    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
-        Ok(Value::String(v.to_string()))
-    }
-
-    fn visit_string<E>(self, v: String) -> Result<Value, E> {
-        Ok(Value::String(v))
-    }
-
-    fn visit_unit<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let mut items = Vec::new();
-        loop {
-            let place = Place::Index(&self.place, items.len());
-            match seq.next_element_seed(Strict { place })? {
-                Some(item) => items.push(item),
-                None => return Ok(Value::Array(items)),
-            }
-        }
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut fields = Map::new();
-        while let Some(key) = map.next_key::<String>()? {
-            if fields.contains_key(&key) {
-                return Err(de::Error::custom(format!(
-                    "the key `{key}` appears twice in {}; each key may appear once",
-                    self.place
-                )));
-            }
-            let value = map.next_value_seed(Strict {
-                place: Place::Key(&self.place, &key),
-            })?;
-            fields.insert(key, value);
-        }
-        Ok(Value::Object(fields))
-    }
-}
-
-/// `text` as a JSON value, every object's keys distinct; the error names the place (the key
-/// path, and serde_json's line and column).
+/// `text` as a JSON message, every object's keys distinct ([`strict_json::parse`]).
 pub fn parse_strict(text: &str) -> Result<Value, serde_json::Error> {
-    let mut deserializer = serde_json::Deserializer::from_str(text);
-    let value = Strict {
-        place: Place::Message,
-    }
-    .deserialize(&mut deserializer)?;
-    deserializer.end()?;
-    Ok(value)
+    strict_json::parse(text, "the message")
 }
 
 /// Reads the top-level `id` of a message object and skips every other value unparsed (so a

@@ -27,7 +27,7 @@ use workloads::classic::{
 };
 
 use crate::gradbench::input::{fields, integer, matrix, nonempty_numbers, numbers};
-use crate::gradbench::protocol::json_kind;
+use crate::strict_json::kind_with_article as json_kind;
 use serde_json::Value;
 
 /// A module dualbench defines.

@@ -121,7 +121,10 @@ pub fn parse_line(line: &[u8]) -> Incoming {
         Ok(other) => {
             return Incoming::Malformed {
                 id,
-                error: format!("the message is {}, not an object", json_kind(&other)),
+                error: format!(
+                    "the message is {}, not an object",
+                    crate::strict_json::kind_with_article(&other)
+                ),
             }
         }
         Err(e) => {
@@ -144,7 +147,7 @@ fn message(id: Id, fields: &Map<String, Value>) -> Result<Message, String> {
         Some(other) => {
             return Err(format!(
                 "the message's `kind` is {}, not a string",
-                json_kind(other)
+                crate::strict_json::kind_with_article(other)
             ))
         }
         None => return Err("the message has no `kind`".into()),
@@ -205,20 +208,8 @@ fn optional_string(
         Some(Value::String(s)) => Ok(Some(s.clone())),
         Some(other) => Err(format!(
             "the `{kind}` message's `{name}` is {}, not a string",
-            json_kind(other)
+            crate::strict_json::kind_with_article(other)
         )),
-    }
-}
-
-/// "a number", "an array", ... for error messages.
-pub fn json_kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 

@@ -14,11 +14,11 @@
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
 
-use serde::de::{DeserializeOwned, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::results::{validate, CaseResult, Metadata, ResultsFile, SCHEMA_VERSION};
+use crate::strict_json;
 use crate::suggest::{did_you_mean, plain_types};
 
 /// Write `file` as JSON.
@@ -45,7 +45,7 @@ pub fn read(mut input: impl Read) -> Result<ResultsFile, String> {
     let object = value.as_object().ok_or_else(|| {
         format!(
             "holds a JSON {}, not a results file; {SHAPE}",
-            kind_of(&value)
+            strict_json::kind(&value)
         )
     })?;
     if let Some(key) = object.keys().find(|k| !TOP_LEVEL.contains(&k.as_str())) {
@@ -66,7 +66,7 @@ pub fn read(mut input: impl Read) -> Result<ResultsFile, String> {
             return Err(format!(
                 "`metadata` is a JSON {}; expected an object (build, machine, date, command, \
                  options, ci_level, merged_from)",
-                kind_of(&other)
+                strict_json::kind(&other)
             ))
         }
         None => return Err("has no `metadata` object; ".to_string() + SHAPE),
@@ -76,7 +76,7 @@ pub fn read(mut input: impl Read) -> Result<ResultsFile, String> {
         Some(other) => {
             return Err(format!(
                 "`rows` is a JSON {}; expected an array of rows (objects)",
-                kind_of(&other)
+                strict_json::kind(&other)
             ))
         }
         None => return Err("has no `rows` array; ".to_string() + SHAPE),
@@ -147,107 +147,22 @@ fn parse(bytes: &[u8]) -> Result<Value, String> {
             c
         ));
     }
-    serde_json::from_str::<Strict>(text)
-        .map(|s| s.0)
-        .map_err(|e| {
-            let place = format!("line {}, column {}", e.line(), e.column());
-            if e.is_eof() {
-                format!(
+    strict_json::parse(text, "the file").map_err(|e| {
+        let place = format!("line {}, column {}", e.line(), e.column());
+        if e.is_eof() {
+            format!(
                 "ends early, at {place}: the file is cut short (was it truncated?); regenerate \
                  it with `dualbench run` or `dualbench merge`"
             )
-            } else {
-                // serde_json appends its own " at line L column C"; the place is said once, first.
-                let message = e.to_string();
-                let message = message
-                    .rsplit_once(" at line ")
-                    .map_or(message.as_str(), |(m, _)| m);
-                format!("is not valid JSON at {place}: {message}")
-            }
-        })
-}
-
-/// A JSON value whose objects hold each key once. serde_json keeps the last of a key given
-/// twice; in a results file that is a line duplicated by an edit or a merge of text, and which
-/// of the two values is the measurement would be a guess.
-struct Strict(Value);
-
-impl<'de> Deserialize<'de> for Strict {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(StrictVisitor).map(Strict)
-    }
-}
-
-struct StrictVisitor;
-
-impl<'de> Visitor<'de> for StrictVisitor {
-    type Value = Value;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
-        Ok(Value::Bool(v))
-    }
-
-    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
-        Ok(Value::from(v))
-    }
-
-    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
-        Ok(Value::from(v))
-    }
-
-    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
-        Ok(Value::from(v))
-    }
-
-    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
-        Ok(Value::from(v))
-    }
-
-    fn visit_string<E>(self, v: String) -> Result<Value, E> {
-        Ok(Value::String(v))
-    }
-
-    fn visit_unit<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let mut items = Vec::new();
-        while let Some(Strict(item)) = seq.next_element()? {
-            items.push(item);
+        } else {
+            // serde_json appends its own " at line L column C"; the place is said once, first.
+            let message = e.to_string();
+            let message = message
+                .rsplit_once(" at line ")
+                .map_or(message.as_str(), |(m, _)| m);
+            format!("is not valid JSON at {place}: {message}")
         }
-        Ok(Value::Array(items))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut object = Map::new();
-        while let Some(key) = map.next_key::<String>()? {
-            if object.contains_key(&key) {
-                return Err(serde::de::Error::custom(format!(
-                    "the key `{key}` is given twice in one object"
-                )));
-            }
-            let Strict(value) = map.next_value()?;
-            object.insert(key, value);
-        }
-        Ok(Value::Object(object))
-    }
-}
-
-/// "object", "array", "string", ... for messages.
-fn kind_of(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
+    })
 }
 
 /// Deserialize `value` as `T`, naming the path of a value of the wrong type (`options.rounds`,
@@ -311,7 +226,7 @@ fn read_row(i: usize, row: Value, expected: &BTreeSet<String>) -> Result<CaseRes
     let object = row.as_object().ok_or_else(|| {
         format!(
             "{place} is a JSON {}; expected an object with the fields of a case",
-            kind_of(&row)
+            strict_json::kind(&row)
         )
     })?;
     if let Some(missing) = expected.iter().find(|k| !object.contains_key(*k)) {

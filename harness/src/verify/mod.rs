@@ -180,12 +180,7 @@ impl Plan {
                  ignored: only the parallel strategies ({}) run a fork-join workload's `join`s \
                  in parallel (family `parallel` in `dualbench list`); {}",
                 request.threads,
-                StrategyKind::ALL
-                    .iter()
-                    .filter(|s| s.is_parallel())
-                    .map(|s| s.name())
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                select::parallel_strategy_names(),
                 if fork_join {
                     "no parallel strategy is selected"
                 } else {
