@@ -3,59 +3,50 @@
 //!
 //! # Representation
 //!
-//! The forward pass is the one shared by rungs 1–4 ([`contrib`](crate::contrib)): a scalar is
-//! (value, ID, Contrib), IDs come from a per-gradient counter, the inputs get the first IDs
-//! `0..n`, and a Contrib is a reference-counted node holding its edges (operand ID, operand
-//! Contrib, partial) inline.
+//! A scalar is a [`Dual`]: its primal value and a reference to its **Contrib** — the staged
+//! backpropagator that linear factoring introduced (rungs 1–3, [`contrib`](crate::contrib)):
+//! the list of edges (operand ID, partial derivative). IDs come from a per-gradient counter in
+//! topological order; the inputs get the first IDs `0..n` and have no Contrib; constants, and
+//! values computed from constants only, have neither.
 //!
-//! The step from [`sparse`](crate::sparse) (rung 3) to this rung: the two functional
-//! collectors — the staging map from ID to (Contrib, cotangent) and the sparse gradient map
-//! from input index to cotangent — become **one mutable array indexed by ID**, whose slot
-//! `i` holds `contribs[i]` (the Contrib of ID `i`, once reached) and `adjoints[i]` (its
-//! accumulated cotangent) side by side. Because the inputs have the first IDs, their slots are
-//! the gradient; the input backpropagators disappear.
+//! From this rung on the Contribs live in a **per-gradient arena**, the Rust counterpart of the
+//! heap the paper's Haskell implementation allocates them on: the Contrib of ID i is a record
+//! written when i is allocated ([`arena`](crate::arena): a header with its operand IDs and a
+//! tag, and only the partials that are not ±1, as the artifact's `C1`/`C2` constructors), so
+//! the record of ID i is found by its ID and a value's reference to its Contrib *is* its ID.
+//! That makes the scalar `Copy` and 24 bytes (value, ID, the gradient's 64-bit generation), with
+//! no reference count: a Contrib the output does not reach costs nothing after it is written,
+//! as an uncollected object costs a garbage collector nothing. The difference from a GC heap is
+//! when memory comes back: every record is kept until the gradient ends (O(T) memory, like a
+//! tape), and the arena's blocks are reused by the next gradient of the thread.
+//!
+//! The step from [`sparse`](crate::sparse) (rung 3) to this rung is the paper's: the two
+//! functional collectors — the staging map from ID to (Contrib, cotangent) and the sparse
+//! gradient map from input index to cotangent — become **one mutable array indexed by ID**.
+//! Here it is split in two: `adjoints[i]`, the accumulated cotangent of ID i, and `reached[i]`,
+//! whether ID i's Contrib is staged (reached from a seeded output). Because the inputs have the
+//! first IDs, their adjoints are the gradient; the input backpropagators disappear.
 //!
 //! # Algorithm ("resolve")
 //!
-//! 1. Allocate the array with one slot per ID; seed each active output: `adjoints[id] += w`,
-//!    `contribs[id] = its Contrib`.
-//! 2. For `i` from the largest ID down to 0: if `contribs[i]` holds a Contrib (node `i` is
-//!    reachable from an output), apply its edges once: for each edge `(j, cb_j, d)`,
-//!    `contribs[j] = cb_j` and `adjoints[j] += adjoints[i] * d`. Every user of `i` has a larger
-//!    ID, so `adjoints[i]` is complete when `i` is reached.
+//! 1. Seed each active output: `adjoints[id] += w`, `reached[id] = true`.
+//! 2. For `i` from the largest ID down to n: if `reached[i]`, apply ID i's Contrib once: for
+//!    each edge `(j, d)`, `adjoints[j] += adjoints[i] * d` and `reached[j] = true`. Every user of
+//!    `i` has a larger ID, so `adjoints[i]` is complete when `i` is reached.
 //! 3. The gradient is `adjoints[0..n]`.
 //!
-//! Cost: O(T) for the whole gradient, the paper's "correct complexity" — a constant factor over
-//! the primal whatever the sharing. The array makes each collector update O(1) (rung 3 paid
-//! O(log T) in its ordered maps).
-//!
-//! Resolve is a loop, and it also frees the graph as it goes: a slot is emptied when its node is
-//! applied, and a node held only by its slot moves its operands' Contribs into their slots
-//! instead of cloning them, so each freed node is freed without recursion. Values dropped
-//! elsewhere release their graph iteratively too ([`contrib`](crate::contrib)). A chain of
-//! 10^6 operations is resolved and freed on a 2 MiB stack.
-//!
-//! # Memory
-//!
-//! Nodes are 48 bytes (two edges and a 4-byte reference count) in cells of a per-thread pool
-//! (fixed-size cells carved from slabs, recycled through a free list): a node is freed the
-//! moment its last reference is dropped, as with `Rc`, but allocating and freeing it is a few
-//! instructions instead of a `malloc` and a `free`. When a gradient has released its whole
-//! graph the pool starts again at its first slab, so the next gradient allocates its nodes by
-//! bumping a pointer, as the paper's implementation does under GHC. The ID-indexed slot array
-//! is kept between gradients too. The pool keeps its slabs for the thread's life: its size is
-//! the most nodes the thread ever had alive at once. The harness measures peak heap on a cold
-//! gradient, where the pool starts empty.
+//! Each entry of the two arrays is reset as it is read, so the arrays are all zero and all
+//! unreached when a resolve ends and are kept for the next without clearing. Cost: O(T) for the
+//! whole gradient, the paper's "correct complexity" — a constant factor over the primal whatever
+//! the sharing. Both passes are loops, so a chain of 10^6 operations runs on any stack.
 //!
 //! # Relation to taping
 //!
-//! The ID-indexed array is a Wengert list (a tape) reconstructed after the fact from the
-//! Contrib graph, and the sweep over it is the classic reverse sweep of the [`tape`](crate::tape)
-//! strategy. The differences are where the graph lives and what is swept: here the graph lives in
-//! the values themselves (reachable from the output, freed as soon as it is unreachable, with no
-//! global append-only tape), and the edges of nodes the output does not depend on are never
-//! applied — those nodes were freed during the forward pass. The sweep still steps over every
-//! ID slot, so the reverse pass costs O(IDs + edges applied), like a tape's.
+//! The arena is the Wengert list the paper observes the algorithm to reconstruct, and it shares
+//! its records and blocks with the [`tape`](crate::tape) strategy. What differs is the reverse
+//! pass: the tape sweeps every entry and steps over those whose adjoint is zero; resolve applies
+//! exactly the Contribs reached from the seeded outputs, once each, and reports them
+//! (`contribs_applied`), which is the paper's algorithm and its counters.
 //!
 //! # Counters
 //!
@@ -63,31 +54,314 @@
 //!   an active operand (operations on constants only are constants and get none).
 //! - `resolves`: reverse passes over the one Contrib graph of the call: 1 for a
 //!   vector-Jacobian product, m for a Jacobian (the graph is built once and resolved once per
-//!   output; see [`contrib::jacobian`](crate::contrib)).
-//! - `contribs_applied`: nodes whose Contrib was applied, each exactly once: the non-input
-//!   nodes reachable from the seeded outputs, the outputs' own nodes (the seed) included.
-//!   Inputs have no Contrib and are not counted.
+//!   output).
+//! - `contribs_applied`: Contribs applied, each exactly once per resolve: the non-input nodes
+//!   reachable from the seeded outputs, the outputs' own nodes (the seed) included.
 //! - `edges_applied`: edges of the applied Contribs (one or two per node).
 //! - `collector_updates`: additions into the adjoint array: one per seeded (active) output plus
 //!   one per edge applied.
-//! - `slots_swept`: slots of the ID-indexed array, `ids_allocated`: the sweep pops every slot
-//!   above the inputs (applying the ones that hold a Contrib) and reads the input slots out as
+//! - `slots_swept`: slots of the ID-indexed array, `ids_allocated` per resolve: the sweep steps
+//!   over every ID above the inputs (applying the reached ones) and reads the input slots out as
 //!   the gradient.
 
 use std::cell::Cell;
 
-use crate::contrib::{differentiate, for_each_edge, jacobian, ContribRef, Id, Seeds};
-use crate::program::{Derivatives, Probe, Program, Strategy};
-use crate::real::partials;
+use crate::arena::{self, header, ActiveRecording, Generation, Kind, Recording, NO_GENERATION};
+use crate::forward::impl_real_from_partials;
+use crate::program::{check_inputs, check_lengths, Derivatives, Outputs, Probe, Program, Strategy};
+use crate::real::{partials, Real};
+
+/// The strategy's name in the messages of misuse.
+const STRATEGY: &str = "dualrev";
+
+/// The ID of a constant: no Contrib, no adjoint.
+const NO_ID: u32 = u32::MAX;
+
+/// The scalar of `dualrev`: a primal value and the ID of its Contrib in the running gradient's
+/// arena, tagged with the gradient's generation (see the module documentation).
+#[derive(Clone, Copy, Debug)]
+pub struct Dual {
+    value: f64,
+    id: u32,
+    generation: Generation,
+}
+
+/// Writes a Contrib record ([`arena::record`]) and returns the value that refers to it.
+#[inline(always)]
+fn contrib<const P: usize>(
+    generations: [Generation; 2],
+    partials: [f64; P],
+    header: u64,
+    value: f64,
+) -> Dual {
+    let (id, generation) = arena::record(STRATEGY, generations, partials, header);
+    Dual {
+        value,
+        id,
+        generation,
+    }
+}
+
+impl Dual {
+    fn inactive(value: f64) -> Self {
+        Self {
+            value,
+            id: NO_ID,
+            generation: NO_GENERATION,
+        }
+    }
+
+    #[inline(always)]
+    fn is_active(&self) -> bool {
+        self.id != NO_ID
+    }
+
+    /// A one-operand operation with partial `d`; a partial of ±1 is not stored.
+    #[inline(always)]
+    fn unary(&self, value: f64, d: f64) -> Self {
+        if !self.is_active() {
+            return Self::inactive(value);
+        }
+        let generations = [self.generation; 2];
+        if d == 1.0 {
+            contrib(generations, [], header(Kind::Shift, self.id, 0), value)
+        } else if d == -1.0 {
+            contrib(generations, [], header(Kind::Negate, self.id, 0), value)
+        } else {
+            contrib(generations, [d], header(Kind::Unary, self.id, 0), value)
+        }
+    }
+
+    /// A two-operand operation; with one constant operand its Contrib has one edge.
+    #[inline(always)]
+    fn binary(&self, other: &Self, value: f64, dx: f64, dy: f64) -> Self {
+        match (self.is_active(), other.is_active()) {
+            (true, true) => {
+                let generations = [self.generation, other.generation];
+                if dx == 1.0 && dy == 1.0 {
+                    contrib(generations, [], header(Kind::Add, self.id, other.id), value)
+                } else if dx == 1.0 && dy == -1.0 {
+                    contrib(generations, [], header(Kind::Sub, self.id, other.id), value)
+                } else {
+                    let h = header(Kind::Binary, self.id, other.id);
+                    contrib(generations, [dx, dy], h, value)
+                }
+            }
+            (true, false) => self.unary(value, dx),
+            (false, true) => other.unary(value, dy),
+            (false, false) => Self::inactive(value),
+        }
+    }
+}
+
+impl_real_from_partials!(Dual);
+
+/// The one mutable array indexed by ID, split into the accumulated cotangents and the reached
+/// flags. Between resolves every adjoint is zero and no ID is reached.
+#[derive(Default)]
+struct Collector {
+    adjoints: Vec<f64>,
+    reached: Vec<bool>,
+}
+
+thread_local! {
+    /// The collector and the lifted-input vector of the last finished gradient on this thread,
+    /// kept for the next (a nested gradient finds them taken and allocates its own).
+    static SPARE_COLLECTOR: Cell<Collector> = Cell::new(Collector::default());
+    static SPARE_INPUTS: Cell<Vec<Dual>> = const { Cell::new(Vec::new()) };
+}
+
+/// Which products a Contrib graph is resolved for.
+#[derive(Clone, Copy)]
+enum Rows<'a> {
+    /// One resolve: `cotangent^T J`.
+    Cotangent(&'a [f64]),
+    /// m resolves, seeded with e_1 .. e_m: the Jacobian's rows.
+    Unit(usize),
+}
+
+/// The counts of one resolve.
+#[derive(Default)]
+struct Applied {
+    contribs: u64,
+    edges: u64,
+}
+
+/// Resolves the Contrib graph of `recording` from the IDs below `top` down (see the module
+/// documentation), with `collector` seeded, and appends the gradient to `gradient`. Leaves the
+/// collector all zero and unreached.
+///
+/// Unchecked: every operand ID of the Contrib of ID i is below i (an operand is a value of this
+/// very gradient — [`arena::record`]'s generation check guarantees it), and
+/// `top <= collector.adjoints.len() == n + records`, so every index is in bounds.
+#[inline]
+fn resolve<Q: Probe>(
+    recording: &Recording,
+    top: usize,
+    collector: &mut Collector,
+    gradient: &mut Vec<f64>,
+) -> Applied {
+    let n = recording.inputs as usize;
+    let len = n + recording.records();
+    assert!(top <= len && collector.adjoints.len() >= len && collector.reached.len() >= len);
+    let adj = collector.adjoints.as_mut_ptr();
+    let reached = collector.reached.as_mut_ptr();
+    let mut applied = Applied::default();
+    recording.for_each_record_backwards(top, |i, h, stored| {
+        // SAFETY: the IDs are in bounds as argued above, and `stored` holds the partials the
+        // Contrib's kind stores.
+        unsafe {
+            if !*reached.add(i) {
+                return;
+            }
+            *reached.add(i) = false;
+            let dz = *adj.add(i);
+            *adj.add(i) = 0.0;
+            let kind = Kind::of(h);
+            if Q::COUNTS {
+                applied.contribs += 1;
+                applied.edges += kind.edges();
+            }
+            let (j, k) = (arena::first_operand(h), arena::second_operand(h));
+            debug_assert!(j < i && k < i);
+            *reached.add(j) = true;
+            match kind {
+                Kind::Add => {
+                    *adj.add(j) += dz;
+                    *adj.add(k) += dz;
+                    *reached.add(k) = true;
+                }
+                Kind::Sub => {
+                    *adj.add(j) += dz;
+                    *adj.add(k) -= dz;
+                    *reached.add(k) = true;
+                }
+                Kind::Shift => *adj.add(j) += dz,
+                Kind::Negate => *adj.add(j) -= dz,
+                Kind::Unary => {
+                    let d = f64::from_bits(*stored.get_unchecked(0));
+                    *adj.add(j) += partials::times(d, dz);
+                }
+                Kind::Binary => {
+                    let dx = f64::from_bits(*stored.get_unchecked(0));
+                    let dy = f64::from_bits(*stored.get_unchecked(1));
+                    *adj.add(j) += partials::times(dx, dz);
+                    *adj.add(k) += partials::times(dy, dz);
+                    *reached.add(k) = true;
+                }
+            }
+        }
+    });
+    // The input slots `0..n` end the sweep: inputs have no Contrib; their adjoints are the
+    // gradient, read and reset.
+    gradient.extend_from_slice(&collector.adjoints[..n]);
+    collector.adjoints[..n].fill(0.0);
+    collector.reached[..n].fill(false);
+    applied
+}
 
 /// Rung 4: the optimised dual-numbers reverse AD (see the module documentation).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Dualrev;
 
+impl Dualrev {
+    /// Runs the forward pass of `eval` at `x`, then resolves its Contrib graph once per row of
+    /// `rows`, appending each product (n numbers) to `out.derivative`.
+    #[inline]
+    fn differentiate<F, Q>(x: &[f64], rows: Rows<'_>, eval: F, out: &mut Derivatives, probe: &mut Q)
+    where
+        F: FnOnce(&[Dual]) -> Outputs<Dual>,
+        Q: Probe,
+    {
+        probe.forward_starts();
+        let gradient = ActiveRecording::start(STRATEGY, x.len());
+        let mut inputs = SPARE_INPUTS.take();
+        inputs.clear();
+        inputs.extend(x.iter().zip(0..).map(|(&value, id)| Dual {
+            value,
+            id,
+            generation: gradient.generation,
+        }));
+        let outputs = eval(&inputs);
+        let m = match rows {
+            Rows::Cotangent(w) => w.len(),
+            Rows::Unit(m) => m,
+        };
+        if outputs.len() != m {
+            panic!(
+                "the program returned {} outputs but declares {m}",
+                outputs.len()
+            );
+        }
+        for output in &outputs {
+            if output.is_active() && output.generation != gradient.generation {
+                arena::foreign_value(STRATEGY, gradient.generation, output.generation);
+            }
+        }
+
+        probe.reverse_starts();
+        let recording = gradient.finish();
+        let n = x.len();
+        let len = n + recording.records();
+        let mut collector = SPARE_COLLECTOR.take();
+        if collector.adjoints.len() < len {
+            collector.adjoints.resize(len, 0.0);
+            collector.reached.resize(len, false);
+        }
+        out.value.clear();
+        out.value.extend(outputs.iter().map(Real::value));
+        let mut resolve_seeded = |seed: &mut dyn FnMut(usize) -> Option<f64>| -> (u64, Applied) {
+            let mut top = n;
+            let mut seeds = 0;
+            for (i, output) in outputs.iter().enumerate() {
+                if let (true, Some(w)) = (output.is_active(), seed(i)) {
+                    let id = output.id as usize;
+                    collector.adjoints[id] += w;
+                    collector.reached[id] = true;
+                    top = top.max(id + 1);
+                    seeds += 1;
+                }
+            }
+            let applied = resolve::<Q>(&recording, top, &mut collector, &mut out.derivative);
+            (seeds, applied)
+        };
+        let mut totals = (0u64, Applied::default(), 0u64);
+        let mut add = |(seeds, applied): (u64, Applied)| {
+            totals.0 += seeds;
+            totals.1.contribs += applied.contribs;
+            totals.1.edges += applied.edges;
+            totals.2 += 1;
+        };
+        match rows {
+            Rows::Cotangent(w) => add(resolve_seeded(&mut |i| Some(w[i]))),
+            Rows::Unit(m) => {
+                for row in 0..m {
+                    add(resolve_seeded(&mut |i| (i == row).then_some(1.0)));
+                }
+            }
+        }
+        arena::recycle(recording, Vec::new());
+        SPARE_COLLECTOR.set(collector);
+        SPARE_INPUTS.set(inputs);
+        probe.finished();
+        if Q::COUNTS {
+            let (seeds, applied, resolves) = totals;
+            probe.counters(&[
+                ("ids_allocated", len as u64),
+                ("resolves", resolves),
+                ("contribs_applied", applied.contribs),
+                ("edges_applied", applied.edges),
+                ("collector_updates", seeds + applied.edges),
+                ("slots_swept", len as u64 * resolves),
+            ]);
+        }
+    }
+}
+
 impl Strategy for Dualrev {
     const NAME: &'static str = "dualrev";
     const DESCRIPTION: &'static str =
-        "rung 4: Contrib graph resolved in mutable arrays indexed by ID, the optimised algorithm: O(T)";
+        "rung 4: Contrib records in a per-gradient arena, resolved in one mutable array indexed by ID, the optimised algorithm: O(T)";
 
     const COUNTERS: &'static [&'static str] = &[
         "ids_allocated",
@@ -105,7 +379,9 @@ impl Strategy for Dualrev {
         out: &mut Derivatives,
         probe: &mut Q,
     ) {
-        differentiate(program, x, cotangent, out, probe, resolve);
+        check_lengths(program.input_len(), program.output_len(), x, cotangent);
+        let rows = Rows::Cotangent(cotangent);
+        Self::differentiate(x, rows, |inputs| program.eval(inputs), out, probe);
     }
 
     /// One forward pass, its Contrib graph resolved once per output.
@@ -115,87 +391,10 @@ impl Strategy for Dualrev {
         out: &mut Derivatives,
         probe: &mut Q,
     ) {
-        jacobian(program, x, out, probe, resolve);
-    }
-}
-
-/// One ID's entry in the reverse pass: its Contrib, once reached, and its accumulated
-/// cotangent. Kept side by side so that applying an edge touches one cache line.
-#[derive(Default)]
-struct Slot {
-    contrib: Option<ContribRef>,
-    adjoint: f64,
-}
-
-thread_local! {
-    /// The slot array of the last resolve on this thread, empty, kept for the next gradient
-    /// (a nested gradient finds it taken and allocates its own).
-    static SPARE_SLOTS: Cell<Vec<Slot>> = const { Cell::new(Vec::new()) };
-}
-
-/// The reverse pass: sweep the ID-indexed array from the largest ID down, applying each
-/// reachable node's edges once. Appends the gradient to `gradient`.
-#[inline]
-fn resolve<Q: Probe>(
-    seeds: Seeds,
-    n: usize,
-    ids_allocated: Id,
-    gradient: &mut Vec<f64>,
-    probe: &mut Q,
-) {
-    let len = ids_allocated as usize;
-    let mut slots = SPARE_SLOTS.take();
-    slots.clear();
-    slots.resize_with(len, Slot::default);
-    let mut contribs_applied = 0u64;
-    let mut edges_applied = 0u64;
-    let mut collector_updates = 0u64;
-
-    for seed in seeds {
-        let slot = &mut slots[seed.id as usize];
-        slot.adjoint += seed.cotangent;
-        collector_updates += 1;
-        if slot.contrib.is_none() {
-            slot.contrib = seed.contrib;
-        }
-    }
-
-    // The sweep pops the slots from the top: each is emptied as it is reached, and the edges of
-    // slot i point only below i, into the part of the array still present.
-    while slots.len() > n {
-        let Some(Slot {
-            contrib: Some(contrib),
-            adjoint: dz,
-        }) = slots.pop()
-        else {
-            continue;
-        };
-        contribs_applied += 1;
-        edges_applied += for_each_edge(contrib, |j, cb, d| {
-            let slot = &mut slots[j as usize];
-            slot.adjoint += partials::times(d, dz);
-            if slot.contrib.is_none() {
-                slot.contrib = cb;
-            }
-        });
-    }
-    collector_updates += edges_applied;
-
-    // The input slots `0..n` end the sweep: inputs have no Contrib, so stepping over them
-    // applies nothing, and their adjoints are the gradient.
-    gradient.extend(slots.iter().map(|slot| {
-        debug_assert!(slot.contrib.is_none(), "an input has no Contrib");
-        slot.adjoint
-    }));
-    slots.clear();
-    SPARE_SLOTS.set(slots);
-    if Q::COUNTS {
-        probe.counters(&[
-            ("contribs_applied", contribs_applied),
-            ("edges_applied", edges_applied),
-            ("collector_updates", collector_updates),
-            ("slots_swept", len as u64),
-        ]);
+        check_inputs(program.input_len(), x);
+        out.clear();
+        let rows = Rows::Unit(program.output_len());
+        Self::differentiate(x, rows, |inputs| program.eval(inputs), out, probe);
     }
 }
 

@@ -26,6 +26,7 @@
 //! Rungs 1–4 share their forward pass (the (value, ID, Contrib) scalar) in [`contrib`]; each
 //! rung's module holds its reverse pass, which is where the rungs differ.
 
+pub(crate) mod arena;
 pub mod cayley;
 pub mod contrib;
 pub mod dualrev;

@@ -79,10 +79,9 @@
 //! [`TapeReal`] is plain data and implements [`ParReal`]; `join` runs both branches in order on
 //! the calling thread, recording them on its tape, which makes [`Tape`] a [`ParStrategy`].
 
-use std::cell::{Cell, RefCell};
-use std::mem::{self, MaybeUninit};
-use std::ptr::{self, NonNull};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::cell::Cell;
+
+use crate::arena::{self, header, ActiveRecording, Generation, Kind, Recording, NO_GENERATION};
 
 use crate::forward::impl_real_from_partials;
 use crate::program::{
@@ -94,34 +93,6 @@ use crate::real::{partials, ParReal, Real};
 /// The slot of a constant: no adjoint, no entry.
 const NO_SLOT: u32 = u32::MAX;
 
-/// A gradient call's number, unique in the process: 64 bits, so that the counter cannot wrap
-/// in a process's lifetime (at one gradient per nanosecond it lasts 584 years) and a value of
-/// a finished gradient can never pass for one of the running gradient — whose slots the sweep
-/// indexes unchecked.
-type Generation = u64;
-
-/// The generation of "no gradient running" (never allocated to a gradient).
-const NO_GENERATION: Generation = 0;
-
-/// Source of gradient generations, shared by all threads so that a value carried to another
-/// thread cannot be mistaken for one of that thread's.
-static LAST_GENERATION: AtomicU64 = AtomicU64::new(NO_GENERATION);
-
-/// Where an entry's kind sits in its header: the top three bits of the second operand's field.
-const KIND_SHIFT: u32 = 29;
-
-/// The number of slots one gradient can hold (inputs plus entries): slots are stored in the
-/// 29 bits of a header's operand field that the kind leaves free.
-pub const MAX_SLOTS: u32 = 1 << KIND_SHIFT;
-
-const OPERAND_MASK: u32 = MAX_SLOTS - 1;
-
-/// Words in the first block of a fresh tape; each further block doubles, up to
-/// [`MAX_BLOCK_WORDS`], so a small program allocates little and a large one wastes at most one
-/// block (256 KiB) beyond what it records.
-const FIRST_BLOCK_WORDS: usize = 1 << 8;
-const MAX_BLOCK_WORDS: usize = 1 << 15;
-
 /// A scalar recorded on the tape of one gradient call.
 #[derive(Clone, Copy, Debug)]
 pub struct TapeReal {
@@ -130,371 +101,10 @@ pub struct TapeReal {
     generation: Generation,
 }
 
-/// What a recorded operation is: how many partials precede its header and how its adjoint
-/// flows to its operands. Operations whose partials are +-1 store none.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Kind {
-    /// `a + b`: `adj[a] += dz; adj[b] += dz`.
-    Add = 0,
-    /// `a - b`: `adj[a] += dz; adj[b] -= dz`.
-    Sub = 1,
-    /// One operand with partial 1 (`a + c`, `a - c`): `adj[a] += dz`.
-    Shift = 2,
-    /// One operand with partial -1 (`-a`, `c - a`): `adj[a] -= dz`.
-    Negate = 3,
-    /// One operand and its stored partial `d`: `adj[a] += d dz`.
-    Unary = 4,
-    /// Two operands and their stored partials (`*`, `/`, `powf`).
-    Binary = 5,
-}
+/// The strategy's name in the messages of misuse.
+const STRATEGY: &str = "tape";
 
-impl Kind {
-    /// Decodes the kind bits of a header (written only by [`header`]).
-    #[inline(always)]
-    fn of(header: u64) -> Kind {
-        match header >> (32 + KIND_SHIFT) {
-            0 => Kind::Add,
-            1 => Kind::Sub,
-            2 => Kind::Shift,
-            3 => Kind::Negate,
-            4 => Kind::Unary,
-            _ => Kind::Binary,
-        }
-    }
-
-    /// Partials stored before the header.
-    #[inline(always)]
-    fn stored_partials(self) -> usize {
-        match self {
-            Kind::Add | Kind::Sub | Kind::Shift | Kind::Negate => 0,
-            Kind::Unary => 1,
-            Kind::Binary => 2,
-        }
-    }
-
-    /// Operands (edges) of the entry.
-    #[inline(always)]
-    fn edges(self) -> u64 {
-        match self {
-            Kind::Shift | Kind::Negate | Kind::Unary => 1,
-            Kind::Add | Kind::Sub | Kind::Binary => 2,
-        }
-    }
-}
-
-/// An entry's header word: the first operand's slot in the low 32 bits, the second operand's
-/// slot (0 for one-operand kinds) and the kind in the high 32.
-#[inline(always)]
-fn header(kind: Kind, first: u32, second: u32) -> u64 {
-    u64::from(first) | u64::from(second | (kind as u32) << KIND_SHIFT) << 32
-}
-
-/// A fixed-capacity block of tape words, allocated uninitialised; the first `used` words have
-/// been written by [`record`]. A raw allocation rather than a `Box`, because the recording
-/// cursor keeps a pointer into it while the block itself is moved between lists.
-struct Block {
-    start: NonNull<u64>,
-    capacity: usize,
-    used: usize,
-}
-
-impl Block {
-    fn new(capacity: usize) -> Block {
-        let words: Box<[MaybeUninit<u64>]> = Box::new_uninit_slice(capacity);
-        let start = NonNull::new(Box::into_raw(words).cast::<u64>()).expect("a boxed slice");
-        Block {
-            start,
-            capacity,
-            used: 0,
-        }
-    }
-
-    /// The recorded words.
-    #[inline]
-    fn words(&self) -> &[u64] {
-        // SAFETY: the first `used` words lie in the allocation and were written by `record`
-        // (`used` is only ever set from the cursor, which never runs past a written word).
-        unsafe { std::slice::from_raw_parts(self.start.as_ptr(), self.used) }
-    }
-
-    /// One past the last word.
-    fn end(&self) -> *mut u64 {
-        // SAFETY: one past the end of the allocation.
-        unsafe { self.start.as_ptr().add(self.capacity) }
-    }
-}
-
-impl Drop for Block {
-    fn drop(&mut self) {
-        let words = ptr::slice_from_raw_parts_mut(
-            self.start.as_ptr().cast::<MaybeUninit<u64>>(),
-            self.capacity,
-        );
-        // SAFETY: `start` and `capacity` came from `Box::into_raw` in `Block::new`, and the
-        // block is dropped once.
-        drop(unsafe { Box::from_raw(words) });
-    }
-}
-
-impl std::fmt::Debug for Block {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Block")
-            .field("capacity", &self.capacity)
-            .field("used", &self.used)
-            .finish()
-    }
-}
-
-/// A write position in one of a tape's two streams: the next free word of its current block
-/// (null before the first block) and one past that block's last word.
-struct StreamCursor {
-    next: Cell<*mut u64>,
-    end: Cell<*mut u64>,
-}
-
-impl StreamCursor {
-    /// A cursor before its stream's first block.
-    const fn idle() -> StreamCursor {
-        StreamCursor {
-            next: Cell::new(ptr::null_mut()),
-            end: Cell::new(ptr::null_mut()),
-        }
-    }
-}
-
-/// The recording state of this thread's running tape, on the hot path of every operation: the
-/// write positions in its two streams, the running gradient's generation and the slot the next
-/// entry takes. Plain cells in a constant-initialised thread-local, so an operation reads it
-/// without a lazy-initialisation check or a `RefCell` borrow.
-struct Cursor {
-    /// Where the next entry's header goes.
-    headers: StreamCursor,
-    /// Where the next entry's partials go.
-    partials: StreamCursor,
-    /// The running gradient's generation, [`NO_GENERATION`] when none runs.
-    generation: Cell<Generation>,
-    /// The slot of the next entry.
-    next_slot: Cell<u32>,
-}
-
-/// One of a tape's two streams of words: the blocks written so far, the current one last.
-#[derive(Debug, Default)]
-struct Stream {
-    blocks: Vec<Block>,
-}
-
-impl Stream {
-    /// Saves the cursor's position into the current block.
-    fn close(&mut self, cursor: &StreamCursor) {
-        if let Some(last) = self.blocks.last_mut() {
-            last.used = (cursor.next.get() as usize - last.start.as_ptr() as usize) / 8;
-        }
-    }
-
-    /// Points the cursor at the end of this stream, to continue writing it.
-    fn resume(&self, cursor: &StreamCursor) {
-        match self.blocks.last() {
-            Some(last) => {
-                // SAFETY: `used <= capacity`: within the allocation or one past its end.
-                cursor
-                    .next
-                    .set(unsafe { last.start.as_ptr().add(last.used) });
-                cursor.end.set(last.end());
-            }
-            None => {
-                cursor.next.set(ptr::null_mut());
-                cursor.end.set(ptr::null_mut());
-            }
-        }
-    }
-}
-
-/// The tape of one gradient call, while it is not the one being written to (suspended by a
-/// nested gradient, or finished): one header per entry in `headers`, and the stored partials of
-/// the entries that have any, in the same order, in `partials`. Two streams, so that the sweep
-/// finds every header at a fixed stride, without waiting for the previous entry's kind.
-#[derive(Debug)]
-struct Recording {
-    generation: Generation,
-    /// n: slots 0..n are the inputs; entry k has slot n + k.
-    inputs: u32,
-    /// The slot of the next entry, saved from the cursor.
-    next_slot: u32,
-    headers: Stream,
-    partials: Stream,
-}
-
-impl Recording {
-    const IDLE: Recording = Recording {
-        generation: NO_GENERATION,
-        inputs: 0,
-        next_slot: 0,
-        headers: Stream { blocks: Vec::new() },
-        partials: Stream { blocks: Vec::new() },
-    };
-
-    /// Saves the cursor's positions into this (current) recording.
-    fn close(&mut self, cursor: &Cursor) {
-        self.headers.close(&cursor.headers);
-        self.partials.close(&cursor.partials);
-        self.next_slot = cursor.next_slot.get();
-    }
-
-    /// Points the cursor at the end of this recording, to continue writing it.
-    fn resume(&self, cursor: &Cursor) {
-        cursor.generation.set(self.generation);
-        cursor.next_slot.set(self.next_slot);
-        self.headers.resume(&cursor.headers);
-        self.partials.resume(&cursor.partials);
-    }
-
-    /// Entries recorded.
-    fn entries(&self) -> usize {
-        (self.next_slot - self.inputs) as usize
-    }
-}
-
-/// This thread's tapes apart from the cursor: the blocks of the one being recorded, those
-/// suspended by nested gradients, and the buffers of finished gradients kept for reuse.
-#[derive(Debug)]
-struct TapeStack {
-    current: Recording,
-    suspended: Vec<Recording>,
-    /// Emptied blocks of finished gradients.
-    spare_blocks: Vec<Block>,
-    /// Emptied block lists, lifted-input vectors and the adjoint array of finished gradients.
-    spare_lists: Vec<Vec<Block>>,
-    spare_inputs: Vec<TapeReal>,
-    spare_adjoints: Vec<f64>,
-}
-
-thread_local! {
-    static CURSOR: Cursor = const {
-        Cursor {
-            headers: StreamCursor::idle(),
-            partials: StreamCursor::idle(),
-            generation: Cell::new(NO_GENERATION),
-            next_slot: Cell::new(0),
-        }
-    };
-    static TAPES: RefCell<TapeStack> = const {
-        RefCell::new(TapeStack {
-            current: Recording::IDLE,
-            suspended: Vec::new(),
-            spare_blocks: Vec::new(),
-            spare_lists: Vec::new(),
-            spare_inputs: Vec::new(),
-            spare_adjoints: Vec::new(),
-        })
-    };
-}
-
-/// A generation no other gradient of the process has had.
-fn next_generation() -> Generation {
-    let last = LAST_GENERATION.fetch_add(1, Ordering::Relaxed);
-    last.checked_add(1)
-        .expect("tape: more than 2^64 - 1 gradients in one process")
-}
-
-/// Panics because a value of `generation` met the running tape of generation `current`; says
-/// which of the three misuses it is.
-#[cold]
-#[inline(never)]
-fn foreign_value(current: Generation, generation: Generation) -> ! {
-    if current == NO_GENERATION {
-        panic!(
-            "tape: a value of gradient generation {generation} was used outside any gradient \
-             call (generation {generation} has finished); active values must not outlive the \
-             gradient call that created them"
-        );
-    }
-    let suspended = TAPES.with(|tapes| {
-        tapes
-            .try_borrow()
-            .is_ok_and(|stack| stack.suspended.iter().any(|r| r.generation == generation))
-    });
-    if suspended {
-        panic!(
-            "tape: a value of the enclosing gradient generation {generation} was used inside \
-             the nested gradient generation {current}; pass primal values (`value()`) into a \
-             nested gradient instead"
-        );
-    }
-    panic!(
-        "tape: a value of gradient generation {generation} was used in gradient generation \
-         {current}, but generation {generation} has finished or belongs to another thread; \
-         active values must not outlive the gradient call that created them"
-    );
-}
-
-/// [`foreign_value`] for whichever of two operands is foreign.
-#[cold]
-#[inline(never)]
-fn foreign_operand(generations: [Generation; 2], current: Generation) -> ! {
-    let foreign = if generations[0] != current {
-        generations[0]
-    } else {
-        generations[1]
-    };
-    foreign_value(current, foreign)
-}
-
-/// Which of a recording's streams a new block is for.
-#[derive(Clone, Copy)]
-enum StreamKind {
-    Headers,
-    Partials,
-}
-
-/// Closes the current block of one stream and moves its cursor to a fresh one (a spare block
-/// if there is one). For the header stream, checks that the slots a full block could take
-/// still fit in [`MAX_SLOTS`]. The cold path of [`record`], taken once per block.
-#[cold]
-#[inline(never)]
-fn next_block(which: StreamKind) -> *mut u64 {
-    TAPES.with(|tapes| {
-        CURSOR.with(|cursor| {
-            let mut stack = tapes.borrow_mut();
-            let stack = &mut *stack;
-            stack.current.close(cursor);
-            let (stream, stream_cursor) = match which {
-                StreamKind::Headers => (&mut stack.current.headers, &cursor.headers),
-                StreamKind::Partials => (&mut stack.current.partials, &cursor.partials),
-            };
-            let block = match stack.spare_blocks.pop() {
-                Some(mut block) => {
-                    block.used = 0;
-                    block
-                }
-                None => {
-                    let words = stream
-                        .blocks
-                        .last()
-                        .map_or(FIRST_BLOCK_WORDS, |b| (b.capacity * 2).min(MAX_BLOCK_WORDS));
-                    Block::new(words)
-                }
-            };
-            if let StreamKind::Headers = which {
-                let slots = u64::from(cursor.next_slot.get()) + block.capacity as u64;
-                if slots > u64::from(MAX_SLOTS) {
-                    panic!(
-                        "tape: more than {MAX_SLOTS} slots (inputs and entries) in one gradient"
-                    );
-                }
-            }
-            let start = block.start.as_ptr();
-            stream_cursor.next.set(start);
-            stream_cursor.end.set(block.end());
-            stream.blocks.push(block);
-            start
-        })
-    })
-}
-
-/// Appends an entry — its `P` partials to the partial stream, its header to the header
-/// stream — to the running tape after checking the operands' generations, and returns the
-/// result's scalar. The hot path of the tape: a thread-local read, two compares, one capacity
-/// check per stream written, `P + 1` stores.
+/// Records an entry on the running tape ([`arena::record`]) and returns the result's scalar.
 #[inline(always)]
 fn record<const P: usize>(
     generations: [Generation; 2],
@@ -502,44 +112,12 @@ fn record<const P: usize>(
     header: u64,
     value: f64,
 ) -> TapeReal {
-    CURSOR.with(|cursor| {
-        let generation = cursor.generation.get();
-        if generations[0] != generation || generations[1] != generation {
-            foreign_operand(generations, generation);
-        }
-        if P > 0 {
-            let mut next = cursor.partials.next.get();
-            if (cursor.partials.end.get() as usize).wrapping_sub(next as usize) < P * 8 {
-                next = next_block(StreamKind::Partials);
-            }
-            // SAFETY: [next, next + P) lies in the current partial block: the check above (or
-            // `next_block`, whose blocks hold far more than P words) guarantees the room, and
-            // the block belongs to the running recording until it finishes.
-            unsafe {
-                for (k, p) in partials.iter().enumerate() {
-                    next.add(k).write(p.to_bits());
-                }
-                cursor.partials.next.set(next.add(P));
-            }
-        }
-        let mut next = cursor.headers.next.get();
-        if cursor.headers.end.get() == next {
-            next = next_block(StreamKind::Headers);
-        }
-        // SAFETY: `next` is below the end of the current header block, which belongs to the
-        // running recording.
-        unsafe {
-            next.write(header);
-            cursor.headers.next.set(next.add(1));
-        }
-        let slot = cursor.next_slot.get();
-        cursor.next_slot.set(slot + 1);
-        TapeReal {
-            value,
-            slot,
-            generation,
-        }
-    })
+    let (slot, generation) = arena::record(STRATEGY, generations, partials, header);
+    TapeReal {
+        value,
+        slot,
+        generation,
+    }
 }
 
 impl TapeReal {
@@ -618,130 +196,29 @@ impl ParReal for TapeReal {
     }
 }
 
-/// A tape pushed on this thread's stack; popped by [`ActiveTape::finish`], or on drop if the
-/// program panicked, so that a failed gradient never leaves its tape behind.
-struct ActiveTape {
-    generation: Generation,
-    finished: bool,
+thread_local! {
+    /// The lifted-input vector of the last finished gradient on this thread, kept for the next.
+    static SPARE_INPUTS: Cell<Vec<TapeReal>> = const { Cell::new(Vec::new()) };
 }
 
-impl ActiveTape {
-    /// Suspends the running tape (if any), starts a new one and lifts the inputs into slots
-    /// 0..n (into a reused vector).
-    fn start(x: &[f64]) -> (ActiveTape, Vec<TapeReal>) {
-        let inputs = u32::try_from(x.len())
-            .ok()
-            .filter(|&n| n < MAX_SLOTS)
-            .unwrap_or_else(|| panic!("tape: more than {MAX_SLOTS} inputs"));
-        let generation = next_generation();
-        let mut lifted = TAPES.with(|tapes| {
-            CURSOR.with(|cursor| {
-                let mut stack = tapes.borrow_mut();
-                let mut headers = Stream {
-                    blocks: stack.spare_lists.pop().unwrap_or_default(),
-                };
-                let mut partials = Stream {
-                    blocks: stack.spare_lists.pop().unwrap_or_default(),
-                };
-                // A warm tape starts writing into spare blocks at once, instead of taking each
-                // stream's first block on the cold path. (The slot limit is checked there, so
-                // a header block that could take the slots past it is left to that path.)
-                for (stream, headers) in [(&mut headers, true), (&mut partials, false)] {
-                    let fits = |block: &Block| {
-                        !headers
-                            || u64::from(inputs) + block.capacity as u64 <= u64::from(MAX_SLOTS)
-                    };
-                    if stack.spare_blocks.last().is_some_and(fits) {
-                        let mut block = stack.spare_blocks.pop().expect("checked above");
-                        block.used = 0;
-                        stream.blocks.push(block);
-                    }
-                }
-                let fresh = Recording {
-                    generation,
-                    inputs,
-                    next_slot: inputs,
-                    headers,
-                    partials,
-                };
-                let mut outer = mem::replace(&mut stack.current, fresh);
-                if outer.generation != NO_GENERATION {
-                    outer.close(cursor);
-                    stack.suspended.push(outer);
-                }
-                stack.current.resume(cursor);
-                mem::take(&mut stack.spare_inputs)
-            })
-        });
-        lifted.clear();
-        lifted.extend(x.iter().zip(0..inputs).map(|(&value, slot)| TapeReal {
-            value,
-            slot,
-            generation,
-        }));
-        (
-            ActiveTape {
-                generation,
-                finished: false,
-            },
-            lifted,
-        )
-    }
-
-    /// Pops this tape, resuming the one it suspended, and returns it.
-    fn pop(&mut self) -> Recording {
-        self.finished = true;
-        TAPES.with(|tapes| {
-            CURSOR.with(|cursor| {
-                let mut stack = tapes.borrow_mut();
-                let outer = stack.suspended.pop().unwrap_or(Recording::IDLE);
-                let mut mine = mem::replace(&mut stack.current, outer);
-                mine.close(cursor);
-                stack.current.resume(cursor);
-                debug_assert_eq!(mine.generation, self.generation, "tapes pop in LIFO order");
-                mine
-            })
-        })
-    }
-
-    fn finish(mut self) -> Recording {
-        self.pop()
-    }
+/// Starts a tape ([`ActiveRecording::start`]: suspends the running one, if any) and lifts the
+/// inputs into slots 0..n (into a reused vector).
+fn start(x: &[f64]) -> (ActiveRecording, Vec<TapeReal>) {
+    let tape = ActiveRecording::start(STRATEGY, x.len());
+    let mut lifted = SPARE_INPUTS.take();
+    lifted.clear();
+    lifted.extend(x.iter().zip(0..).map(|(&value, slot)| TapeReal {
+        value,
+        slot,
+        generation: tape.generation,
+    }));
+    (tape, lifted)
 }
 
-impl Drop for ActiveTape {
-    fn drop(&mut self) {
-        if !self.finished {
-            let recording = self.pop();
-            recycle(recording, Vec::new(), Vec::new());
-        }
-    }
-}
-
-/// Takes the spare adjoint array, zero-filled to `len` slots.
-fn take_adjoints(len: usize) -> Vec<f64> {
-    let mut adjoints = TAPES.with(|tapes| mem::take(&mut tapes.borrow_mut().spare_adjoints));
-    adjoints.clear();
-    adjoints.resize(len, 0.0);
-    adjoints
-}
-
-/// Keeps a finished gradient's blocks, block list, input vector and adjoint array for the next
-/// gradient.
+/// Keeps a finished gradient's tape, input vector and adjoint array for the next gradient.
 fn recycle(recording: Recording, inputs: Vec<TapeReal>, adjoints: Vec<f64>) {
-    TAPES.with(|tapes| {
-        let mut stack = tapes.borrow_mut();
-        for mut stream in [recording.headers, recording.partials] {
-            stack.spare_blocks.extend(stream.blocks.drain(..).rev());
-            stack.spare_lists.push(stream.blocks);
-        }
-        if inputs.capacity() > stack.spare_inputs.capacity() {
-            stack.spare_inputs = inputs;
-        }
-        if adjoints.capacity() > stack.spare_adjoints.capacity() {
-            stack.spare_adjoints = adjoints;
-        }
-    });
+    arena::recycle(recording, adjoints);
+    SPARE_INPUTS.set(inputs);
 }
 
 /// Sweeps the entries of `recording` whose slot is below `top` from the last to the first:
@@ -750,77 +227,55 @@ fn recycle(recording: Recording, inputs: Vec<TapeReal>, adjoints: Vec<f64>) {
 /// the swept entries (counted only when the probe counts).
 ///
 /// The sweep is unchecked: every operand slot of the entry of slot s is below s (an operand is
-/// a value recorded earlier on this very tape — the generation check of [`record`] guarantees
-/// it), and s < `adjoints.len()`, so every index is in bounds.
+/// a value recorded earlier on this very tape — the generation check of [`arena::record`]
+/// guarantees it), and s < `adjoints.len()`, so every index is in bounds.
 #[inline]
 fn sweep<Q: Probe>(recording: &Recording, top: usize, adjoints: &mut [f64]) -> u64 {
     let n = recording.inputs as usize;
-    debug_assert!(top <= adjoints.len() && adjoints.len() == n + recording.entries());
-    let mut slot = n + recording.entries();
+    assert!(top <= adjoints.len() && adjoints.len() == n + recording.records());
     let mut edges = 0;
     let adj = adjoints.as_mut_ptr();
-    // The partials are read backwards alongside the headers: `stored` counts down through the
-    // current partial block, and the previous block is taken when it is used up (an entry's
-    // partials never straddle two blocks).
-    let mut partial_blocks = recording.partials.blocks.iter().rev();
-    let mut partial_words: &[u64] = &[];
-    let mut stored = 0;
-    for block in recording.headers.blocks.iter().rev() {
-        for &h in block.words().iter().rev() {
-            let kind = Kind::of(h);
-            let count = kind.stored_partials();
-            if count > stored {
-                let previous = partial_blocks
-                    .next()
-                    .expect("an entry's partials were stored");
-                partial_words = previous.words();
-                stored = partial_words.len();
+    recording.for_each_record_backwards(top, |slot, h, stored| {
+        let kind = Kind::of(h);
+        // SAFETY: the slots are in bounds as argued above, and `stored` holds the partials the
+        // entry's kind stores.
+        unsafe {
+            let first = adj.add(arena::first_operand(h));
+            let second = adj.add(arena::second_operand(h));
+            debug_assert!(arena::first_operand(h) < slot);
+            let dz = *adj.add(slot);
+            if Q::COUNTS {
+                edges += kind.edges();
             }
-            stored -= count;
-            slot -= 1;
-            if slot >= top {
-                continue;
+            // A zero adjoint propagates nothing (`times(partial, 0) = 0` on every edge):
+            // entries the seeded outputs do not reach are stepped over.
+            if dz == 0.0 {
+                return;
             }
-            // SAFETY: the slots are in bounds as argued above, and the partials of this entry
-            // are the `count` words at `stored` in the current partial block.
-            unsafe {
-                let first = adj.add(h as u32 as usize);
-                let second = adj.add(((h >> 32) as u32 & OPERAND_MASK) as usize);
-                debug_assert!((h as u32 as usize) < slot);
-                let dz = *adj.add(slot);
-                if Q::COUNTS {
-                    edges += kind.edges();
+            match kind {
+                Kind::Add => {
+                    *first += dz;
+                    *second += dz;
                 }
-                // A zero adjoint propagates nothing (`times(partial, 0) = 0` on every edge):
-                // entries the seeded outputs do not reach are stepped over.
-                if dz == 0.0 {
-                    continue;
+                Kind::Sub => {
+                    *first += dz;
+                    *second -= dz;
                 }
-                match kind {
-                    Kind::Add => {
-                        *first += dz;
-                        *second += dz;
-                    }
-                    Kind::Sub => {
-                        *first += dz;
-                        *second -= dz;
-                    }
-                    Kind::Shift => *first += dz,
-                    Kind::Negate => *first -= dz,
-                    Kind::Unary => {
-                        let d = f64::from_bits(*partial_words.get_unchecked(stored));
-                        *first += partials::times(d, dz);
-                    }
-                    Kind::Binary => {
-                        let dx = f64::from_bits(*partial_words.get_unchecked(stored));
-                        let dy = f64::from_bits(*partial_words.get_unchecked(stored + 1));
-                        *first += partials::times(dx, dz);
-                        *second += partials::times(dy, dz);
-                    }
+                Kind::Shift => *first += dz,
+                Kind::Negate => *first -= dz,
+                Kind::Unary => {
+                    let d = f64::from_bits(*stored.get_unchecked(0));
+                    *first += partials::times(d, dz);
+                }
+                Kind::Binary => {
+                    let dx = f64::from_bits(*stored.get_unchecked(0));
+                    let dy = f64::from_bits(*stored.get_unchecked(1));
+                    *first += partials::times(dx, dz);
+                    *second += partials::times(dy, dz);
                 }
             }
         }
-    }
+    });
     edges
 }
 
@@ -881,7 +336,7 @@ impl Tape {
         Q: Probe,
     {
         probe.forward_starts();
-        let (tape, inputs) = ActiveTape::start(x);
+        let (tape, inputs) = start(x);
         let outputs = eval(&inputs);
         let m = rows.outputs();
         if outputs.len() != m {
@@ -892,14 +347,14 @@ impl Tape {
         }
         for output in &outputs {
             if output.is_active() && output.generation != tape.generation {
-                foreign_value(tape.generation, output.generation);
+                arena::foreign_value(STRATEGY, tape.generation, output.generation);
             }
         }
 
         probe.reverse_starts();
         let recording = tape.finish();
         let n = x.len();
-        let mut adjoints = take_adjoints(n + recording.entries());
+        let mut adjoints = arena::take_adjoints(n + recording.records());
         out.value.clear();
         out.value.extend(outputs.iter().map(Real::value));
         let (mut swept, mut edges_applied, mut sweeps) = (0u64, 0u64, 0u64);
@@ -925,7 +380,7 @@ impl Tape {
                 }
             }
         }
-        let recorded = recording.entries() as u64;
+        let recorded = recording.records() as u64;
         recycle(recording, inputs, adjoints);
         probe.finished();
         if Q::COUNTS {
@@ -943,13 +398,8 @@ impl Tape {
     /// practical tapes do, so a thread holds on to the largest tape it has recorded until it
     /// exits or calls this; measuring the memory of a cold gradient starts with this call.
     pub fn release_memory() {
-        TAPES.with(|tapes| {
-            let mut stack = tapes.borrow_mut();
-            stack.spare_blocks = Vec::new();
-            stack.spare_lists = Vec::new();
-            stack.spare_inputs = Vec::new();
-            stack.spare_adjoints = Vec::new();
-        });
+        arena::release_memory();
+        SPARE_INPUTS.set(Vec::new());
     }
 }
 
@@ -1035,7 +485,10 @@ mod tests {
     use std::cell::Cell;
     use std::panic::AssertUnwindSafe;
 
+    use std::sync::atomic::Ordering;
+
     use super::*;
+    use crate::arena::{FIRST_BLOCK_WORDS, LAST_GENERATION, MAX_BLOCK_WORDS, RECORDINGS};
     use crate::program::outputs;
     use crate::test_programs::ForkedProduct;
 
@@ -1183,7 +636,7 @@ mod tests {
             Tape::vjp_with(&[1.0], &[1.0], |_| panic!("program failed"));
         });
         assert!(result.is_err());
-        TAPES.with(|tapes| {
+        RECORDINGS.with(|tapes| {
             let stack = tapes.borrow();
             assert_eq!(stack.current.generation, NO_GENERATION);
             assert!(stack.suspended.is_empty());
@@ -1195,7 +648,7 @@ mod tests {
     #[test]
     fn finished_gradients_leave_their_buffers_for_reuse_until_released() {
         let spare = || {
-            TAPES.with(|tapes| {
+            RECORDINGS.with(|tapes| {
                 let stack = tapes.borrow();
                 let entries: usize = stack.spare_blocks.iter().map(|b| b.capacity).sum();
                 (entries, stack.spare_adjoints.capacity())
