@@ -490,7 +490,11 @@ pub(crate) fn record<const P: usize>(
     partials: [f64; P],
     header: u64,
 ) -> (u32, Generation) {
-    CURSOR.with(|cursor| {
+    // SAFETY: `CURSOR` is a constant-initialised thread-local without drop glue (cells of
+    // integers and raw pointers), so it is never destroyed: it stays at its address as long as
+    // its thread runs, and this reference lives only for this call, on this thread.
+    let cursor = unsafe { &*running_cursor() };
+    {
         let generation = cursor.generation.get();
         if generations[0] != generation || generations[1] != generation {
             foreign_operand(strategy, generations, generation);
@@ -523,7 +527,16 @@ pub(crate) fn record<const P: usize>(
         let slot = cursor.next_slot.get();
         cursor.next_slot.set(slot + 1);
         (slot, generation)
-    })
+    }
+}
+
+/// This thread's cursor, as a pointer: taking it is a `LocalKey::with` small enough to be
+/// inlined everywhere, where a `with` around the whole recording may be left out of line
+/// (measured: 23% more instructions per gradient on `fneural` once both `tape` and `dualrev`
+/// recorded through it).
+#[inline(always)]
+fn running_cursor() -> *const Cursor {
+    CURSOR.with(|cursor| cursor as *const Cursor)
 }
 
 /// A recording pushed on this thread's stack; popped by [`ActiveRecording::finish`], or on drop
