@@ -358,6 +358,25 @@ impl Dualrev {
     }
 }
 
+#[cfg(test)]
+impl Dualrev {
+    /// A vector-Jacobian product of a closure with one input and one output (tests only).
+    fn vjp_with_for_test<F>(x: &[f64], eval: F) -> Derivatives
+    where
+        F: FnOnce(&[Dual]) -> Outputs<Dual>,
+    {
+        let mut out = Derivatives::default();
+        Self::differentiate(
+            x,
+            Rows::Cotangent(&[1.0]),
+            eval,
+            &mut out,
+            &mut crate::program::Silent,
+        );
+        out
+    }
+}
+
 impl Strategy for Dualrev {
     const NAME: &'static str = "dualrev";
     const DESCRIPTION: &'static str =
@@ -553,5 +572,56 @@ mod tests {
         assert_eq!(r.gradient, Some(vec![5.0]));
         assert_eq!(r.counters.get("contribs_applied"), Some(1));
         assert_eq!(r.counters.get("collector_updates"), Some(3));
+    }
+
+    /// Keeps an active value of a finished gradient and uses it in the next one.
+    struct UsesKept<'a>(&'a std::cell::Cell<Option<Dual>>);
+    impl Program for UsesKept<'_> {
+        fn input_len(&self) -> usize {
+            1
+        }
+        fn output_len(&self) -> usize {
+            1
+        }
+        fn eval<R: Real>(&self, x: &[R]) -> Outputs<R> {
+            outputs![x[0].clone()]
+        }
+    }
+
+    #[test]
+    fn a_value_kept_from_a_finished_gradient_panics_naming_the_misuse() {
+        let kept = std::cell::Cell::new(None);
+        let _ = Dualrev::vjp_with_for_test(&[0.5], |x| {
+            kept.set(Some(x[0].sin()));
+            outputs![x[0]]
+        });
+        let stale = kept.get().unwrap();
+        let message = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            Dualrev::vjp_with_for_test(&[0.5], |x| outputs![x[0] * stale])
+        }))
+        .expect_err("a stale value must panic")
+        .downcast::<String>()
+        .map(|m| *m)
+        .unwrap_or_default();
+        assert!(
+            message.contains("dualrev:") && message.contains("has finished"),
+            "{message}"
+        );
+        let outside = std::panic::catch_unwind(|| stale.exp());
+        assert!(outside.is_err(), "outside any gradient, too");
+        // The value itself stays readable, and the next gradient is unharmed.
+        assert_eq!(stale.value(), 0.5f64.sin());
+        let r = Dualrev::vjp(&UsesKept(&kept), &[2.0], &[1.0]);
+        assert_eq!(r.gradient, Some(vec![1.0]));
+    }
+
+    #[test]
+    fn a_jacobian_resolves_the_one_graph_once_per_output() {
+        let r = Dualrev::jacobian(&SharedOutputs, &[0.0]);
+        assert_eq!(r.rows, Some(vec![vec![1.0], vec![1.0], vec![0.0]]));
+        assert_eq!(r.counters.get("resolves"), Some(3));
+        assert_eq!(r.counters.get("ids_allocated"), Some(2));
+        assert_eq!(r.counters.get("slots_swept"), Some(6));
+        assert_eq!(r.counters.get("contribs_applied"), Some(2));
     }
 }
