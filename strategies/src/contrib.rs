@@ -1,5 +1,6 @@
-//! The forward pass shared by the ladder rungs 1–4 ([`staged`](crate::staged),
-//! [`cayley`](crate::cayley), [`sparse`](crate::sparse), [`dualrev`](crate::dualrev)).
+//! The forward pass shared by the ladder rungs 1–3 ([`staged`](crate::staged),
+//! [`cayley`](crate::cayley), [`sparse`](crate::sparse)); rung 4 ([`dualrev`](crate::dualrev))
+//! keeps the same Contrib graph and IDs in a per-gradient arena instead.
 //!
 //! From the paper's first optimisation step on (*linear factoring*, Smeding & Vákár, POPL 2023,
 //! Sect. 4), an active scalar is a [`Dual`]: its primal value, a unique **ID** from a counter
@@ -353,7 +354,7 @@ pub(crate) fn for_each_edge(
     n as u64
 }
 
-/// The active scalar of rungs 1–4: (value, ID, Contrib), tagged with its gradient's generation.
+/// The active scalar of rungs 1–3: (value, ID, Contrib), tagged with its gradient's generation.
 /// Outside a gradient call only constants exist.
 #[derive(Clone)]
 pub struct Dual {
@@ -657,7 +658,7 @@ pub(crate) struct Seed {
 /// The seeded outputs of one call (inline for up to four outputs).
 pub(crate) type Seeds = SmallVec<[Seed; 4]>;
 
-/// The gradient driver shared by rungs 1–4: the forward pass ([`forward_pass`]), then the
+/// The gradient driver shared by rungs 1–3: the forward pass ([`forward_pass`]), then the
 /// rung's own `resolve` (its reverse pass and collector, the part that differs between rungs).
 /// `resolve` receives the seeded outputs, n and the number of IDs, appends the gradient to the
 /// vector it is given and reports its counters to the probe; the driver reports the forward
@@ -685,7 +686,7 @@ pub(crate) fn differentiate<P, Q, F>(
     probe.finished();
 }
 
-/// The Jacobian driver shared by rungs 1–4: one forward pass builds the Contrib graph of all m
+/// The Jacobian driver shared by rungs 1–3: one forward pass builds the Contrib graph of all m
 /// outputs, then `resolve` runs once per output j, seeded with output j alone (cotangent 1),
 /// appending row j to `out.derivative` (emptied first).
 ///

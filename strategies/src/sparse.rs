@@ -4,7 +4,7 @@
 //! # Representation
 //!
 //! As rung 2 ([`cayley`](crate::cayley)): the scalar is (value, ID, Contrib), with the forward
-//! pass shared by rungs 1–4 ([`contrib`](crate::contrib)); a staging map from ID to (Contrib,
+//! pass shared by rungs 1–3 ([`contrib`](crate::contrib)); a staging map from ID to (Contrib,
 //! accumulated cotangent) collects the calls; an input's backpropagator is Cayley-transformed,
 //! `dz -> (acc -> acc + dz * e_i)`.
 //!
