@@ -31,9 +31,8 @@
 //!   would recurse once per node (`Rc` drop glue) and overflow the stack at ~10^5 nodes, so
 //!   [`Contrib`]'s `Drop` unwinds the uniquely owned part of the graph onto an explicit stack.
 //!
-//! Generations are per thread and wrap after 2^32 - 1 gradients; a value would have to survive
-//! that many gradients on its thread to escape detection. A gradient may allocate at most
-//! 2^32 - 1 IDs.
+//! Generations are per-thread 64-bit counters that never wrap, so a value kept from a finished
+//! gradient is always detected. A gradient may allocate at most 2^32 - 1 IDs.
 
 use std::cell::Cell;
 use std::fmt;
