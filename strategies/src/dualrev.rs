@@ -11,9 +11,10 @@
 //!
 //! From this rung on the Contribs live in a **per-gradient arena**, the Rust counterpart of the
 //! heap the paper's Haskell implementation allocates them on: the Contrib of ID i is a record
-//! written when i is allocated ([`arena`](crate::arena): a header with its operand IDs and a
-//! tag, and only the partials that are not ±1, as the artifact's `C1`/`C2` constructors), so
-//! the record of ID i is found by its ID and a value's reference to its Contrib *is* its ID.
+//! written when i is allocated (`arena.rs`, shared with the tape: a header with its operand
+//! IDs and a tag, and only the partials that are not ±1, as the artifact's `C1`/`C2`
+//! constructors), so the record of ID i is found by its ID and a value's reference to its
+//! Contrib *is* its ID.
 //! That makes the scalar `Copy` and 24 bytes (value, ID, the gradient's 64-bit generation), with
 //! no reference count: a Contrib the output does not reach costs nothing after it is written,
 //! as an uncollected object costs a garbage collector nothing. The difference from a GC heap is
