@@ -22,8 +22,8 @@
 //! Recording ([`record`]) is inlined into every operation: a constant-initialised thread-local
 //! cursor (no lazy-initialisation check, no `RefCell` borrow), two generation compares, one
 //! capacity check per stream written and the stores; taking a new block is the one cold path.
-//! A finished gradient's blocks, block lists and adjoint array stay in a thread-local pool for
-//! the next gradient, as practical tapes (Adept, CoDiPack, Stan's arena) and a garbage-collected
+//! A finished gradient's streams keep their blocks, and stay with its adjoint array in a
+//! thread-local pool for the next gradient, as practical tapes (Adept, CoDiPack, Stan's arena) and a garbage-collected
 //! heap do: a warm gradient neither grows its arena nor touches fresh pages.
 //!
 //! # Generations and nesting
@@ -227,23 +227,38 @@ struct Cursor {
     next_slot: Cell<u32>,
 }
 
-/// One of a recording's two streams of words: the blocks written so far, the current one last.
+/// One of a recording's two streams of words: its blocks, of which the first `in_use` hold
+/// what was written (the current one last); the others are kept from earlier gradients of the
+/// thread, to be written next without allocating.
 #[derive(Debug, Default)]
 pub(crate) struct Stream {
-    pub(crate) blocks: Vec<Block>,
+    blocks: Vec<Block>,
+    in_use: usize,
 }
 
 impl Stream {
+    /// The words this stream's blocks hold, written or not.
+    #[cfg(test)]
+    pub(crate) fn capacity_words(&self) -> usize {
+        self.blocks.iter().map(|b| b.capacity).sum()
+    }
+
+    /// The blocks written, in order.
+    pub(crate) fn written(&self) -> &[Block] {
+        &self.blocks[..self.in_use]
+    }
+
     /// Saves the cursor's position into the current block.
     fn close(&mut self, cursor: &StreamCursor) {
-        if let Some(last) = self.blocks.last_mut() {
-            last.used = (cursor.next.get() as usize - last.start.as_ptr() as usize) / 8;
+        if let Some(last) = self.written().last() {
+            let used = (cursor.next.get() as usize - last.start.as_ptr() as usize) / 8;
+            self.blocks[self.in_use - 1].used = used;
         }
     }
 
     /// Points the cursor at the end of this stream, to continue writing it.
     fn resume(&self, cursor: &StreamCursor) {
-        match self.blocks.last() {
+        match self.written().last() {
             Some(last) => {
                 // SAFETY: `used <= capacity`: within the allocation or one past its end.
                 cursor
@@ -278,8 +293,14 @@ impl Recording {
         generation: NO_GENERATION,
         inputs: 0,
         next_slot: 0,
-        headers: Stream { blocks: Vec::new() },
-        partials: Stream { blocks: Vec::new() },
+        headers: Stream {
+            blocks: Vec::new(),
+            in_use: 0,
+        },
+        partials: Stream {
+            blocks: Vec::new(),
+            in_use: 0,
+        },
     };
 
     /// Saves the cursor's positions into this (current) recording.
@@ -314,10 +335,10 @@ impl Recording {
         mut visit: impl FnMut(usize, u64, &[u64]),
     ) {
         let mut position = self.inputs as usize + self.records();
-        let mut partial_blocks = self.partials.blocks.iter().rev();
+        let mut partial_blocks = self.partials.written().iter().rev();
         let mut partial_words: &[u64] = &[];
         let mut stored = 0;
-        for block in self.headers.blocks.iter().rev() {
+        for block in self.headers.written().iter().rev() {
             for &h in block.words().iter().rev() {
                 let count = Kind::of(h).stored_partials();
                 if count > stored {
@@ -342,17 +363,14 @@ impl Recording {
 }
 
 /// This thread's recordings apart from the cursor: the blocks of the one being written, those
-/// suspended by nested gradients, and the buffers of finished gradients kept for reuse.
+/// suspended by nested gradients, and the streams of finished gradients, kept with their blocks
+/// for the next gradients (one pair per nesting depth the thread has reached).
 #[derive(Debug)]
 pub(crate) struct RecordingStack {
     pub(crate) current: Recording,
     pub(crate) suspended: Vec<Recording>,
-    /// Emptied blocks of finished gradients.
-    pub(crate) spare_blocks: Vec<Block>,
-    /// Emptied block lists of finished gradients.
-    spare_lists: Vec<Vec<Block>>,
-    /// The adjoint array of finished gradients.
-    pub(crate) spare_adjoints: Vec<f64>,
+    /// The (header, partial) streams of finished gradients.
+    pub(crate) spare_streams: Vec<(Stream, Stream)>,
 }
 
 thread_local! {
@@ -368,11 +386,11 @@ thread_local! {
         RefCell::new(RecordingStack {
             current: Recording::IDLE,
             suspended: Vec::new(),
-            spare_blocks: Vec::new(),
-            spare_lists: Vec::new(),
-            spare_adjoints: Vec::new(),
+            spare_streams: Vec::new(),
         })
     };
+    /// The adjoint array of the last finished gradient on this thread, kept for the next.
+    pub(crate) static SPARE_ADJOINTS: Cell<Vec<f64>> = const { Cell::new(Vec::new()) };
 }
 
 /// A generation no other gradient of the process has had.
@@ -432,9 +450,10 @@ enum StreamKind {
     Partials,
 }
 
-/// Closes the current block of one stream and moves its cursor to a fresh one (a spare block
-/// if there is one). For the header stream, checks that the positions a full block could take
-/// still fit in [`MAX_SLOTS`]. The cold path of [`record`], taken once per block.
+/// Closes the current block of one stream and moves its cursor to the next: the stream's next
+/// kept block if it has one, else a new block twice the size of the last. For the header
+/// stream, checks that the positions a full block could take still fit in [`MAX_SLOTS`]. The
+/// cold path of [`record`], taken once per block.
 #[cold]
 #[inline(never)]
 fn next_block(which: StreamKind, strategy: &str) -> *mut u64 {
@@ -447,19 +466,15 @@ fn next_block(which: StreamKind, strategy: &str) -> *mut u64 {
                 StreamKind::Headers => (&mut stack.current.headers, &cursor.headers),
                 StreamKind::Partials => (&mut stack.current.partials, &cursor.partials),
             };
-            let block = match stack.spare_blocks.pop() {
-                Some(mut block) => {
-                    block.used = 0;
-                    block
-                }
-                None => {
-                    let words = stream
-                        .blocks
-                        .last()
-                        .map_or(FIRST_BLOCK_WORDS, |b| (b.capacity * 2).min(MAX_BLOCK_WORDS));
-                    Block::new(words)
-                }
-            };
+            if stream.in_use == stream.blocks.len() {
+                let words = stream
+                    .blocks
+                    .last()
+                    .map_or(FIRST_BLOCK_WORDS, |b| (b.capacity * 2).min(MAX_BLOCK_WORDS));
+                stream.blocks.push(Block::new(words));
+            }
+            let block = &mut stream.blocks[stream.in_use];
+            block.used = 0;
             if let StreamKind::Headers = which {
                 let slots = u64::from(cursor.next_slot.get()) + block.capacity as u64;
                 if slots > u64::from(MAX_SLOTS) {
@@ -469,10 +484,10 @@ fn next_block(which: StreamKind, strategy: &str) -> *mut u64 {
                     );
                 }
             }
+            stream.in_use += 1;
             let start = block.start.as_ptr();
             stream_cursor.next.set(start);
             stream_cursor.end.set(block.end());
-            stream.blocks.push(block);
             start
         })
     })
@@ -558,25 +573,19 @@ impl ActiveRecording {
         RECORDINGS.with(|recordings| {
             CURSOR.with(|cursor| {
                 let mut stack = recordings.borrow_mut();
-                let mut headers = Stream {
-                    blocks: stack.spare_lists.pop().unwrap_or_default(),
-                };
-                let mut partials = Stream {
-                    blocks: stack.spare_lists.pop().unwrap_or_default(),
-                };
-                // A warm recording starts writing into spare blocks at once, instead of taking
-                // each stream's first block on the cold path. (The position limit is checked
-                // there, so a header block that could take the positions past it is left to
-                // that path.)
+                let (mut headers, mut partials) = stack.spare_streams.pop().unwrap_or_default();
+                // A warm recording starts writing into its first kept block at once, instead
+                // of taking it on the cold path. (The position limit is checked there, so a
+                // header block that could take the positions past it is left to that path.)
                 for (stream, headers) in [(&mut headers, true), (&mut partials, false)] {
+                    stream.in_use = 0;
                     let fits = |block: &Block| {
                         !headers
                             || u64::from(inputs) + block.capacity as u64 <= u64::from(MAX_SLOTS)
                     };
-                    if stack.spare_blocks.last().is_some_and(fits) {
-                        let mut block = stack.spare_blocks.pop().expect("checked above");
-                        block.used = 0;
-                        stream.blocks.push(block);
+                    if let Some(first) = stream.blocks.first_mut().filter(|b| fits(b)) {
+                        first.used = 0;
+                        stream.in_use = 1;
                     }
                 }
                 let fresh = Recording {
@@ -636,34 +645,36 @@ impl Drop for ActiveRecording {
 
 /// Takes the spare adjoint array, zero-filled to `len` entries.
 pub(crate) fn take_adjoints(len: usize) -> Vec<f64> {
-    let mut adjoints =
-        RECORDINGS.with(|recordings| mem::take(&mut recordings.borrow_mut().spare_adjoints));
+    let mut adjoints = SPARE_ADJOINTS.take();
     adjoints.clear();
     adjoints.resize(len, 0.0);
     adjoints
 }
 
-/// Keeps a finished gradient's blocks, block lists and adjoint array for the next gradient.
+/// Keeps a finished gradient's streams, with their blocks, and its adjoint array (if it is
+/// the largest kept) for the next gradient.
 pub(crate) fn recycle(recording: Recording, adjoints: Vec<f64>) {
     RECORDINGS.with(|recordings| {
         let mut stack = recordings.borrow_mut();
-        for mut stream in [recording.headers, recording.partials] {
-            stack.spare_blocks.extend(stream.blocks.drain(..).rev());
-            stack.spare_lists.push(stream.blocks);
-        }
-        if adjoints.capacity() > stack.spare_adjoints.capacity() {
-            stack.spare_adjoints = adjoints;
-        }
+        stack
+            .spare_streams
+            .push((recording.headers, recording.partials));
     });
+    if adjoints.capacity() > 0 {
+        let kept = SPARE_ADJOINTS.take();
+        SPARE_ADJOINTS.set(if kept.capacity() > adjoints.capacity() {
+            kept
+        } else {
+            adjoints
+        });
+    }
 }
 
 /// Frees the blocks and the adjoint array this thread keeps for reuse between gradients (the
 /// recordings of running gradients are untouched).
 pub(crate) fn release_memory() {
     RECORDINGS.with(|recordings| {
-        let mut stack = recordings.borrow_mut();
-        stack.spare_blocks = Vec::new();
-        stack.spare_lists = Vec::new();
-        stack.spare_adjoints = Vec::new();
+        recordings.borrow_mut().spare_streams = Vec::new();
     });
+    SPARE_ADJOINTS.set(Vec::new());
 }

@@ -488,7 +488,9 @@ mod tests {
     use std::sync::atomic::Ordering;
 
     use super::*;
-    use crate::arena::{FIRST_BLOCK_WORDS, LAST_GENERATION, MAX_BLOCK_WORDS, RECORDINGS};
+    use crate::arena::{
+        FIRST_BLOCK_WORDS, LAST_GENERATION, MAX_BLOCK_WORDS, RECORDINGS, SPARE_ADJOINTS,
+    };
     use crate::program::outputs;
     use crate::test_programs::ForkedProduct;
 
@@ -650,8 +652,15 @@ mod tests {
         let spare = || {
             RECORDINGS.with(|tapes| {
                 let stack = tapes.borrow();
-                let entries: usize = stack.spare_blocks.iter().map(|b| b.capacity).sum();
-                (entries, stack.spare_adjoints.capacity())
+                let entries: usize = stack
+                    .spare_streams
+                    .iter()
+                    .map(|(h, p)| h.capacity_words() + p.capacity_words())
+                    .sum();
+                let adjoints = SPARE_ADJOINTS.take();
+                let capacity = adjoints.capacity();
+                SPARE_ADJOINTS.set(adjoints);
+                (entries, capacity)
             })
         };
         Tape::release_memory();
