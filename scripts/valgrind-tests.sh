@@ -26,7 +26,7 @@ while IFS=$'\t' read -r name path; do
   case "$name" in
     # The library's unit tests of the unsafe modules only (a filter matches by substring:
     # `dualrev` selects both `dualrev::` and `dualrev_par::`).
-    strategies) filters=(tape:: dualrev contrib:: pool::) ;;
+    strategies) filters=(arena:: tape:: dualrev contrib:: pool::) ;;
     *) filters=() ;;
   esac
   echo "valgrind memcheck: $name ${filters[*]}"
