@@ -643,16 +643,18 @@ impl Drop for ActiveRecording {
     }
 }
 
-/// Takes the spare adjoint array, zero-filled to `len` entries.
+/// Takes the spare adjoint array, at least `len` entries long and all zero: its users reset
+/// every entry they write before they give it back ([`recycle`]), so it needs no clearing.
 pub(crate) fn take_adjoints(len: usize) -> Vec<f64> {
     let mut adjoints = SPARE_ADJOINTS.take();
-    adjoints.clear();
-    adjoints.resize(len, 0.0);
+    if adjoints.len() < len {
+        adjoints.resize(len, 0.0);
+    }
     adjoints
 }
 
 /// Keeps a finished gradient's streams, with their blocks, and its adjoint array (if it is
-/// the largest kept) for the next gradient.
+/// the largest kept; all zero again) for the next gradient.
 pub(crate) fn recycle(recording: Recording, adjoints: Vec<f64>) {
     RECORDINGS.with(|recordings| {
         let mut stack = recordings.borrow_mut();

@@ -223,8 +223,10 @@ fn recycle(recording: Recording, inputs: Vec<TapeReal>, adjoints: Vec<f64>) {
 
 /// Sweeps the entries of `recording` whose slot is below `top` from the last to the first:
 /// each propagates its adjoint to its operands (an entry whose adjoint is zero, which no
-/// seeded output reaches, has nothing to propagate and is stepped over). Returns the edges of
-/// the swept entries (counted only when the probe counts).
+/// seeded output reaches, has nothing to propagate and is stepped over). Each entry's adjoint
+/// is reset to zero as it is read, so once the caller has read out and reset the inputs' the
+/// array is all zero again and the next gradient takes it without clearing it. Returns the
+/// edges of the swept entries (counted only when the probe counts).
 ///
 /// The sweep is unchecked: every operand slot of the entry of slot s is below s (an operand is
 /// a value recorded earlier on this very tape — the generation check of [`arena::record`]
@@ -233,6 +235,7 @@ fn recycle(recording: Recording, inputs: Vec<TapeReal>, adjoints: Vec<f64>) {
 fn sweep<Q: Probe>(recording: &Recording, top: usize, adjoints: &mut [f64]) -> u64 {
     let n = recording.inputs as usize;
     assert!(top <= adjoints.len() && adjoints.len() == n + recording.records());
+    debug_assert!(adjoints[top..].iter().all(|&a| a == 0.0));
     let mut edges = 0;
     let adj = adjoints.as_mut_ptr();
     recording.for_each_record_backwards(top, |slot, h, stored| {
@@ -244,6 +247,7 @@ fn sweep<Q: Probe>(recording: &Recording, top: usize, adjoints: &mut [f64]) -> u
             let second = adj.add(arena::second_operand(h));
             debug_assert!(arena::first_operand(h) < slot);
             let dz = *adj.add(slot);
+            *adj.add(slot) = 0.0;
             if Q::COUNTS {
                 edges += kind.edges();
             }
@@ -354,7 +358,9 @@ impl Tape {
         probe.reverse_starts();
         let recording = tape.finish();
         let n = x.len();
-        let mut adjoints = arena::take_adjoints(n + recording.records());
+        let len = n + recording.records();
+        let mut kept_adjoints = arena::take_adjoints(len);
+        let adjoints = &mut kept_adjoints[..len];
         out.value.clear();
         out.value.extend(outputs.iter().map(Real::value));
         let (mut swept, mut edges_applied, mut sweeps) = (0u64, 0u64, 0u64);
@@ -364,24 +370,24 @@ impl Tape {
             swept += (top - n) as u64;
             sweeps += 1;
             out.derivative.extend_from_slice(&adjoints[..n]);
+            adjoints[..n].fill(0.0);
         };
         match rows {
             Rows::Cotangent(w) => {
-                sweep_with(&mut adjoints, &mut |adjoints| {
+                sweep_with(adjoints, &mut |adjoints| {
                     seed(adjoints, n, &outputs, |i| w[i])
                 });
             }
             Rows::Unit(m) => {
                 for row in 0..m {
-                    sweep_with(&mut adjoints, &mut |adjoints| {
-                        adjoints.fill(0.0);
+                    sweep_with(adjoints, &mut |adjoints| {
                         seed(adjoints, n, &outputs, |i| if i == row { 1.0 } else { 0.0 })
                     });
                 }
             }
         }
         let recorded = recording.records() as u64;
-        recycle(recording, inputs, adjoints);
+        recycle(recording, inputs, kept_adjoints);
         probe.finished();
         if Q::COUNTS {
             probe.counters(&[
