@@ -10,7 +10,7 @@
 
 use std::mem;
 
-use strategies::{outputs, Outputs, Program, Real};
+use strategies::{outputs, HandAdjoint, Outputs, Program, Real};
 
 use crate::inputs::{instance, integer_param, normal, real_param, seeded, uniform};
 use crate::{Family, Instance, ParamSpec, Params, SizeSpec, Workload};
@@ -62,6 +62,39 @@ impl Program for LogSumExp {
     }
     fn eval<R: Real>(&self, x: &[R]) -> Outputs<R> {
         outputs![log_sum_exp(x)]
+    }
+    fn hand_adjoint(&self) -> Option<&dyn HandAdjoint> {
+        Some(self)
+    }
+}
+
+/// The gradient of a + ln sum_i exp(x_i - a) is softmax(x): the derivatives through the
+/// shift a cancel (1 - sum_i e_i / S = 0 with e_i = exp(x_i - a), S = sum_i e_i), so w e_i / S.
+/// The e_i are formed in the gradient itself, then scaled by w / S.
+impl HandAdjoint for LogSumExp {
+    fn vjp(
+        &self,
+        x: &[f64],
+        cotangent: &[f64],
+        value: &mut [f64],
+        gradient: &mut [f64],
+        _workspace: &mut Vec<f64>,
+    ) {
+        let a = x
+            .iter()
+            .copied()
+            .reduce(Real::max)
+            .expect("log-sum-exp of at least one value");
+        let mut total = 0.0;
+        for (e, &xi) in gradient.iter_mut().zip(x) {
+            *e = (xi - a).exp();
+            total += *e;
+        }
+        value[0] = a + total.ln();
+        let scale = cotangent[0] / total;
+        for e in gradient.iter_mut() {
+            *e *= scale;
+        }
     }
 }
 

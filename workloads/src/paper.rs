@@ -2,7 +2,7 @@
 //! that numbers are comparable: `fmult`, `fdotprod`, `fsummatvec`, `frotvecquat`, `fneural`,
 //! and `mlp`, the same network with an output whose gradient is meaningful.
 
-use strategies::{outputs, Outputs, Program, Real};
+use strategies::{outputs, HandAdjoint, Outputs, Program, Real};
 
 use crate::inputs::instance;
 use crate::{Family, Instance, Params, SizeSpec, Workload};
@@ -73,6 +73,33 @@ impl Program for DotProduct {
     fn eval<R: Real>(&self, x: &[R]) -> Outputs<R> {
         let (l1, l2) = x.split_at(self.n);
         outputs![dot(l1, l2)]
+    }
+    fn hand_adjoint(&self) -> Option<&dyn HandAdjoint> {
+        Some(self)
+    }
+}
+
+/// d(l1 . l2)/d l1 = l2 and d/d l2 = l1: one loop forms the products' sum (in the program's
+/// order, from 0) and writes w l2 and w l1.
+impl HandAdjoint for DotProduct {
+    fn vjp(
+        &self,
+        x: &[f64],
+        cotangent: &[f64],
+        value: &mut [f64],
+        gradient: &mut [f64],
+        _workspace: &mut Vec<f64>,
+    ) {
+        let w = cotangent[0];
+        let (l1, l2) = x.split_at(self.n);
+        let (d1, d2) = gradient.split_at_mut(self.n);
+        let mut total = 0.0;
+        for (((&a, &b), da), db) in l1.iter().zip(l2).zip(d1).zip(d2) {
+            total += a * b;
+            *da = w * b;
+            *db = w * a;
+        }
+        value[0] = total;
     }
 }
 

@@ -55,10 +55,11 @@
 //!
 //! (m times [`StrategyKind::predicted_work`], the work of one vector-Jacobian product.)
 //!
-//! A strategy whose predicted work exceeds [`WORK_CAP`] is skipped at that case, and finite
-//! differences are skipped where (4n + 1) * T exceeds [`FD_WORK_CAP`]; skipped strategies are
-//! named in the table (and marked `skipped`, with the predicted work, in the JSON), never
-//! silently dropped.
+//! A strategy that cannot run a case at all (`manual` where the workload has no hand-written
+//! adjoint) is skipped there with its reason, and so is a strategy whose predicted work
+//! exceeds [`WORK_CAP`]; finite differences are skipped where (4n + 1) * T exceeds
+//! [`FD_WORK_CAP`]. Skipped strategies are named in the table (and marked `skipped`, with the
+//! predicted work or the reason, in the JSON), never silently dropped.
 //!
 //! # Output and exit code
 //!
@@ -270,6 +271,12 @@ pub fn verify_case(
         let work = predicted_work(strategy, &count, n, m);
         let mut result = StrategyResult::new(strategy, Status::Checked);
         result.predicted_work = work.map(JsonNumber);
+        if let Some(reason) = program.why_unavailable(strategy) {
+            result.status = Status::Skipped;
+            result.message = Some(reason.to_string());
+            report.strategies.push(result);
+            continue;
+        }
         if work.is_some_and(|w| beyond(w, WORK_CAP)) {
             result.status = Status::Skipped;
             report.strategies.push(result);
