@@ -9,11 +9,26 @@ use common::{assert_close, build};
 use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
 use strategies::StrategyKind;
+use workloads::classic::{
+    DeterminantByMinors, GmmLogPosterior, LeastSquares, LogSumExp, RungeKutta,
+};
 use workloads::{all, has_hand_adjoint, Instance, Workload};
 
 /// The workloads with a hand-written adjoint, as `docs/workloads.md` and `docs/ladder.md`
 /// list them.
-const WITH_ADJOINT: &[&str] = &["fdotprod", "deep-chain", "lse"];
+const WITH_ADJOINT: &[&str] = &[
+    "fdotprod",
+    "fsummatvec",
+    "fneural",
+    "mlp",
+    "deep-chain",
+    "lse",
+    "sin-product-sum",
+    "llsq",
+    "det",
+    "ode",
+    "gmm",
+];
 
 /// Agreement with `tape` in GradBench's metric |x - y| / max(1, |x| + |y|): rounding only.
 const TOLERANCE: f64 = 1e-12;
@@ -117,6 +132,29 @@ fn fdotprod_agrees_with_tape() {
 }
 
 #[test]
+fn fsummatvec_agrees_with_tape() {
+    check_sizes("fsummatvec", &[1, 4, 30, 2, 10], &[], 0.5);
+}
+
+#[test]
+fn fneural_agrees_with_tape() {
+    // Its exact gradient is 0: both compute rounding noise, far below the tolerance.
+    check_sizes("fneural", &[1, 8, 2, 20], &[], 0.5);
+}
+
+#[test]
+fn mlp_agrees_with_tape() {
+    check_sizes("mlp", &[1, 8, 2, 20, 50], &[], 0.5);
+    // Every unit of the second layer off (z = 0: m is the inactive 0), and one large output.
+    let mut instance = build("mlp", Some(3), &[]);
+    let b2 = 2 * 9 + 6 + 2 * 9;
+    instance.input[b2..b2 + 3].copy_from_slice(&[-100.0, -100.0, -100.0]);
+    check("mlp with every output unit off", &instance, 0, 0.0, 0);
+    instance.input[b2..b2 + 3].copy_from_slice(&[-100.0, 300.0, -100.0]);
+    check("mlp with one large output unit", &instance, 0, 0.0, 0);
+}
+
+#[test]
 fn lse_agrees_with_tape() {
     check_sizes("lse", &[1, 2, 10, 1000, 3], &[], 0.5);
     // Large values, where the max trick matters, and ties for the maximum.
@@ -128,4 +166,97 @@ fn lse_agrees_with_tape() {
 #[test]
 fn deep_chain_agrees_with_tape() {
     check_sizes("deep-chain", &[0, 1, 10, 1000, 5, 10_000], &[], 0.9);
+}
+
+#[test]
+fn sin_product_sum_agrees_with_tape() {
+    check_sizes("sin-product-sum", &[2, 3, 100, 10, 10_000], &[], 0.5);
+}
+
+#[test]
+fn llsq_agrees_with_tape() {
+    check_sizes("llsq", &[2, 16, 64, 3], &[], 0.5);
+    check_sizes("llsq", &[5, 256], &[("m", 1.0)], 0.5);
+    check_sizes("llsq", &[4096, 7], &[("m", 7.0)], 0.5);
+    check_sizes("llsq", &[33], &[("m", 300.0)], 0.5);
+}
+
+#[test]
+fn det_agrees_with_tape() {
+    check_sizes("det", &[1, 2, 3, 5, 7, 4, 8], &[], 1.0);
+}
+
+#[test]
+fn ode_agrees_with_tape() {
+    check_sizes("ode", &[1, 4, 8, 2, 100], &[], 0.5);
+    check_sizes("ode", &[1, 10, 1000], &[("steps", 1.0)], 0.5);
+    check_sizes("ode", &[3, 50], &[("steps", 10.0)], 0.5);
+    check_sizes("ode", &[7], &[("steps", 100.0)], 0.5);
+}
+
+#[test]
+fn gmm_agrees_with_tape() {
+    check_sizes("gmm", &[1, 2, 3], &[], 0.5);
+    check_sizes("gmm", &[4, 1, 25], &[("d", 3.0), ("n", 20.0)], 0.5);
+    check_sizes(
+        "gmm",
+        &[2],
+        &[("d", 1.0), ("n", 5.0), ("m", 3.0), ("gamma", 0.3)],
+        0.5,
+    );
+    check_sizes(
+        "gmm",
+        &[3],
+        &[("d", 6.0), ("n", 50.0), ("m", 2.0), ("gamma", 2.5)],
+        0.5,
+    );
+}
+
+/// The public programs GradBench's modules build (`dualbench gradbench --strategy manual`),
+/// at random points: `ode`'s whole final state (n outputs: every row of the Jacobian), and
+/// the others from data of their own.
+#[test]
+fn the_public_programs_agree_with_tape() {
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let mut random =
+        |len: usize| -> Vec<f64> { (0..len).map(|_| rng.random_range(-1.5..1.5)).collect() };
+    let compare = |what: &str, program: &dyn strategies::DynProgram, x: &[f64]| {
+        let manual = program.jacobian(StrategyKind::Manual, x);
+        let tape = program.jacobian(StrategyKind::Tape, x);
+        assert_close(
+            &format!("{what}: value"),
+            &manual.value,
+            &tape.value,
+            TOLERANCE,
+        );
+        for (j, (a, b)) in manual
+            .rows
+            .unwrap()
+            .iter()
+            .zip(&tape.rows.unwrap())
+            .enumerate()
+        {
+            assert_close(&format!("{what}: row {j}"), a, b, TOLERANCE);
+        }
+    };
+    for (n, steps) in [(1, 1), (5, 3), (40, 10)] {
+        let x = random(n);
+        compare(
+            &format!("ode state {n} {steps}"),
+            &RungeKutta::state(n, steps),
+            &x,
+        );
+        compare(
+            &format!("ode last {n} {steps}"),
+            &RungeKutta::last(n, steps),
+            &x,
+        );
+    }
+    compare("lse", &LogSumExp::new(9), &random(9));
+    compare("llsq", &LeastSquares::new(11, 4), &random(4));
+    compare("det", &DeterminantByMinors::new(6), &random(36));
+    let (d, k, n) = (4, 3, 17);
+    let points = random(n * d);
+    let x = random(k * (1 + 2 * d + d * (d - 1) / 2));
+    compare("gmm", &GmmLogPosterior::new(d, k, n, points, 1, 0.7), &x);
 }
