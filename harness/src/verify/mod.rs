@@ -499,6 +499,47 @@ mod tests {
     }
 
     #[test]
+    fn manual_is_skipped_with_its_reason_where_there_is_no_hand_written_adjoint() {
+        let r = verify_case(
+            "two",
+            &instance(TwoOutputs, vec![0.7, -2.5]),
+            &[StrategyKind::Manual, StrategyKind::Tape],
+            &pool(),
+        );
+        assert!(r.passed, "{r:?}");
+        assert_eq!(r.strategies[0].status, Status::Skipped);
+        assert_eq!(
+            r.strategies[0].message.as_deref(),
+            Some("no hand-written adjoint")
+        );
+        assert_eq!(r.strategies[1].status, Status::Checked);
+    }
+
+    #[test]
+    fn manual_is_checked_against_tape_and_finite_differences_where_it_runs() {
+        let instance = workloads::instantiate(
+            workloads::find("ode").unwrap(),
+            Some(4),
+            &Default::default(),
+        )
+        .unwrap();
+        let r = verify_case(
+            "ode",
+            &instance,
+            &[StrategyKind::Manual, StrategyKind::Tape],
+            &pool(),
+        );
+        assert!(r.passed, "{r:?}");
+        assert_eq!(r.strategies[0].status, Status::Checked);
+        assert!(r.strategies[0]
+            .ad_error
+            .is_some_and(|e| e.0 <= AD_TOLERANCE));
+        assert!(r.strategies[0]
+            .fd_error
+            .is_some_and(|e| e.0 <= FD_TOLERANCE));
+    }
+
+    #[test]
     fn naive_is_skipped_where_its_paths_exceed_the_cap() {
         // 2^(k+1) - 1 paths at k = 40: far beyond the cap, so naive must not even start.
         let r = verify_case(
