@@ -665,14 +665,46 @@ fn ode_rate_adjoint(x: &[f64], y: &[f64], rate_adj: &[f64], x_adj: &mut [f64], y
     }
 }
 
+/// One RK4 stage backwards: the stage s = y + scale k_prev feeds the rate k = f(x, s), whose
+/// cotangent is `k_adj`. f's adjoint gives x its share and s the cotangent
+/// s-bar_i = k-bar_{i+1} x_{i+1} (0 for the last), which goes to y (`y_adj`) and, times
+/// `scale`, to k_prev, whose cotangent (`weight` c from the slope, plus that) is written into
+/// `k_prev_adj`.
+fn ode_stage_adjoint(
+    x: &[f64],
+    stage: &[f64],
+    slope_adj: &[f64],
+    (weight, scale): (f64, f64),
+    (k_adj, k_prev_adj): (&[f64], &mut [f64]),
+    y_adj: &mut [f64],
+    x_adj: &mut [f64],
+) {
+    let n = x.len();
+    x_adj[0] += k_adj[0];
+    for ((xa, &ka), &s) in x_adj[1..].iter_mut().zip(&k_adj[1..]).zip(stage) {
+        *xa += ka * s;
+    }
+    for ((((kp, ya), &ka), &xi), &c) in k_prev_adj
+        .iter_mut()
+        .zip(y_adj.iter_mut())
+        .zip(&k_adj[1..])
+        .zip(&x[1..])
+        .zip(slope_adj)
+    {
+        let stage_adj = ka * xi;
+        *ya += stage_adj;
+        *kp = c * weight + stage_adj * scale;
+    }
+    k_prev_adj[n - 1] = slope_adj[n - 1] * weight;
+}
+
 /// The adjoint of the explicit RK4 integration, step by step backwards. The forward pass is
-/// the program's (the same operations in the same order, so the same value) and keeps the
-/// state at the start of every step (steps x n numbers). Backwards from y(2)'s cotangent
-/// (w on y_{n-1}, or w itself for the whole state), each step
-/// y' = y + (h/6)(k1 + 2 k2 + 2 k3 + k4), with the stages s1 = y + (h/2) k1,
-/// s2 = y + (h/2) k2, s3 = y + h k3 and k1 = f(y), k2 = f(s1), k3 = f(s2), k4 = f(s3),
-/// recomputes its stages from its stored y and, with c = (h/6) y'-bar (y-bar starts as
-/// y'-bar):
+/// the program's (the same operations in the same order, so the same value) and keeps, for
+/// every step, its start y and its three stages (4 steps n numbers, so that the reverse pass
+/// recomputes nothing). Backwards from y(2)'s cotangent (w on y_{n-1}, or w itself for the
+/// whole state), each step y' = y + (h/6)(k1 + 2 k2 + 2 k3 + k4), with the stages
+/// s1 = y + (h/2) k1, s2 = y + (h/2) k2, s3 = y + h k3 and k1 = f(y), k2 = f(s1),
+/// k3 = f(s2), k4 = f(s3), takes c = (h/6) y'-bar (y-bar starts as y'-bar) and:
 ///
 /// - k4-bar = c; s3-bar = f's adjoint of k4-bar at s3; y-bar += s3-bar;
 /// - k3-bar = 2c + h s3-bar; s2-bar = f's adjoint at s2; y-bar += s2-bar;
@@ -690,20 +722,19 @@ impl HandAdjoint for RungeKutta {
         workspace: &mut Vec<f64>,
     ) {
         let (n, steps, h) = (self.n, self.steps, 2.0 / self.steps as f64);
-        let buffer = scratch(workspace, (steps + 9) * n);
-        let (trajectory, rest) = buffer.split_at_mut(steps * n);
+        let buffer = scratch(workspace, (4 * steps + 5) * n);
+        let (trajectory, rest) = buffer.split_at_mut(4 * steps * n);
         let (y, rest) = rest.split_at_mut(n);
-        let (stage1, rest) = rest.split_at_mut(n);
-        let (stage2, rest) = rest.split_at_mut(n);
-        let (stage3, rest) = rest.split_at_mut(n);
         let (k, rest) = rest.split_at_mut(n);
         let (slope, rest) = rest.split_at_mut(n);
-        let (y_adj, rest) = rest.split_at_mut(n);
-        let (k_adj, stage_adj) = rest.split_at_mut(n);
+        let (y_adj, k_adj) = rest.split_at_mut(n);
 
-        // Forward, as the program, keeping the state at the start of each step.
+        // Forward, as the program, keeping each step's start and stages.
         y.fill(0.0);
-        for start in trajectory.chunks_mut(n) {
+        for step in trajectory.chunks_mut(4 * n) {
+            let (start, stages) = step.split_at_mut(n);
+            let (stage1, stages) = stages.split_at_mut(n);
+            let (stage2, stage3) = stages.split_at_mut(n);
             start.copy_from_slice(y);
             ode_rate(x, y, k);
             slope.copy_from_slice(k);
@@ -712,13 +743,13 @@ impl HandAdjoint for RungeKutta {
             for (si, &ki) in slope.iter_mut().zip(k.iter()) {
                 *si += ki * 2.0;
             }
-            add_scaled(y, k, h / 2.0, stage1);
-            ode_rate(x, stage1, k);
+            add_scaled(y, k, h / 2.0, stage2);
+            ode_rate(x, stage2, k);
             for (si, &ki) in slope.iter_mut().zip(k.iter()) {
                 *si += ki * 2.0;
             }
-            add_scaled(y, k, h, stage1);
-            ode_rate(x, stage1, k);
+            add_scaled(y, k, h, stage3);
+            ode_rate(x, stage3, k);
             for ((yi, &si), &ki) in y.iter_mut().zip(slope.iter()).zip(k.iter()) {
                 *yi += (si + ki) * (h / 6.0);
             }
@@ -735,37 +766,21 @@ impl HandAdjoint for RungeKutta {
             }
         }
 
-        // Backwards, step by step: `slope` holds c, `k_adj` the rate cotangent of the stage
-        // at hand, `stage_adj` that stage's cotangent.
-        for start in trajectory.chunks(n).rev() {
-            ode_rate(x, start, k);
-            add_scaled(start, k, h / 2.0, stage1);
-            ode_rate(x, stage1, k);
-            add_scaled(start, k, h / 2.0, stage2);
-            ode_rate(x, stage2, k);
-            add_scaled(start, k, h, stage3);
-            for ((c, ka), &ya) in slope.iter_mut().zip(k_adj.iter_mut()).zip(y_adj.iter()) {
+        // Backwards, step by step: `slope` holds c, which is also k4's cotangent.
+        for step in trajectory.chunks(4 * n).rev() {
+            let (start, stages) = step.split_at(n);
+            let (stage1, stages) = stages.split_at(n);
+            let (stage2, stage3) = stages.split_at(n);
+            for (c, &ya) in slope.iter_mut().zip(y_adj.iter()) {
                 *c = ya * (h / 6.0);
-                *ka = *c;
             }
-            for (stage, weight, scale) in [
-                (&*stage3, 2.0, h),
-                (&*stage2, 2.0, h / 2.0),
-                (&*stage1, 1.0, h / 2.0),
-            ] {
-                stage_adj.fill(0.0);
-                ode_rate_adjoint(x, stage, k_adj, gradient, stage_adj);
-                for (((ka, ya), &sa), &c) in k_adj
-                    .iter_mut()
-                    .zip(y_adj.iter_mut())
-                    .zip(stage_adj.iter())
-                    .zip(slope.iter())
-                {
-                    *ya += sa;
-                    *ka = c * weight + sa * scale;
-                }
-            }
-            ode_rate_adjoint(x, start, k_adj, gradient, y_adj);
+            // k4-bar = c, then k3-bar, k2-bar and k1-bar in turn, alternating between k_adj
+            // and k (whose forward values are no longer needed).
+            let g = &mut *gradient;
+            ode_stage_adjoint(x, stage3, slope, (2.0, h), (slope, k_adj), y_adj, g);
+            ode_stage_adjoint(x, stage2, slope, (2.0, h / 2.0), (k_adj, k), y_adj, g);
+            ode_stage_adjoint(x, stage1, slope, (1.0, h / 2.0), (k, k_adj), y_adj, g);
+            ode_rate_adjoint(x, start, k_adj, g, y_adj);
         }
     }
 }
