@@ -1,7 +1,8 @@
 //! The hand-written adjoints (the `manual` strategy, the floor) against `tape`: on every
 //! workload that defines one, at several sizes and parameter sets, at the generated input and
-//! at random points, with cotangents other than 1, the values and the vector-Jacobian products
-//! agree to rounding. Also: exactly the documented workloads have an adjoint, at every size.
+//! at random points, with cotangents other than 1, the vector-Jacobian products agree to
+//! rounding and the values equal the primal's exactly. Also: exactly the documented workloads
+//! have an adjoint, at every size.
 
 mod common;
 
@@ -62,6 +63,7 @@ fn check(what: &str, instance: &Instance, random_points: usize, spread: f64, see
             let manual = program.vjp(StrategyKind::Manual, x, &w);
             let tape = program.vjp(StrategyKind::Tape, x, &w);
             let at = format!("{what}, point {p}, cotangent {c}");
+            assert_eq!(manual.value, program.primal(x), "{at}: the primal's value");
             assert_close(
                 &format!("{at}: value"),
                 &manual.value,
@@ -223,6 +225,11 @@ fn the_public_programs_agree_with_tape() {
     let compare = |what: &str, program: &dyn strategies::DynProgram, x: &[f64]| {
         let manual = program.jacobian(StrategyKind::Manual, x);
         let tape = program.jacobian(StrategyKind::Tape, x);
+        assert_eq!(
+            manual.value,
+            program.primal(x),
+            "{what}: the primal's value"
+        );
         assert_close(
             &format!("{what}: value"),
             &manual.value,
