@@ -472,9 +472,12 @@ impl DeterminantByMinors {
     }
 }
 
-/// The cofactor recurrence the program uses, differentiated as it runs
-/// ([`DeterminantByMinors::minor_adjoint`]): not the adjugate by an O(l^3) factorisation,
-/// which would be a different (and far cheaper) algorithm than the one measured.
+/// The cofactor recurrence the program uses, differentiated as it runs: the expansion
+/// total = sum_k (+/-) a_k M_k gives entry a_k the cotangent (+/-) adj M_k and minor M_k the
+/// cotangent (+/-) adj a_k, known before M_k is visited, so one recursion visits each minor
+/// once, as the program does, returning its value and adding its derivative. Not the adjugate
+/// by an O(l^3) factorisation, which would be a different (and far cheaper) algorithm than the
+/// one measured.
 impl HandAdjoint for DeterminantByMinors {
     fn vjp(
         &self,
