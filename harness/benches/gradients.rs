@@ -24,7 +24,9 @@ fn gradients(c: &mut Criterion) {
         let count = program.op_count(&instance.input);
         let mut group = c.benchmark_group(workload.name());
         for &strategy in StrategyKind::ALL {
-            if strategy.predicted_work(&count, program.input_len()) > MAX_WORK {
+            if program.why_unavailable(strategy).is_some()
+                || strategy.predicted_work(&count, program.input_len()) > MAX_WORK
+            {
                 continue;
             }
             let id = BenchmarkId::new(strategy.name(), size.unwrap_or(0));

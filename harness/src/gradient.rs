@@ -29,6 +29,9 @@
 //! turned into an error message instead of a panic trace. With more than one thread a parallel
 //! strategy runs a fork-join workload's `join`s in parallel.
 //!
+//! A strategy that cannot run the workload at all (`manual` on a workload without a
+//! hand-written adjoint) is an input error naming the workloads it runs.
+//!
 //! A case whose predicted work is beyond `verify`'s cap ([`WORK_CAP`]: `naive` on
 //! `square-chain` at size 100 makes 2^101 backpropagator calls) is refused before it starts,
 //! unless the request says `force`: a gradient that would run for years is an input error,
@@ -160,6 +163,9 @@ pub fn compute(args: &Request) -> Result<GradReport> {
     let strategy = select::strategy(&args.strategy)?;
     let params = select::params(&args.params)?;
     let mut instance = workloads::instantiate(workload, args.size, &params)?;
+    if let Some(reason) = instance.program.why_unavailable(strategy) {
+        return Err(unavailable(workload.name(), strategy, reason));
+    }
     if args.input.is_some() && args.input == args.cotangent && is_stdin(args.input.as_deref()) {
         return Err(Error::usage(
             "--input and --cotangent cannot both read stdin (`-`); put one of them in a file",
@@ -278,6 +284,23 @@ fn refuse_beyond_cap(
          choose a smaller --size",
         strategy.name()
     )))
+}
+
+/// The error of a strategy that cannot run a workload at all (`manual` where no hand-written
+/// adjoint is defined), naming the workloads it runs.
+pub fn unavailable(workload: &str, strategy: StrategyKind, reason: &str) -> Error {
+    let runs_on = if reason == strategies::manual::NO_HAND_ADJOINT {
+        format!(
+            "; it runs the workloads with one: {}",
+            workloads::hand_adjoint_names()
+        )
+    } else {
+        String::new()
+    };
+    Error::usage(format!(
+        "strategy `{}` cannot run workload `{workload}`: {reason}{runs_on}",
+        strategy.name()
+    ))
 }
 
 fn evaluation_error(workload: &str, strategy: StrategyKind, message: &str) -> Error {

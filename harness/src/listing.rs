@@ -1,7 +1,8 @@
 //! Every strategy and every workload, with descriptions and sizes, and the peer crates this
 //! build has or lacks: what `dualbench list` prints, as tables or as one JSON object
 //! `{"strategies": [...], "peers": [...], "workloads": [...]}` with the full size and parameter
-//! specifications.
+//! specifications. The workloads' column `manual` (`hand_adjoint` in JSON) says which of them
+//! define a hand-written adjoint, the only ones the `manual` strategy runs.
 
 use serde::Serialize;
 use strategies::{CostClass, StrategyKind};
@@ -119,6 +120,8 @@ pub struct WorkloadEntry {
     pub size: Option<SizeEntry>,
     /// The further parameters.
     pub params: Vec<ParamEntry>,
+    /// Whether it defines a hand-written adjoint, so that the `manual` strategy runs it.
+    pub hand_adjoint: bool,
 }
 
 impl WorkloadEntry {
@@ -129,6 +132,7 @@ impl WorkloadEntry {
             description: workload.description(),
             size: workload.size().map(SizeEntry::from),
             params: workload.params().iter().map(ParamEntry::from).collect(),
+            hand_adjoint: workloads::has_hand_adjoint(workload),
         }
     }
 }
@@ -201,11 +205,12 @@ impl Listing {
             "default",
             "verify sizes",
             "params",
+            "manual",
             "description",
         ])
         // Too long for a grid in a terminal: printed under each workload's row there.
         .detail(2)
-        .detail(6);
+        .detail(7);
         for w in &self.workloads {
             let (meaning, default, verify) = match &w.size {
                 Some(s) => (s.meaning.to_string(), s.default.to_string(), join(s.verify)),
@@ -228,6 +233,7 @@ impl Listing {
                 } else {
                     params
                 },
+                if w.hand_adjoint { "yes" } else { "-" }.to_string(),
                 w.description.to_string(),
             ]);
         }

@@ -17,8 +17,12 @@
 //!   where the efficient strategies show their growth, within an hour.
 //! - `full` is every workload over its sweep, the fork-join ones on one and two threads.
 //! - `perf` compares dualbench's fast strategies with the peer crates (README, Benchmarks):
-//!   one representative size per kernel, `tape`, `dualrev`, `forward-vec` and every compiled-in
-//!   peer (the only suite that does not run every strategy).
+//!   one representative size per kernel, `tape`, `dualrev`, `forward-vec`, every compiled-in
+//!   peer and `manual`, the hand-written floor that every kernel defines (the only suite that
+//!   does not run every strategy).
+//!
+//! `manual` runs in every suite where a workload has a hand-written adjoint; elsewhere its
+//! cases are recorded as skipped ("no hand-written adjoint"), at no cost.
 
 use strategies::StrategyKind;
 use workloads::Workload;
@@ -33,8 +37,8 @@ pub enum Suite {
     Paper,
     /// Every workload over its default sweep.
     Full,
-    /// The performance comparison: `primal`, `tape`, `dualrev`, `forward-vec` and every
-    /// compiled-in peer on nine kernels at one size each.
+    /// The performance comparison: `primal`, `tape`, `dualrev`, `forward-vec`, `manual` and
+    /// every compiled-in peer on nine kernels at one size each.
     Perf,
 }
 
@@ -294,7 +298,7 @@ impl Suite {
     }
 
     /// The strategies the suite runs when `--strategies` is not given: every strategy, but
-    /// for `perf`, which runs the fast ones and the peers.
+    /// for `perf`, which runs the fast ones, the floor (`manual`) and the peers.
     pub fn strategies(self) -> Vec<StrategyKind> {
         match self {
             Suite::Perf => StrategyKind::ALL
@@ -308,6 +312,7 @@ impl Suite {
                                 | StrategyKind::Tape
                                 | StrategyKind::Dualrev
                                 | StrategyKind::ForwardVec
+                                | StrategyKind::Manual
                         )
                 })
                 .collect(),
@@ -393,9 +398,10 @@ mod tests {
         let strategies = Suite::Perf.strategies();
         assert!(strategies.contains(&StrategyKind::Primal));
         assert!(strategies.contains(&StrategyKind::Tape));
+        assert!(strategies.contains(&StrategyKind::Manual));
         assert!(!strategies.contains(&StrategyKind::Naive));
         let peers = StrategyKind::ALL.iter().filter(|s| s.is_peer()).count();
-        assert_eq!(strategies.len(), 4 + peers);
+        assert_eq!(strategies.len(), 5 + peers);
         assert_eq!(Suite::Quick.strategies(), StrategyKind::ALL);
     }
 

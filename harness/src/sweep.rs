@@ -23,7 +23,9 @@
 //!
 //! Skipping: sizes of a workload run in increasing order; once a strategy times out, runs out
 //! of memory or crashes at one size on a thread count, its larger sizes of that workload on
-//! that thread count are recorded as `skipped` instead of being attempted.
+//! that thread count are recorded as `skipped` instead of being attempted. A strategy that
+//! cannot run a workload at all (`manual` where the workload has no hand-written adjoint) is
+//! recorded as `skipped` with that reason at every size.
 //!
 //! Sharding: `shard = (I, N)` keeps the workloads at positions I, I+N, I+2N, ... (1-based) of
 //! the selection, so each workload's sizes, strategies and primal stay in one shard; the
@@ -200,6 +202,7 @@ impl Plan {
                         strategy: s,
                         threads: t,
                         command: reproduce(workload.name(), size, &instance.params, s, t, &options),
+                        unavailable: instance.program.why_unavailable(s),
                     })
                     .collect();
                 groups.push(CaseGroup {

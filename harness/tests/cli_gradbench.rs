@@ -330,11 +330,28 @@ fn every_efficient_strategy_answers_the_same_gradients() {
         "sparse",
         "forward",
         "forward-vec",
+        "manual",
     ] {
         let (lines, _) = session(strategy, &[], &script);
         assert_output(&lines[1], 1, &jacobian, 1);
         assert_output(&lines[3], 3, &json!([4.0, -3.0, -2.0, 1.0]), 1);
     }
+}
+
+#[test]
+fn manual_fails_cleanly_on_a_module_without_a_hand_written_adjoint() {
+    let script = vec![
+        define(0, "hello"),
+        evaluate(1, "hello", "double", json!(3.0)),
+        evaluate(2, "hello", "square", json!(3.0)),
+    ];
+    let (lines, _) = session("manual", &[], &script);
+    assert_failure(
+        &lines[1],
+        1,
+        &["manual", "hello", "double", "no hand-written adjoint"],
+    );
+    assert_output(&lines[2], 2, &json!(9.0), 1);
 }
 
 #[test]

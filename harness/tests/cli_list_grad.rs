@@ -385,6 +385,83 @@ fn unknown_workload_is_a_usage_error_listing_the_valid_ones() {
 }
 
 #[test]
+fn list_says_which_workloads_have_a_hand_written_adjoint() {
+    let output = dualbench(&["list", "workloads", "--format", "json"]);
+    assert_eq!(output.status.code(), Some(0));
+    let listing: Value = serde_json::from_str(&stdout(&output)).expect("list prints JSON");
+    let with: Vec<&str> = listing["workloads"]
+        .as_array()
+        .expect("workloads")
+        .iter()
+        .filter(|w| w["hand_adjoint"] == true)
+        .map(|w| w["name"].as_str().expect("a name"))
+        .collect();
+    assert_eq!(
+        with,
+        [
+            "fdotprod",
+            "fsummatvec",
+            "fneural",
+            "mlp",
+            "deep-chain",
+            "lse",
+            "sin-product-sum",
+            "llsq",
+            "det",
+            "ode",
+            "gmm"
+        ]
+    );
+    let markdown = stdout(&dualbench(&["list", "workloads", "--format", "markdown"]));
+    assert!(markdown.contains("| manual |"), "{markdown}");
+    let fmult = markdown
+        .lines()
+        .find(|l| l.starts_with("| fmult "))
+        .unwrap();
+    let fdotprod = markdown
+        .lines()
+        .find(|l| l.starts_with("| fdotprod "))
+        .unwrap();
+    assert!(
+        fmult.contains("| - |") && fdotprod.contains("| yes |"),
+        "{markdown}"
+    );
+}
+
+#[test]
+fn manual_gives_the_hand_written_gradient() {
+    let json = grad(&[
+        "--workload",
+        "fdotprod",
+        "--strategy",
+        "manual",
+        "--size",
+        "3",
+    ]);
+    assert_eq!(json["value"], 1.0 * 3.0 + 2.0 * 5.0 + 3.0 * 7.0);
+    assert_eq!(
+        numbers(&json["gradient"]),
+        [3.0, 5.0, 7.0, 1.0, 2.0, 3.0],
+        "(l2, l1)"
+    );
+    assert_eq!(json["counters"]["vjp_calls"], 1);
+}
+
+#[test]
+fn manual_on_a_workload_without_an_adjoint_is_a_usage_error_naming_those_with_one() {
+    let output = dualbench(&["grad", "--workload", "fmult", "--strategy", "manual"]);
+    assert_eq!(output.status.code(), Some(2));
+    let message = stderr(&output);
+    assert!(
+        message.contains("no hand-written adjoint")
+            && message.contains("fdotprod")
+            && message.contains("gmm")
+            && !message.contains("panicked"),
+        "{message}"
+    );
+}
+
+#[test]
 fn unknown_strategy_is_a_usage_error_listing_the_valid_ones() {
     let output = dualbench(&["grad", "--workload", "fmult", "--strategy", "nope"]);
     assert_eq!(output.status.code(), Some(2));

@@ -250,6 +250,38 @@ fn a_single_size_is_drawn_as_points_without_a_fit() {
 }
 
 #[test]
+fn the_overhead_figure_marks_the_floor_only_when_manual_is_measured() {
+    let dir = tempfile::tempdir().unwrap();
+    let without = dir.path().join("without");
+    common::write(&without);
+    plot_svg(&without);
+    let texts = svg_texts(&without.join("figures/overhead.svg"));
+    assert!(!texts.iter().any(|t| t.contains("floor")), "{texts:?}");
+
+    let with = dir.path().join("with");
+    let mut rows = common::rows();
+    for n in [100u64, 1000, 10000] {
+        let x = n as f64;
+        rows.push(common::ok(
+            "fdotprod",
+            Some(n),
+            "manual",
+            1.2 * x,
+            x,
+            0,
+            &[("vjp_calls", 1)],
+        ));
+    }
+    common::write_rows(&with, rows);
+    plot_svg(&with);
+    let texts = svg_texts(&with.join("figures/overhead.svg"));
+    assert!(texts.iter().any(|t| t == "manual"), "{texts:?}");
+    assert!(texts.iter().any(|t| t == "dashed: the floor"), "{texts:?}");
+    let report = std::fs::read_to_string(with.join("index.html")).unwrap();
+    assert!(report.contains("the floor no AD strategy goes below"));
+}
+
+#[test]
 fn a_thread_count_draws_the_speedup_figure() {
     let dir = tempfile::tempdir().unwrap();
     let results = dir.path().join("run");

@@ -346,6 +346,33 @@ fn quick_args<'a>(out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
 }
 
 #[test]
+fn manual_runs_where_a_hand_written_adjoint_is_and_is_skipped_elsewhere_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    run_ok(&quick_args(
+        out.to_str().unwrap(),
+        &[
+            "--workloads",
+            "fdotprod,square-chain",
+            "--strategies",
+            "manual",
+            "--sizes",
+            "100",
+            "--no-plot",
+        ],
+    ));
+    let file = ResultsFile::read(&out).unwrap();
+    let measured = row(&file.rows, "fdotprod", 100, "manual");
+    assert_valid_ok_row(measured);
+    assert_eq!(measured.counters.get("vjp_calls"), Some(&1));
+    let skipped = row(&file.rows, "square-chain", 100, "manual");
+    assert_eq!(skipped.status, Status::Skipped);
+    assert_eq!(skipped.detail, "no hand-written adjoint");
+    assert_eq!(skipped.ops, Some(100), "a skipped row carries T");
+    assert_valid_ok_row(row(&file.rows, "square-chain", 100, "primal"));
+}
+
+#[test]
 fn results_are_never_silently_destroyed() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("paper");

@@ -16,6 +16,7 @@
 //! | `sparse` | [`sparse`] | rung 3: sparse collector |
 //! | `dualrev` | [`dualrev`] | rung 4: mutable arrays, the optimised algorithm |
 //! | `dualrev-par` | [`dualrev_par`] | rung 4, task-parallel: job IDs, parallel reverse pass |
+//! | `manual` | [`manual`] | not AD: the workload's hand-written adjoint on `f64`, the floor |
 //!
 //! The established Rust AD crates join as `peer-*` strategies behind cargo features ([`peers`]).
 //!
@@ -33,6 +34,7 @@ pub mod dualrev;
 pub mod dualrev_par;
 pub mod forward;
 pub mod forward_vec;
+pub mod manual;
 pub mod naive;
 pub mod op_count;
 pub mod peers;
@@ -49,8 +51,8 @@ mod test_programs;
 pub mod timing;
 
 pub use program::{
-    outputs, Counters, Derivatives, Jacobian, Outputs, ParProgram, ParStrategy, PhaseClock, Phases,
-    Probe, Program, Recorder, Silent, Strategy, Vjp,
+    outputs, scratch, Counters, Derivatives, HandAdjoint, Jacobian, Outputs, ParProgram,
+    ParStrategy, PhaseClock, Phases, Probe, Program, Recorder, Silent, Strategy, Vjp,
 };
 pub use real::{ParReal, Real};
 pub use registry::{CostClass, DynProgram, ForkJoin, StrategyKind};

@@ -42,6 +42,45 @@ pub trait Program {
     fn output_len(&self) -> usize;
     /// Evaluate the program on active inputs.
     fn eval<R: Real>(&self, x: &[R]) -> Outputs<R>;
+    /// The program's hand-written adjoint, if it has one: what the `manual` strategy runs
+    /// ([`crate::manual`]). A program that has one returns `Some(self)`.
+    fn hand_adjoint(&self) -> Option<&dyn HandAdjoint> {
+        None
+    }
+}
+
+/// A vector-Jacobian product written by hand on plain `f64`: the program's outputs and
+/// w^T J, computed directly from the program's definition, with no AD. It is the floor that
+/// the `manual` strategy measures: what a careful programmer's adjoint costs, below which no
+/// AD tool can go.
+///
+/// It must differentiate exactly the function [`Program::eval`] computes (the same operations
+/// in the same order on the primal values, the same branches), so that its gradient agrees
+/// with every AD strategy's to rounding.
+pub trait HandAdjoint {
+    /// Evaluate the program at `x` and write its m outputs into `value`, and add
+    /// `cotangent^T J` into `gradient` (n entries, zero on entry). `workspace` is scratch
+    /// memory that the caller keeps between calls on one thread (its length and contents on
+    /// entry are whatever the last call left): take what the adjoint needs from it with
+    /// [`scratch`], so that a warm call allocates nothing.
+    fn vjp(
+        &self,
+        x: &[f64],
+        cotangent: &[f64],
+        value: &mut [f64],
+        gradient: &mut [f64],
+        workspace: &mut Vec<f64>,
+    );
+}
+
+/// The first `len` entries of `workspace`, growing it (never shrinking) when it is shorter:
+/// the buffer a [`HandAdjoint`] computes in. Its contents are whatever an earlier call left,
+/// so the adjoint writes every entry before reading it.
+pub fn scratch(workspace: &mut Vec<f64>, len: usize) -> &mut [f64] {
+    if workspace.len() < len {
+        workspace.resize(len, 0.0);
+    }
+    &mut workspace[..len]
 }
 
 /// A fork-join program: like [`Program`], but it may call [`ParReal::join`], so it can only be
@@ -338,6 +377,13 @@ pub trait Strategy {
     const COUNTERS: &'static [&'static str];
     /// Whether it computes derivatives (everything but `primal`).
     const DIFFERENTIATES: bool = true;
+
+    /// Why it cannot run `program`, if it cannot (`manual` needs a hand-written adjoint);
+    /// `None` for every program it runs. The harness asks before it runs a case, and skips
+    /// the case with this reason.
+    fn why_unavailable<P: Program>(_program: &P) -> Option<&'static str> {
+        None
+    }
 
     /// Evaluate `program` at `x`, write its m values into `out.value` (replacing what was
     /// there) and append `cotangent^T J` (`cotangent` has length m; n numbers) to

@@ -71,6 +71,12 @@ macro_rules! strategies {
                 match self { $($(#[cfg($cfg)])? StrategyKind::$variant => $cost,)* }
             }
 
+            /// Why it cannot run `program`, if it cannot ([`Strategy::why_unavailable`]:
+            /// `manual` on a program without a hand-written adjoint).
+            pub fn why_unavailable<P: Program>(self, program: &P) -> Option<&'static str> {
+                match self { $($(#[cfg($cfg)])? StrategyKind::$variant => <$ty as Strategy>::why_unavailable(program),)* }
+            }
+
             /// One vector-Jacobian product of `program` at `x` with output cotangent `w`.
             pub fn vjp<P: Program>(self, program: &P, x: &[f64], w: &[f64]) -> Vjp {
                 match self { $($(#[cfg($cfg)])? StrategyKind::$variant => <$ty as Strategy>::vjp(program, x, w),)* }
@@ -239,6 +245,8 @@ strategies! {
     Dualrev => crate::dualrev::Dualrev, CostClass::Linear, seq;
     /// The task-parallel optimised algorithm: job IDs, parallel reverse pass.
     DualrevPar => crate::dualrev_par::DualrevPar, CostClass::Linear, par;
+    /// Hand-written adjoints on f64: the floor, where a workload defines one.
+    Manual => crate::manual::Manual, CostClass::Linear, seq;
     #[cfg(feature = "peer-xad")]
     /// xad-rs: a thread-local tape of adjoint reals.
     PeerXad => crate::peers::xad::PeerXad, CostClass::Linear, seq;
@@ -330,6 +338,9 @@ pub trait DynProgram: Send + Sync {
     fn output_len(&self) -> usize;
     /// The outputs on plain `f64` (used by finite differences).
     fn primal(&self, x: &[f64]) -> Vec<f64>;
+    /// Why `strategy` cannot run it, if it cannot ([`StrategyKind::why_unavailable`]); the
+    /// harness skips such cases with this reason.
+    fn why_unavailable(&self, strategy: StrategyKind) -> Option<&'static str>;
     /// T and the predicted naive cost at `x`.
     fn op_count(&self, x: &[f64]) -> OpCount;
     /// One vector-Jacobian product under `strategy`.
@@ -377,6 +388,9 @@ impl<P: Program + Send + Sync> DynProgram for P {
     }
     fn primal(&self, x: &[f64]) -> Vec<f64> {
         self.eval(x).to_vec()
+    }
+    fn why_unavailable(&self, strategy: StrategyKind) -> Option<&'static str> {
+        strategy.why_unavailable(self)
     }
     fn op_count(&self, x: &[f64]) -> OpCount {
         count_ops(self, x)
@@ -442,6 +456,15 @@ impl<P: ParProgram + Program + Send + Sync> DynProgram for ForkJoin<P> {
     }
     fn primal(&self, x: &[f64]) -> Vec<f64> {
         Program::eval(&self.0, x).to_vec()
+    }
+    /// The strategies that run the fork-join form run every one; the others run the twin,
+    /// and ask it.
+    fn why_unavailable(&self, strategy: StrategyKind) -> Option<&'static str> {
+        if strategy.runs_fork_join() {
+            None
+        } else {
+            strategy.why_unavailable(&self.0)
+        }
     }
     fn op_count(&self, x: &[f64]) -> OpCount {
         count_ops(&self.0, x)

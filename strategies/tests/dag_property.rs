@@ -289,6 +289,7 @@ proptest! {
         for &kind in StrategyKind::ALL {
             if !kind.differentiates()
                 || kind.is_peer()
+                || kind.why_unavailable(&dag).is_some()
                 || kind == StrategyKind::Forward
                 || (kind == StrategyKind::Naive && !naive_affordable)
             {

@@ -10,7 +10,7 @@
 
 use std::mem;
 
-use strategies::{outputs, Outputs, Program, Real};
+use strategies::{outputs, scratch, HandAdjoint, Outputs, Program, Real};
 
 use crate::inputs::{instance, integer_param, normal, real_param, seeded, uniform};
 use crate::{Family, Instance, ParamSpec, Params, SizeSpec, Workload};
@@ -62,6 +62,39 @@ impl Program for LogSumExp {
     }
     fn eval<R: Real>(&self, x: &[R]) -> Outputs<R> {
         outputs![log_sum_exp(x)]
+    }
+    fn hand_adjoint(&self) -> Option<&dyn HandAdjoint> {
+        Some(self)
+    }
+}
+
+/// The gradient of a + ln sum_i exp(x_i - a) is softmax(x): the derivatives through the
+/// shift a cancel (1 - sum_i e_i / S = 0 with e_i = exp(x_i - a), S = sum_i e_i), so w e_i / S.
+/// The e_i are formed in the gradient itself, then scaled by w / S.
+impl HandAdjoint for LogSumExp {
+    fn vjp(
+        &self,
+        x: &[f64],
+        cotangent: &[f64],
+        value: &mut [f64],
+        gradient: &mut [f64],
+        _workspace: &mut Vec<f64>,
+    ) {
+        let a = x
+            .iter()
+            .copied()
+            .reduce(Real::max)
+            .expect("log-sum-exp of at least one value");
+        let mut total = 0.0;
+        for (e, &xi) in gradient.iter_mut().zip(x) {
+            *e = (xi - a).exp();
+            total += *e;
+        }
+        value[0] = a + total.ln();
+        let scale = cotangent[0] / total;
+        for e in gradient.iter_mut() {
+            *e *= scale;
+        }
     }
 }
 
@@ -115,6 +148,37 @@ impl Program for SinProducts {
             .map(|pair| pair[0].clone() * pair[1].clone() * pair[0].sin())
             .sum();
         outputs![total]
+    }
+    fn hand_adjoint(&self) -> Option<&dyn HandAdjoint> {
+        Some(self)
+    }
+}
+
+/// Each term (x_i x_{i+1}) sin x_i, with product p = x_i x_{i+1} and s = sin x_i, gives
+/// x_i the cotangent w (s x_{i+1} + p cos x_i) and x_{i+1} the cotangent w s x_i: one pass
+/// with one `sin_cos` per term.
+impl HandAdjoint for SinProducts {
+    fn vjp(
+        &self,
+        x: &[f64],
+        cotangent: &[f64],
+        value: &mut [f64],
+        gradient: &mut [f64],
+        _workspace: &mut Vec<f64>,
+    ) {
+        let w = cotangent[0];
+        let mut total = 0.0;
+        for i in 0..x.len().saturating_sub(1) {
+            let (a, b) = (x[i], x[i + 1]);
+            let (sine, cosine) = a.sin_cos();
+            let product = a * b;
+            total += product * sine;
+            // The cotangents of the product and of the sine.
+            let (product_adj, sine_adj) = (w * sine, w * product);
+            gradient[i] += sine_adj * cosine + product_adj * b;
+            gradient[i + 1] += product_adj * a;
+        }
+        value[0] = total;
     }
 }
 
@@ -196,6 +260,43 @@ impl Program for LeastSquares {
             })
             .sum();
         outputs![squares * 0.5]
+    }
+    fn hand_adjoint(&self) -> Option<&dyn HandAdjoint> {
+        Some(self)
+    }
+}
+
+/// d/dx_j of 1/2 sum_i r_i^2, r_i = s_i - sum_j x_j t_i^j, is -sum_i r_i t_i^j: per sample
+/// point, one pass forms r_i (the program's powers and order) and a second adds
+/// -w r_i t_i^j into every coefficient's gradient.
+impl HandAdjoint for LeastSquares {
+    fn vjp(
+        &self,
+        x: &[f64],
+        cotangent: &[f64],
+        value: &mut [f64],
+        gradient: &mut [f64],
+        _workspace: &mut Vec<f64>,
+    ) {
+        let w = cotangent[0];
+        let mut squares = 0.0;
+        for i in 0..self.n {
+            let t = -1.0 + (2 * i) as f64 / (self.n - 1) as f64;
+            let mut residual = sign(t);
+            let mut power = 1.0;
+            for &xj in x {
+                residual -= xj * power;
+                power *= t;
+            }
+            squares += residual * residual;
+            let residual_adj = w * residual;
+            let mut power = 1.0;
+            for gj in gradient.iter_mut() {
+                *gj -= residual_adj * power;
+                power *= t;
+            }
+        }
+        value[0] = squares * 0.5;
     }
 }
 
@@ -317,6 +418,89 @@ impl Program for DeterminantByMinors {
             *slot = column;
         }
         outputs![self.minor(x, 0, &mut workspace)]
+    }
+    fn hand_adjoint(&self) -> Option<&dyn HandAdjoint> {
+        Some(self)
+    }
+}
+
+/// The most column indices [`DeterminantByMinors`]'s adjoint keeps on the stack:
+/// l (l + 1) / 2 for l = 11, the largest size `det` accepts.
+const STACK_COLUMNS: usize = 66;
+
+impl DeterminantByMinors {
+    /// [`DeterminantByMinors::minor`] and its adjoint in one recursion: returns the minor's
+    /// value and adds `adj` (the minor's cotangent) times its derivative into `gradient`.
+    /// The expansion total = sum_k (+/-) a_k M_k (in the program's order) gives entry a_k the
+    /// cotangent (+/-) adj M_k and minor M_k the cotangent (+/-) adj a_k, which is known
+    /// before M_k is visited: so each minor is visited once, as in the program, and the
+    /// gradient costs about three times the primal's operations, with no storage but the
+    /// recursion's.
+    fn minor_adjoint(
+        &self,
+        a: &[f64],
+        row: usize,
+        workspace: &mut [usize],
+        adj: f64,
+        gradient: &mut [f64],
+    ) -> f64 {
+        let (columns, deeper) = workspace.split_at_mut(self.l - row);
+        let at = |column: usize| row * self.l + column;
+        if let [column] = columns {
+            gradient[at(*column)] += adj;
+            return a[at(*column)];
+        }
+        deeper[..columns.len() - 1].copy_from_slice(&columns[1..]);
+        let first = a[at(columns[0])];
+        let minor = self.minor_adjoint(a, row + 1, deeper, adj * first, gradient);
+        gradient[at(columns[0])] += adj * minor;
+        let mut total = first * minor;
+        for k in 1..columns.len() {
+            deeper[k - 1] = columns[k - 1];
+            let entry = a[at(columns[k])];
+            let signed_adj = if k % 2 == 0 { adj } else { -adj };
+            let minor = self.minor_adjoint(a, row + 1, deeper, signed_adj * entry, gradient);
+            gradient[at(columns[k])] += signed_adj * minor;
+            let term = entry * minor;
+            total = if k % 2 == 0 {
+                total + term
+            } else {
+                total - term
+            };
+        }
+        total
+    }
+}
+
+/// The cofactor recurrence the program uses, differentiated as it runs: the expansion
+/// total = sum_k (+/-) a_k M_k gives entry a_k the cotangent (+/-) adj M_k and minor M_k the
+/// cotangent (+/-) adj a_k, known before M_k is visited, so one recursion visits each minor
+/// once, as the program does, returning its value and adding its derivative. Not the adjugate
+/// by an O(l^3) factorisation, which would be a different (and far cheaper) algorithm than the
+/// one measured.
+impl HandAdjoint for DeterminantByMinors {
+    fn vjp(
+        &self,
+        x: &[f64],
+        cotangent: &[f64],
+        value: &mut [f64],
+        gradient: &mut [f64],
+        _workspace: &mut Vec<f64>,
+    ) {
+        let l = self.l;
+        let len = l * (l + 1) / 2;
+        let mut on_stack = [0; STACK_COLUMNS];
+        let mut on_heap = Vec::new();
+        let columns: &mut [usize] = if len <= STACK_COLUMNS {
+            &mut on_stack[..len]
+        } else {
+            on_heap.resize(len, 0);
+            &mut on_heap
+        };
+        for (column, slot) in columns[..l].iter_mut().enumerate() {
+            *slot = column;
+        }
+        value[0] = self.minor_adjoint(x, 0, columns, cotangent[0], gradient);
     }
 }
 
@@ -465,6 +649,141 @@ impl Program for RungeKutta {
                 workspace.truncate(n);
                 Outputs::from_vec(workspace)
             }
+        }
+    }
+    fn hand_adjoint(&self) -> Option<&dyn HandAdjoint> {
+        Some(self)
+    }
+}
+
+/// The adjoint of the rate r = f(x, y) (r_0 = x_0, r_i = x_i y_{i-1}) at the point `y`, for
+/// the rate's cotangent `rate_adj`: x_i gets rate_adj_i y_{i-1} (x_0 gets rate_adj_0), and
+/// y_{i-1} gets rate_adj_i x_i, added into `y_adj` (whose last entry, which no rate reads,
+/// gets nothing).
+fn ode_rate_adjoint(x: &[f64], y: &[f64], rate_adj: &[f64], x_adj: &mut [f64], y_adj: &mut [f64]) {
+    x_adj[0] += rate_adj[0];
+    for i in 1..x.len() {
+        x_adj[i] += rate_adj[i] * y[i - 1];
+        y_adj[i - 1] += rate_adj[i] * x[i];
+    }
+}
+
+/// One RK4 stage backwards: the stage s = y + scale k_prev feeds the rate k = f(x, s), whose
+/// cotangent is `k_adj`. f's adjoint gives x its share and s the cotangent
+/// s-bar_i = k-bar_{i+1} x_{i+1} (0 for the last), which goes to y (`y_adj`) and, times
+/// `scale`, to k_prev, whose cotangent (`weight` c from the slope, plus that) is written into
+/// `k_prev_adj`.
+fn ode_stage_adjoint(
+    x: &[f64],
+    stage: &[f64],
+    slope_adj: &[f64],
+    (weight, scale): (f64, f64),
+    (k_adj, k_prev_adj): (&[f64], &mut [f64]),
+    y_adj: &mut [f64],
+    x_adj: &mut [f64],
+) {
+    let n = x.len();
+    x_adj[0] += k_adj[0];
+    for ((xa, &ka), &s) in x_adj[1..].iter_mut().zip(&k_adj[1..]).zip(stage) {
+        *xa += ka * s;
+    }
+    for ((((kp, ya), &ka), &xi), &c) in k_prev_adj
+        .iter_mut()
+        .zip(y_adj.iter_mut())
+        .zip(&k_adj[1..])
+        .zip(&x[1..])
+        .zip(slope_adj)
+    {
+        let stage_adj = ka * xi;
+        *ya += stage_adj;
+        *kp = c * weight + stage_adj * scale;
+    }
+    k_prev_adj[n - 1] = slope_adj[n - 1] * weight;
+}
+
+/// The adjoint of the explicit RK4 integration, step by step backwards. The forward pass is
+/// the program's (the same operations in the same order, so the same value) and keeps, for
+/// every step, its start y and its three stages (4 steps n numbers, so that the reverse pass
+/// recomputes nothing). Backwards from y(2)'s cotangent (w on y_{n-1}, or w itself for the
+/// whole state), each step y' = y + (h/6)(k1 + 2 k2 + 2 k3 + k4), with the stages
+/// s1 = y + (h/2) k1, s2 = y + (h/2) k2, s3 = y + h k3 and k1 = f(y), k2 = f(s1),
+/// k3 = f(s2), k4 = f(s3), takes c = (h/6) y'-bar (y-bar starts as y'-bar) and:
+///
+/// - k4-bar = c; s3-bar = f's adjoint of k4-bar at s3; y-bar += s3-bar;
+/// - k3-bar = 2c + h s3-bar; s2-bar = f's adjoint at s2; y-bar += s2-bar;
+/// - k2-bar = 2c + (h/2) s2-bar; s1-bar = f's adjoint at s1; y-bar += s1-bar;
+/// - k1-bar = c + (h/2) s1-bar; y-bar += f's adjoint of k1-bar at y;
+///
+/// and x collects f's adjoint at every stage of every step.
+impl HandAdjoint for RungeKutta {
+    fn vjp(
+        &self,
+        x: &[f64],
+        cotangent: &[f64],
+        value: &mut [f64],
+        gradient: &mut [f64],
+        workspace: &mut Vec<f64>,
+    ) {
+        let (n, steps, h) = (self.n, self.steps, 2.0 / self.steps as f64);
+        let buffer = scratch(workspace, (4 * steps + 5) * n);
+        let (trajectory, rest) = buffer.split_at_mut(4 * steps * n);
+        let (y, rest) = rest.split_at_mut(n);
+        let (k, rest) = rest.split_at_mut(n);
+        let (slope, rest) = rest.split_at_mut(n);
+        let (y_adj, k_adj) = rest.split_at_mut(n);
+
+        // Forward, as the program, keeping each step's start and stages.
+        y.fill(0.0);
+        for step in trajectory.chunks_mut(4 * n) {
+            let (start, stages) = step.split_at_mut(n);
+            let (stage1, stages) = stages.split_at_mut(n);
+            let (stage2, stage3) = stages.split_at_mut(n);
+            start.copy_from_slice(y);
+            ode_rate(x, y, k);
+            slope.copy_from_slice(k);
+            add_scaled(y, k, h / 2.0, stage1);
+            ode_rate(x, stage1, k);
+            for (si, &ki) in slope.iter_mut().zip(k.iter()) {
+                *si += ki * 2.0;
+            }
+            add_scaled(y, k, h / 2.0, stage2);
+            ode_rate(x, stage2, k);
+            for (si, &ki) in slope.iter_mut().zip(k.iter()) {
+                *si += ki * 2.0;
+            }
+            add_scaled(y, k, h, stage3);
+            ode_rate(x, stage3, k);
+            for ((yi, &si), &ki) in y.iter_mut().zip(slope.iter()).zip(k.iter()) {
+                *yi += (si + ki) * (h / 6.0);
+            }
+        }
+        match self.outputs {
+            OdeOutputs::LastVariable => {
+                value[0] = y[n - 1];
+                y_adj.fill(0.0);
+                y_adj[n - 1] = cotangent[0];
+            }
+            OdeOutputs::WholeState => {
+                value.copy_from_slice(y);
+                y_adj.copy_from_slice(cotangent);
+            }
+        }
+
+        // Backwards, step by step: `slope` holds c, which is also k4's cotangent.
+        for step in trajectory.chunks(4 * n).rev() {
+            let (start, stages) = step.split_at(n);
+            let (stage1, stages) = stages.split_at(n);
+            let (stage2, stage3) = stages.split_at(n);
+            for (c, &ya) in slope.iter_mut().zip(y_adj.iter()) {
+                *c = ya * (h / 6.0);
+            }
+            // k4-bar = c, then k3-bar, k2-bar and k1-bar in turn, alternating between k_adj
+            // and k (whose forward values are no longer needed).
+            let g = &mut *gradient;
+            ode_stage_adjoint(x, stage3, slope, (2.0, h), (slope, k_adj), y_adj, g);
+            ode_stage_adjoint(x, stage2, slope, (2.0, h / 2.0), (k_adj, k), y_adj, g);
+            ode_stage_adjoint(x, stage1, slope, (1.0, h / 2.0), (k, k_adj), y_adj, g);
+            ode_rate_adjoint(x, start, k_adj, g, y_adj);
         }
     }
 }
@@ -723,6 +1042,168 @@ impl Program for GmmLogPosterior {
             - frobenius * (self.gamma * self.gamma / 2.0)
             + self.constant;
         outputs![value]
+    }
+    fn hand_adjoint(&self) -> Option<&dyn HandAdjoint> {
+        Some(self)
+    }
+}
+
+/// log-sum-exp by the max trick on `f64`, as [`log_sum_exp`] computes it, with the softmax
+/// (its gradient) written into `softmax`.
+fn log_sum_exp_and_softmax(values: &[f64], softmax: &mut [f64]) -> f64 {
+    let a = values
+        .iter()
+        .copied()
+        .reduce(Real::max)
+        .expect("log-sum-exp of at least one value");
+    let mut total = 0.0;
+    for (e, &v) in softmax.iter_mut().zip(values) {
+        *e = (v - a).exp();
+        total += *e;
+    }
+    for e in softmax.iter_mut() {
+        *e /= total;
+    }
+    a + total.ln()
+}
+
+/// The adjoint of GradBench's GMM objective as the program computes it. With the output's
+/// cotangent w, the terms get: the data term w, lse(alpha) -N w, sum_k sum_j q_kj m w and the
+/// squared Frobenius norms -(gamma^2/2) w. Then:
+///
+/// - lse(alpha) gives alpha its softmax times its cotangent (the max trick's shift cancels);
+/// - ||Q_k||_F^2 = sum_j exp(q_kj)^2 + sum l_k^2 gives exp(q_kj) and l_k twice themselves
+///   times its cotangent;
+/// - point i's lse(beta_i) gives beta_ik the cotangent w softmax(beta_i)_k; beta_ik =
+///   alpha_k + sum_j q_kj - 1/2 ||t||^2 with t = Q_k (mu_k - x_i) passes it to alpha_k and
+///   every q_kj, and -beta-bar t to t; t = diag(exp q_k) c + (lower part) c with
+///   c = mu_k - x_i gives l_k[r, c'] the cotangent t-bar_r c_c', c the cotangent
+///   exp(q_kj) t-bar_j + sum_r l_k[r, j] t-bar_r, exp(q_kj) the cotangent t-bar_j c_j, and
+///   mu_k gets c-bar;
+/// - finally q_kj gets exp(q_kj) times exp(q_kj)'s cotangent.
+///
+/// Per point, the forward values c and t of every component are kept (2 K D numbers) for the
+/// backward step, which needs the softmax over all components first.
+impl HandAdjoint for GmmLogPosterior {
+    fn vjp(
+        &self,
+        x: &[f64],
+        cotangent: &[f64],
+        value: &mut [f64],
+        gradient: &mut [f64],
+        workspace: &mut Vec<f64>,
+    ) {
+        let w = cotangent[0];
+        let (d, k, lower_len) = (self.d, self.k, self.lower_len());
+        let (alpha, rest) = x.split_at(k);
+        let (mu, rest) = rest.split_at(k * d);
+        let (q, l) = rest.split_at(k * d);
+        let (alpha_adj, rest) = gradient.split_at_mut(k);
+        let (mu_adj, rest) = rest.split_at_mut(k * d);
+        let (q_adj, l_adj) = rest.split_at_mut(k * d);
+
+        let buffer = scratch(workspace, 4 * k * d + 4 * k + d);
+        let (diagonal, rest) = buffer.split_at_mut(k * d);
+        let (diagonal_adj, rest) = rest.split_at_mut(k * d);
+        let (centred, rest) = rest.split_at_mut(k * d);
+        let (transformed, rest) = rest.split_at_mut(k * d);
+        let (alpha_plus_log_det, rest) = rest.split_at_mut(k);
+        let (alpha_plus_log_det_adj, rest) = rest.split_at_mut(k);
+        let (beta, rest) = rest.split_at_mut(k);
+        let (weights, centred_adj) = rest.split_at_mut(k);
+
+        for (e, &q_kj) in diagonal.iter_mut().zip(q) {
+            *e = q_kj.exp();
+        }
+        diagonal_adj.fill(0.0);
+        alpha_plus_log_det_adj.fill(0.0);
+        let mut total_log_det = 0.0;
+        for (component, (apld, &alpha_k)) in alpha_plus_log_det.iter_mut().zip(alpha).enumerate() {
+            let sum_q: f64 = q[component * d..(component + 1) * d].iter().sum();
+            *apld = alpha_k + sum_q;
+            total_log_det += sum_q;
+        }
+
+        let mut data = 0.0;
+        for x_i in self.points.chunks(d) {
+            // Forward: c = mu_k - x_i and t = Q_k c for every component, and beta_i.
+            for component in 0..k {
+                let span = component * d..(component + 1) * d;
+                let lower = &l[component * lower_len..(component + 1) * lower_len];
+                let (c, t) = (&mut centred[span.clone()], &mut transformed[span.clone()]);
+                for ((((c_j, t_j), &mu_j), &x_j), &e_j) in c
+                    .iter_mut()
+                    .zip(t.iter_mut())
+                    .zip(&mu[span.clone()])
+                    .zip(x_i)
+                    .zip(&diagonal[span.clone()])
+                {
+                    *c_j = mu_j - x_j;
+                    *t_j = e_j * *c_j;
+                }
+                let mut entries = lower.iter();
+                for (column, &c_c) in c.iter().enumerate() {
+                    for t_r in &mut t[column + 1..] {
+                        let entry = entries
+                            .next()
+                            .expect("D(D - 1)/2 entries below the diagonal");
+                        *t_r += entry * c_c;
+                    }
+                }
+                let squared: f64 = t.iter().map(|t_j| t_j * t_j).sum();
+                beta[component] = alpha_plus_log_det[component] - squared * 0.5;
+            }
+            data += log_sum_exp_and_softmax(beta, weights);
+            // Backward through every component.
+            for component in 0..k {
+                let beta_adj = w * weights[component];
+                alpha_plus_log_det_adj[component] += beta_adj;
+                let squared_adj = -0.5 * beta_adj;
+                let span = component * d..(component + 1) * d;
+                let lower = &l[component * lower_len..(component + 1) * lower_len];
+                let lower_adj = &mut l_adj[component * lower_len..(component + 1) * lower_len];
+                let (c, t) = (&centred[span.clone()], &transformed[span.clone()]);
+                // t-bar_j = 2 t_j squared-bar, formed where it is needed.
+                let t_adj = |j: usize| 2.0 * t[j] * squared_adj;
+                centred_adj.fill(0.0);
+                let mut index = 0;
+                for (column, &c_c) in c.iter().enumerate() {
+                    for r in column + 1..d {
+                        let t_adj_r = t_adj(r);
+                        lower_adj[index] += t_adj_r * c_c;
+                        centred_adj[column] += t_adj_r * lower[index];
+                        index += 1;
+                    }
+                }
+                for (j, (&c_j, &c_adj)) in c.iter().zip(centred_adj.iter()).enumerate() {
+                    let t_adj_j = t_adj(j);
+                    diagonal_adj[component * d + j] += t_adj_j * c_j;
+                    mu_adj[component * d + j] += c_adj + t_adj_j * diagonal[component * d + j];
+                }
+            }
+        }
+
+        // lse(alpha), the Frobenius norms, the sum of all q, and what beta gave.
+        let lse_alpha = log_sum_exp_and_softmax(alpha, weights);
+        let frobenius: f64 = diagonal.iter().chain(l).map(|v| v * v).sum();
+        value[0] = data - lse_alpha * self.n as f64 + total_log_det * self.m as f64
+            - frobenius * (self.gamma * self.gamma / 2.0)
+            + self.constant;
+        let (lse_alpha_adj, frobenius_adj) =
+            (-w * self.n as f64, -w * self.gamma * self.gamma / 2.0);
+        let log_det_adj = w * self.m as f64;
+        for (component, a) in alpha_adj.iter_mut().enumerate() {
+            *a += weights[component] * lse_alpha_adj + alpha_plus_log_det_adj[component];
+        }
+        for (l_r, a) in l.iter().zip(l_adj.iter_mut()) {
+            *a += 2.0 * l_r * frobenius_adj;
+        }
+        for (j, a) in q_adj.iter_mut().enumerate() {
+            let component = j / d;
+            let e = diagonal[j];
+            let e_adj = diagonal_adj[j] + 2.0 * e * frobenius_adj;
+            *a += alpha_plus_log_det_adj[component] + log_det_adj + e_adj * e;
+        }
     }
 }
 

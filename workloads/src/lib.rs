@@ -28,7 +28,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use strategies::DynProgram;
+use strategies::{DynProgram, StrategyKind};
 
 pub mod classic;
 pub mod higher_order;
@@ -132,6 +132,14 @@ pub struct Instance {
     pub input: Vec<f64>,
     /// The program.
     pub program: Box<dyn DynProgram>,
+}
+
+impl Instance {
+    /// Whether its program has a hand-written adjoint, so that the `manual` strategy runs it
+    /// ([`strategies::HandAdjoint`]).
+    pub fn has_hand_adjoint(&self) -> bool {
+        self.program.why_unavailable(StrategyKind::Manual).is_none()
+    }
 }
 
 impl fmt::Debug for Instance {
@@ -335,6 +343,26 @@ pub fn all() -> &'static [&'static dyn Workload] {
         &ParTree,
         &RandomForkJoin,
     ]
+}
+
+/// Whether `workload` defines a hand-written adjoint (the `manual` strategy runs it), read off
+/// its instance at its smallest size with default parameters: a workload has one at every size
+/// or at none (`tests/registry.rs` checks this at every verify size and the default).
+pub fn has_hand_adjoint(workload: &dyn Workload) -> bool {
+    let smallest = workload.size().map(|spec| spec.min);
+    instantiate(workload, smallest, &Params::new())
+        .is_ok_and(|instance| instance.has_hand_adjoint())
+}
+
+/// The names of the workloads with a hand-written adjoint ([`has_hand_adjoint`]), comma
+/// separated, in listing order (for messages).
+pub fn hand_adjoint_names() -> String {
+    all()
+        .iter()
+        .filter(|w| has_hand_adjoint(**w))
+        .map(|w| w.name())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Look a workload up by name.

@@ -2,7 +2,7 @@
 //! that numbers are comparable: `fmult`, `fdotprod`, `fsummatvec`, `frotvecquat`, `fneural`,
 //! and `mlp`, the same network with an output whose gradient is meaningful.
 
-use strategies::{outputs, Outputs, Program, Real};
+use strategies::{outputs, scratch, HandAdjoint, Outputs, Program, Real};
 
 use crate::inputs::instance;
 use crate::{Family, Instance, Params, SizeSpec, Workload};
@@ -74,6 +74,33 @@ impl Program for DotProduct {
         let (l1, l2) = x.split_at(self.n);
         outputs![dot(l1, l2)]
     }
+    fn hand_adjoint(&self) -> Option<&dyn HandAdjoint> {
+        Some(self)
+    }
+}
+
+/// d(l1 . l2)/d l1 = l2 and d/d l2 = l1: one loop forms the products' sum (in the program's
+/// order, from 0) and writes w l2 and w l1.
+impl HandAdjoint for DotProduct {
+    fn vjp(
+        &self,
+        x: &[f64],
+        cotangent: &[f64],
+        value: &mut [f64],
+        gradient: &mut [f64],
+        _workspace: &mut Vec<f64>,
+    ) {
+        let w = cotangent[0];
+        let (l1, l2) = x.split_at(self.n);
+        let (d1, d2) = gradient.split_at_mut(self.n);
+        let mut total = 0.0;
+        for (((&a, &b), da), db) in l1.iter().zip(l2).zip(d1).zip(d2) {
+            total += a * b;
+            *da = w * b;
+            *db = w * a;
+        }
+        value[0] = total;
+    }
 }
 
 /// The paper's inputs: 1, 2, ..., n.
@@ -144,6 +171,39 @@ impl Program for SumMatVec {
             .map(|row| dot(row, v))
             .fold(R::constant(0.0), |acc, r| acc + r);
         outputs![total]
+    }
+    fn hand_adjoint(&self) -> Option<&dyn HandAdjoint> {
+        Some(self)
+    }
+}
+
+/// d(sum_i m_i . v)/d m_ij = v_j and d/d v_j = sum_i m_ij: one pass over the rows forms each
+/// row's dot product (in the program's order) and writes w v into the row's gradient while it
+/// adds w m_i into v's.
+impl HandAdjoint for SumMatVec {
+    fn vjp(
+        &self,
+        x: &[f64],
+        cotangent: &[f64],
+        value: &mut [f64],
+        gradient: &mut [f64],
+        _workspace: &mut Vec<f64>,
+    ) {
+        let w = cotangent[0];
+        let n = self.n;
+        let (m, v) = x.split_at(n * n);
+        let (dm, dv) = gradient.split_at_mut(n * n);
+        let mut total = 0.0;
+        for (row, drow) in m.chunks(n).zip(dm.chunks_mut(n)) {
+            let mut row_dot = 0.0;
+            for (((&mij, &vj), dmij), dvj) in row.iter().zip(v).zip(drow).zip(dv.iter_mut()) {
+                row_dot += mij * vj;
+                *dmij = w * vj;
+                *dvj += w * mij;
+            }
+            total += row_dot;
+        }
+        value[0] = total;
     }
 }
 
@@ -304,6 +364,147 @@ impl Program for Network {
             NetworkOutput::CrossEntropy => total.ln() - (z[0].clone() - m),
         };
         outputs![out]
+    }
+    fn hand_adjoint(&self) -> Option<&dyn HandAdjoint> {
+        Some(self)
+    }
+}
+
+/// The pre-activations W input + b of one dense layer into `pre` (each unit's dot product
+/// from 0 in the program's order, then its bias).
+fn dense_forward(w: &[f64], b: &[f64], input: &[f64], pre: &mut [f64]) {
+    for ((p, row), &bias) in pre.iter_mut().zip(w.chunks(input.len())).zip(b) {
+        let mut acc = 0.0;
+        for (&wij, &xj) in row.iter().zip(input) {
+            acc += wij * xj;
+        }
+        *p = acc + bias;
+    }
+}
+
+/// The adjoint of relu(W input + b): for each unit whose pre-activation `pre` is positive
+/// (relu passes it on; otherwise relu gave an inactive 0 and nothing flows back), with output
+/// cotangent g, dW_i = g input, db_i = g and input_adj += g W_i.
+fn dense_relu_adjoint(
+    w: &[f64],
+    input: &[f64],
+    pre: &[f64],
+    out_adj: &[f64],
+    dw: &mut [f64],
+    db: &mut [f64],
+    input_adj: &mut [f64],
+) {
+    let width = input.len();
+    for (i, (&p, &g)) in pre.iter().zip(out_adj).enumerate() {
+        if p <= 0.0 || g == 0.0 {
+            continue;
+        }
+        db[i] = g;
+        let row = &w[i * width..(i + 1) * width];
+        let dw_row = &mut dw[i * width..(i + 1) * width];
+        for (((dwij, &xj), a), &wij) in dw_row
+            .iter_mut()
+            .zip(input)
+            .zip(input_adj.iter_mut())
+            .zip(row)
+        {
+            *dwij = g * xj;
+            *a += g * wij;
+        }
+    }
+}
+
+/// The network's adjoint, layer by layer backwards. Forward: the pre-activations of both
+/// layers (relu(p) is p where p > 0, else an inactive 0), m = max(0, max z) (an inactive 0, or
+/// the first z_j attaining it), e_k = exp(z_k - m), S = sum_k e_k. Backwards, with output
+/// cotangent w:
+///
+/// - `fneural`, sum_k e_k / S: e_k gets w / S from its own quotient and S gets
+///   -(w / S) sum_k e_k / S from all of them, which flows to every e_k (mathematically
+///   1 - 1 = 0: the gradient is rounding noise, as under every AD strategy);
+/// - `mlp`, ln S - (z_0 - m): S gets w / S, hence every e_k; z_0 gets -w and m gets w;
+/// - then z_k gets e_k times e_k's cotangent and m minus their sum, and m's cotangent goes to
+///   the z_j it is (if it is not the constant 0);
+/// - each layer: relu passes a unit's cotangent g only where its pre-activation is positive;
+///   then dW_i = g input, db_i = g, and the layer's input gets W^T g.
+impl HandAdjoint for Network {
+    fn vjp(
+        &self,
+        x: &[f64],
+        cotangent: &[f64],
+        value: &mut [f64],
+        gradient: &mut [f64],
+        workspace: &mut Vec<f64>,
+    ) {
+        let w = cotangent[0];
+        let n = self.n;
+        let (w1, rest) = x.split_at(2 * n * n);
+        let (b1, rest) = rest.split_at(2 * n);
+        let (w2, rest) = rest.split_at(2 * n * n);
+        let (b2, input) = rest.split_at(n);
+        let (dw1, rest) = gradient.split_at_mut(2 * n * n);
+        let (db1, rest) = rest.split_at_mut(2 * n);
+        let (dw2, rest) = rest.split_at_mut(2 * n * n);
+        let (db2, dinput) = rest.split_at_mut(n);
+
+        let buffer = scratch(workspace, 8 * n);
+        let (hidden_pre, rest) = buffer.split_at_mut(2 * n);
+        let (hidden, rest) = rest.split_at_mut(2 * n);
+        let (hidden_adj, rest) = rest.split_at_mut(2 * n);
+        let (z, z_adj) = rest.split_at_mut(n);
+
+        // Forward: both layers, relu as the program's (an inactive 0 unless positive).
+        let relu = |p: f64| if p > 0.0 { p } else { 0.0 };
+        dense_forward(w1, b1, input, hidden_pre);
+        for (h, &p) in hidden.iter_mut().zip(hidden_pre.iter()) {
+            *h = relu(p);
+        }
+        dense_forward(w2, b2, hidden, z);
+        // z = relu(z_pre) in place (positive exactly where z_pre is, so it stands for z_pre
+        // below), and the shift m, decided on values (the first on ties), with its index.
+        let mut shift = 0.0;
+        let mut shift_index = None;
+        for (k, zk) in z.iter_mut().enumerate() {
+            *zk = relu(*zk);
+            if *zk > shift {
+                shift = *zk;
+                shift_index = Some(k);
+            }
+        }
+        // e_k (kept in z_adj until it becomes z's cotangent) and S.
+        let mut total = 0.0;
+        for (e, &zk) in z_adj.iter_mut().zip(z.iter()) {
+            *e = (zk - shift).exp();
+            total += *e;
+        }
+        // The output, the cotangent of every e_k (the same for all) and m's own.
+        let cross_entropy = matches!(self.output, NetworkOutput::CrossEntropy);
+        let (e_adj, mut shift_adj) = if cross_entropy {
+            value[0] = total.ln() - (z[0] - shift);
+            (w / total, w)
+        } else {
+            let mut out = 0.0;
+            for &e in z_adj.iter() {
+                out += e / total;
+            }
+            value[0] = out;
+            let own = w / total;
+            (own - own * out, 0.0)
+        };
+        // z_k's cotangent e_k e_k-bar; m gets minus their sum.
+        for e in z_adj.iter_mut() {
+            *e *= e_adj;
+            shift_adj -= *e;
+        }
+        if cross_entropy {
+            z_adj[0] -= w;
+        }
+        if let Some(k) = shift_index {
+            z_adj[k] += shift_adj;
+        }
+        hidden_adj.fill(0.0);
+        dense_relu_adjoint(w2, hidden, z, z_adj, dw2, db2, hidden_adj);
+        dense_relu_adjoint(w1, input, hidden_pre, hidden_adj, dw1, db1, dinput);
     }
 }
 

@@ -5,7 +5,7 @@
 //! graphs from a seed.
 
 use rand::RngExt;
-use strategies::{outputs, Outputs, Program, Real};
+use strategies::{outputs, HandAdjoint, Outputs, Program, Real};
 
 use crate::inputs::{instance, integer_param, real_param, seeded, uniform};
 use crate::{Family, Instance, ParamSpec, Params, SizeSpec, Workload};
@@ -220,6 +220,34 @@ impl Program for NestedSines {
             v = v.sin();
         }
         outputs![v]
+    }
+    fn hand_adjoint(&self) -> Option<&dyn HandAdjoint> {
+        Some(self)
+    }
+}
+
+/// dx_k/dx_0 = cos x_{k-1} ... cos x_1 cos x_0 by the chain rule. With one input the product
+/// can be formed in the same loop as the chain, from x_0 upwards, so nothing is stored: w
+/// times the running product of the cosines (the reverse sweep forms the same product from
+/// the other end, which differs only in rounding).
+impl HandAdjoint for NestedSines {
+    fn vjp(
+        &self,
+        x: &[f64],
+        cotangent: &[f64],
+        value: &mut [f64],
+        gradient: &mut [f64],
+        _workspace: &mut Vec<f64>,
+    ) {
+        let mut v = x[0];
+        let mut derivative = cotangent[0];
+        for _ in 0..self.k {
+            let (sine, cosine) = v.sin_cos();
+            derivative *= cosine;
+            v = sine;
+        }
+        value[0] = v;
+        gradient[0] = derivative;
     }
 }
 

@@ -179,6 +179,17 @@ pub(crate) fn over_cap(
     })
 }
 
+/// Why `strategy` is not run on `program` if it cannot run it at all (`manual` without a
+/// hand-written adjoint): the case is left out of the claim's fits, as one over the cap is.
+pub(crate) fn unavailable(
+    strategy: StrategyKind,
+    program: &dyn strategies::DynProgram,
+) -> Option<CaseFailure> {
+    program
+        .why_unavailable(strategy)
+        .map(|reason| CaseFailure::new(FailureKind::NotEvaluated, reason))
+}
+
 /// Evaluate, in-process, every counter case that the exact claims of `claims` need, and return
 /// them as observations (cases over the work cap, or that panicked, carry a failure).
 /// `on_case(name)` is called before each (workload, size).
@@ -221,13 +232,15 @@ fn evaluate_case(w: &dyn Workload, size: usize, needs: &Needs) -> Result<Vec<Obs
             strategy: s.name().to_string(),
             ..base.clone()
         };
-        o.failure = over_cap(
-            s,
-            count.ops,
-            program.input_len(),
-            count.naive_calls,
-            run.cap,
-        );
+        o.failure = unavailable(s, program).or_else(|| {
+            over_cap(
+                s,
+                count.ops,
+                program.input_len(),
+                count.naive_calls,
+                run.cap,
+            )
+        });
         if o.failure.is_some() {
             out.push(o);
             continue;

@@ -27,9 +27,11 @@ pub fn params_key(params: &Params) -> String {
 pub enum FailureKind {
     /// It ran out of its time budget: the size is out of reach, not wrong.
     Timeout,
-    /// Not attempted, after the same strategy failed at a smaller size.
+    /// Not attempted: after the same strategy failed at a smaller size, or because it cannot
+    /// run the workload at all.
     Skipped,
-    /// Its predicted work is over the claim's cap: not run in-process.
+    /// Not run in-process: its predicted work is over the claim's cap, or the strategy cannot
+    /// run the workload at all (`manual` without a hand-written adjoint).
     NotEvaluated,
     /// Its process crashed (a stack overflow, a panic, a signal).
     Crashed,

@@ -3,7 +3,7 @@
 //!
 //! The cases are planned like the counter cases ([`crate::check::evaluate`]: the claim's
 //! `sizes` or the workload's sweep and verification sizes, with its `params`, a strategy left
-//! out where its predicted work exceeds the cap) and measured by `dualbench run`'s machinery: each
+//! out where its predicted work exceeds the cap or where it cannot run the workload at all) and measured by `dualbench run`'s machinery: each
 //! (workload, size) group in [`schedule::run_group`], every strategy in its own child process
 //! with `primal` first (the denominator of `overhead`), with the `quick` suite's settings
 //! ([`Settings::new`]). The rows are read back as observations; nothing is written to disk.
@@ -14,7 +14,7 @@ use strategies::StrategyKind;
 use workloads::{Params, Workload};
 
 use crate::check::claims::{Claim, ClaimsFile};
-use crate::check::evaluate::{over_cap, plan_cases, walk_cases, Needs};
+use crate::check::evaluate::{over_cap, plan_cases, unavailable, walk_cases, Needs};
 use crate::check::observation::Observation;
 use crate::error::Result;
 use crate::measure::schedule::{self, Failures, Group, PlannedCase};
@@ -60,13 +60,16 @@ fn measure_group(
         if s == StrategyKind::Primal {
             continue;
         }
-        match over_cap(
-            s,
-            count.ops,
-            program.input_len(),
-            count.naive_calls,
-            run.cap,
-        ) {
+        let not_run = unavailable(s, program).or_else(|| {
+            over_cap(
+                s,
+                count.ops,
+                program.input_len(),
+                count.naive_calls,
+                run.cap,
+            )
+        });
+        match not_run {
             Some(why) => out.push(Observation {
                 workload: w.name().to_string(),
                 strategy: s.name().to_string(),

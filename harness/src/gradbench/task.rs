@@ -132,6 +132,14 @@ impl Task {
             return EvaluateReply::failure(refusal);
         }
         let program = self.plan.build();
+        if let Some(reason) = program.why_unavailable(self.runs_under(strategy)) {
+            return EvaluateReply::failure(format!(
+                "strategy `{}` cannot compute {} `{}`: {reason}",
+                strategy.name(),
+                self.module.name(),
+                self.function
+            ));
+        }
         if self.runs_under(strategy).cost_class() == CostClass::Paths {
             let count = program.op_count(&self.plan.x);
             if let Some(refusal) = self.refusal(strategy, &count, work_cap) {

@@ -64,6 +64,13 @@ pub fn serve(
     let pool = &pool;
     pool.install(move || {
         let instance = workloads::instantiate(workload, spec.size, &spec.params)?;
+        if let Some(reason) = instance.program.why_unavailable(strategy) {
+            return Err(crate::gradient::unavailable(
+                workload.name(),
+                strategy,
+                reason,
+            ));
+        }
         let case = Case {
             program: instance.program.as_ref(),
             strategy,

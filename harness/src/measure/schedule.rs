@@ -24,8 +24,10 @@
 //! one). A case whose process does not answer within its budget is killed (`timeout`); see
 //! [`crate::measure::isolate`] for the other statuses.
 //!
-//! Cases that are not run (`skipped`) still carry the case's shape and T, taken from a case
-//! of the same group that counted them (every case counts T before its first gradient).
+//! Cases that are not run (`skipped`: after a failure at a smaller size, or because the
+//! strategy cannot run the workload, [`Case::unavailable`]) still carry the case's shape and
+//! T, taken from a case of the same group that counted them (every case counts T before its
+//! first gradient).
 //!
 //! A case that could not be run for a reason that is not the case's (its process could not be
 //! started or set up, [`Stop::Setup`]) or an interrupt ([`Stop::Interrupted`]) ends the group
@@ -55,6 +57,9 @@ pub struct Case {
     pub threads: usize,
     /// The command that reproduces it (for its row).
     pub command: String,
+    /// Why the strategy cannot run the workload, if it cannot (`manual` without a
+    /// hand-written adjoint): the case is recorded as `skipped` with this reason, unrun.
+    pub unavailable: Option<&'static str>,
 }
 
 /// The cases of one workload at one size.
@@ -111,6 +116,7 @@ impl From<&Group> for CaseGroup {
                     strategy: c.strategy,
                     threads: 1,
                     command: c.command.clone(),
+                    unavailable: None,
                 })
                 .collect(),
         }
@@ -212,7 +218,7 @@ pub fn run_cases(
 ) -> Result<Vec<CaseResult>> {
     let mut progress: Vec<Option<Progress>> = Vec::with_capacity(group.cases.len());
     for case in &group.cases {
-        if failures.contains_key(&failure_key(group, case)) {
+        if case.unavailable.is_some() || failures.contains_key(&failure_key(group, case)) {
             progress.push(None);
             continue;
         }
@@ -291,12 +297,13 @@ pub fn run_cases(
     let mut rows = Vec::with_capacity(n);
     for (case, p) in group.cases.iter().zip(progress) {
         let row = match p {
-            None => skipped_row(
-                group,
-                case,
-                &failures[&failure_key(group, case)],
-                group_info.as_ref(),
-            ),
+            None => {
+                let reason = match case.unavailable {
+                    Some(reason) => reason.to_string(),
+                    None => format!("after {}", failures[&failure_key(group, case)]),
+                };
+                skipped_row(group, case, reason, group_info.as_ref())
+            }
             Some(p) => {
                 let primal = primal_medians
                     .get(&case.threads)
@@ -449,13 +456,14 @@ fn set_info(row: &mut CaseResult, info: &CaseInfo) {
     row.input_hash = Some(info.input_hash.clone());
 }
 
+/// The row of a case that was not run, with the reason as its detail.
 fn skipped_row(
     group: &CaseGroup,
     case: &Case,
-    reason: &str,
+    reason: String,
     info: Option<&CaseInfo>,
 ) -> CaseResult {
-    let mut row = base_row(group, case, Status::Skipped, format!("after {reason}"));
+    let mut row = base_row(group, case, Status::Skipped, reason);
     if let Some(info) = info {
         set_info(&mut row, info);
     }

@@ -28,7 +28,7 @@ use crate::check::fit::fit_growth;
 use crate::plot::dataset::{largest_common_size, Dataset, Group};
 use crate::plot::panel::{Axis, Bar, BarChart, BarGroup, Line, LinePanel, Point};
 use crate::plot::render::{DrawResult, Figure};
-use crate::plot::style::{short, Style, Unit};
+use crate::plot::style::{short, strategy_style, Style, Unit};
 use crate::results::{CaseResult, Status};
 
 /// A figure to write: its file stem, the text around it in the report, and the drawing.
@@ -609,16 +609,25 @@ fn overhead(data: &Dataset) -> Result<Planned, String> {
         );
     }
     let legend = legend_of(&groups);
+    let mut caption = "The cost of one gradient in primal evaluations, per strategy and \
+                       workload, at the largest size every strategy of that workload finished \
+                       (log scale; the line marks 1, the primal itself). The \
+                       correct-complexity strategies (tape, dualrev) keep a bounded overhead on \
+                       every workload (claim dualrev-tape-overhead-constant); naive and the \
+                       dense rungs grow with the size."
+        .to_string();
+    let mut legend_notes = Vec::new();
+    if legend.iter().any(|s| strategy_style(s).floor) {
+        caption.push_str(
+            " The dashed line across a workload's bars is manual, its hand-written adjoint \
+             (not AD): the floor no AD strategy goes below.",
+        );
+        legend_notes.push("dashed: the floor".to_string());
+    }
     Ok(Planned {
         stem: "overhead".into(),
         title: "Overhead: gradient / primal".into(),
-        caption: "The cost of one gradient in primal evaluations, per strategy and workload, \
-                  at the largest size every strategy of that workload finished (log scale; \
-                  the line marks 1, the primal itself). The correct-complexity strategies \
-                  (tape, dualrev) keep a bounded overhead on every workload (claim \
-                  dualrev-tape-overhead-constant); naive and the dense rungs grow with the \
-                  size."
-            .into(),
+        caption,
         notes: Vec::new(),
         drawing: Drawing::Bars {
             chart: BarChart {
@@ -630,7 +639,7 @@ fn overhead(data: &Dataset) -> Result<Planned, String> {
                 },
                 groups,
                 legend,
-                legend_notes: Vec::new(),
+                legend_notes,
                 reference: Some(1.0),
             },
             width: 640,

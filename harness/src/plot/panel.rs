@@ -217,7 +217,7 @@ impl LinePanel {
             let stroke = s.colour.stroke_width(style.upx(1.5).max(1));
             let pts: Vec<(f64, f64)> = line.points.iter().map(|p| (p.x, p.y)).collect();
             if pts.len() > 1 {
-                if s.hollow {
+                if s.dashed() {
                     chart.draw_series(DashedLineSeries::new(
                         pts.clone(),
                         style.px(5.0),
@@ -304,6 +304,12 @@ where
                 Marker::Diamond => vec![(0, -r - 1), (r + 1, 0), (0, r + 1), (-r - 1, 0)],
                 Marker::Hexagon => polygon(6, r + 1),
                 Marker::Star => star(r + 2),
+                Marker::Bar => vec![
+                    (-r - 2, -r / 2),
+                    (r + 2, -r / 2),
+                    (r + 2, r / 2),
+                    (-r - 2, r / 2),
+                ],
                 _ => polygon(5, r + 1),
             };
             let mut closed = points.clone();
@@ -540,6 +546,7 @@ impl BarChart {
         let mut slot = 0.0;
         for group in &self.groups {
             slot += GROUP_GAP;
+            let first = slot;
             let middle = slot + group.bars.len() as f64 / 2.0;
             let (px, py) = chart.backend_coord(&(origin, middle));
             let label_x = px - group_area + label_margin;
@@ -569,6 +576,18 @@ impl BarChart {
                     )))?;
                 }
                 slot += 1.0;
+            }
+            // The floor's value, dashed across the whole group, over the other bars.
+            for bar in &group.bars {
+                let s = strategy_style(&bar.strategy);
+                if s.floor {
+                    chart.draw_series(DashedLineSeries::new(
+                        [(bar.value, first), (bar.value, slot)],
+                        style.px(4.0),
+                        style.px(3.0),
+                        s.colour.stroke_width(style.upx(1.5).max(1)),
+                    ))?;
+                }
             }
         }
         if let Some(r) = self.reference {

@@ -4,7 +4,9 @@
 //!
 //! **Palette.** dualbench's own strategies take the eight colours of Okabe & Ito's
 //! colour-blind-safe palette (with grey for `primal` and a dark yellow in place of their
-//! yellow, which is too pale on white) and nine marker shapes, one each; the peers take Paul
+//! yellow, which is too pale on white) and nine marker shapes, one each; `manual`, the floor
+//! (not AD), is dark brown with a flat bar for a marker and a dashed line, and in the overhead
+//! figure a dashed line across its workload's bars; the peers take Paul
 //! Tol's "muted" scheme, hollow markers and dashed lines, so they never read as one of ours,
 //! and differ from each other in colour and shape. So no figure depends on colour alone. A
 //! name this table does not know (a strategy of another dualbench version) gets a fixed grey
@@ -66,6 +68,8 @@ pub enum Marker {
     Cross,
     /// A five-pointed star.
     Star,
+    /// A flat horizontal bar: the floor (`manual`).
+    Bar,
 }
 
 /// How one strategy is drawn in every figure.
@@ -77,6 +81,17 @@ pub struct StrategyStyle {
     pub marker: Marker,
     /// Hollow markers and a dashed line (the peers).
     pub hollow: bool,
+    /// The floor (`manual`, not AD): filled markers on a dashed line, and in the overhead
+    /// figure a dashed line across its workload's bars at its value, the line no AD strategy
+    /// goes below.
+    pub floor: bool,
+}
+
+impl StrategyStyle {
+    /// Whether its lines are dashed (a peer's, or the floor's).
+    pub fn dashed(self) -> bool {
+        self.hollow || self.floor
+    }
 }
 
 const fn own(r: u8, g: u8, b: u8, marker: Marker) -> StrategyStyle {
@@ -84,6 +99,7 @@ const fn own(r: u8, g: u8, b: u8, marker: Marker) -> StrategyStyle {
         colour: RGBColor(r, g, b),
         marker,
         hollow: false,
+        floor: false,
     }
 }
 
@@ -92,6 +108,16 @@ const fn peer(r: u8, g: u8, b: u8, marker: Marker) -> StrategyStyle {
         colour: RGBColor(r, g, b),
         marker,
         hollow: true,
+        floor: false,
+    }
+}
+
+const fn floor(r: u8, g: u8, b: u8) -> StrategyStyle {
+    StrategyStyle {
+        colour: RGBColor(r, g, b),
+        marker: Marker::Bar,
+        hollow: false,
+        floor: true,
     }
 }
 
@@ -107,6 +133,7 @@ const STYLES: &[(&str, StrategyStyle)] = &[
     ("sparse", own(0x00, 0x9E, 0x73, Marker::Pentagon)),
     ("dualrev", own(0xCC, 0x79, 0xA7, Marker::Hexagon)),
     ("dualrev-par", own(0x88, 0x22, 0x55, Marker::Star)),
+    ("manual", floor(0x66, 0x44, 0x22)),
     ("peer-xad", peer(0x33, 0x22, 0x88, Marker::Diamond)),
     ("peer-echidna", peer(0x88, 0xCC, 0xEE, Marker::Circle)),
     ("peer-reverse", peer(0x44, 0xAA, 0x99, Marker::Square)),

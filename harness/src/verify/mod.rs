@@ -55,10 +55,11 @@
 //!
 //! (m times [`StrategyKind::predicted_work`], the work of one vector-Jacobian product.)
 //!
-//! A strategy whose predicted work exceeds [`WORK_CAP`] is skipped at that case, and finite
-//! differences are skipped where (4n + 1) * T exceeds [`FD_WORK_CAP`]; skipped strategies are
-//! named in the table (and marked `skipped`, with the predicted work, in the JSON), never
-//! silently dropped.
+//! A strategy that cannot run a case at all (`manual` where the workload has no hand-written
+//! adjoint) is skipped there with its reason, and so is a strategy whose predicted work
+//! exceeds [`WORK_CAP`]; finite differences are skipped where (4n + 1) * T exceeds
+//! [`FD_WORK_CAP`]. Skipped strategies are named in the table (and marked `skipped`, with the
+//! predicted work or the reason, in the JSON), never silently dropped.
 //!
 //! # Output and exit code
 //!
@@ -270,6 +271,12 @@ pub fn verify_case(
         let work = predicted_work(strategy, &count, n, m);
         let mut result = StrategyResult::new(strategy, Status::Checked);
         result.predicted_work = work.map(JsonNumber);
+        if let Some(reason) = program.why_unavailable(strategy) {
+            result.status = Status::Skipped;
+            result.message = Some(reason.to_string());
+            report.strategies.push(result);
+            continue;
+        }
         if work.is_some_and(|w| beyond(w, WORK_CAP)) {
             result.status = Status::Skipped;
             report.strategies.push(result);
@@ -489,6 +496,47 @@ mod tests {
         assert!(!r.passed);
         assert_eq!(r.program_error.as_deref(), Some("domain error"));
         assert!(details(&[r])[0].contains("domain error"));
+    }
+
+    #[test]
+    fn manual_is_skipped_with_its_reason_where_there_is_no_hand_written_adjoint() {
+        let r = verify_case(
+            "two",
+            &instance(TwoOutputs, vec![0.7, -2.5]),
+            &[StrategyKind::Manual, StrategyKind::Tape],
+            &pool(),
+        );
+        assert!(r.passed, "{r:?}");
+        assert_eq!(r.strategies[0].status, Status::Skipped);
+        assert_eq!(
+            r.strategies[0].message.as_deref(),
+            Some("no hand-written adjoint")
+        );
+        assert_eq!(r.strategies[1].status, Status::Checked);
+    }
+
+    #[test]
+    fn manual_is_checked_against_tape_and_finite_differences_where_it_runs() {
+        let instance = workloads::instantiate(
+            workloads::find("ode").unwrap(),
+            Some(4),
+            &Default::default(),
+        )
+        .unwrap();
+        let r = verify_case(
+            "ode",
+            &instance,
+            &[StrategyKind::Manual, StrategyKind::Tape],
+            &pool(),
+        );
+        assert!(r.passed, "{r:?}");
+        assert_eq!(r.strategies[0].status, Status::Checked);
+        assert!(r.strategies[0]
+            .ad_error
+            .is_some_and(|e| e.0 <= AD_TOLERANCE));
+        assert!(r.strategies[0]
+            .fd_error
+            .is_some_and(|e| e.0 <= FD_TOLERANCE));
     }
 
     #[test]

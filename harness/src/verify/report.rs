@@ -14,7 +14,8 @@ use crate::table::{Align, Table};
 pub enum Status {
     /// It ran and its results were compared.
     Checked,
-    /// Its predicted work exceeded the cap.
+    /// Its predicted work exceeded the cap, or it cannot run the case (its `message` says
+    /// why: `manual` without a hand-written adjoint).
     Skipped,
     /// It panicked or returned a result of the wrong shape.
     Failed,
@@ -30,7 +31,7 @@ pub struct StrategyResult {
     /// The predicted work, for capped strategies.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub predicted_work: Option<JsonNumber>,
-    /// Why it failed.
+    /// Why it failed, or why it cannot run the case.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     /// Largest error of its value against the primal value.

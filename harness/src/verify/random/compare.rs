@@ -283,7 +283,11 @@ pub fn check(program: &RandomProgram, strategies: &[StrategyKind]) -> Verdict {
     let (n, m) = (program.input_len(), program.output_len());
     let mut skipped = Vec::new();
     let mut jacobians = Vec::new();
-    for &strategy in strategies {
+    // A random program has no hand-written adjoint: `manual` has nothing to run.
+    for &strategy in strategies
+        .iter()
+        .filter(|s| s.why_unavailable(program).is_none())
+    {
         if caps::predicted_work(strategy, &reference.count, n, m)
             .is_some_and(|w| caps::beyond(w, WORK_CAP))
         {

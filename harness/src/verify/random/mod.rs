@@ -246,13 +246,32 @@ impl RandomCheck {
     /// A request for `programs` programs of run seed `seed` under the strategies named in
     /// `strategies` (empty: dualbench's own strategies — the random programs probe the shared
     /// partials rules at their edge cases, where the peer crates have rules of their own,
-    /// `docs/peers.md`; name a peer to compare it anyway).
+    /// `docs/peers.md`; name a peer to compare it anyway). A random program has no
+    /// hand-written adjoint, so `manual` is left out (of `all` too), and naming it is an
+    /// error.
     pub fn new(programs: usize, seed: u64, strategies: &[String]) -> Result<RandomCheck> {
-        let strategies = if strategies.is_empty() {
+        let sample = generate(seed).program;
+        let everything = strategies.is_empty() || strategies == ["all"];
+        let selected = if strategies.is_empty() {
             StrategyKind::own()
         } else {
             select::strategies(strategies)?
         };
+        if let (false, Some((s, reason))) = (
+            everything,
+            selected
+                .iter()
+                .find_map(|s| s.why_unavailable(&sample).map(|reason| (s, reason))),
+        ) {
+            return Err(crate::error::Error::usage(format!(
+                "--random: strategy `{}` cannot run the random programs: {reason}",
+                s.name()
+            )));
+        }
+        let strategies = selected
+            .into_iter()
+            .filter(|s| s.why_unavailable(&sample).is_none())
+            .collect();
         Ok(RandomCheck {
             programs,
             seed,
