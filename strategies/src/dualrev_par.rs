@@ -1049,11 +1049,10 @@ impl Sweep<'_> {
             }
             let dz = f64::from_bits(slot.adjoint.load(Relaxed));
             work.contribs_applied += 1;
-            // SAFETY: the Contribs that reach slots come from the seeds (outputs checked to be
-            // of this gradient) and from the edges of this gradient's nodes (whose operands
-            // were checked to be of this gradient when the node was allocated), so each is a
-            // node in the chunks of `Recorded`, which outlives the sweep; its job wrote it
-            // before the forward pass ended.
+            // A slot's Contrib comes from a seed (an output checked to be of this gradient) or
+            // from an edge of this gradient's nodes (operands checked when it was allocated).
+            // SAFETY: so it is a node in the chunks of `Recorded`, which outlive the sweep,
+            // written by its job before the forward pass ended.
             let node = unsafe { &*node };
             for edge in node.edges() {
                 work.edges_applied += 1;
