@@ -223,8 +223,26 @@ struct Cursor {
     partials: StreamCursor,
     /// The running gradient's generation, [`NO_GENERATION`] when none runs.
     generation: Cell<Generation>,
-    /// The position of the next record.
-    next_slot: Cell<u32>,
+    /// Where position 0 would lie if every header of the recording were in the current header
+    /// block, as an address: the next record's position is `(headers.next - slot_origin) / 8`
+    /// (in wrapping address arithmetic, so also before the first block, where `next` is null).
+    /// The position thus costs no load and store of a counter of its own per record: only the
+    /// header pointer is carried from one record to the next.
+    slot_origin: Cell<usize>,
+}
+
+impl Cursor {
+    /// The position the next record takes.
+    #[inline(always)]
+    fn next_position(&self) -> u32 {
+        ((self.headers.next.get() as usize).wrapping_sub(self.slot_origin.get()) / 8) as u32
+    }
+
+    /// Makes `position` the next record's position, at the header cursor's current place.
+    fn set_next_position(&self, position: u32) {
+        let origin = (self.headers.next.get() as usize).wrapping_sub(8 * position as usize);
+        self.slot_origin.set(origin);
+    }
 }
 
 /// One of a recording's two streams of words: its blocks, of which the first `in_use` hold
@@ -307,15 +325,15 @@ impl Recording {
     fn close(&mut self, cursor: &Cursor) {
         self.headers.close(&cursor.headers);
         self.partials.close(&cursor.partials);
-        self.next_slot = cursor.next_slot.get();
+        self.next_slot = cursor.next_position();
     }
 
     /// Points the cursor at the end of this recording, to continue writing it.
     fn resume(&self, cursor: &Cursor) {
         cursor.generation.set(self.generation);
-        cursor.next_slot.set(self.next_slot);
         self.headers.resume(&cursor.headers);
         self.partials.resume(&cursor.partials);
+        cursor.set_next_position(self.next_slot);
     }
 
     /// Records written.
@@ -379,7 +397,7 @@ thread_local! {
             headers: StreamCursor::idle(),
             partials: StreamCursor::idle(),
             generation: Cell::new(NO_GENERATION),
-            next_slot: Cell::new(0),
+            slot_origin: Cell::new(0),
         }
     };
     pub(crate) static RECORDINGS: RefCell<RecordingStack> = const {
@@ -461,6 +479,7 @@ fn next_block(which: StreamKind, strategy: &str) -> *mut u64 {
         CURSOR.with(|cursor| {
             let mut stack = recordings.borrow_mut();
             let stack = &mut *stack;
+            let position = cursor.next_position();
             stack.current.close(cursor);
             let (stream, stream_cursor) = match which {
                 StreamKind::Headers => (&mut stack.current.headers, &cursor.headers),
@@ -476,7 +495,7 @@ fn next_block(which: StreamKind, strategy: &str) -> *mut u64 {
             let block = &mut stream.blocks[stream.in_use];
             block.used = 0;
             if let StreamKind::Headers = which {
-                let slots = u64::from(cursor.next_slot.get()) + block.capacity as u64;
+                let slots = u64::from(position) + block.capacity as u64;
                 if slots > u64::from(MAX_SLOTS) {
                     panic!(
                         "{strategy}: more than {MAX_SLOTS} positions (inputs and operations) in \
@@ -488,6 +507,7 @@ fn next_block(which: StreamKind, strategy: &str) -> *mut u64 {
             let start = block.start.as_ptr();
             stream_cursor.next.set(start);
             stream_cursor.end.set(block.end());
+            cursor.set_next_position(position);
             start
         })
     })
@@ -533,14 +553,13 @@ pub(crate) fn record<const P: usize>(
         if cursor.headers.end.get() == next {
             next = next_block(StreamKind::Headers, strategy);
         }
+        let slot = ((next as usize).wrapping_sub(cursor.slot_origin.get()) / 8) as u32;
         // SAFETY: `next` is below the end of the current header block, which belongs to the
         // running recording.
         unsafe {
             next.write(header);
             cursor.headers.next.set(next.add(1));
         }
-        let slot = cursor.next_slot.get();
-        cursor.next_slot.set(slot + 1);
         (slot, generation)
     }
 }
