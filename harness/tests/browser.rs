@@ -227,7 +227,8 @@ fn the_report_loads_every_image_and_fits_a_1280_px_window_with_its_claims() {
     let dir = tempfile::tempdir().unwrap();
     let results = dir.path().join("run");
     // The widest table there can be: a column for every strategy, the peers included, with
-    // medians of six digits and their intervals.
+    // medians of six digits and their intervals, each cell with its distance to the floor
+    // (`manual`) and its cold ratio.
     let mut rows = common::rows();
     let names = strategies::StrategyKind::ALL
         .iter()
@@ -241,15 +242,14 @@ fn the_report_loads_every_image_and_fits_a_1280_px_window_with_its_claims() {
             .iter()
             .any(|r| r.strategy == *name && r.workload == "lse")
         {
-            rows.push(common::ok(
-                "lse",
-                Some(100),
-                name,
-                123_456.7,
-                100.0,
-                4096,
-                &[],
-            ));
+            let median = if *name == "manual" {
+                10_037.1
+            } else {
+                123_456.7
+            };
+            let mut row = common::ok("lse", Some(100), name, median, 100.0, 4096, &[]);
+            row.cold_ns = Some(9_888_888.8);
+            rows.push(row);
         }
     }
     common::write_rows(&results, rows);
@@ -262,6 +262,10 @@ fn the_report_loads_every_image_and_fits_a_1280_px_window_with_its_claims() {
     let html = std::fs::read_to_string(results.join("index.html")).unwrap();
     let expected = html.matches("<img ").count();
     assert_eq!(expected, 5, "cost, ladder, overhead, heap and phases");
+    assert!(
+        html.contains(">floor 12.3×<") && html.contains(">cold 80.1×<"),
+        "the cells give the floor and the cold ratio"
+    );
     let screenshot = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("report-screenshot.png");
     let probe = render(&browser, &results, &screenshot);
     eprintln!("screenshot: {}", screenshot.display());

@@ -321,13 +321,16 @@ fn a_results_file_of_schema_3_reads_as_run_on_one_thread() {
     let dir = tempfile::tempdir().unwrap();
     let (old, new) = (dir.path().join("old"), dir.path().join("new"));
     common::write_rows(&new, common::rows());
-    // The same file as schema version 3 wrote it: no `threads` in the rows.
+    // The same file as schema version 3 wrote it: no `threads` (nor the later `cold_ns`, which
+    // these rows do not measure) in the rows.
     std::fs::create_dir_all(&old).unwrap();
     let text = std::fs::read_to_string(new.join("results.json")).unwrap();
     let mut value: serde_json::Value = serde_json::from_str(&text).unwrap();
     value["schema_version"] = serde_json::json!(3);
     for row in value["rows"].as_array_mut().unwrap() {
-        row.as_object_mut().unwrap().remove("threads").unwrap();
+        let row = row.as_object_mut().unwrap();
+        row.remove("threads").unwrap();
+        assert_eq!(row.remove("cold_ns"), Some(serde_json::Value::Null));
     }
     std::fs::write(old.join("results.json"), value.to_string()).unwrap();
 
@@ -335,7 +338,8 @@ fn a_results_file_of_schema_3_reads_as_run_on_one_thread() {
     assert_eq!(file.schema_version, SCHEMA_VERSION);
     assert!(file.rows.iter().all(|r| r.threads == 1));
     assert_eq!(file.rows, ResultsFile::read(&new).unwrap().rows);
-    // Its cases are the one-thread cases of a version 4 file, for compare, merge and plot.
+    // Its cases are the one-thread cases of a file of this version, for compare, merge and
+    // plot.
     let result = dualbench(&["compare", old.to_str().unwrap(), new.to_str().unwrap()]);
     assert_eq!(
         result.status.code(),

@@ -36,6 +36,7 @@ fn synthetic() -> ResultsFile {
         ci_level: Some(0.75),
         forward_median_ns: Some(600.0),
         reverse_median_ns: Some(500.0),
+        cold_ns: Some(48_000.5),
         primal_median_ns: Some(100.0),
         overhead: Some(12.0025),
         peak_heap_bytes: Some(65536),
@@ -61,6 +62,7 @@ fn synthetic() -> ResultsFile {
         ci_low_ns: None,
         ci_high_ns: None,
         overhead: None,
+        cold_ns: None,
         batch: None,
         peak_rss_bytes: None,
         counters: BTreeMap::new(),
@@ -361,6 +363,91 @@ fn files_of_another_shape_say_what_they_are() {
     let e = results::json::read(old.as_bytes()).unwrap_err();
     assert!(
         e.starts_with("row 1 (fdotprod / size 1000 / dualrev-par@2t) has `threads`"),
+        "{e}"
+    );
+}
+
+/// The committed results (schema version 4, before `cold_ns`) still load, their JSON and their
+/// CSV alike, with the cold gradient as not measured.
+#[test]
+fn the_committed_results_of_version_4_still_load() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../results");
+    let mut dirs = 0;
+    for entry in std::fs::read_dir(&root).unwrap() {
+        let dir = entry.unwrap().path();
+        if !dir.join(results::JSON_FILE).is_file() {
+            continue;
+        }
+        dirs += 1;
+        let file = ResultsFile::read(&dir).unwrap();
+        assert!(!file.rows.is_empty(), "{}", dir.display());
+        assert!(file.rows.iter().all(|r| r.cold_ns.is_none()));
+        let csv = ResultsFile::read_rows(&dir.join(results::CSV_FILE)).unwrap();
+        assert_eq!(csv, file.rows, "{}", dir.display());
+    }
+    assert!(dirs >= 4, "results/ holds the committed runs");
+}
+
+/// `synthetic()`'s CSV as schema `version` wrote it: without the columns later versions added,
+/// every row saying `version`.
+fn csv_of_version(version: u32, keep_cells_of: Option<u32>) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    synthetic().write_dir(dir.path()).unwrap();
+    let text = std::fs::read_to_string(dir.path().join(results::CSV_FILE)).unwrap();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    let old = results::csv::columns_of(version);
+    let mut out = csv::Writer::from_writer(Vec::new());
+    out.write_record(&old).unwrap();
+    for record in reader.records() {
+        let record = record.unwrap();
+        let cells: Vec<String> = old
+            .iter()
+            .map(|c| match c.as_str() {
+                "schema_version" => keep_cells_of.unwrap_or(version).to_string(),
+                _ => record[header.iter().position(|h| h == c).unwrap()].to_string(),
+            })
+            .collect();
+        out.write_record(&cells).unwrap();
+    }
+    out.into_inner().unwrap()
+}
+
+#[test]
+fn csv_files_of_versions_2_to_4_read_with_the_newer_fields_unmeasured() {
+    assert_eq!(
+        results::csv::columns_of(SCHEMA_VERSION),
+        results::csv::columns()
+    );
+    let v4 = results::csv::columns_of(4);
+    assert_eq!(v4.len() + 1, results::csv::columns().len());
+    assert!(!v4.contains(&"cold_ns".to_string()));
+
+    let rows = results::csv::read(csv_of_version(4, None).as_slice()).unwrap();
+    let expected: Vec<CaseResult> = synthetic()
+        .rows
+        .into_iter()
+        .map(|r| CaseResult { cold_ns: None, ..r })
+        .collect();
+    assert_eq!(rows, expected);
+
+    // Version 2: no allocations, instructions, threads or cold time; every case on one thread.
+    let rows = results::csv::read(csv_of_version(2, None).as_slice()).unwrap();
+    assert_eq!(rows[0].threads, 1);
+    assert_eq!(
+        (rows[0].allocations, rows[0].instructions, rows[0].cold_ns),
+        (None, None, None)
+    );
+    assert_eq!(rows[0].median_ns, expected[0].median_ns);
+    assert_eq!(rows[0].round_samples, expected[0].round_samples);
+
+    // A version 4 header over rows that say 5 (a column dropped from a new file): refused.
+    let e = results::csv::read(csv_of_version(4, Some(SCHEMA_VERSION)).as_slice()).unwrap_err();
+    assert!(
+        e.starts_with(
+            "line 2 (fdotprod / dualrev-par), column `schema_version`: 5; the header is \
+             that of version 4"
+        ),
         "{e}"
     );
 }

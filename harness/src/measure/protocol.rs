@@ -84,6 +84,8 @@ pub struct Setup {
     /// Heap use of one gradient (the first gradient of the process, the one that also records
     /// the counters), when the counting allocator is installed.
     pub heap: Option<HeapUsage>,
+    /// The wall time of that first gradient, in nanoseconds: the cold gradient.
+    pub cold_ns: f64,
     /// Gradients per timed sample.
     pub batch: u64,
     /// The fastest warm-up gradient, in nanoseconds: the parent's estimate of one gradient.

@@ -494,6 +494,7 @@ fn measured_row(
         row.peak_heap_bytes = setup.heap.map(|h| h.peak_bytes);
         row.allocated_bytes = setup.heap.map(|h| h.allocated_bytes);
         row.allocations = setup.heap.map(|h| h.allocations);
+        row.cold_ns = Some(setup.cold_ns);
     }
     if status == Status::Ok {
         if let Some(s) = Summary::of(&row.samples_ns) {

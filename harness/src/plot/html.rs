@@ -6,7 +6,9 @@
 //! of the paper table per strategy would be as wide, but its columns are what a reader
 //! compares across, so the table keeps one column per strategy and makes the columns narrow:
 //! each cell stacks its median, its interval and its ratio on three lines in small numerals
-//! (the interval may break after its comma), the strategies' names break after their
+//! (the interval may break after its comma), and below them, when the results have them, its
+//! distance to the floor and its cold ratio (each may break after its label), the
+//! strategies' names break after their
 //! hyphens, and beyond ten strategies (the peers) the headers are set vertically. A column is
 //! then about 50 px, so that all seventeen strategies fit; long words in the other tables
 //! (paths, claim ids) may break anywhere. A narrower window scrolls the table, never the page.
@@ -184,6 +186,11 @@ fn paper_table(table: &PaperTable) -> String {
                     }
                     if let Some(ratio) = &parts.ratio {
                         let _ = write!(out, "<span class=\"ratio\">{}</span>", escape(ratio));
+                    }
+                    // Labelled ratios (`floor 12.5×`): styled as ratios, and free to break at
+                    // their space as the interval is (`ci`), so that the column stays narrow.
+                    for labelled in [&parts.floor, &parts.cold].into_iter().flatten() {
+                        let _ = write!(out, "<span class=\"ratio ci\">{}</span>", escape(labelled));
                     }
                     out.push_str("</td>");
                 }

@@ -9,12 +9,20 @@
 //! chooses sizes per workload. A strategy that did not finish a row's case shows its status
 //! (`timeout`, `skipped`, ...), or `—` when the results hold no such case or its median is not a
 //! finite time. A ratio is given only against a finite reference median above 0.
+//!
+//! **The floor and the cold gradient.** When the results hold `manual` (the hand-written
+//! adjoints) on a row's case, every other measured cell also gives its ratio to `manual`'s
+//! median, its distance to the floor (unless `manual` is the reference); when a row carries the
+//! time of its process's first gradient (`cold_ns`, schema version 5), its cell gives that over
+//! its median. Results without either show neither, and the caption mentions only what is
+//! shown.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::error::{Error, Result};
 use crate::plot::dataset::Dataset;
 use crate::plot::style::{short, strategy_rank};
+use crate::results::floor::{Floors, FLOOR_STRATEGY};
 use crate::results::{CaseResult, Status};
 
 /// One cell of the table.
@@ -28,6 +36,11 @@ pub enum Cell {
         interval: Option<(f64, f64)>,
         /// median / the reference strategy's median on the same case.
         ratio: Option<f64>,
+        /// median / `manual`'s median on the same case, the floor (none in `manual`'s own
+        /// column, nor when `manual` is the reference).
+        floor: Option<f64>,
+        /// The time of the process's first gradient / median.
+        cold: Option<f64>,
     },
     /// A case that did not finish: its status.
     Unfinished(&'static str),
@@ -44,6 +57,10 @@ pub struct CellParts {
     pub interval: Option<String>,
     /// The ratio to the reference strategy: `2.1×`.
     pub ratio: Option<String>,
+    /// The ratio to `manual`: `floor 10.3×`.
+    pub floor: Option<String>,
+    /// The cold gradient over the median: `cold 3.1×`.
+    pub cold: Option<String>,
 }
 
 /// One row: a workload at one size.
@@ -124,6 +141,7 @@ pub fn build(
         .filter(|s| s != "primal")
         .collect();
     strategies.sort_by(|a, b| strategy_rank(a).cmp(&strategy_rank(b)).then(a.cmp(b)));
+    let floors = Floors::of(&data.rows);
     let mut rows = Vec::new();
     for group in &groups {
         let cases: Vec<&CaseResult> = data.rows_of(group).collect();
@@ -152,6 +170,10 @@ pub fn build(
                                 .zip(r.ci_high_ns)
                                 .filter(|(lo, hi)| lo.is_finite() && hi.is_finite()),
                             ratio: reference_median.map(|base| m / base),
+                            floor: (reference != FLOOR_STRATEGY && s != FLOOR_STRATEGY)
+                                .then(|| floors.ratio(r))
+                                .flatten(),
+                            cold: r.cold_ratio().filter(|c| c.is_finite()),
                         },
                     },
                 })
@@ -217,6 +239,8 @@ impl PaperTable {
             median_ns,
             interval,
             ratio,
+            floor,
+            cold,
         } = cell
         else {
             return None;
@@ -226,17 +250,26 @@ impl PaperTable {
             median: format!("{m} {unit}"),
             interval,
             ratio: ratio.map(|r| format!("{}×", short(r))),
+            floor: floor.map(|r| format!("floor {}×", short(r))),
+            cold: cold.map(|r| format!("cold {}×", short(r))),
         })
     }
 
-    /// A cell as plain text: `12.3 µs [12.1, 12.6] 2.1×`.
+    /// A cell as plain text: `12.3 µs [12.1, 12.6] 2.1×`, then `floor 10.3×` and `cold 3.1×`
+    /// when the results have them.
     pub fn cell_text(cell: &Cell) -> String {
         match (Self::cell_parts(cell), cell) {
-            (Some(parts), _) => [Some(parts.median), parts.interval, parts.ratio]
-                .into_iter()
-                .flatten()
-                .collect::<Vec<_>>()
-                .join(" "),
+            (Some(parts), _) => [
+                Some(parts.median),
+                parts.interval,
+                parts.ratio,
+                parts.floor,
+                parts.cold,
+            ]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" "),
             (None, Cell::Unfinished(status)) => status.to_string(),
             (None, _) => "—".to_string(),
         }
@@ -259,13 +292,31 @@ impl PaperTable {
         (self.headers(), rows)
     }
 
+    /// Whether any cell has a part of its kind: its floor, or its cold ratio.
+    fn shows(&self, part: fn(&Cell) -> bool) -> bool {
+        self.rows.iter().flat_map(|r| &r.cells).any(part)
+    }
+
     /// The caption shared by every rendering.
     pub fn caption(&self) -> String {
-        format!(
+        let mut caption = format!(
             "Median time per gradient [confidence interval of the median] and ratio to {}, \
              per workload at its size.",
             self.reference
-        )
+        );
+        if self.shows(|c| matches!(c, Cell::Measured { floor: Some(_), .. })) {
+            caption.push_str(&format!(
+                " \"floor N×\": the ratio to {FLOOR_STRATEGY} (the hand-written adjoint), the \
+                 distance to the floor."
+            ));
+        }
+        if self.shows(|c| matches!(c, Cell::Measured { cold: Some(_), .. })) {
+            caption.push_str(
+                " \"cold N×\": the time of the first gradient of the case's process (cold \
+                 code, caches and buffers) over the median.",
+            );
+        }
+        caption
     }
 
     /// GitHub-flavoured Markdown.
@@ -311,6 +362,8 @@ impl PaperTable {
                         median_ns,
                         interval,
                         ratio,
+                        floor,
+                        cold,
                     } => {
                         let (m, i, unit) = time_parts(*median_ns, *interval);
                         let unit = if unit == "µs" { "$\\mu$s" } else { unit };
@@ -320,6 +373,14 @@ impl PaperTable {
                         }
                         if let Some(r) = ratio {
                             lines.push(format!("{{\\scriptsize {}$\\times$}}", short(*r)));
+                        }
+                        for (label, r) in [("floor", floor), ("cold", cold)] {
+                            if let Some(r) = r {
+                                lines.push(format!(
+                                    "{{\\scriptsize {label} {}$\\times$}}",
+                                    short(*r)
+                                ));
+                            }
                         }
                         format!(
                             "\\begin{{tabular}}[t]{{@{{}}r@{{}}}}{}\\end{{tabular}}",
@@ -382,12 +443,74 @@ mod tests {
         assert!(e.contains("invalid size `x`"), "{e}");
     }
 
+    fn measured(workload: &str, strategy: &str, median: f64) -> CaseResult {
+        let mut row = crate::results::fixture::fmult_row(strategy);
+        row.workload = workload.into();
+        row.size = Some(100);
+        row.median_ns = Some(median);
+        row
+    }
+
+    fn table_of(rows: Vec<CaseResult>, reference: &str) -> PaperTable {
+        let data = Dataset {
+            rows,
+            sources: Vec::new(),
+        };
+        build(&data, reference, &BTreeMap::new()).unwrap()
+    }
+
+    #[test]
+    fn cells_give_the_floor_and_the_cold_gradient_when_measured() {
+        let mut tape = measured("fdotprod", "tape", 1000.0);
+        tape.cold_ns = Some(3000.0);
+        let rows = vec![
+            measured("fdotprod", "primal", 100.0),
+            tape,
+            measured("fdotprod", "dualrev", 1100.0),
+            measured("fdotprod", "manual", 80.0),
+            measured("lse", "tape", 500.0),
+        ];
+        let table = table_of(rows.clone(), "tape");
+        assert_eq!(table.strategies, ["tape", "dualrev", "manual"]);
+        let text: Vec<Vec<String>> = table.text_rows().1;
+        assert_eq!(text[0][2], "1 µs 1× floor 12.5× cold 3×");
+        assert_eq!(text[0][3], "1.1 µs 1.1× floor 13.8×");
+        // manual's own cell: no ratio to itself.
+        assert_eq!(text[0][4], "80 ns 0.08×");
+        // No manual on lse: no floor there.
+        assert_eq!(text[1][2], "500 ns 1×");
+        let caption = table.caption();
+        assert!(caption.contains("\"floor N×\"") && caption.contains("\"cold N×\""));
+        assert!(table.latex().contains("{\\scriptsize floor 12.5$\\times$}"));
+
+        // Against manual, the ratio is the floor: not given twice.
+        let table = table_of(rows.clone(), "manual");
+        assert_eq!(table.text_rows().1[0][2], "1 µs 12.5× cold 3×");
+
+        // Results without manual and without cold times (older files): as before, caption
+        // included.
+        let old: Vec<CaseResult> = rows
+            .into_iter()
+            .filter(|r| r.strategy != "manual")
+            .map(|r| CaseResult { cold_ns: None, ..r })
+            .collect();
+        let table = table_of(old, "tape");
+        assert_eq!(table.text_rows().1[0][2], "1 µs 1×");
+        assert_eq!(
+            table.caption(),
+            "Median time per gradient [confidence interval of the median] and ratio to tape, \
+             per workload at its size."
+        );
+    }
+
     #[test]
     fn a_cell_shows_its_median_interval_and_ratio_in_one_unit() {
         let cell = Cell::Measured {
             median_ns: 12_345.0,
             interval: Some((12_100.0, 12_600.0)),
             ratio: Some(2.104),
+            floor: None,
+            cold: None,
         };
         assert_eq!(PaperTable::cell_text(&cell), "12.3 µs [12.1, 12.6] 2.1×");
         assert_eq!(

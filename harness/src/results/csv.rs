@@ -10,11 +10,16 @@
 //! than read a row short. A cut exactly between two rows leaves a well-formed CSV: only the
 //! `results.json` written with it can tell, and [`crate::results::ResultsFile::read_rows`]
 //! compares the two when both are there.
+//!
+//! Files of earlier versions (2 and later: version 1 had no `schema_version` column) are read
+//! too, as `results.json` files are ([`json::upgrade`]): their header must be exactly their
+//! version's ([`columns_of`]), and the fields they predate are read as not measured.
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::results::{json, validate, CaseResult, Status, SCHEMA_VERSION};
 use crate::suggest::did_you_mean;
@@ -46,6 +51,7 @@ struct FlatRow {
     ci_level: Option<f64>,
     forward_median_ns: Option<f64>,
     reverse_median_ns: Option<f64>,
+    cold_ns: Option<f64>,
     primal_median_ns: Option<f64>,
     overhead: Option<f64>,
     peak_heap_bytes: Option<u64>,
@@ -89,6 +95,7 @@ impl From<&CaseResult> for FlatRow {
             ci_level: r.ci_level,
             forward_median_ns: r.forward_median_ns,
             reverse_median_ns: r.reverse_median_ns,
+            cold_ns: r.cold_ns,
             primal_median_ns: r.primal_median_ns,
             overhead: r.overhead,
             peak_heap_bytes: r.peak_heap_bytes,
@@ -140,6 +147,7 @@ impl TryFrom<FlatRow> for CaseResult {
             ci_level: r.ci_level,
             forward_median_ns: r.forward_median_ns,
             reverse_median_ns: r.reverse_median_ns,
+            cold_ns: r.cold_ns,
             primal_median_ns: r.primal_median_ns,
             overhead: r.overhead,
             peak_heap_bytes: r.peak_heap_bytes,
@@ -160,6 +168,21 @@ pub fn columns() -> Vec<String> {
         .collect()
 }
 
+/// The oldest schema version whose CSV this dualbench reads: version 1 had no `schema_version`
+/// column.
+pub const OLDEST_CSV_VERSION: u32 = 2;
+
+/// The header of a CSV of schema `version` ([`OLDEST_CSV_VERSION`] to [`SCHEMA_VERSION`]):
+/// [`columns`] without the fields that later versions added (a version adds fields, it never
+/// moves one).
+pub fn columns_of(version: u32) -> Vec<String> {
+    let added = json::fields_added_after(version);
+    columns()
+        .into_iter()
+        .filter(|c| !added.iter().any(|(name, _)| name == c))
+        .collect()
+}
+
 /// Write `rows` as CSV with a header line (the header alone when there are no rows).
 pub fn write(rows: &[CaseResult], out: &mut dyn Write) -> std::io::Result<()> {
     let mut writer = ::csv::WriterBuilder::new()
@@ -172,11 +195,13 @@ pub fn write(rows: &[CaseResult], out: &mut dyn Write) -> std::io::Result<()> {
     writer.flush()
 }
 
-/// Read rows written by [`write()`]: the header must be exactly [`columns`], every row of
-/// schema version [`SCHEMA_VERSION`] with a valid value in every cell, every line ended by a
-/// line break (so that a file cut in the middle of a row is refused, not read short), and the
-/// rows must pass [`validate::check_rows`]. Errors name the line, the case and the column, and
-/// what the cell may hold; not the file, which the caller knows.
+/// Read rows written by [`write()`], of this version or an earlier one: the header must be
+/// exactly the [`columns_of`] one version, every row of that schema version with a valid value
+/// in every cell, every line ended by a line break (so that a file cut in the middle of a row is
+/// refused, not read short), and the rows must pass [`validate::check_rows`]. The fields an
+/// earlier version lacks are read as not measured (`threads` as 1), as in
+/// [`json::upgrade`]. Errors name the line, the case and the column, and what the cell may
+/// hold; not the file, which the caller knows.
 pub fn read(mut input: impl Read) -> Result<Vec<CaseResult>, String> {
     let mut bytes = Vec::new();
     input
@@ -209,7 +234,8 @@ pub fn read(mut input: impl Read) -> Result<Vec<CaseResult>, String> {
         .headers()
         .map_err(|e| format!("line 1, the header: {}", record_error(&e, &[])))?
         .clone();
-    check_header(&header.iter().map(str::to_string).collect::<Vec<_>>())?;
+    let version = header_version(&header.iter().map(str::to_string).collect::<Vec<_>>())?;
+    let current = ::csv::StringRecord::from(columns());
     let mut rows = Vec::new();
     let mut lines = Vec::new();
     for record in reader.records() {
@@ -219,15 +245,23 @@ pub fn read(mut input: impl Read) -> Result<Vec<CaseResult>, String> {
         })?;
         let line = record.position().map_or(0, ::csv::Position::line);
         let place = format!("line {line}{}", label_of(&record));
-        rows.push(read_record(&record, &header).map_err(|e| format!("{place}, {e}"))?);
+        let record = upgrade_record(&record, &header, version);
+        let row = read_record(&record, &current, version).map_err(|e| format!("{place}, {e}"))?;
+        rows.push(row);
         lines.push(line);
     }
     validate::check_rows(&rows, |i| format!("line {}", lines[i]))?;
     Ok(rows)
 }
 
-/// The header must be exactly [`columns`].
-fn check_header(header: &[String]) -> Result<(), String> {
+/// The schema version whose [`columns_of`] `header` is exactly; else what is wrong with it,
+/// against this version's columns.
+fn header_version(header: &[String]) -> Result<u32, String> {
+    if let Some(version) =
+        (OLDEST_CSV_VERSION..=SCHEMA_VERSION).find(|&v| header == columns_of(v).as_slice())
+    {
+        return Ok(version);
+    }
     let expected = columns();
     if header.first().map(String::as_str) != Some("schema_version") {
         return Err(format!(
@@ -252,15 +286,41 @@ fn check_header(header: &[String]) -> Result<(), String> {
             expected.join(", ")
         ));
     }
-    if header != expected {
-        return Err(format!(
-            "line 1: the columns are not those of schema version {SCHEMA_VERSION} in their \
-             order: expected {}, found {}",
-            expected.join(", "),
-            header.join(", ")
-        ));
+    Err(format!(
+        "line 1: the columns are not those of schema version {SCHEMA_VERSION} in their order: \
+         expected {}, found {}",
+        expected.join(", "),
+        header.join(", ")
+    ))
+}
+
+/// `record`, a line under `header` (the columns of `version`), as a line of this version's
+/// [`columns`]: the fields `version` predates get the cell of their value in such a file (an
+/// empty cell for not measured).
+fn upgrade_record(
+    record: &::csv::StringRecord,
+    header: &::csv::StringRecord,
+    version: u32,
+) -> ::csv::StringRecord {
+    if version == SCHEMA_VERSION {
+        return record.clone();
     }
-    Ok(())
+    let added = json::fields_added_after(version);
+    let mut upgraded: ::csv::StringRecord = columns()
+        .iter()
+        .map(|column| match header.iter().position(|h| h == column) {
+            Some(i) => record.get(i).unwrap_or_default().to_string(),
+            None => added.iter().find(|(name, _)| name == column).map_or_else(
+                String::new,
+                |(_, value)| match value {
+                    Value::Null => String::new(),
+                    other => other.to_string(),
+                },
+            ),
+        })
+        .collect();
+    upgraded.set_position(record.position().cloned());
+    upgraded
 }
 
 /// ` (fmult / tape)` from a record's workload and strategy cells, when it has them.
@@ -273,10 +333,12 @@ fn label_of(record: &::csv::StringRecord) -> String {
     }
 }
 
-/// A record as a row: every cell of its column's type, of this schema version.
+/// A record (under this version's `header`) as a row: every cell of its column's type, and its
+/// schema version `version`, its header's.
 fn read_record(
     record: &::csv::StringRecord,
     header: &::csv::StringRecord,
+    version: u32,
 ) -> Result<CaseResult, String> {
     let row: FlatRow = record.deserialize(Some(header)).map_err(|e| {
         let column = match e.kind() {
@@ -293,10 +355,11 @@ fn read_record(
             None => record_error(&e, &[]),
         }
     })?;
-    if row.schema_version != SCHEMA_VERSION {
+    if row.schema_version != version {
         return Err(format!(
-            "column `schema_version`: {}; this dualbench reads version {SCHEMA_VERSION} from a \
-             CSV (read an older run through its results.json)",
+            "column `schema_version`: {}; the header is that of version {version}, and so \
+             must every row be (this dualbench reads versions {OLDEST_CSV_VERSION} to \
+             {SCHEMA_VERSION} from a CSV)",
             row.schema_version
         ));
     }
@@ -306,7 +369,9 @@ fn read_record(
 /// What a cell of `column` may hold, in words.
 fn cell_type(column: &str) -> String {
     match column {
-        "schema_version" => format!("{SCHEMA_VERSION}"),
+        "schema_version" => format!(
+            "the version whose columns the header has ({OLDEST_CSV_VERSION} to {SCHEMA_VERSION})"
+        ),
         "params" | "counters" | "samples_ns" | "round_samples" => {
             format!("JSON text: {}", json::expected_type(column))
         }

@@ -289,9 +289,8 @@ pub fn expected_type(field: &str) -> &'static str {
         "counters" => "an object of counter names and whole numbers, e.g. {\"edges\": 12}",
         "wall_s" => "a number",
         "median_ns" | "min_ns" | "max_ns" | "ci_low_ns" | "ci_high_ns" | "ci_level"
-        | "forward_median_ns" | "reverse_median_ns" | "primal_median_ns" | "overhead" => {
-            "a number or null"
-        }
+        | "forward_median_ns" | "reverse_median_ns" | "cold_ns" | "primal_median_ns"
+        | "overhead" => "a number or null",
         _ => "the type of its field (docs/results.md)",
     }
 }
@@ -317,11 +316,23 @@ const ROW_FIELDS_ADDED: &[(u32, &[AddedField])] = &[
     ),
     // Every case of an earlier version ran on one thread.
     (4, &[("threads", || serde_json::json!(1))]),
+    (5, &[("cold_ns", || Value::Null)]),
 ];
+
+/// The row fields that versions after `version` added, each with the value it takes in a row
+/// of `version` (not measured; `threads` 1), in the order the versions added them.
+pub fn fields_added_after(version: u32) -> Vec<(&'static str, Value)> {
+    ROW_FIELDS_ADDED
+        .iter()
+        .filter(|(v, _)| *v > version)
+        .flat_map(|(_, fields)| fields.iter().map(|(name, default)| (*name, default())))
+        .collect()
+}
 
 /// Bring a results file of schema `version` to [`SCHEMA_VERSION`]: add the row fields (and,
 /// from version 1, the metadata fields `build.git_dirty` and `merged_from`) that later versions
-/// introduced, as not measured (`threads` as 1: before version 4 every case ran on one thread),
+/// introduced, as not measured (`threads` as 1: before version 4 every case ran on one thread;
+/// `cold_ns` as null: before version 5 the first gradient was not timed),
 /// without overwriting a field the file already has. Parts of the wrong shape are left as they
 /// are, for [`read`] to name.
 pub fn upgrade(value: &mut Value, version: u32) {
@@ -339,11 +350,10 @@ pub fn upgrade(value: &mut Value, version: u32) {
         }
     }
     if let Some(rows) = value.get_mut("rows").and_then(Value::as_array_mut) {
+        let added = fields_added_after(version);
         for row in rows.iter_mut().filter_map(Value::as_object_mut) {
-            for (_, fields) in ROW_FIELDS_ADDED.iter().filter(|(v, _)| *v > version) {
-                for (name, default) in *fields {
-                    row.entry(*name).or_insert_with(default);
-                }
+            for (name, default) in &added {
+                row.entry(*name).or_insert_with(|| default.clone());
             }
         }
     }
@@ -380,7 +390,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn files_of_versions_1_to_3_read_with_the_newer_fields_unmeasured() {
+    fn files_of_versions_1_to_4_read_with_the_newer_fields_unmeasured() {
         use crate::results::fixture::{fmult_row, metadata};
         let file = ResultsFile {
             schema_version: SCHEMA_VERSION,
@@ -391,6 +401,7 @@ mod tests {
         for row in text["rows"].as_array_mut().unwrap() {
             let row = row.as_object_mut().unwrap();
             for field in [
+                "cold_ns",
                 "threads",
                 "allocations",
                 "instructions",
@@ -437,6 +448,27 @@ mod tests {
         text["schema_version"] = serde_json::json!(4);
         let e = read(text.to_string().as_bytes()).unwrap_err();
         assert!(e.contains("has no `threads`"), "{e}");
+
+        // Version 4 (the committed results): every field but `cold_ns`, read as not measured.
+        for row in text["rows"].as_array_mut().unwrap() {
+            row["threads"] = serde_json::json!(1);
+        }
+        let upgraded = read(text.to_string().as_bytes()).unwrap();
+        assert_eq!(upgraded.rows[0].cold_ns, None);
+        assert_eq!(upgraded.rows[0].allocations, Some(7));
+        text["schema_version"] = serde_json::json!(5);
+        let e = read(text.to_string().as_bytes()).unwrap_err();
+        assert!(e.contains("has no `cold_ns`"), "{e}");
+        // A version 4 file that has `cold_ns` has the wrong version or the wrong rows.
+        text["schema_version"] = serde_json::json!(4);
+        text["rows"][0]["cold_ns"] = serde_json::json!(1500.0);
+        let e = read(text.to_string().as_bytes()).unwrap_err();
+        assert!(e.contains("`cold_ns`, a field of schema version 5"), "{e}");
+        text["schema_version"] = serde_json::json!(5);
+        assert_eq!(
+            read(text.to_string().as_bytes()).unwrap().rows[0].cold_ns,
+            Some(1500.0)
+        );
 
         text["schema_version"] = serde_json::json!(99);
         let e = read(text.to_string().as_bytes()).unwrap_err();

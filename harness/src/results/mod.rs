@@ -23,6 +23,7 @@
 pub mod csv;
 #[cfg(test)]
 pub(crate) mod fixture;
+pub mod floor;
 pub mod journal;
 pub mod json;
 pub mod lock;
@@ -45,10 +46,11 @@ use crate::measure::machine::{Build, Machine};
 /// `round_samples` and `ci_level` to the rows, `git_dirty` to the build and `merged_from` to
 /// the metadata, a `schema_version` column to the CSV, and times the phases in their own pass.
 /// Version 3 added `allocations` and `instructions` to the rows. Version 4 added `threads`, the
-/// thread count a case ran on, to the rows and to their key. `results.json` files of versions 1
-/// to 3 are read too, their missing fields as not measured and their rows as run on one thread
-/// ([`json::upgrade`]).
-pub const SCHEMA_VERSION: u32 = 4;
+/// thread count a case ran on, to the rows and to their key. Version 5 added `cold_ns`, the time
+/// of the first gradient of a case's process. `results.json` files of versions 1 to 4 are read
+/// too, their missing fields as not measured and their rows as run on one thread
+/// ([`json::upgrade`]); so are `results.csv` files of versions 2 to 4 ([`csv::read`]).
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// The JSON file's name inside a results directory.
 pub const JSON_FILE: &str = "results.json";
@@ -146,6 +148,13 @@ pub struct CaseResult {
     /// Median of its reverse phase (reverse pass, releasing the graph), from the phase
     /// samples; 0 for forward mode and `primal`.
     pub reverse_median_ns: Option<f64>,
+    /// Wall time of the first gradient of the case's process, the cold one: the memory and
+    /// counting pass, its clock read around the gradient alone (its heap figures are
+    /// `peak_heap_bytes`, `allocated_bytes` and `allocations`; counting them adds to the time
+    /// of a strategy that allocates per operation, docs/results.md). Nothing of the gradient
+    /// has run before it in the process but the operation count T, so code, caches, allocator
+    /// and the strategy's reusable buffers are all cold, as in a run timed once (GradBench's).
+    pub cold_ns: Option<f64>,
     /// Median of the `primal` strategy on the same workload, size and params in the same run:
     /// at the row's thread count when the run measured the primal there (the parallel primal of
     /// a fork-join workload), else at one thread.
@@ -209,6 +218,7 @@ impl CaseResult {
             ci_level: None,
             forward_median_ns: None,
             reverse_median_ns: None,
+            cold_ns: None,
             primal_median_ns: None,
             overhead: None,
             peak_heap_bytes: None,
@@ -250,6 +260,20 @@ impl CaseResult {
             self.strategy.clone(),
             self.threads,
         )
+    }
+
+    /// `cold_ns / median_ns`: how many warm gradients the first, cold one of the process costs;
+    /// `None` without both times (or with a median of 0).
+    pub fn cold_ratio(&self) -> Option<f64> {
+        let median = self.median_ns.filter(|&m| m > 0.0)?;
+        Some(self.cold_ns? / median)
+    }
+
+    /// `peak_heap_bytes / ops`: the cold gradient's peak heap per primal operation, in bytes
+    /// (for a tape, the bytes recorded per operation); `None` without both, or with T = 0.
+    pub fn heap_per_op(&self) -> Option<f64> {
+        let ops = self.ops.filter(|&t| t > 0)?;
+        Some(self.peak_heap_bytes? as f64 / ops as f64)
     }
 
     /// The strategy with its thread count when that is not 1, as tables show it:

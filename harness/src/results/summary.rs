@@ -2,6 +2,7 @@
 //! legend that explains its columns.
 
 use crate::measure::stats::CI_LEVEL;
+use crate::results::floor::Floors;
 use crate::results::{CaseResult, Status};
 use crate::table::{Align, Table, TableStyle};
 
@@ -14,12 +15,19 @@ Columns of the summary table:
   95% CI    distribution-free confidence interval of that median; an interval marked * has
             fewer than 6 samples and covers the median with less than 95% (2 to 5 samples:
             1 - 2^(1-n)); one sample has none
+  cold      the wall time of the first gradient of the case's process (cold: code, caches
+            and the strategy's buffers untouched, as in a run timed once) / median; one
+            sample, so a busy machine shows in it; the time itself is `cold_ns` in the
+            results files
   overhead  median / the median of `primal` on the same workload and size, same run (at the
             case's thread count when the primal ran on it, else on one thread): the cost of a
             gradient in primal evaluations
+  floor     median / the median of `manual` (the hand-written adjoint) on the same workload
+            and size, same run: the distance to what a careful programmer reaches by hand
   T         the primal operation count of the case (operators and elementary functions)
   heap      peak live heap bytes of one cold gradient (the first of its process), over all
             of the case's threads
+  heap/op   heap / T: bytes per primal operation (for a tape, what it records per operation)
   status    ok, or timeout / oom / crashed / skipped with the reason";
 
 /// A duration in nanoseconds with three significant digits and a unit (`812 ns`, `1.25 ms`).
@@ -58,18 +66,26 @@ pub fn format_bytes(bytes: u64) -> String {
     format!("{value:.1} {}", UNITS[unit])
 }
 
+/// A ratio as the summary prints it: `12.3x`.
+fn format_ratio(ratio: f64) -> String {
+    format!("{ratio:.1}x")
+}
+
 /// The summary of `rows` as a table: the strategy with its thread count when not 1, time and
-/// its 95% interval, overhead against the primal, T, peak heap, and the status with its detail
-/// for cases that did not finish.
+/// its 95% interval, the cold gradient over the median, overhead against the primal and
+/// against the floor (`manual`), T, peak heap and heap per operation, and the status with its
+/// detail for cases that did not finish.
 pub fn table(rows: &[CaseResult]) -> Table {
     let mut table = Table::new([
-        "workload", "size", "strategy", "status", "median", "95% CI", "overhead", "T", "heap",
+        "workload", "size", "strategy", "status", "median", "95% CI", "cold", "overhead", "floor",
+        "T", "heap", "heap/op",
     ]);
-    for column in [1, 4, 5, 6, 7, 8] {
+    for column in [1, 4, 5, 6, 7, 8, 9, 10, 11] {
         table = table.align(column, Align::Right);
     }
     // In a narrow terminal the interval (never wrapped), then the status, go under their row.
     table = table.whole(5).detail(5).detail(3);
+    let floors = Floors::of(rows);
     let or_dash = |v: Option<String>| v.unwrap_or_else(|| "-".into());
     for r in rows {
         let status = match r.status {
@@ -88,9 +104,12 @@ pub fn table(rows: &[CaseResult]) -> Table {
             status,
             or_dash(r.median_ns.map(format_ns)),
             or_dash(ci),
-            or_dash(r.overhead.map(|o| format!("{o:.1}x"))),
+            or_dash(r.cold_ratio().map(format_ratio)),
+            or_dash(r.overhead.map(format_ratio)),
+            or_dash(floors.ratio(r).map(format_ratio)),
             or_dash(r.ops.map(|t| t.to_string())),
             or_dash(r.peak_heap_bytes.map(format_bytes)),
+            or_dash(r.heap_per_op().map(|b| format!("{b:.1} B"))),
         ]);
     }
     table
@@ -135,10 +154,65 @@ mod tests {
         row.ci_level = Some(0.9375);
         let text = render_with_legend(&[row], TableStyle::Plain);
         assert!(text.contains("2.00 ns - 4.00 ns *"), "{text}");
-        for column in ["overhead", "T ", "heap", "95% CI"] {
-            assert!(LEGEND.contains(column), "{column}");
+        for column in [
+            "overhead", "T ", "heap ", "95% CI", "cold", "floor", "heap/op",
+        ] {
+            assert!(LEGEND.contains(&format!("\n  {column}")), "{column}");
         }
         assert!(text.ends_with(&format!("{LEGEND}\n")));
+    }
+
+    /// The cell of the `line`th row (0 = the first under the header) of the plain table
+    /// `text`, in the column `column`: cells are separated by two spaces or more.
+    fn cell(text: &str, line: usize, column: &str) -> String {
+        let cells = |l: &str| -> Vec<String> {
+            l.split("  ")
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .map(String::from)
+                .collect()
+        };
+        let lines: Vec<&str> = text.lines().collect();
+        let k = cells(lines[0]).iter().position(|h| h == column).unwrap();
+        cells(lines[line + 2])[k].clone()
+    }
+
+    fn measured(workload: &str, strategy: &str, median: f64) -> CaseResult {
+        let mut row = crate::results::fixture::fmult_row(strategy);
+        row.workload = workload.into();
+        row.size = Some(100);
+        row.median_ns = Some(median);
+        row.ops = Some(200);
+        row
+    }
+
+    #[test]
+    fn cold_floor_and_heap_per_op_are_shown_where_measured() {
+        let mut tape = measured("fdotprod", "tape", 1000.0);
+        tape.cold_ns = Some(3500.0);
+        tape.peak_heap_bytes = Some(11_660);
+        let manual = measured("fdotprod", "manual", 80.0);
+        // Another workload, without a hand-written adjoint, from an older file (no cold time).
+        let other = measured("lse", "tape", 500.0);
+        let text = render(&[tape, manual, other], TableStyle::Plain);
+        assert_eq!(cell(&text, 0, "cold"), "3.5x", "{text}");
+        assert_eq!(cell(&text, 0, "floor"), "12.5x", "{text}");
+        assert_eq!(cell(&text, 0, "heap/op"), "58.3 B", "{text}");
+        assert_eq!(cell(&text, 1, "floor"), "1.0x", "{text}");
+        for column in ["cold", "floor", "heap/op"] {
+            assert_eq!(cell(&text, 2, column), "-", "{column}: {text}");
+        }
+    }
+
+    #[test]
+    fn without_manual_there_is_no_floor() {
+        let rows = [
+            measured("fdotprod", "primal", 10.0),
+            measured("fdotprod", "tape", 1000.0),
+        ];
+        let text = render(&rows, TableStyle::Plain);
+        assert!(text.lines().next().unwrap().contains("floor"), "{text}");
+        assert_eq!(cell(&text, 1, "floor"), "-", "{text}");
     }
 
     #[test]
