@@ -250,10 +250,11 @@ impl Drop for Block {
 /// most blocks the process ever had in use at once.
 static SPARE_BLOCKS: Mutex<Vec<Block>> = Mutex::new(Vec::new());
 
-/// One of a job's two streams of words: its blocks, the last one being written.
+/// One of a job's two streams of words: its blocks, the last one being written (a small
+/// job's one or two inline).
 #[derive(Default)]
 struct Stream {
-    blocks: Vec<Block>,
+    blocks: SmallVec<[Block; 2]>,
 }
 
 impl Stream {
@@ -386,8 +387,9 @@ thread_local! {
     /// The collector of the last reverse pass on this thread, all zero and unreached, kept for
     /// the next one (a nested gradient finds it taken and allocates its own).
     static SPARE_COLLECTOR: Cell<Collector> = Cell::new(Collector::default());
-    /// The lifted-input vector of the last forward pass on this thread.
+    /// The lifted-input vector and the (empty) job list of the last gradient on this thread.
     static SPARE_INPUTS: Cell<Vec<ParDual>> = const { Cell::new(Vec::new()) };
+    static SPARE_JOBS: Cell<Vec<JobRecord>> = const { Cell::new(Vec::new()) };
     /// The job orders of the last forward pass on this thread and the stack of the walk that
     /// labels them, empty, kept for the next one.
     static SPARE_ORDER: Cell<Vec<JobOrder>> = const { Cell::new(Vec::new()) };
@@ -617,7 +619,7 @@ impl Gradient {
             root: next_generation(),
             generations: JobGenerations::new(),
             next_job: AtomicU32::new(1),
-            finished: Mutex::new(Vec::new()),
+            finished: Mutex::new(SPARE_JOBS.take()),
             poisoned: AtomicBool::new(false),
         }
     }
@@ -1103,15 +1105,19 @@ struct Recorded {
 }
 
 impl Drop for Recorded {
-    /// Returns the jobs' blocks to the pool.
+    /// Returns the jobs' blocks to the pool, and the job list to the thread's spare.
     fn drop(&mut self) {
         let mut spare = SPARE_BLOCKS
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         for job in &mut self.jobs {
-            spare.append(&mut job.headers.blocks);
-            spare.append(&mut job.partials.blocks);
+            spare.extend(job.headers.blocks.drain(..));
+            spare.extend(job.partials.blocks.drain(..));
         }
+        drop(spare);
+        let mut jobs = mem::take(&mut self.jobs);
+        jobs.clear();
+        SPARE_JOBS.set(jobs);
     }
 }
 
@@ -1315,6 +1321,22 @@ impl std::ops::AddAssign for Work {
     }
 }
 
+/// The partials a header's record stores ([`Kind::stored_partials`]), without a branch: the
+/// kinds are numbered so that it is the kind's number minus 3, at least 0.
+#[inline(always)]
+fn stored_partials(header: u64) -> usize {
+    ((header >> 61) as usize).saturating_sub(Kind::Negate as usize)
+}
+
+const _: () = assert!(
+    Kind::Add as usize == 0
+        && Kind::Sub as usize == 1
+        && Kind::Shift as usize == 2
+        && Kind::Negate as usize == 3
+        && Kind::Unary as usize == 4
+        && Kind::Binary as usize == 5
+);
+
 /// `*cell += x` for a slot of the resolving job (no other thread uses it: see the module
 /// documentation), as a plain load and store.
 #[inline(always)]
@@ -1429,8 +1451,7 @@ impl<'a> Sweep<'a> {
         let mut stored = 0;
         for block in record.headers.blocks.iter().rev() {
             for &h in block.words().iter().rev() {
-                let kind = Kind::of(h);
-                let count = kind.stored_partials();
+                let count = stored_partials(h);
                 if count > stored {
                     partial_words = partial_blocks
                         .next()
@@ -1461,6 +1482,7 @@ impl<'a> Sweep<'a> {
                     let dz = f64::from_bits(slot.load(Relaxed));
                     slot.store(0, Relaxed);
                     let (j, k) = (first_operand(h), second_operand(h));
+                    let kind = Kind::of(h);
                     let adj = |i: usize| adjoints.get_unchecked(i);
                     let reach = |i: usize| reached.get_unchecked(i).store(true, Relaxed);
                     match kind {
@@ -1502,10 +1524,10 @@ impl<'a> Sweep<'a> {
                             reach(k);
                         }
                     }
-                }
-                if Q::COUNTS {
-                    work.contribs_applied += 1;
-                    work.edges_applied += kind.edges();
+                    if Q::COUNTS {
+                        work.contribs_applied += 1;
+                        work.edges_applied += kind.edges();
+                    }
                 }
             }
         }
