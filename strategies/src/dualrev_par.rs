@@ -250,24 +250,31 @@ impl Drop for Block {
 /// most blocks the process ever had in use at once.
 static SPARE_BLOCKS: Mutex<Vec<Block>> = Mutex::new(Vec::new());
 
-/// One of a job's two streams of words: its blocks, the last one being written (a small
-/// job's one or two inline).
+/// One of a job's two streams of words: its blocks (a small job's one or two inline), of
+/// which the first `in_use` hold what was written, the current one last; a root job's others
+/// are kept from its thread's last gradient, to be written next without taking the pool's.
 #[derive(Default)]
 struct Stream {
     blocks: SmallVec<[Block; 2]>,
+    in_use: usize,
 }
 
 impl Stream {
-    /// Saves the write position `next` (in the last block) into the last block.
+    /// The blocks written, in order.
+    fn written(&self) -> &[Block] {
+        &self.blocks[..self.in_use]
+    }
+
+    /// Saves the write position `next` (in the current block) into the current block.
     fn close(&mut self, next: *mut u64) {
-        if let Some(last) = self.blocks.last_mut() {
+        if let Some(last) = self.blocks[..self.in_use].last_mut() {
             last.used = (next as usize - last.start.as_ptr() as usize) / 8;
         }
     }
 
-    /// The write position and end of the last block (null before the first block).
+    /// The write position and end of the current block (null before the first block).
     fn resume(&self) -> (*mut u64, *mut u64) {
-        match self.blocks.last() {
+        match self.written().last() {
             // SAFETY: `used <= capacity`: within the allocation or one past its end.
             Some(last) => (unsafe { last.start.as_ptr().add(last.used) }, last.end()),
             None => (ptr::null_mut(), ptr::null_mut()),
@@ -390,6 +397,9 @@ thread_local! {
     /// The lifted-input vector and the (empty) job list of the last gradient on this thread.
     static SPARE_INPUTS: Cell<Vec<ParDual>> = const { Cell::new(Vec::new()) };
     static SPARE_JOBS: Cell<Vec<JobRecord>> = const { Cell::new(Vec::new()) };
+    /// The streams of the last root job finished on this thread, with their blocks, kept for
+    /// the next root job (a nested gradient's root finds them taken and uses the pool).
+    static SPARE_STREAMS: Cell<(Stream, Stream)> = Cell::new(Default::default());
     /// The job orders of the last forward pass on this thread and the stack of the walk that
     /// labels them, empty, kept for the next one.
     static SPARE_ORDER: Cell<Vec<JobOrder>> = const { Cell::new(Vec::new()) };
@@ -437,16 +447,20 @@ fn next_block(cursor: &Cursor, which: StreamKind) -> *mut u64 {
         ),
     };
     stream.close(next.get());
-    let spare = SPARE_BLOCKS
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .pop();
-    let mut block = spare.unwrap_or_else(|| {
-        let words = stream.blocks.last().map_or(arena::FIRST_BLOCK_WORDS, |b| {
-            (b.capacity * 2).min(arena::MAX_BLOCK_WORDS)
+    if stream.in_use == stream.blocks.len() {
+        let spare = SPARE_BLOCKS
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .pop();
+        let block = spare.unwrap_or_else(|| {
+            let words = stream.blocks.last().map_or(arena::FIRST_BLOCK_WORDS, |b| {
+                (b.capacity * 2).min(arena::MAX_BLOCK_WORDS)
+            });
+            Block::new(words)
         });
-        Block::new(words)
-    });
+        stream.blocks.push(block);
+    }
+    let block = &mut stream.blocks[stream.in_use];
     if let StreamKind::Headers = which {
         let indices = u64::from(index_of(cursor.next_id.get())) + block.capacity as u64;
         if indices > u64::from(MAX_SLOTS) {
@@ -460,7 +474,7 @@ fn next_block(cursor: &Cursor, which: StreamKind) -> *mut u64 {
     let start = block.start.as_ptr();
     next.set(start);
     end.set(block.end());
-    stream.blocks.push(block);
+    stream.in_use += 1;
     start
 }
 
@@ -1105,17 +1119,32 @@ struct Recorded {
 }
 
 impl Drop for Recorded {
-    /// Returns the jobs' blocks to the pool, and the job list to the thread's spare.
+    /// Keeps the root job's streams, with their blocks in order, for the next root job of this
+    /// thread (if none are kept yet), returns the other jobs' blocks to the pool, and keeps the
+    /// job list.
     fn drop(&mut self) {
-        let mut spare = SPARE_BLOCKS
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        for job in &mut self.jobs {
-            spare.extend(job.headers.blocks.drain(..));
-            spare.extend(job.partials.blocks.drain(..));
-        }
-        drop(spare);
         let mut jobs = mem::take(&mut self.jobs);
+        let kept = SPARE_STREAMS.take();
+        let mut pooled = 0;
+        match jobs.first_mut() {
+            Some(root) if kept.0.blocks.is_empty() && kept.1.blocks.is_empty() => {
+                let (mut headers, mut partials) =
+                    (mem::take(&mut root.headers), mem::take(&mut root.partials));
+                (headers.in_use, partials.in_use) = (0, 0);
+                SPARE_STREAMS.set((headers, partials));
+                pooled = 1;
+            }
+            _ => SPARE_STREAMS.set(kept),
+        }
+        if jobs.len() > pooled {
+            let mut spare = SPARE_BLOCKS
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            for job in &mut jobs[pooled..] {
+                spare.extend(job.headers.blocks.drain(..));
+                spare.extend(job.partials.blocks.drain(..));
+            }
+        }
         jobs.clear();
         SPARE_JOBS.set(jobs);
     }
@@ -1136,6 +1165,7 @@ where
     let handle = GradientRef(&gradient);
     let root = (0, gradient.root);
     let mut state = JobState::new(handle, root, JobStart::Root, n);
+    (state.headers, state.partials) = SPARE_STREAMS.take();
     let mut inputs = SPARE_INPUTS.take();
     inputs.clear();
     inputs.extend(x.iter().zip(0..).map(|(&value, index)| ParDual {
@@ -1321,22 +1351,6 @@ impl std::ops::AddAssign for Work {
     }
 }
 
-/// The partials a header's record stores ([`Kind::stored_partials`]), without a branch: the
-/// kinds are numbered so that it is the kind's number minus 3, at least 0.
-#[inline(always)]
-fn stored_partials(header: u64) -> usize {
-    ((header >> 61) as usize).saturating_sub(Kind::Negate as usize)
-}
-
-const _: () = assert!(
-    Kind::Add as usize == 0
-        && Kind::Sub as usize == 1
-        && Kind::Shift as usize == 2
-        && Kind::Negate as usize == 3
-        && Kind::Unary as usize == 4
-        && Kind::Binary as usize == 5
-);
-
 /// `*cell += x` for a slot of the resolving job (no other thread uses it: see the module
 /// documentation), as a plain load and store.
 #[inline(always)]
@@ -1438,7 +1452,7 @@ impl<'a> Sweep<'a> {
         let len = record.ids as usize;
         let adjoints = &self.collector.adjoints[base..base + len];
         let reached = &self.collector.reached[base..base + len];
-        let records: usize = record.headers.blocks.iter().map(|b| b.used).sum();
+        let records: usize = record.headers.written().iter().map(|b| b.used).sum();
         // One header per index above the inputs, so the indices counted down stay in bounds.
         assert!(
             records <= len,
@@ -1446,12 +1460,12 @@ impl<'a> Sweep<'a> {
         );
         let mut work = Work::default();
         let mut position = len;
-        let mut partial_blocks = record.partials.blocks.iter().rev();
+        let mut partial_blocks = record.partials.written().iter().rev();
         let mut partial_words: &[u64] = &[];
         let mut stored = 0;
-        for block in record.headers.blocks.iter().rev() {
+        for block in record.headers.written().iter().rev() {
             for &h in block.words().iter().rev() {
-                let count = stored_partials(h);
+                let count = Kind::of(h).stored_partials();
                 if count > stored {
                     partial_words = partial_blocks
                         .next()
