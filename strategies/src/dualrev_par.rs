@@ -1351,6 +1351,26 @@ impl std::ops::AddAssign for Work {
     }
 }
 
+/// The words of the partial block before the current one, read backwards by the reverse
+/// loop, and their number; the cold path of the loop, once per block.
+#[cold]
+#[inline(never)]
+fn previous_partials<'b>(
+    blocks: &mut impl Iterator<Item = &'b Block>,
+    count: usize,
+) -> (&'b [u64], usize) {
+    let words = blocks
+        .next()
+        .expect("a record's partials were stored")
+        .words();
+    // A record's words never straddle two blocks.
+    assert!(
+        count <= words.len(),
+        "dualrev-par: a record's partials in one block"
+    );
+    (words, words.len())
+}
+
 /// `*cell += x` for a slot of the resolving job (no other thread uses it: see the module
 /// documentation), as a plain load and store.
 #[inline(always)]
@@ -1467,16 +1487,7 @@ impl<'a> Sweep<'a> {
             for &h in block.words().iter().rev() {
                 let count = Kind::of(h).stored_partials();
                 if count > stored {
-                    partial_words = partial_blocks
-                        .next()
-                        .expect("a record's partials were stored")
-                        .words();
-                    stored = partial_words.len();
-                    // A record's words never straddle two blocks.
-                    assert!(
-                        count <= stored,
-                        "dualrev-par: a record's partials in one block"
-                    );
+                    (partial_words, stored) = previous_partials(&mut partial_blocks, count);
                 }
                 stored -= count;
                 position -= 1;
