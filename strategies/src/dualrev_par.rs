@@ -4,48 +4,55 @@
 //!
 //! # Representation
 //!
-//! As in [`dualrev`](crate::dualrev), a scalar is a primal value and a reference to its
-//! **Contrib** (the staged backpropagator: its edges, operand ID and partial derivative), and
-//! the Contribs are records in a per-gradient arena, written in ID order when the ID is
-//! allocated, in the format `dualrev` and the tape share (`arena.rs`): an 8-byte header with the
-//! operand IDs and a tag, and only the partials that are not ±1 (the artifact's `C1`/`C2`
-//! constructors), headers and partials in two streams of never-moving blocks. A value's
-//! reference to its Contrib is its ID, so the scalar is `Copy` and 24 bytes: value, 64-bit
-//! generation, ID. What the JFP paper adds, and this module with it:
+//! As in [`dualrev`](crate::dualrev) (the paper's optimised algorithm, Smeding & Vákár, POPL
+//! 2023 and JFP 2025, Sect. 5), a scalar is a primal value and a reference to its **Contrib**
+//! (the staged backpropagator that linear factoring introduced: its edges, operand ID and
+//! partial derivative), and the Contribs are records in a per-gradient arena, written in ID
+//! order when the ID is allocated, in the format `dualrev` and the tape share (`arena.rs`): an
+//! 8-byte header with the operand IDs and a tag, and only the partials that are not ±1 (the
+//! artifact's `C1`/`C2` constructors), headers and partials in two streams of never-moving
+//! blocks. A value's reference to its Contrib is its ID, so the scalar is `Copy` and 24 bytes
+//! — value, generation, ID — with no reference count and no pointer: it crosses threads and
+//! copies for free. What the JFP paper's parallel extension adds, and this module with it:
 //!
-//! - **IDs are (job, index).** A *job* is a stretch of sequential execution with its own ID
-//!   counter and its own record streams. A gradient starts in the root job, whose first IDs
-//!   `0..n` are the inputs. At a fork ([`ParReal::join`]) the running job ends; each branch runs
-//!   as a new job; the code after the join continues in a third new job whose record says
-//!   "forked from the parent, children a and b" (the last jobs of the two branches, which may
-//!   themselves have forked). Forks nest, so each branch is a job graph of its own. Within a
-//!   job, index order is a topological order; across jobs the job graph is.
-//! - **A record names its operands by index in its own job.** An operand of another job (an
-//!   ancestor's value used in a branch, a branch's result used after the join) is first
-//!   *imported*: a one-edge record in the running job whose header marks its operand as foreign
-//!   and whose stored word is the operand's (job, index). Each use of a foreign operand gets its
-//!   own import, so the reverse pass applies exactly the edges `dualrev` would, and imports are
-//!   neither IDs nor Contribs of the paper's algorithm: no counter but `atomic_adds` sees them.
-//!   Sequential code is one job and never imports.
+//! - **IDs are (job, index)** (one word: the job in the high 32 bits). A *job* is a stretch
+//!   of sequential execution with its own ID counter and its own record streams. A gradient
+//!   starts in the root job, whose first IDs `0..n` are the inputs. At a fork
+//!   ([`ParReal::join`]) the running job ends; each branch runs as a new job; the code after
+//!   the join continues in a third new job whose record says "forked from the parent, children
+//!   a and b" (the last jobs of the two branches, which may themselves have forked). Forks
+//!   nest, so each branch is a job graph of its own. Within a job, index order is a
+//!   topological order; across jobs the job graph is.
+//! - **Every job has its own generation**, drawn from the process-wide 64-bit counter
+//!   `dualrev` and the tape draw theirs from (it cannot wrap), and a value carries its job's.
+//!   So the check of `dualrev`'s hot path — the operands carry the running generation — is
+//!   also the check that they are the running job's own values, whose indices a record can
+//!   name: an operation does what `dualrev`'s does (one thread-local read, one compare per
+//!   operand, the stores). Any other operand takes an out-of-line path, which looks the
+//!   operand's job up in the gradient's table of job generations (written once per job before
+//!   it starts, read without a lock): a value of another job of the gradient is *imported*, a
+//!   value of no job of the gradient (one that outlived its gradient, was carried into a
+//!   nested one, or reached a thread that runs no job of its gradient) panics before any
+//!   record is written.
+//! - **A record names its operands by index in its own job.** An import is a one-edge record
+//!   in the running job whose header marks its operand as foreign and whose stored word is the
+//!   operand's (job, index) ID. Each use of a foreign operand gets its own import, so the
+//!   reverse pass applies exactly the edges `dualrev` would; imports are neither IDs nor
+//!   Contribs of the paper's algorithm, and no counter but `atomic_adds` sees them. Sequential
+//!   code is one job and never imports.
 //! - **The running job's recording state travels with the task.** Its write positions in its
-//!   two streams, its number, its next index and its gradient's generation are in a
-//!   constant-initialised thread-local cursor (as `dualrev`'s), installed by the task that runs
-//!   the job and restored to the previous job's when the task ends. A work-stealing scheduler
-//!   runs a stolen task *inside* the frame of a thread that waits at a join, so installs and
-//!   restores nest like the call stack and a stolen task never writes into the job it
-//!   interrupted; while a thread waits at a join, no job is installed on it at all. An
-//!   operation does what `dualrev`'s does — one thread-local read, compares of its operands'
-//!   generation and job with the cursor's, the stores — and takes an out-of-line path only to
-//!   import a foreign operand or to report a misuse.
+//!   two streams, its generation and its next ID are in a constant-initialised thread-local
+//!   cursor (as `dualrev`'s), installed by the task that runs the job and restored to the
+//!   previous job's when the task ends. A work-stealing scheduler runs a stolen task *inside*
+//!   the frame of a thread that waits at a join, so installs and restores nest like the call
+//!   stack and a stolen task never writes into the job it interrupted; while a thread waits at
+//!   a join, no job is installed on it at all.
 //! - **Blocks are never freed or reused while their gradient runs.** A job's blocks go to the
-//!   gradient when the job ends — also when a panic unwinds it — and back to a process-wide
-//!   pool only when the gradient ends (any thread's job takes its blocks from the pool, so
-//!   blocks that a gradient's jobs filled on several threads come back to all of them).
-//! - **Generations are unique across the process** (the 64-bit counter `dualrev` and the tape
-//!   draw from, which cannot wrap), because values cross threads: an operation on a value of
-//!   another gradient — one that outlived its gradient, was carried into a nested one, or
-//!   reached a thread that runs no job of its gradient — panics with a clear message before any
-//!   record is written or read.
+//!   gradient when the job ends — also when a panic unwinds it — and are reused only when the
+//!   gradient has ended: the root job's streams stay, blocks in order, with its thread for the
+//!   next gradient's root job (as the arena keeps `dualrev`'s, so a warm sequential gradient
+//!   writes the same blocks), and every other job's blocks go to a process-wide pool, from
+//!   which any thread's jobs take theirs.
 //!
 //! # The rule of `join`, and how it is enforced
 //!
@@ -181,8 +188,8 @@ fn index_of(id: Id) -> u32 {
 /// below its own index, which is below [`MAX_SLOTS`]), so it marks the operand as foreign.
 const FOREIGN: usize = (MAX_SLOTS - 1) as usize;
 
-/// A generation no other gradient of the process has had (from the counter `dualrev` and the
-/// tape draw from).
+/// A generation no other job or gradient of the process has had (from the counter `dualrev`
+/// and the tape draw theirs from).
 fn next_generation() -> Generation {
     let last = LAST_GENERATION.fetch_add(1, Relaxed);
     match last.checked_add(1) {
@@ -223,7 +230,8 @@ impl Block {
     #[inline]
     fn words(&self) -> &[u64] {
         // SAFETY: the first `used` words lie in the allocation and were written through the
-        // cursor (`used` is set only from the cursor's position in this block).
+        // cursor: `used` is reset to 0 when a job takes the block and set only from the
+        // cursor's position in it when the job's positions are saved.
         unsafe { std::slice::from_raw_parts(self.start.as_ptr(), self.used) }
     }
 
@@ -290,17 +298,17 @@ enum StreamKind {
 }
 
 /// The recording state of the job installed on this thread, on the hot path of every
-/// operation: the write positions in its two streams, its gradient's generation, its number,
-/// the index of its next record, and its [`JobState`]. Plain cells in a constant-initialised
+/// operation: the write positions in its two streams, its generation, its next ID (its number
+/// and the index of its next record), and its [`JobState`]. Plain cells in a constant-initialised
 /// thread-local, so an operation reads it without a lazy-initialisation check or a borrow.
 struct Cursor {
     headers_next: Cell<*mut u64>,
     headers_end: Cell<*mut u64>,
     partials_next: Cell<*mut u64>,
     partials_end: Cell<*mut u64>,
-    /// The installed job's gradient's generation; [`NO_GENERATION`] when no job is installed
-    /// or its gradient is poisoned, so that every operation on an active value takes the path
-    /// that reports it.
+    /// The installed job's generation; [`NO_GENERATION`] when no job is installed or its
+    /// gradient is poisoned, so that every operation on an active value takes the path that
+    /// reports it.
     generation: Cell<Generation>,
     /// The installed job's next ID (its number and the index of its next record).
     next_id: Cell<Id>,
@@ -479,9 +487,9 @@ fn next_block(cursor: &Cursor, which: StreamKind) -> *mut u64 {
 }
 
 /// Appends a record — its `P` stored words to the partial stream, its header to the header
-/// stream — to the installed job and returns its index. The caller has checked that a job is
-/// installed (the cursor's generation is a gradient's) and that the header's operands are
-/// indices of that job below the next one.
+/// stream — to the installed job and returns its ID. The caller has checked that a job is
+/// installed (the cursor's generation is a job's) and that the header's operands are indices
+/// of that job below the next one (or, for an import, [`FOREIGN`]).
 #[inline(always)]
 fn write_record<const P: usize>(cursor: &Cursor, words: [u64; P], header: u64) -> Id {
     if P > 0 {
@@ -530,8 +538,8 @@ enum JobStart {
     },
 }
 
-/// A finished job, as the reverse pass needs it: its records, one header per index from
-/// `first` (n for the root job, whose first indices are the inputs; 0 otherwise) to `ids`.
+/// A finished job, as the reverse pass needs it: its records, one header per index but the
+/// root job's first n (the inputs, which have none).
 struct JobRecord {
     job: JobId,
     start: JobStart,
@@ -818,9 +826,9 @@ fn branch_panicked() -> ! {
     )
 }
 
-/// Panics because an operation met an active value of gradient `value_generation` where the
-/// gradient `running` (numbered by its root job's generation) runs (`None`: no job runs on
-/// this thread).
+/// Panics because an operation met an active value of the job of generation
+/// `value_generation`, which is no job of the gradient `running` (numbered by its root job's
+/// generation; `None`: no job runs on this thread).
 #[cold]
 #[inline(never)]
 fn foreign_value(value_generation: Generation, running: Option<Generation>) -> ! {
@@ -920,8 +928,9 @@ struct Operand {
 
 /// Records an operation of `kind` on `a` (and `b`, for a two-operand kind; `a` again
 /// otherwise) with its stored partials in the installed job, and returns its value. The hot
-/// path of every operation: both operands of the installed job of this gradient; any other
-/// case goes to [`record_across_jobs`].
+/// path of every operation, `dualrev`'s: both operands carry the installed job's generation,
+/// which no other job of the process has, so they were allocated earlier in this job and
+/// their indices are its own; any other case goes to [`record_across_jobs`].
 #[inline(always)]
 fn record<const P: usize>(
     kind: Kind,
@@ -2047,5 +2056,129 @@ mod tests {
             .unwrap()[0];
         assert_eq!(r.gradient, Some(vec![4.0 * c]));
         assert_eq!(r.counters.get("ids_allocated"), Some(3));
+    }
+
+    /// Whether this thread's kept collector is all zero and unreached (as every resolve must
+    /// leave it, without clearing it).
+    fn spare_collector_is_clean() -> bool {
+        let collector = SPARE_COLLECTOR.take();
+        let clean = collector.adjoints.iter().all(|a| a.load(Relaxed) == 0)
+            && collector.reached.iter().all(|r| !r.load(Relaxed));
+        SPARE_COLLECTOR.set(collector);
+        clean
+    }
+
+    /// Branches that use the inputs (their parent's values): f(x0, x1) = x0^2 * sin(x1) + x1.
+    struct BranchesUseTheInputs;
+    impl ParProgram for BranchesUseTheInputs {
+        fn input_len(&self) -> usize {
+            2
+        }
+        fn output_len(&self) -> usize {
+            1
+        }
+        fn eval<R: ParReal>(&self, x: &[R]) -> Outputs<R> {
+            let (a, b) = R::join(|| x[0].clone() * x[0].clone(), || x[1].sin());
+            outputs![a * b + x[1].clone()]
+        }
+    }
+
+    #[test]
+    fn every_use_of_another_jobs_value_is_one_import_and_no_id() {
+        let x = [0.7, -0.4];
+        let r = DualrevPar::par_vjp(&BranchesUseTheInputs, &x, &[1.0]);
+        let g = r.gradient.unwrap();
+        assert_eq!(
+            g,
+            vec![2.0 * x[0] * x[1].sin(), x[0] * x[0] * x[1].cos() + 1.0]
+        );
+        // IDs: x0, x1, x0 * x0, sin x1, a * b, + x1 — as `dualrev` counts them.
+        assert_eq!(r.counters.get("ids_allocated"), Some(6));
+        assert_eq!(r.counters.get("contribs_applied"), Some(4));
+        assert_eq!(r.counters.get("edges_applied"), Some(7));
+        // Imported: x0 twice (one import per use), x1, then a, b and x1 after the join.
+        assert_eq!(r.counters.get("atomic_adds"), Some(6));
+        assert_eq!(r.counters.get("jobs"), Some(4));
+        assert!(spare_collector_is_clean());
+    }
+
+    #[test]
+    fn every_resolve_leaves_the_collector_all_zero_and_unreached() {
+        DualrevPar::vjp(&Shared, &[1.0, 2.0, 3.0, 4.0], &[1.0]);
+        assert!(spare_collector_is_clean());
+        DualrevPar::jacobian(&ThreeOutputs, &[0.5, 2.0]);
+        assert!(spare_collector_is_clean());
+        for threads in [1, 2] {
+            pool(threads).install(|| DualrevPar::par_vjp(&NestedForks, &[0.3, -0.7, 1.1], &[1.0]));
+            pool(threads).install(|| assert!(spare_collector_is_clean()));
+        }
+    }
+
+    /// Hands `sin x` from one branch to the other (which the rule of `join` forbids), and
+    /// returns `3 v` from the second branch.
+    struct SiblingHandOff;
+    impl ParProgram for SiblingHandOff {
+        fn input_len(&self) -> usize {
+            1
+        }
+        fn output_len(&self) -> usize {
+            1
+        }
+        fn eval<R: ParReal>(&self, x: &[R]) -> Outputs<R> {
+            let cell = Mutex::new(None);
+            let ((), b) = R::join(
+                || *cell.lock().unwrap() = Some(x[0].sin()),
+                || {
+                    cell.lock()
+                        .unwrap()
+                        .take()
+                        .expect("the first branch ran first")
+                        * 3.0
+                },
+            );
+            outputs![b]
+        }
+    }
+
+    #[test]
+    fn a_reverse_pass_that_panics_leaves_no_dirty_collector_behind() {
+        // Outside a pool the branches run in order, so the hand-off happens, and the reverse
+        // pass panics on the import, with adjoints already added: its collector is dropped.
+        let refused = std::panic::catch_unwind(|| {
+            DualrevPar::par_vjp(&SiblingHandOff, &[0.4], &[1.0]);
+        });
+        assert!(refused.is_err());
+        assert!(spare_collector_is_clean());
+        let r = DualrevPar::vjp(&SinChain(3), &[0.4], &[1.0]);
+        assert_eq!(
+            r.gradient,
+            Dualrev::vjp(&SinChain(3), &[0.4], &[1.0]).gradient
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "used outside the gradient call that created it")]
+    fn a_value_of_the_enclosing_gradient_panics_in_a_nested_one() {
+        let outer = |x: &[ParDual]| {
+            let carried = x[0];
+            let inner = |y: &[ParDual]| outputs![y[0] * carried];
+            let mut out = Derivatives::default();
+            differentiate(
+                &[1.0],
+                Rows::Cotangent(&[1.0]),
+                inner,
+                &mut out,
+                &mut crate::Silent,
+            );
+            outputs![x[0]]
+        };
+        let mut out = Derivatives::default();
+        differentiate(
+            &[0.5],
+            Rows::Cotangent(&[1.0]),
+            outer,
+            &mut out,
+            &mut crate::Silent,
+        );
     }
 }
