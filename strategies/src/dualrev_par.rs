@@ -258,16 +258,27 @@ impl Drop for Block {
 /// most blocks the process ever had in use at once.
 static SPARE_BLOCKS: Mutex<Vec<Block>> = Mutex::new(Vec::new());
 
-/// One of a job's two streams of words: its blocks (a small job's one or two inline), of
-/// which the first `in_use` hold what was written, the current one last; a root job's others
-/// are kept from its thread's last gradient, to be written next without taking the pool's.
+/// One of a job's two streams of words: its blocks, of which the first `in_use` hold what was
+/// written, the current one last; a root job's others are kept from its thread's last
+/// gradient, to be written next without taking the pool's.
 #[derive(Default)]
 struct Stream {
-    blocks: SmallVec<[Block; 2]>,
+    blocks: Vec<Block>,
     in_use: usize,
 }
 
 impl Stream {
+    /// A stream kept from an earlier job, to be written from its first block: none written,
+    /// the first block current if `fits` it.
+    fn reuse(mut self, fits: impl Fn(&Block) -> bool) -> Stream {
+        self.in_use = 0;
+        if let Some(first) = self.blocks.first_mut().filter(|b| fits(b)) {
+            first.used = 0;
+            self.in_use = 1;
+        }
+        self
+    }
+
     /// The blocks written, in order.
     fn written(&self) -> &[Block] {
         &self.blocks[..self.in_use]
@@ -557,12 +568,15 @@ struct JobRecord {
 /// as [`NO_GENERATION`].
 struct JobGenerations {
     segments: [AtomicPtr<AtomicU64>; 32],
+    /// Bit k is set once segment k is allocated.
+    allocated: AtomicU32,
 }
 
 impl JobGenerations {
     fn new() -> JobGenerations {
         JobGenerations {
             segments: [const { AtomicPtr::new(ptr::null_mut()) }; 32],
+            allocated: AtomicU32::new(0),
         }
     }
 
@@ -580,7 +594,10 @@ impl JobGenerations {
             let fresh = Box::into_raw(fresh).cast::<AtomicU64>();
             segment =
                 match self.segments[k].compare_exchange(ptr::null_mut(), fresh, AcqRel, Acquire) {
-                    Ok(_) => fresh,
+                    Ok(_) => {
+                        self.allocated.fetch_or(1 << k, Relaxed);
+                        fresh
+                    }
                     Err(current) => {
                         let fresh = ptr::slice_from_raw_parts_mut(fresh, 1 << k);
                         // SAFETY: `fresh` came from `Box::into_raw` above and was not published.
@@ -607,14 +624,14 @@ impl JobGenerations {
 
 impl Drop for JobGenerations {
     fn drop(&mut self) {
-        for (k, segment) in self.segments.iter_mut().enumerate() {
-            let segment = *segment.get_mut();
-            if !segment.is_null() {
-                let segment = ptr::slice_from_raw_parts_mut(segment, 1 << k);
-                // SAFETY: a non-null segment k came from `Box::into_raw` of 2^k entries in
-                // `set`, and is freed once, here.
-                drop(unsafe { Box::from_raw(segment) });
-            }
+        let mut allocated = *self.allocated.get_mut();
+        while allocated != 0 {
+            let k = allocated.trailing_zeros() as usize;
+            allocated &= allocated - 1;
+            let segment = ptr::slice_from_raw_parts_mut(*self.segments[k].get_mut(), 1 << k);
+            // SAFETY: segment k is marked allocated only after `set` published it, a
+            // `Box::into_raw` of 2^k entries, and it is freed once, here.
+            drop(unsafe { Box::from_raw(segment) });
         }
     }
 }
@@ -739,17 +756,22 @@ impl JobState {
     /// End the job (not installed, or closed): file its record with the gradient and return
     /// its number.
     fn finish(&mut self) -> JobId {
-        let record = JobRecord {
+        let record = self.record();
+        self.gradient.get().file(record);
+        self.job
+    }
+
+    /// End the job (not installed, or closed): its record.
+    fn record(&mut self) -> JobRecord {
+        self.finished = true;
+        JobRecord {
             job: self.job,
             start: self.start,
             ids: self.next_index,
             imports: self.imports,
             headers: mem::take(&mut self.headers),
             partials: mem::take(&mut self.partials),
-        };
-        self.gradient.get().file(record);
-        self.finished = true;
-        self.job
+        }
     }
 
     /// Mark the gradient poisoned, and this job unable to record anything more.
@@ -1137,10 +1159,7 @@ impl Drop for Recorded {
         let mut pooled = 0;
         match jobs.first_mut() {
             Some(root) if kept.0.blocks.is_empty() && kept.1.blocks.is_empty() => {
-                let (mut headers, mut partials) =
-                    (mem::take(&mut root.headers), mem::take(&mut root.partials));
-                (headers.in_use, partials.in_use) = (0, 0);
-                SPARE_STREAMS.set((headers, partials));
+                SPARE_STREAMS.set((mem::take(&mut root.headers), mem::take(&mut root.partials)));
                 pooled = 1;
             }
             _ => SPARE_STREAMS.set(kept),
@@ -1174,7 +1193,12 @@ where
     let handle = GradientRef(&gradient);
     let root = (0, gradient.root);
     let mut state = JobState::new(handle, root, JobStart::Root, n);
-    (state.headers, state.partials) = SPARE_STREAMS.take();
+    // A warm root job writes into its first kept blocks at once, instead of taking them on the
+    // cold path (which checks the index limit, so a header block that could take the indices
+    // past it is left to that path).
+    let (headers, partials) = SPARE_STREAMS.take();
+    state.headers = headers.reuse(|b| u64::from(n) + b.capacity as u64 <= u64::from(MAX_SLOTS));
+    state.partials = partials.reuse(|_| true);
     let mut inputs = SPARE_INPUTS.take();
     inputs.clear();
     inputs.extend(x.iter().zip(0..).map(|(&value, index)| ParDual {
@@ -1202,12 +1226,14 @@ where
             outputs.len()
         );
     }
-    let last = state.finish();
+    let root_chain_end = state.record();
+    let last = root_chain_end.job;
     drop(state);
     let mut jobs = gradient
         .finished
         .into_inner()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
+    jobs.push(root_chain_end);
     jobs.sort_unstable_by_key(|record| record.job);
     assert!(
         jobs.iter().enumerate().all(|(i, r)| r.job as usize == i),
@@ -1715,7 +1741,7 @@ where
 impl Strategy for DualrevPar {
     const NAME: &'static str = "dualrev-par";
     const DESCRIPTION: &'static str =
-        "task-parallel rung 4: (job, index) IDs, per-job arenas, parallel reverse pass with atomic adds: O(T + jobs)";
+        "task-parallel rung 4: (job, index) IDs, dualrev's records per job, parallel reverse pass with atomic adds: O(T + jobs)";
     const COUNTERS: &'static [&'static str] = &[
         "ids_allocated",
         "resolves",
