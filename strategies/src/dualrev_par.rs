@@ -1526,12 +1526,12 @@ impl<'a> Sweep<'a> {
                 }
                 stored -= count;
                 position -= 1;
-                // SAFETY: `position < len` (asserted above: at most `len` headers), and the
-                // record's operands are indices of this job below `position` (an operand of
-                // another job is imported, and an import's operand field is `FOREIGN`, which
-                // is read only as a marker): `record` checks that every operand carries the
-                // installed job's number and gradient, so it was allocated earlier in this
-                // job. The words at `stored` are the record's `count` partials.
+                // The record's operands are indices of this job below `position`: `record`
+                // names an operand by index only if it carries this job's generation, so it was
+                // allocated earlier in this job (another job's operand is imported, and an
+                // import's operand field, `FOREIGN`, is read only as a marker).
+                // SAFETY: `position < len` (at most `len` headers, asserted above), so are the
+                // operands (above), and the words at `stored` are the record's `count` partials.
                 unsafe {
                     let r = reached.get_unchecked(position);
                     if !r.load(Relaxed) {
@@ -1619,15 +1619,21 @@ impl<'a> Sweep<'a> {
     /// Appends the input slots `0..n` (the root job's first indices) to `gradient` and resets
     /// them: the end of a resolve.
     fn read_gradient(&mut self, n: usize, gradient: &mut Vec<f64>) {
-        let collector = &mut self.collector;
-        gradient.extend(
-            collector.adjoints[..n]
-                .iter_mut()
-                .map(|a| f64::from_bits(mem::take(a.get_mut()))),
-        );
-        for r in &mut collector.reached[..n] {
-            *r.get_mut() = false;
-        }
+        // Read and cleared as whole plain slices, the slots are a copy and a fill, as under
+        // `dualrev` (a loop of per-slot atomic accesses was a slower store loop).
+        let adjoints: *mut [AtomicU64] = &mut self.collector.adjoints[..n];
+        let reached: *mut [AtomicBool] = &mut self.collector.reached[..n];
+        // SAFETY: `AtomicU64` has the size and bit validity of `f64` and at least its alignment,
+        // `AtomicBool` those of `bool`, and the views come from unique borrows (no resolve runs).
+        let (adjoints, reached) = unsafe {
+            (
+                &mut *(adjoints as *mut [f64]),
+                &mut *(reached as *mut [bool]),
+            )
+        };
+        gradient.extend_from_slice(adjoints);
+        adjoints.fill(0.0);
+        reached.fill(false);
     }
 
     /// Keeps the collector (all zero and unreached again) and the job orders for the next
