@@ -4,36 +4,55 @@
 //!
 //! # Representation
 //!
-//! As in [`dualrev`](crate::dualrev), a scalar is (value, ID, Contrib) and a Contrib is the
-//! staged backpropagator of one operation: its at most two edges (operand ID, operand's
-//! Contrib, partial derivative), stored inline in a 48-byte node. What changes:
+//! As in [`dualrev`](crate::dualrev) (the paper's optimised algorithm, Smeding & Vákár, POPL
+//! 2023 and JFP 2025, Sect. 5), a scalar is a primal value and a reference to its **Contrib**
+//! (the staged backpropagator that linear factoring introduced: its edges, operand ID and
+//! partial derivative), and the Contribs are records in a per-gradient arena, written in ID
+//! order when the ID is allocated, in the format `dualrev` and the tape share (`arena.rs`): an
+//! 8-byte header with the operand IDs and a tag, and only the partials that are not ±1 (the
+//! artifact's `C1`/`C2` constructors), headers and partials in two streams of never-moving
+//! blocks. A value's reference to its Contrib is its ID, so the scalar is `Copy` and 24 bytes
+//! — value, generation, ID — with no reference count and no pointer: it crosses threads and
+//! copies for free. What the JFP paper's parallel extension adds, and this module with it:
 //!
-//! - **IDs are (job, index).** A *job* is a stretch of sequential execution with its own ID
-//!   counter. A gradient starts in the root job, whose first IDs `0..n` are the inputs. At a
-//!   fork ([`ParReal::join`]) the running job ends; each branch runs as a new job; the code
-//!   after the join continues in a third new job whose record says "forked from the parent,
-//!   children a and b" (the last jobs of the two branches, which may themselves have forked).
-//!   Forks nest, so each branch is a job graph of its own. Within a job, ID order is a
+//! - **IDs are (job, index)** (one word: the job in the high 32 bits). A *job* is a stretch
+//!   of sequential execution with its own ID counter and its own record streams. A gradient
+//!   starts in the root job, whose first IDs `0..n` are the inputs. At a fork
+//!   ([`ParReal::join`]) the running job ends; each branch runs as a new job; the code after
+//!   the join continues in a third new job whose record says "forked from the parent, children
+//!   a and b" (the last jobs of the two branches, which may themselves have forked). Forks
+//!   nest, so each branch is a job graph of its own. Within a job, index order is a
 //!   topological order; across jobs the job graph is.
-//! - **Per-job context travels with the task.** The running job's state (its ID, counter and
-//!   node arena) is installed in a thread-local by the task that runs the job, and the previous
-//!   one is restored when the task ends. A work-stealing scheduler runs a stolen task *inside*
+//! - **Every job has its own generation**, drawn from the process-wide 64-bit counter
+//!   `dualrev` and the tape draw theirs from (it cannot wrap), and a value carries its job's.
+//!   So the check of `dualrev`'s hot path — the operands carry the running generation — is
+//!   also the check that they are the running job's own values, whose indices a record can
+//!   name: an operation does what `dualrev`'s does (one thread-local read, one compare per
+//!   operand, the stores). Any other operand takes an out-of-line path, which looks the
+//!   operand's job up in the gradient's table of job generations (written once per job before
+//!   it starts, read without a lock): a value of another job of the gradient is *imported*, a
+//!   value of no job of the gradient (one that outlived its gradient, was carried into a
+//!   nested one, or reached a thread that runs no job of its gradient) panics before any
+//!   record is written.
+//! - **A record names its operands by index in its own job.** An import is a one-edge record
+//!   in the running job whose header marks its operand as foreign and whose stored word is the
+//!   operand's (job, index) ID. Each use of a foreign operand gets its own import, so the
+//!   reverse pass applies exactly the edges `dualrev` would; imports are neither IDs nor
+//!   Contribs of the paper's algorithm, and no counter but `atomic_adds` sees them. Sequential
+//!   code is one job and never imports.
+//! - **The running job's recording state travels with the task.** Its write positions in its
+//!   two streams, its generation and its next ID are in a constant-initialised thread-local
+//!   cursor (as `dualrev`'s), installed by the task that runs the job and restored to the
+//!   previous job's when the task ends. A work-stealing scheduler runs a stolen task *inside*
 //!   the frame of a thread that waits at a join, so installs and restores nest like the call
 //!   stack and a stolen task never writes into the job it interrupted; while a thread waits at
 //!   a join, no job is installed on it at all.
-//! - **Nodes live in per-job arenas, not behind reference counts.** A Contrib is written once
-//!   by its job into that job's arena (bump allocation, chunks recycled through a process-wide
-//!   pool) and is immutable afterwards, so values are plain `Copy` data that cross threads
-//!   freely: cloning a value costs no atomic reference count. The price is that nodes the output
-//!   does not need are kept until the gradient ends, where `dualrev` frees them as soon as they
-//!   are unreachable; the reverse pass still applies only the reachable ones. A job's chunks
-//!   go to the gradient when the job ends — also when a panic unwinds it — and are recycled
-//!   only when the gradient ends, so no value or node of a gradient ever points into freed or
-//!   reused memory while the gradient runs.
-//! - **Generations are unique across the process** (one 64-bit atomic counter, which cannot
-//!   wrap), because values cross threads: an operation on a value of another gradient — one
-//!   that outlived its gradient, was carried into a nested one, or reached a thread that runs
-//!   no job of its gradient — panics with a clear message before any node is touched.
+//! - **Blocks are never freed or reused while their gradient runs.** A job's blocks go to the
+//!   gradient when the job ends — also when a panic unwinds it — and are reused only when the
+//!   gradient has ended: the root job's streams stay, blocks in order, with its thread for the
+//!   next gradient's root job (as the arena keeps `dualrev`'s, so a warm sequential gradient
+//!   writes the same blocks), and every other job's blocks go to a process-wide pool, from
+//!   which any thread's jobs take theirs.
 //!
 //! # The rule of `join`, and how it is enforced
 //!
@@ -49,67 +68,80 @@
 //!   resolved (lost), or race with the target job's plain stores. After the forward pass every
 //!   job is labelled with its place in two topological orders of the job graph (`JobOrder`:
 //!   left branches first, and right branches first); job `a` runs before job `b` in every
-//!   schedule exactly when `a` precedes `b` in both. Every edge into another job's slots — the
-//!   atomic path of the reverse pass — checks this with two comparisons before it adds.
+//!   schedule exactly when `a` precedes `b` in both. Every import — the only way into another
+//!   job's slots — checks this with two comparisons before it adds.
 //! - **A caught panic.** A panic in a branch propagates out of `join` (after both branches
 //!   ended), leaving the job graph incomplete. If the program catches it and goes on, the
 //!   gradient is *poisoned*: every later operation on its active values, every `join` and the
 //!   end of the forward pass panic ("a branch of this gradient panicked"). Its reverse pass
-//!   never runs, so the nodes of a branch that handed a value out before it panicked are never
-//!   read.
+//!   never runs, so the records of a branch that handed a value out before it panicked are
+//!   never read.
 //!
 //! # Algorithm
 //!
 //! Forward pass: run the program; every job, when it ends, files its record (where it started,
-//! how many IDs it allocated, its arena). `join` runs its branches as two rayon tasks when
-//! [`parallel_here`](crate::real::parallel_here) (inside a rayon pool of more than one thread) and one after the other
-//! otherwise; the job structure, the IDs and every counter are the same either way.
+//! how many IDs and imports it allocated, its two streams). `join` runs its branches as two
+//! rayon tasks when [`parallel_here`](crate::real::parallel_here) (inside a rayon pool of more
+//! than one thread) and one after the other otherwise; the job structure, the IDs and every
+//! counter are the same either way.
 //!
-//! Reverse pass: one mutable slot array indexed by (job, index) — the jobs' slot ranges laid
-//! end to end — whose slots hold the Contrib once reached and the accumulated cotangent. Seed
-//! the outputs, then resolve the job graph backwards from the root chain's last job:
+//! Reverse pass: the paper's one mutable array indexed by ID (Smeding & Vákár, POPL 2023, the
+//! step "using mutable arrays"; JFP 2025, Sect. 5), indexed by (job, index) — the jobs' slot
+//! ranges laid end to end — and split, as `dualrev`'s, into `adjoints` (the accumulated
+//! cotangents, `f64` bits) and `reached` (whether the slot's Contrib is staged). Seed the
+//! outputs, then resolve the job graph backwards from the root chain's last job:
 //!
-//! 1. resolve the job's IDs from high to low, applying each reached slot's edges once
-//!    (`adjoint[j] += partial * adjoint[i]`, `contrib[j] = operand's Contrib`), as `dualrev`;
+//! 1. resolve the job's IDs from high to low: if `reached[i]`, apply its record's edges once
+//!    (`adjoints[j] += partial * adjoints[i]`, `reached[j] = true`), as `dualrev`; an import
+//!    adds its cotangent into its foreign operand's slot instead;
 //! 2. if the job began at a join, resolve its two child job graphs — in parallel — and only
 //!    when both are done continue with the parent job (a loop along a chain of joins, a
 //!    recursion only into nested forks).
 //!
 //! Every user of a value runs after it in the job graph, so a slot's cotangent is complete
-//! when its job is resolved. A job may contribute to any ancestor's slots (not only its
-//! parent's), and two parallel jobs may contribute to the same slot: contributions into
-//! another job's slots are atomic adds (a compare-and-swap loop on the `f64` bits), and a
-//! Contrib slot is written by every writer with the same value. Contributions into the job's
+//! when its job is resolved. A job may import from any ancestor (not only its parent), and two
+//! parallel jobs may import the same value: an import adds into another job's slot atomically
+//! (a compare-and-swap loop on the `f64` bits) and sets its reached flag. Updates of the job's
 //! own slots cannot race (every other user of them is already resolved) and are plain loads
-//! and stores. The summation order of the atomic adds, and so the last bits of a gradient,
-//! may vary between parallel runs.
+//! and stores. Each slot is reset as it is read, so the two arrays are all zero and unreached
+//! when a resolve ends and are kept for the next resolve — a Jacobian's next row or the
+//! thread's next gradient — without clearing. The summation order of the atomic adds, and so
+//! the last bits of a gradient, may vary between parallel runs.
 //!
-//! Cost: O(T + J) work for T operations and J jobs, as `dualrev`'s O(T) plus a constant per
-//! job; the span of both passes follows the program's own fork-join structure. Sequential code
-//! is one job and pays no atomic operation.
+//! Cost: O(T + J + F) work for T operations, J jobs and F uses of a foreign operand, as
+//! `dualrev`'s O(T) plus a constant per job and per import; the span of both passes follows
+//! the program's own fork-join structure. Sequential code is one job, imports nothing and pays
+//! no atomic operation.
 //!
 //! # Counters
 //!
 //! `ids_allocated`, `resolves`, `contribs_applied`, `edges_applied`, `collector_updates` and
-//! `slots_swept` mean what they mean for [`dualrev`](crate::dualrev) (summed over jobs), and
-//! are equal to its counters on the same program run sequentially. Further:
+//! `slots_swept` mean what they mean for [`dualrev`](crate::dualrev) (summed over jobs; imports
+//! are not counted), and are equal to its counters on the same program run sequentially.
+//! Further:
 //!
 //! - `jobs`: jobs of the job graph (1 for a program without `join`, 3 more per join);
-//! - `atomic_adds`: edges applied into another job's slots (compare-and-swap adds);
+//! - `atomic_adds`: edges applied into another job's slots (the applied imports);
 //! - `atomic_retries`: compare-and-swap attempts that lost a race and were retried. The only
 //!   counter that depends on the schedule: 0 on one thread, and it varies between parallel
 //!   runs ([`DualrevPar::SCHEDULE_DEPENDENT_COUNTERS`]).
 
-use std::alloc::{self, Layout};
 use std::cell::Cell;
 use std::fmt;
-use std::mem;
+use std::mem::{self, MaybeUninit};
 use std::ptr::{self, NonNull};
-use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{
+    AtomicBool, AtomicPtr, AtomicU32, AtomicU64,
+    Ordering::{AcqRel, Acquire, Relaxed, Release},
+};
 use std::sync::Mutex;
 
 use smallvec::SmallVec;
 
+use crate::arena::{
+    self, first_operand, header, second_operand, Generation, Kind, LAST_GENERATION, MAX_SLOTS,
+    NO_GENERATION,
+};
 use crate::forward::impl_real_from_partials;
 use crate::program::{
     check_inputs, check_lengths, Derivatives, Outputs, ParProgram, ParStrategy, Probe, Program,
@@ -130,182 +162,375 @@ impl DualrevPar {
 /// A job's number: the first component of an ID.
 type JobId = u32;
 
-/// The job number of constants, and of the absent second edge of a one-edge node.
+/// The job number of constants and of "no job installed".
 const NO_JOB: JobId = JobId::MAX;
 
-/// A gradient's number, unique in the process: 64 bits, so that the counter cannot wrap in a
-/// process's lifetime (at one gradient per nanosecond it lasts 584 years) and a value of a
-/// finished gradient can never pass for one of the running gradient.
-type Generation = u64;
+/// An ID, (job, index), packed in one word: the job in the high 32 bits, the index in the low
+/// (below [`MAX_SLOTS`], so that the next index never carries into the job).
+type Id = u64;
 
-/// The generation of constants; never given to a gradient.
-const NO_GRADIENT: Generation = 0;
+#[inline(always)]
+const fn pack(job: JobId, index: u32) -> Id {
+    (job as u64) << 32 | index as u64
+}
 
-/// The source of gradient generations, shared by every thread.
-static LAST_GENERATION: AtomicU64 = AtomicU64::new(NO_GRADIENT);
+#[inline(always)]
+fn job_of(id: Id) -> JobId {
+    (id >> 32) as JobId
+}
 
-/// A generation no other gradient of the process has had.
+#[inline(always)]
+fn index_of(id: Id) -> u32 {
+    id as u32
+}
+
+/// The first-operand field of an import's header: no index of a job (a record's operands lie
+/// below its own index, which is below [`MAX_SLOTS`]), so it marks the operand as foreign.
+const FOREIGN: usize = (MAX_SLOTS - 1) as usize;
+
+/// A generation no other job or gradient of the process has had (from the counter `dualrev`
+/// and the tape draw theirs from).
 fn next_generation() -> Generation {
     let last = LAST_GENERATION.fetch_add(1, Relaxed);
     match last.checked_add(1) {
         Some(generation) => generation,
-        None => too_many("gradients in one process"),
+        None => panic!("dualrev-par: more than 2^64 - 1 gradients in one process"),
     }
 }
 
-/// A value's ID: its job and its index in the job's topological order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Id {
-    job: JobId,
-    index: u32,
-}
-
-/// One edge of a Contrib: the operand's ID, the operand's Contrib (null for an input) and the
-/// partial derivative.
-#[derive(Clone, Copy)]
-struct Edge {
-    id: Id,
-    operand: *const Contrib,
-    partial: f64,
-}
-
-/// The staged backpropagator of one operation: its one or two edges (a one-edge node's second
-/// edge has job [`NO_JOB`]). Written once into its job's arena, immutable afterwards.
-struct Contrib {
-    edges: [Edge; 2],
-}
-
-const _: () = assert!(mem::size_of::<Contrib>() == 48);
-
-// SAFETY: a Contrib is immutable once written (by the job that allocated it, before any other
-// thread can see its address); its operand pointers point to Contribs of the same gradient,
-// which stay allocated until the gradient ends (see `Arena`).
-unsafe impl Send for Contrib {}
-// SAFETY: as above; there is no interior mutability.
-unsafe impl Sync for Contrib {}
-
-impl Contrib {
-    #[inline(always)]
-    fn edges(&self) -> &[Edge] {
-        if self.edges[1].id.job == NO_JOB {
-            &self.edges[..1]
-        } else {
-            &self.edges
-        }
-    }
-}
-
-/// A chunk of arena storage: an uninitialised allocation of `capacity` nodes. A raw
-/// allocation rather than a `Box`, because the arena's bump pointer and the Contrib pointers
-/// of values and nodes point into it while the chunk itself moves (into its job's record, the
-/// pool, another job's arena); moving a `Box` would assert unique access to memory that those
-/// pointers still use.
-struct Chunk {
-    start: NonNull<Contrib>,
+/// A fixed-capacity block of record words, allocated uninitialised; the first `used` words
+/// have been written. A raw allocation rather than a `Box`, because the recording cursor keeps
+/// a pointer into it while the block itself moves (into its job's record, the pool, another
+/// job's stream).
+struct Block {
+    start: NonNull<u64>,
     capacity: usize,
+    used: usize,
 }
 
-// SAFETY: a chunk owns its allocation, which no thread-bound state refers to; the nodes in it
-// are `Send` and `Sync` (see `Contrib`).
-unsafe impl Send for Chunk {}
-// SAFETY: a shared `&Chunk` only reads the chunk's bounds; the nodes are read through
-// Contrib pointers, which `Contrib`'s own `Sync` covers.
-unsafe impl Sync for Chunk {}
+// SAFETY: a block owns its allocation; the words are written only through the cursor of the
+// one job whose stream holds the block, and read only after that job has ended.
+unsafe impl Send for Block {}
+// SAFETY: a shared `&Block` only reads the words written before the job ended (the reverse
+// pass, after the forward pass has joined every job).
+unsafe impl Sync for Block {}
 
-impl Chunk {
-    fn new(capacity: usize) -> Chunk {
-        let layout = Chunk::layout(capacity);
-        // SAFETY: the layout has a non-zero size (`capacity >= FIRST_CHUNK_NODES`).
-        let start = unsafe { alloc::alloc(layout) };
-        match NonNull::new(start.cast::<Contrib>()) {
-            Some(start) => Chunk { start, capacity },
-            None => alloc::handle_alloc_error(layout),
+impl Block {
+    fn new(capacity: usize) -> Block {
+        let words: Box<[MaybeUninit<u64>]> = Box::new_uninit_slice(capacity);
+        let start = NonNull::new(Box::into_raw(words).cast::<u64>()).expect("a boxed slice");
+        Block {
+            start,
+            capacity,
+            used: 0,
         }
     }
 
-    fn layout(capacity: usize) -> Layout {
-        Layout::array::<Contrib>(capacity).expect("a chunk's size fits in memory")
+    /// The written words.
+    #[inline]
+    fn words(&self) -> &[u64] {
+        // SAFETY: the first `used` words lie in the allocation and were written through the
+        // cursor: `used` is reset to 0 when a job takes the block and set only from the
+        // cursor's position in it when the job's positions are saved.
+        unsafe { std::slice::from_raw_parts(self.start.as_ptr(), self.used) }
     }
 
-    /// The chunk's first node and one past its last.
-    fn bounds(&self) -> (*mut Contrib, *mut Contrib) {
-        let start = self.start.as_ptr();
+    /// One past the last word.
+    fn end(&self) -> *mut u64 {
         // SAFETY: one past the end of the allocation.
-        (start, unsafe { start.add(self.capacity) })
+        unsafe { self.start.as_ptr().add(self.capacity) }
     }
 }
 
-impl Drop for Chunk {
+impl Drop for Block {
     fn drop(&mut self) {
-        // SAFETY: `start` was allocated by `Chunk::new` with this layout, and a chunk is
-        // dropped once; its nodes need no drop.
-        unsafe { alloc::dealloc(self.start.as_ptr().cast(), Chunk::layout(self.capacity)) };
+        let words = ptr::slice_from_raw_parts_mut(
+            self.start.as_ptr().cast::<MaybeUninit<u64>>(),
+            self.capacity,
+        );
+        // SAFETY: `start` and `capacity` came from `Box::into_raw` in `Block::new`, and the
+        // block is dropped once.
+        drop(unsafe { Box::from_raw(words) });
     }
 }
 
-/// Nodes in a job's first chunk; each further chunk of the job doubles, up to
-/// [`MAX_CHUNK_NODES`].
-const FIRST_CHUNK_NODES: usize = 1 << 6;
-/// The largest chunk: 4 Ki nodes, 192 KiB.
-const MAX_CHUNK_NODES: usize = 1 << 12;
+/// Blocks of finished gradients, for the jobs of the next ones (any thread's). Its size is the
+/// most blocks the process ever had in use at once.
+static SPARE_BLOCKS: Mutex<Vec<Block>> = Mutex::new(Vec::new());
 
-/// Chunks of finished gradients, for the arenas of the next ones (any thread's). Its size is
-/// the most chunks the process ever had in use at once.
-static SPARE_CHUNKS: Mutex<Vec<Chunk>> = Mutex::new(Vec::new());
-
-/// The node storage of one job: a bump pointer through its chunks. Nodes never move and are
-/// never freed one by one; the chunks go to the job's record when the job ends (normally or by
-/// a panic) and back to [`SPARE_CHUNKS`] when the gradient ends, so a node outlives every value
-/// and node of its gradient that points to it.
-struct Arena {
-    chunks: Vec<Chunk>,
-    next: *mut Contrib,
-    end: *mut Contrib,
+/// One of a job's two streams of words: its blocks, of which the first `in_use` hold what was
+/// written, the current one last; a root job's others are kept from its thread's last
+/// gradient, to be written next without taking the pool's.
+#[derive(Default)]
+struct Stream {
+    blocks: Vec<Block>,
+    in_use: usize,
 }
 
-impl Arena {
-    const fn new() -> Arena {
-        Arena {
-            chunks: Vec::new(),
-            next: ptr::null_mut(),
-            end: ptr::null_mut(),
+impl Stream {
+    /// A stream kept from an earlier job, to be written from its first block: none written,
+    /// the first block current if `fits` it.
+    fn reuse(mut self, fits: impl Fn(&Block) -> bool) -> Stream {
+        self.in_use = 0;
+        if let Some(first) = self.blocks.first_mut().filter(|b| fits(b)) {
+            first.used = 0;
+            self.in_use = 1;
+        }
+        self
+    }
+
+    /// The blocks written, in order.
+    fn written(&self) -> &[Block] {
+        &self.blocks[..self.in_use]
+    }
+
+    /// Saves the write position `next` (in the current block) into the current block.
+    fn close(&mut self, next: *mut u64) {
+        if let Some(last) = self.blocks[..self.in_use].last_mut() {
+            last.used = (next as usize - last.start.as_ptr() as usize) / 8;
         }
     }
 
-    /// Store `node`; its address is stable until the gradient ends.
-    #[inline(always)]
-    fn push(&mut self, node: Contrib) -> *const Contrib {
-        if self.next == self.end {
-            self.grow();
+    /// The write position and end of the current block (null before the first block).
+    fn resume(&self) -> (*mut u64, *mut u64) {
+        match self.written().last() {
+            // SAFETY: `used <= capacity`: within the allocation or one past its end.
+            Some(last) => (unsafe { last.start.as_ptr().add(last.used) }, last.end()),
+            None => (ptr::null_mut(), ptr::null_mut()),
         }
-        let at = self.next;
-        // SAFETY: `at` is in bounds of the last chunk (`next < end`) and not yet written.
-        unsafe {
-            at.write(node);
-            self.next = at.add(1);
+    }
+}
+
+/// Which of a job's streams a new block is for.
+#[derive(Clone, Copy)]
+enum StreamKind {
+    Headers,
+    Partials,
+}
+
+/// The recording state of the job installed on this thread, on the hot path of every
+/// operation: the write positions in its two streams, its generation, its next ID (its number
+/// and the index of its next record), and its [`JobState`]. Plain cells in a constant-initialised
+/// thread-local, so an operation reads it without a lazy-initialisation check or a borrow.
+struct Cursor {
+    headers_next: Cell<*mut u64>,
+    headers_end: Cell<*mut u64>,
+    partials_next: Cell<*mut u64>,
+    partials_end: Cell<*mut u64>,
+    /// The installed job's generation; [`NO_GENERATION`] when no job is installed or its
+    /// gradient is poisoned, so that every operation on an active value takes the path that
+    /// reports it.
+    generation: Cell<Generation>,
+    /// The installed job's next ID (its number and the index of its next record).
+    next_id: Cell<Id>,
+    /// The installed job's state; null when none.
+    running: Cell<*mut JobState>,
+}
+
+/// A copy of a [`Cursor`], kept by [`Installed`] while another job (or none) is installed.
+#[derive(Clone, Copy)]
+struct Position {
+    headers: (*mut u64, *mut u64),
+    partials: (*mut u64, *mut u64),
+    generation: Generation,
+    next_id: Id,
+    running: *mut JobState,
+}
+
+impl Position {
+    /// No job installed.
+    const IDLE: Position = Position {
+        headers: (ptr::null_mut(), ptr::null_mut()),
+        partials: (ptr::null_mut(), ptr::null_mut()),
+        generation: NO_GENERATION,
+        next_id: pack(NO_JOB, 0),
+        running: ptr::null_mut(),
+    };
+}
+
+impl Cursor {
+    fn save(&self) -> Position {
+        Position {
+            headers: (self.headers_next.get(), self.headers_end.get()),
+            partials: (self.partials_next.get(), self.partials_end.get()),
+            generation: self.generation.get(),
+            next_id: self.next_id.get(),
+            running: self.running.get(),
         }
-        at
     }
 
-    #[cold]
-    #[inline(never)]
-    fn grow(&mut self) {
-        let wanted = (FIRST_CHUNK_NODES << self.chunks.len().min(6)).min(MAX_CHUNK_NODES);
-        let spare = SPARE_CHUNKS
+    fn restore(&self, p: Position) {
+        self.headers_next.set(p.headers.0);
+        self.headers_end.set(p.headers.1);
+        self.partials_next.set(p.partials.0);
+        self.partials_end.set(p.partials.1);
+        self.generation.set(p.generation);
+        self.next_id.set(p.next_id);
+        self.running.set(p.running);
+    }
+
+    /// Points the cursor at the end of `state`'s streams, to record into its job.
+    fn load(&self, state: *mut JobState) {
+        // SAFETY: `state` is the live state of a job that the calling task runs (see
+        // `Installed`), and no other reference to it is in use during this call.
+        let s = unsafe { &*state };
+        self.restore(Position {
+            headers: s.headers.resume(),
+            partials: s.partials.resume(),
+            generation: s.generation,
+            next_id: pack(s.job, s.next_index),
+            running: state,
+        });
+    }
+
+    /// Saves the cursor's positions into the installed job's state (if any).
+    fn close(&self) {
+        let state = self.running.get();
+        if state.is_null() {
+            return;
+        }
+        // SAFETY: the installed job's live state (see `Installed`); no other reference to it
+        // is in use during this call.
+        let s = unsafe { &mut *state };
+        s.headers.close(self.headers_next.get());
+        s.partials.close(self.partials_next.get());
+        s.next_index = index_of(self.next_id.get());
+    }
+}
+
+thread_local! {
+    static CURSOR: Cursor = const {
+        Cursor {
+            headers_next: Cell::new(ptr::null_mut()),
+            headers_end: Cell::new(ptr::null_mut()),
+            partials_next: Cell::new(ptr::null_mut()),
+            partials_end: Cell::new(ptr::null_mut()),
+            generation: Cell::new(NO_GENERATION),
+            next_id: Cell::new(pack(NO_JOB, 0)),
+            running: Cell::new(ptr::null_mut()),
+        }
+    };
+    /// The collector of the last reverse pass on this thread, all zero and unreached, kept for
+    /// the next one (a nested gradient finds it taken and allocates its own).
+    static SPARE_COLLECTOR: Cell<Collector> = Cell::new(Collector::default());
+    /// The lifted-input vector and the (empty) job list of the last gradient on this thread.
+    static SPARE_INPUTS: Cell<Vec<ParDual>> = const { Cell::new(Vec::new()) };
+    static SPARE_JOBS: Cell<Vec<JobRecord>> = const { Cell::new(Vec::new()) };
+    /// The streams of the last root job finished on this thread, with their blocks, kept for
+    /// the next root job (a nested gradient's root finds them taken and uses the pool).
+    static SPARE_STREAMS: Cell<(Stream, Stream)> = Cell::new(Default::default());
+    /// The job orders of the last forward pass on this thread and the stack of the walk that
+    /// labels them, empty, kept for the next one.
+    static SPARE_ORDER: Cell<Vec<JobOrder>> = const { Cell::new(Vec::new()) };
+    static SPARE_VISITS: Cell<Vec<Visit>> = const { Cell::new(Vec::new()) };
+}
+
+/// This thread's cursor, as a pointer (as `arena.rs` takes its own: a `LocalKey::with` small
+/// enough to be inlined into every operation).
+#[inline(always)]
+fn running_cursor() -> *const Cursor {
+    CURSOR.with(|cursor| cursor as *const Cursor)
+}
+
+/// This thread's cursor.
+#[inline(always)]
+fn cursor() -> &'static Cursor {
+    // SAFETY: `CURSOR` is a constant-initialised thread-local without drop glue (cells of
+    // integers and raw pointers), so it is never destroyed: it stays at its address as long as
+    // its thread runs, and the reference never leaves this thread (`Cursor` is not `Sync`).
+    unsafe { &*running_cursor() }
+}
+
+/// Closes the installed job's current block of one stream and moves the cursor to a new one
+/// (from the pool, else twice the size of the stream's last block). For the header stream,
+/// checks that the indices a full block could take still fit in [`MAX_SLOTS`]. The cold path
+/// of [`write_record`], taken once per block.
+#[cold]
+#[inline(never)]
+fn next_block(cursor: &Cursor, which: StreamKind) -> *mut u64 {
+    let state = cursor.running.get();
+    assert!(!state.is_null(), "dualrev-par: a record needs a job");
+    // SAFETY: the installed job's live state (see `Installed`); no other reference to it is
+    // in use during this call.
+    let state = unsafe { &mut *state };
+    let (stream, next, end) = match which {
+        StreamKind::Headers => (
+            &mut state.headers,
+            &cursor.headers_next,
+            &cursor.headers_end,
+        ),
+        StreamKind::Partials => (
+            &mut state.partials,
+            &cursor.partials_next,
+            &cursor.partials_end,
+        ),
+    };
+    stream.close(next.get());
+    if stream.in_use == stream.blocks.len() {
+        let spare = SPARE_BLOCKS
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .pop();
-        let chunk = spare.unwrap_or_else(|| Chunk::new(wanted));
-        (self.next, self.end) = chunk.bounds();
-        self.chunks.push(chunk);
+        let block = spare.unwrap_or_else(|| {
+            let words = stream.blocks.last().map_or(arena::FIRST_BLOCK_WORDS, |b| {
+                (b.capacity * 2).min(arena::MAX_BLOCK_WORDS)
+            });
+            Block::new(words)
+        });
+        stream.blocks.push(block);
     }
+    let block = &mut stream.blocks[stream.in_use];
+    if let StreamKind::Headers = which {
+        let indices = u64::from(index_of(cursor.next_id.get())) + block.capacity as u64;
+        if indices > u64::from(MAX_SLOTS) {
+            panic!(
+                "dualrev-par: more than {MAX_SLOTS} indices (inputs, operations and imports) in \
+                 one job"
+            );
+        }
+    }
+    block.used = 0;
+    let start = block.start.as_ptr();
+    next.set(start);
+    end.set(block.end());
+    stream.in_use += 1;
+    start
+}
 
-    /// The chunks, leaving the arena empty.
-    fn take_chunks(&mut self) -> Vec<Chunk> {
-        self.next = ptr::null_mut();
-        self.end = ptr::null_mut();
-        mem::take(&mut self.chunks)
+/// Appends a record — its `P` stored words to the partial stream, its header to the header
+/// stream — to the installed job and returns its ID. The caller has checked that a job is
+/// installed (the cursor's generation is a job's) and that the header's operands are indices
+/// of that job below the next one (or, for an import, [`FOREIGN`]).
+#[inline(always)]
+fn write_record<const P: usize>(cursor: &Cursor, words: [u64; P], header: u64) -> Id {
+    if P > 0 {
+        let mut next = cursor.partials_next.get();
+        if (cursor.partials_end.get() as usize).wrapping_sub(next as usize) < P * 8 {
+            next = next_block(cursor, StreamKind::Partials);
+        }
+        // SAFETY: [next, next + P) lies in the current partial block: the check above (or
+        // `next_block`, whose blocks hold far more than P words) guarantees the room, and the
+        // block belongs to the installed job until it ends.
+        unsafe {
+            for (k, w) in words.iter().enumerate() {
+                next.add(k).write(*w);
+            }
+            cursor.partials_next.set(next.add(P));
+        }
     }
+    let mut next = cursor.headers_next.get();
+    if cursor.headers_end.get() == next {
+        next = next_block(cursor, StreamKind::Headers);
+    }
+    // SAFETY: `next` is below the end of the current header block, which belongs to the
+    // installed job.
+    unsafe {
+        next.write(header);
+        cursor.headers_next.set(next.add(1));
+    }
+    let id = cursor.next_id.get();
+    cursor.next_id.set(id + 1);
+    id
 }
 
 /// Where a job began.
@@ -324,18 +549,100 @@ enum JobStart {
     },
 }
 
-/// A finished job, as the reverse pass needs it.
+/// A finished job, as the reverse pass needs it: its records, one header per index but the
+/// root job's first n (the inputs, which have none).
 struct JobRecord {
     job: JobId,
     start: JobStart,
+    /// Indices allocated: inputs, records and imports.
     ids: u32,
-    chunks: Vec<Chunk>,
+    /// Of which imports.
+    imports: u32,
+    headers: Stream,
+    partials: Stream,
 }
 
-/// What the jobs of one gradient share: the generation, the job counter, the finished jobs,
-/// and whether a job of the gradient panicked.
+/// The generations of a gradient's jobs after the root, by job number, readable by every job
+/// without a lock: segment k holds the jobs 2^k to 2^(k+1) - 1 and is allocated by the first of
+/// them created. An entry is written once, before its job starts; a job not created yet reads
+/// as [`NO_GENERATION`].
+struct JobGenerations {
+    segments: [AtomicPtr<AtomicU64>; 32],
+    /// Bit k is set once segment k is allocated.
+    allocated: AtomicU32,
+}
+
+impl JobGenerations {
+    fn new() -> JobGenerations {
+        JobGenerations {
+            segments: [const { AtomicPtr::new(ptr::null_mut()) }; 32],
+            allocated: AtomicU32::new(0),
+        }
+    }
+
+    /// The segment of job `job` (at least 1) and its entry in it.
+    fn place(job: JobId) -> (usize, usize) {
+        let k = (JobId::BITS - 1 - job.leading_zeros()) as usize;
+        (k, (job - (1 << k)) as usize)
+    }
+
+    fn set(&self, job: JobId, generation: Generation) {
+        let (k, entry) = JobGenerations::place(job);
+        let mut segment = self.segments[k].load(Acquire);
+        if segment.is_null() {
+            let fresh: Box<[AtomicU64]> = (0..1usize << k).map(|_| AtomicU64::default()).collect();
+            let fresh = Box::into_raw(fresh).cast::<AtomicU64>();
+            segment =
+                match self.segments[k].compare_exchange(ptr::null_mut(), fresh, AcqRel, Acquire) {
+                    Ok(_) => {
+                        self.allocated.fetch_or(1 << k, Relaxed);
+                        fresh
+                    }
+                    Err(current) => {
+                        let fresh = ptr::slice_from_raw_parts_mut(fresh, 1 << k);
+                        // SAFETY: `fresh` came from `Box::into_raw` above and was not published.
+                        drop(unsafe { Box::from_raw(fresh) });
+                        current
+                    }
+                };
+        }
+        // SAFETY: a non-null segment k is an allocation of 2^k entries (published by the
+        // exchange above), freed only when the gradient is dropped; `entry < 2^k`.
+        unsafe { &*segment.add(entry) }.store(generation, Release);
+    }
+
+    fn get(&self, job: JobId) -> Generation {
+        let (k, entry) = JobGenerations::place(job);
+        let segment = self.segments[k].load(Acquire);
+        if segment.is_null() {
+            return NO_GENERATION;
+        }
+        // SAFETY: as in `set`.
+        unsafe { &*segment.add(entry) }.load(Acquire)
+    }
+}
+
+impl Drop for JobGenerations {
+    fn drop(&mut self) {
+        let mut allocated = *self.allocated.get_mut();
+        while allocated != 0 {
+            let k = allocated.trailing_zeros() as usize;
+            allocated &= allocated - 1;
+            let segment = ptr::slice_from_raw_parts_mut(*self.segments[k].get_mut(), 1 << k);
+            // SAFETY: segment k is marked allocated only after `set` published it, a
+            // `Box::into_raw` of 2^k entries, and it is freed once, here.
+            drop(unsafe { Box::from_raw(segment) });
+        }
+    }
+}
+
+/// What the jobs of one gradient share: the jobs' generations, the job counter, the finished
+/// jobs, and whether a job of the gradient panicked.
 struct Gradient {
-    generation: Generation,
+    /// The root job's generation, drawn first: the gradient's number in messages.
+    root: Generation,
+    /// The other jobs' generations.
+    generations: JobGenerations,
     next_job: AtomicU32,
     finished: Mutex<Vec<JobRecord>>,
     /// Set when a panic unwinds out of a job or through a `join`: the job graph is then
@@ -345,11 +652,13 @@ struct Gradient {
 }
 
 impl Gradient {
+    /// A gradient whose root job, number 0, has the generation `root`.
     fn new() -> Gradient {
         Gradient {
-            generation: next_generation(),
-            next_job: AtomicU32::new(0),
-            finished: Mutex::new(Vec::new()),
+            root: next_generation(),
+            generations: JobGenerations::new(),
+            next_job: AtomicU32::new(1),
+            finished: Mutex::new(SPARE_JOBS.take()),
             poisoned: AtomicBool::new(false),
         }
     }
@@ -358,12 +667,24 @@ impl Gradient {
         self.poisoned.load(Relaxed)
     }
 
-    fn new_job(&self) -> JobId {
+    /// A new job: its number and generation.
+    fn new_job(&self) -> (JobId, Generation) {
         let job = self.next_job.fetch_add(1, Relaxed);
         if job == NO_JOB {
             too_many("jobs");
         }
-        job
+        let generation = next_generation();
+        self.generations.set(job, generation);
+        (job, generation)
+    }
+
+    /// The generation of job `job`, [`NO_GENERATION`] if the gradient has no such job (yet).
+    fn generation_of(&self, job: JobId) -> Generation {
+        if job == 0 {
+            self.root
+        } else {
+            self.generations.get(job)
+        }
     }
 
     fn file(&self, record: JobRecord) {
@@ -393,17 +714,19 @@ unsafe impl Send for GradientRef {}
 // SAFETY: as above.
 unsafe impl Sync for GradientRef {}
 
-/// The state of the job a task is running: installed in [`RUNNING_JOB`] for the task's
-/// duration.
+/// The state of a job, owned by the frame of the task that runs it; while the job is
+/// installed ([`Installed`]) its write positions and next index live in the thread's
+/// [`Cursor`] instead, and are saved back when it is uninstalled.
 struct JobState {
-    /// The gradient's generation, which every active operand must carry; [`NO_GRADIENT`]
-    /// once the gradient is poisoned, so that every later operation takes the cold path that
-    /// reports it.
+    /// The job's generation, which the values it creates carry; [`NO_GENERATION`] once the
+    /// gradient is poisoned, so that every later operation takes the path that reports it.
     generation: Generation,
     job: JobId,
     next_index: u32,
+    imports: u32,
     start: JobStart,
-    arena: Arena,
+    headers: Stream,
+    partials: Stream,
     gradient: GradientRef,
     /// Whether the job's record has been filed (a state that `join` turns into the
     /// continuation job is unfinished again).
@@ -411,42 +734,61 @@ struct JobState {
 }
 
 impl JobState {
-    fn new(gradient: GradientRef, job: JobId, start: JobStart) -> JobState {
+    fn new(
+        gradient: GradientRef,
+        (job, generation): (JobId, Generation),
+        start: JobStart,
+        first_index: u32,
+    ) -> JobState {
         JobState {
-            generation: gradient.get().generation,
+            generation,
             job,
-            next_index: 0,
+            next_index: first_index,
+            imports: 0,
             start,
-            arena: Arena::new(),
+            headers: Stream::default(),
+            partials: Stream::default(),
             gradient,
             finished: false,
         }
     }
 
-    /// End the job: file its record with the gradient and return its number.
+    /// End the job (not installed, or closed): file its record with the gradient and return
+    /// its number.
     fn finish(&mut self) -> JobId {
-        let record = JobRecord {
+        let record = self.record();
+        self.gradient.get().file(record);
+        self.job
+    }
+
+    /// End the job (not installed, or closed): its record.
+    fn record(&mut self) -> JobRecord {
+        self.finished = true;
+        JobRecord {
             job: self.job,
             start: self.start,
             ids: self.next_index,
-            chunks: self.arena.take_chunks(),
-        };
-        self.gradient.get().file(record);
-        self.finished = true;
-        self.job
+            imports: self.imports,
+            headers: mem::take(&mut self.headers),
+            partials: mem::take(&mut self.partials),
+        }
     }
 
     /// Mark the gradient poisoned, and this job unable to record anything more.
     fn poison(&mut self) {
         self.gradient.get().poisoned.store(true, Relaxed);
-        self.generation = NO_GRADIENT;
+        self.generation = NO_GENERATION;
+        let cursor = cursor();
+        if ptr::eq(cursor.running.get(), self) {
+            cursor.generation.set(NO_GENERATION);
+        }
     }
 }
 
 impl Drop for JobState {
-    /// A job that ends without [`JobState::finish`] is one a panic unwound: its nodes may be
-    /// referred to by values it handed out before it panicked, so its chunks are filed with the
-    /// gradient (freed only when the gradient ends), and the gradient is poisoned.
+    /// A job that ends without [`JobState::finish`] is one a panic unwound: values it handed
+    /// out before it panicked may name its records, so its blocks are filed with the gradient
+    /// (returned to the pool only when the gradient ends), and the gradient is poisoned.
     fn drop(&mut self) {
         if !self.finished {
             self.finish();
@@ -455,36 +797,37 @@ impl Drop for JobState {
     }
 }
 
-thread_local! {
-    /// The slot array of the last reverse pass on this thread, empty, kept for the next one (a
-    /// nested gradient finds it taken and allocates its own).
-    static SPARE_SLOTS: Cell<Vec<Slot>> = const { Cell::new(Vec::new()) };
-    /// The job orders of the last forward pass on this thread and the stack of the walk that
-    /// labels them, empty, kept for the next one.
-    static SPARE_ORDER: Cell<Vec<JobOrder>> = const { Cell::new(Vec::new()) };
-    static SPARE_VISITS: Cell<Vec<Visit>> = const { Cell::new(Vec::new()) };
-    /// The job the running task of this thread belongs to; null when no job runs here (no
-    /// gradient, or the thread waits at a join).
-    static RUNNING_JOB: Cell<*mut JobState> = const { Cell::new(ptr::null_mut()) };
-}
-
-/// Installs a job (or none) on this thread and restores the previous one when dropped, also
-/// on unwinding.
+/// Installs a job (or none) on this thread — its positions in the thread's cursor — and, when
+/// dropped (also on unwinding), saves the installed job's positions back into its state and
+/// restores the cursor as it was.
 struct Installed {
-    previous: *mut JobState,
+    previous: Position,
 }
 
 impl Installed {
-    fn new(job: *mut JobState) -> Installed {
-        Installed {
-            previous: RUNNING_JOB.with(|running| running.replace(job)),
-        }
+    /// Installs the job of `state`, which must stay alive and otherwise unused until the
+    /// guard is dropped.
+    fn job(state: *mut JobState) -> Installed {
+        let cursor = cursor();
+        let previous = cursor.save();
+        cursor.load(state);
+        Installed { previous }
+    }
+
+    /// Installs no job (while this thread waits at a join).
+    fn none() -> Installed {
+        let cursor = cursor();
+        let previous = cursor.save();
+        cursor.restore(Position::IDLE);
+        Installed { previous }
     }
 }
 
 impl Drop for Installed {
     fn drop(&mut self) {
-        RUNNING_JOB.with(|running| running.set(self.previous));
+        let cursor = cursor();
+        cursor.close();
+        cursor.restore(self.previous);
     }
 }
 
@@ -505,139 +848,90 @@ fn branch_panicked() -> ! {
     )
 }
 
-/// Panics because an operation met an active value of another gradient than the running one
-/// (`running`: the running job, if any), or any value after its gradient was poisoned.
+/// Panics because an operation met an active value of the job of generation
+/// `value_generation`, which is no job of the gradient `running` (numbered by its root job's
+/// generation; `None`: no job runs on this thread).
 #[cold]
 #[inline(never)]
-fn foreign_value(value_generation: Generation, running: Option<&JobState>) -> ! {
-    if running.is_some_and(|job| job.gradient.get().is_poisoned()) {
-        branch_panicked();
-    }
-    match running.map(|job| job.generation) {
+fn foreign_value(value_generation: Generation, running: Option<Generation>) -> ! {
+    match running {
         None => panic!(
-            "active value used outside the gradient call that created it (it belongs to \
-             gradient #{value_generation}, and no job of a dualrev-par gradient runs on this \
-             thread): active values must not outlive their `vjp` call, and fork-join programs \
-             must fork with `ParReal::join`, not with threads or rayon directly"
+            "active value used outside the gradient call that created it (it belongs to the \
+             job of generation #{value_generation}, and no job of a dualrev-par gradient runs \
+             on this thread): active values must not outlive their `vjp` call, and fork-join \
+             programs must fork with `ParReal::join`, not with threads or rayon directly"
         ),
         Some(running) => panic!(
-            "active value used outside the gradient call that created it (it belongs to \
-             gradient #{value_generation}, the running gradient is #{running}): active values \
-             must not outlive their `vjp` call nor be carried into a nested one"
+            "active value used outside the gradient call that created it (it belongs to the \
+             job of generation #{value_generation}, which is no job of the running gradient \
+             #{running}): active values must not outlive their `vjp` call nor be carried into \
+             a nested one"
         ),
     }
 }
 
-/// The active scalar of `dualrev-par`: (value, (job, index) ID, Contrib), tagged with its
-/// gradient's process-unique generation. Plain data: it crosses threads and clones for free.
+/// The active scalar of `dualrev-par`: a value and its (job, index) ID, tagged with the
+/// generation of the job that created it (process-unique: every job of every gradient draws
+/// its own). Plain data: it crosses threads and copies for free.
 #[derive(Clone, Copy)]
 pub struct ParDual {
     value: f64,
-    contrib: *const Contrib,
-    id: Id,
     generation: Generation,
+    id: Id,
 }
 
-// SAFETY: the forward pass never dereferences a value's Contrib pointer; only the reverse pass
-// of the value's own gradient does, after every job has ended (rayon's join orders each job's
-// writes before what follows the join; a value handed to another thread through a mutex or a
-// channel is synchronised by it). Until then the node stays allocated (see `Arena`). A value of
-// another gradient is rejected by its generation before anything is read, and a poisoned
-// gradient never reaches its reverse pass.
-unsafe impl Send for ParDual {}
-// SAFETY: as above; a `ParDual` has no interior mutability.
-unsafe impl Sync for ParDual {}
+const _: () = assert!(mem::size_of::<ParDual>() == 24);
 
 impl ParDual {
     #[inline(always)]
     fn inactive(value: f64) -> ParDual {
         ParDual {
             value,
-            contrib: ptr::null(),
-            id: Id {
-                job: NO_JOB,
-                index: 0,
-            },
-            generation: NO_GRADIENT,
+            generation: NO_GENERATION,
+            id: pack(NO_JOB, 0),
         }
     }
 
     #[inline(always)]
     fn is_active(&self) -> bool {
-        self.generation != NO_GRADIENT
-    }
-
-    /// A new ID in the running job, with `node` (if any) stored in its arena; the operands'
-    /// generations `a` and `b` must be the running gradient's.
-    #[inline(always)]
-    fn allocate(value: f64, a: Generation, b: Generation, node: Option<Contrib>) -> ParDual {
-        let job = RUNNING_JOB.with(Cell::get);
-        if job.is_null() {
-            foreign_value(a, None);
-        }
-        // SAFETY: a non-null running job is the live state its task installed on this thread,
-        // and nothing else refers to it while the task runs an operation.
-        let job = unsafe { &mut *job };
-        if (a != NO_GRADIENT && a != job.generation) || (b != NO_GRADIENT && b != job.generation) {
-            foreign_value(if a != job.generation { a } else { b }, Some(job));
-        }
-        let index = job.next_index;
-        job.next_index = match index.checked_add(1) {
-            Some(next) => next,
-            None => too_many("IDs in one job"),
-        };
-        let contrib = match node {
-            Some(node) => job.arena.push(node),
-            None => ptr::null(),
-        };
-        ParDual {
-            value,
-            contrib,
-            id: Id {
-                job: job.job,
-                index,
-            },
-            generation: job.generation,
-        }
+        self.generation != NO_GENERATION
     }
 
     #[inline(always)]
-    fn edge(&self, partial: f64) -> Edge {
-        Edge {
+    fn operand(&self) -> Operand {
+        Operand {
+            generation: self.generation,
             id: self.id,
-            operand: self.contrib,
-            partial,
         }
     }
 
+    /// A one-operand operation with partial `d`; a partial of ±1 is not stored.
     #[inline(always)]
     fn unary(&self, value: f64, d: f64) -> ParDual {
         if !self.is_active() {
             return ParDual::inactive(value);
         }
-        let none = Edge {
-            id: Id {
-                job: NO_JOB,
-                index: 0,
-            },
-            operand: ptr::null(),
-            partial: 0.0,
-        };
-        let node = Contrib {
-            edges: [self.edge(d), none],
-        };
-        ParDual::allocate(value, self.generation, NO_GRADIENT, Some(node))
+        if d == 1.0 {
+            record(Kind::Shift, self, self, [], value)
+        } else if d == -1.0 {
+            record(Kind::Negate, self, self, [], value)
+        } else {
+            record(Kind::Unary, self, self, [d], value)
+        }
     }
 
-    /// A two-operand operation; an inactive operand gets no edge (as in `dualrev`).
+    /// A two-operand operation; with one constant operand its Contrib has one edge.
     #[inline(always)]
     fn binary(&self, other: &ParDual, value: f64, dx: f64, dy: f64) -> ParDual {
         match (self.is_active(), other.is_active()) {
             (true, true) => {
-                let node = Contrib {
-                    edges: [self.edge(dx), other.edge(dy)],
-                };
-                ParDual::allocate(value, self.generation, other.generation, Some(node))
+                if dx == 1.0 && dy == 1.0 {
+                    record(Kind::Add, self, other, [], value)
+                } else if dx == 1.0 && dy == -1.0 {
+                    record(Kind::Sub, self, other, [], value)
+                } else {
+                    record(Kind::Binary, self, other, [dx, dy], value)
+                }
             }
             (true, false) => self.unary(value, dx),
             (false, true) => other.unary(value, dy),
@@ -646,13 +940,107 @@ impl ParDual {
     }
 }
 
+/// A value's generation and ID, as [`record_across_jobs`] takes them (16 bytes: passed in
+/// registers, where a whole [`ParDual`] would be passed through memory).
+#[derive(Clone, Copy)]
+struct Operand {
+    generation: Generation,
+    id: Id,
+}
+
+/// Records an operation of `kind` on `a` (and `b`, for a two-operand kind; `a` again
+/// otherwise) with its stored partials in the installed job, and returns its value. The hot
+/// path of every operation, `dualrev`'s: both operands carry the installed job's generation,
+/// which no other job of the process has, so they were allocated earlier in this job and
+/// their indices are its own; any other case goes to [`record_across_jobs`].
+#[inline(always)]
+fn record<const P: usize>(
+    kind: Kind,
+    a: &ParDual,
+    b: &ParDual,
+    partials: [f64; P],
+    value: f64,
+) -> ParDual {
+    let cursor = cursor();
+    let generation = cursor.generation.get();
+    let id = if a.generation != generation || b.generation != generation {
+        let mut stored = [0.0; 2];
+        stored[..P].copy_from_slice(&partials);
+        record_across_jobs(kind, a.operand(), b.operand(), stored)
+    } else {
+        let second = if kind.edges() == 2 { index_of(b.id) } else { 0 };
+        write_record(
+            cursor,
+            partials.map(f64::to_bits),
+            header(kind, index_of(a.id), second),
+        )
+    };
+    ParDual {
+        value,
+        generation,
+        id,
+    }
+}
+
+/// [`record`] when an operand is not of the installed job: imports the operands of other jobs
+/// of the gradient and records the operation (returning its ID), or panics naming the misuse
+/// (no job here, a value of another gradient, a poisoned gradient). When it returns, the
+/// cursor's generation is that of the operation's value.
+#[cold]
+#[inline(never)]
+fn record_across_jobs(kind: Kind, a: Operand, b: Operand, partials: [f64; 2]) -> Id {
+    let cursor = cursor();
+    let operands: &[Operand] = if kind.edges() == 2 { &[a, b] } else { &[a] };
+    let state = cursor.running.get();
+    if state.is_null() {
+        foreign_value(a.generation, None);
+    }
+    // SAFETY: the installed job's live state (see `Installed`); the reference ends before the
+    // records below are written.
+    let gradient = unsafe { (*state).gradient };
+    let gradient = gradient.get();
+    if gradient.is_poisoned() {
+        branch_panicked();
+    }
+    let running = cursor.generation.get();
+    if let Some(o) = operands
+        .iter()
+        .find(|o| o.generation != running && gradient.generation_of(job_of(o.id)) != o.generation)
+    {
+        foreign_value(o.generation, Some(gradient.root));
+    }
+    // Every operand is a value of this job or of another job of this gradient (its
+    // generation is that job's); those of other jobs are imported, one import per use.
+    let mut local = [0u32; 2];
+    for (slot, o) in local.iter_mut().zip(operands) {
+        *slot = if o.generation == running {
+            index_of(o.id)
+        } else {
+            // SAFETY: as above; the reference is a statement long.
+            unsafe { (*state).imports += 1 };
+            let import = header(Kind::Unary, FOREIGN as u32, 0);
+            index_of(write_record(cursor, [o.id], import))
+        };
+    }
+    let h = header(
+        kind,
+        local[0],
+        if operands.len() == 2 { local[1] } else { 0 },
+    );
+    match kind.stored_partials() {
+        0 => write_record(cursor, [], h),
+        1 => write_record(cursor, [partials[0].to_bits()], h),
+        _ => write_record(cursor, partials.map(f64::to_bits), h),
+    }
+}
+
 impl fmt::Debug for ParDual {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut s = f.debug_struct("ParDual");
         s.field("value", &self.value);
         if self.is_active() {
-            s.field("job", &self.id.job)
-                .field("index", &self.id.index)
+            s.field("job", &job_of(self.id))
+                .field("index", &index_of(self.id))
                 .field("generation", &self.generation);
         }
         s.finish()
@@ -663,11 +1051,15 @@ impl_real_from_partials!(ParDual);
 
 /// Run `branch` as the first job `job` of a fork's branch; returns its result and the
 /// branch's last job (the branch may fork in turn).
-fn run_branch<R>(gradient: GradientRef, job: JobId, branch: impl FnOnce() -> R) -> (R, JobId) {
+fn run_branch<R>(
+    gradient: GradientRef,
+    job: (JobId, Generation),
+    branch: impl FnOnce() -> R,
+) -> (R, JobId) {
     // Declared before `installed`, so dropped after it: a panicking branch uninstalls its
-    // state before the state files its chunks and poisons the gradient.
-    let mut state = JobState::new(gradient, job, JobStart::Branch);
-    let installed = Installed::new(&mut state);
+    // state (saving its positions) before the state files its blocks and poisons the gradient.
+    let mut state = JobState::new(gradient, job, JobStart::Branch, 0);
+    let installed = Installed::job(&mut state);
     let result = branch();
     drop(installed);
     (result, state.finish())
@@ -687,9 +1079,9 @@ impl Drop for PoisonOnUnwind {
 
 impl ParReal for ParDual {
     /// Ends the running job, runs `a` and `b` as new jobs (in parallel when
-    /// [`parallel_here`](crate::real::parallel_here)) and continues in a new job that records the fork. If a branch
-    /// panics, the panic goes on to the caller and the gradient is poisoned: a program that
-    /// catches it can no longer compute with its active values.
+    /// [`parallel_here`](crate::real::parallel_here)) and continues in a new job that records
+    /// the fork. If a branch panics, the panic goes on to the caller and the gradient is
+    /// poisoned: a program that catches it can no longer compute with its active values.
     fn join<A, B, RA, RB>(a: A, b: B) -> (RA, RB)
     where
         A: FnOnce() -> RA + Send,
@@ -697,11 +1089,14 @@ impl ParReal for ParDual {
         RA: Send,
         RB: Send,
     {
-        let running = RUNNING_JOB.with(Cell::get);
+        let cursor = cursor();
+        let running = cursor.running.get();
         if running.is_null() {
             // No gradient here: only constants exist, there are no jobs to record.
             return fork(a, b);
         }
+        // The running job ends: its positions go back into its state, which files them.
+        cursor.close();
         // SAFETY: the running job's state, installed by the task that runs this code and
         // used by nothing else while this task runs.
         let state = unsafe { &mut *running };
@@ -714,24 +1109,26 @@ impl ParReal for ParDual {
         let poison_on_unwind = PoisonOnUnwind(running);
         let ((ra, left_last), (rb, right_last)) = {
             // While this thread waits for the branches, no job runs on it.
-            let _waiting = Installed::new(ptr::null_mut());
+            let _waiting = Installed::none();
             fork(
                 move || run_branch(gradient, left, a),
                 move || run_branch(gradient, right, b),
             )
         };
         mem::forget(poison_on_unwind);
-        // SAFETY: as above; the branches have restored this thread's running job, and the
-        // `&mut` above is no longer used.
+        // SAFETY: as above; the branches have restored this thread's cursor, and the `&mut`
+        // above is no longer used.
         let state = unsafe { &mut *running };
-        state.job = gradient.get().new_job();
+        (state.job, state.generation) = gradient.get().new_job();
         state.next_index = 0;
+        state.imports = 0;
         state.start = JobStart::Join {
             parent,
             left: left_last,
             right: right_last,
         };
         state.finished = false;
+        cursor.load(running);
         (ra, rb)
     }
 }
@@ -740,7 +1137,6 @@ impl ParReal for ParDual {
 struct Seed {
     output: usize,
     id: Id,
-    contrib: *const Contrib,
     cotangent: f64,
 }
 
@@ -754,14 +1150,31 @@ struct Recorded {
 }
 
 impl Drop for Recorded {
-    /// Returns the arenas' chunks to the pool.
+    /// Keeps the root job's streams, with their blocks in order, for the next root job of this
+    /// thread (if none are kept yet), returns the other jobs' blocks to the pool, and keeps the
+    /// job list.
     fn drop(&mut self) {
-        let mut spare = SPARE_CHUNKS
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        for job in &mut self.jobs {
-            spare.append(&mut job.chunks);
+        let mut jobs = mem::take(&mut self.jobs);
+        let kept = SPARE_STREAMS.take();
+        let mut pooled = 0;
+        match jobs.first_mut() {
+            Some(root) if kept.0.blocks.is_empty() && kept.1.blocks.is_empty() => {
+                SPARE_STREAMS.set((mem::take(&mut root.headers), mem::take(&mut root.partials)));
+                pooled = 1;
+            }
+            _ => SPARE_STREAMS.set(kept),
         }
+        if jobs.len() > pooled {
+            let mut spare = SPARE_BLOCKS
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            for job in &mut jobs[pooled..] {
+                spare.extend(job.headers.blocks.drain(..));
+                spare.extend(job.partials.blocks.drain(..));
+            }
+        }
+        jobs.clear();
+        SPARE_JOBS.set(jobs);
     }
 }
 
@@ -772,26 +1185,40 @@ where
     F: FnOnce(&[ParDual]) -> Outputs<ParDual>,
 {
     let m = cotangent.len();
+    let n = u32::try_from(x.len())
+        .ok()
+        .filter(|&n| n < MAX_SLOTS)
+        .unwrap_or_else(|| panic!("dualrev-par: more than {MAX_SLOTS} inputs"));
     let gradient = Gradient::new();
     let handle = GradientRef(&gradient);
-    let root = gradient.new_job();
-    let mut state = JobState::new(handle, root, JobStart::Root);
+    let root = (0, gradient.root);
+    let mut state = JobState::new(handle, root, JobStart::Root, n);
+    // A warm root job writes into its first kept blocks at once, instead of taking them on the
+    // cold path (which checks the index limit, so a header block that could take the indices
+    // past it is left to that path).
+    let (headers, partials) = SPARE_STREAMS.take();
+    state.headers = headers.reuse(|b| u64::from(n) + b.capacity as u64 <= u64::from(MAX_SLOTS));
+    state.partials = partials.reuse(|_| true);
+    let mut inputs = SPARE_INPUTS.take();
+    inputs.clear();
+    inputs.extend(x.iter().zip(0..).map(|(&value, index)| ParDual {
+        value,
+        generation: gradient.root,
+        id: pack(0, index),
+    }));
     let outputs = {
-        let _installed = Installed::new(&mut state);
-        let inputs: Vec<ParDual> = x
-            .iter()
-            .map(|&v| ParDual::allocate(v, NO_GRADIENT, NO_GRADIENT, None))
-            .collect();
+        let _installed = Installed::job(&mut state);
         eval(&inputs)
     };
+    SPARE_INPUTS.set(inputs);
     if gradient.is_poisoned() {
         branch_panicked();
     }
     if let Some(o) = outputs
         .iter()
-        .find(|o| o.is_active() && o.generation != gradient.generation)
+        .find(|o| o.is_active() && gradient.generation_of(job_of(o.id)) != o.generation)
     {
-        foreign_value(o.generation, Some(&state));
+        foreign_value(o.generation, Some(gradient.root));
     }
     if outputs.len() != m {
         panic!(
@@ -799,12 +1226,14 @@ where
             outputs.len()
         );
     }
-    let last = state.finish();
+    let root_chain_end = state.record();
+    let last = root_chain_end.job;
     drop(state);
     let mut jobs = gradient
         .finished
         .into_inner()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
+    jobs.push(root_chain_end);
     jobs.sort_unstable_by_key(|record| record.job);
     assert!(
         jobs.iter().enumerate().all(|(i, r)| r.job as usize == i),
@@ -818,14 +1247,12 @@ where
             seeds.push(Seed {
                 output,
                 id: o.id,
-                contrib: o.contrib,
                 cotangent: w,
             });
         }
     }
     Recorded { jobs, seeds, last }
 }
-
 /// A job's places in two topological orders of the job graph: `english` visits the left
 /// branch of every fork before the right one, `hebrew` the right before the left. In a
 /// series-parallel graph such as a fork-join program's, job `a` runs before job `b` (every
@@ -930,15 +1357,18 @@ fn visit_in_order(
     );
 }
 
-/// One slot of the reverse pass: the Contrib of its ID once reached, and its cotangent (the
-/// bits of an `f64`, added to atomically from other jobs).
+/// The paper's one mutable array indexed by ID, here by (job, index) with the jobs' slot
+/// ranges end to end, split into the accumulated cotangents (the bits of an `f64`, added to
+/// atomically by imports from other jobs) and the reached flags. Between resolves every
+/// adjoint is zero and no slot is reached.
 #[derive(Default)]
-struct Slot {
-    contrib: AtomicPtr<Contrib>,
-    adjoint: AtomicU64,
+struct Collector {
+    adjoints: Vec<AtomicU64>,
+    reached: Vec<AtomicBool>,
 }
 
-/// What a reverse pass did, summed over the jobs it resolved.
+/// What a reverse pass did, summed over the jobs it resolved (counted only when the probe
+/// counts).
 #[derive(Clone, Copy, Default)]
 struct Work {
     contribs_applied: u64,
@@ -956,60 +1386,89 @@ impl std::ops::AddAssign for Work {
     }
 }
 
+/// The words of the partial block before the current one, read backwards by the reverse
+/// loop, and their number; the cold path of the loop, once per block.
+#[cold]
+#[inline(never)]
+fn previous_partials<'b>(
+    blocks: &mut impl Iterator<Item = &'b Block>,
+    count: usize,
+) -> (&'b [u64], usize) {
+    let words = blocks
+        .next()
+        .expect("a record's partials were stored")
+        .words();
+    // A record's words never straddle two blocks.
+    assert!(
+        count <= words.len(),
+        "dualrev-par: a record's partials in one block"
+    );
+    (words, words.len())
+}
+
+/// `*cell += x` for a slot of the resolving job (no other thread uses it: see the module
+/// documentation), as a plain load and store.
+#[inline(always)]
+fn add_own(cell: &AtomicU64, x: f64) {
+    cell.store((f64::from_bits(cell.load(Relaxed)) + x).to_bits(), Relaxed);
+}
+
 /// The reverse pass's view of one gradient: the job graph and its orders, where each job's
-/// slots begin in the slot array, and the slots.
+/// slots begin in the collector, and the collector.
 struct Sweep<'a> {
     jobs: &'a [JobRecord],
     /// The jobs' places in the job graph's two orders (empty for one job).
     order: Vec<JobOrder>,
-    offsets: Vec<usize>,
-    slots: Vec<Slot>,
+    offsets: SmallVec<[usize; 4]>,
+    collector: Collector,
 }
 
-impl Sweep<'_> {
-    fn new(recorded: &Recorded) -> Sweep<'_> {
+impl<'a> Sweep<'a> {
+    /// Lays the jobs' slots end to end in this thread's spare collector, grown if needed.
+    fn new(recorded: &'a Recorded) -> Sweep<'a> {
         let jobs = &recorded.jobs;
-        let mut offsets = Vec::with_capacity(jobs.len());
+        let mut offsets = SmallVec::with_capacity(jobs.len());
         let mut total = 0usize;
         for job in jobs {
             offsets.push(total);
             total += job.ids as usize;
         }
-        let mut slots = SPARE_SLOTS.take();
-        if slots.len() < total {
-            slots.resize_with(total, Slot::default);
+        let mut collector = SPARE_COLLECTOR.take();
+        if collector.adjoints.len() < total {
+            collector.adjoints.resize_with(total, AtomicU64::default);
+            collector.reached.resize_with(total, AtomicBool::default);
         }
-        slots.truncate(total);
-        clear_slots(&mut slots);
         Sweep {
             jobs,
             order: JobOrder::of(jobs, recorded.last),
             offsets,
-            slots,
+            collector,
         }
     }
 
-    #[inline(always)]
-    fn slot(&self, id: Id) -> &Slot {
-        debug_assert!(id.index < self.jobs[id.job as usize].ids);
-        &self.slots[self.offsets[id.job as usize] + id.index as usize]
+    /// The IDs of the gradient: every job's indices but its imports.
+    fn ids(&self) -> u64 {
+        self.jobs
+            .iter()
+            .map(|job| u64::from(job.ids - job.imports))
+            .sum()
     }
 
-    /// Empty every slot (between the rows of a Jacobian).
-    fn clear(&mut self) {
-        clear_slots(&mut self.slots);
+    /// The collector slot of an ID of this gradient.
+    fn slot(&self, id: Id) -> usize {
+        let (job, index) = (job_of(id), index_of(id));
+        let record = &self.jobs[job as usize];
+        assert!(index < record.ids, "dualrev-par: an ID of this gradient");
+        self.offsets[job as usize] + index as usize
     }
 
     /// Add the seeds' cotangents to their slots (before any job is resolved).
     fn seed<'s>(&self, seeds: impl Iterator<Item = &'s Seed>) -> u64 {
         let mut seeded = 0;
         for seed in seeds {
-            let slot = self.slot(seed.id);
-            let sum = f64::from_bits(slot.adjoint.load(Relaxed)) + seed.cotangent;
-            slot.adjoint.store(sum.to_bits(), Relaxed);
-            if slot.contrib.load(Relaxed).is_null() {
-                slot.contrib.store(seed.contrib.cast_mut(), Relaxed);
-            }
+            let i = self.slot(seed.id);
+            add_own(&self.collector.adjoints[i], seed.cotangent);
+            self.collector.reached[i].store(true, Relaxed);
             seeded += 1;
         }
         seeded
@@ -1017,10 +1476,10 @@ impl Sweep<'_> {
 
     /// Resolve the chain of jobs that ends in `job`, back to its first job (a branch's first
     /// job or the root), resolving the branches of every join on the way in parallel.
-    fn resolve_chain(&self, mut job: JobId) -> Work {
+    fn resolve_chain<Q: Probe>(&self, mut job: JobId) -> Work {
         let mut work = Work::default();
         loop {
-            work += self.resolve_job(job);
+            work += self.resolve_job::<Q>(job);
             match self.jobs[job as usize].start {
                 JobStart::Root | JobStart::Branch => return work,
                 JobStart::Join {
@@ -1028,7 +1487,10 @@ impl Sweep<'_> {
                     left,
                     right,
                 } => {
-                    let (l, r) = fork(|| self.resolve_chain(left), || self.resolve_chain(right));
+                    let (l, r) = fork(
+                        || self.resolve_chain::<Q>(left),
+                        || self.resolve_chain::<Q>(right),
+                    );
                     work += l;
                     work += r;
                     job = parent;
@@ -1037,60 +1499,149 @@ impl Sweep<'_> {
         }
     }
 
-    /// Resolve one job's IDs from high to low.
-    fn resolve_job(&self, job: JobId) -> Work {
+    /// Resolve one job's IDs from high to low, applying each reached record once, as
+    /// `dualrev`'s resolve; every slot is reset as it is read.
+    fn resolve_job<Q: Probe>(&self, job: JobId) -> Work {
+        let record = &self.jobs[job as usize];
         let base = self.offsets[job as usize];
-        let own = &self.slots[base..base + self.jobs[job as usize].ids as usize];
+        let len = record.ids as usize;
+        let adjoints = &self.collector.adjoints[base..base + len];
+        let reached = &self.collector.reached[base..base + len];
+        let records: usize = record.headers.written().iter().map(|b| b.used).sum();
+        // One header per index above the inputs, so the indices counted down stay in bounds.
+        assert!(
+            records <= len,
+            "dualrev-par: a job's records fit its indices"
+        );
         let mut work = Work::default();
-        for slot in own.iter().rev() {
-            let node = slot.contrib.load(Relaxed);
-            if node.is_null() {
-                continue;
-            }
-            let dz = f64::from_bits(slot.adjoint.load(Relaxed));
-            work.contribs_applied += 1;
-            // A slot's Contrib comes from a seed (an output checked to be of this gradient) or
-            // from an edge of this gradient's nodes (operands checked when it was allocated).
-            // SAFETY: so it is a node in the chunks of `Recorded`, which outlive the sweep,
-            // written by its job before the forward pass ended.
-            let node = unsafe { &*node };
-            for edge in node.edges() {
-                work.edges_applied += 1;
-                let contribution = partials::times(edge.partial, dz);
-                let target = if edge.id.job == job {
-                    let target = &own[edge.id.index as usize];
-                    let sum = f64::from_bits(target.adjoint.load(Relaxed)) + contribution;
-                    target.adjoint.store(sum.to_bits(), Relaxed);
-                    target
-                } else {
-                    // Contributions into another job's slots must arrive before that job is
-                    // resolved: only from jobs that run after it in every schedule.
-                    let from = edge.id.job;
-                    if !self.order[from as usize].runs_before(self.order[job as usize]) {
-                        unordered_flow(from, job);
+        let mut position = len;
+        let mut partial_blocks = record.partials.written().iter().rev();
+        let mut partial_words: &[u64] = &[];
+        let mut stored = 0;
+        for block in record.headers.written().iter().rev() {
+            for &h in block.words().iter().rev() {
+                let count = Kind::of(h).stored_partials();
+                if count > stored {
+                    (partial_words, stored) = previous_partials(&mut partial_blocks, count);
+                }
+                stored -= count;
+                position -= 1;
+                // The record's operands are indices of this job below `position`: `record`
+                // names an operand by index only if it carries this job's generation, so it was
+                // allocated earlier in this job (another job's operand is imported, and an
+                // import's operand field, `FOREIGN`, is read only as a marker).
+                // SAFETY: `position < len` (at most `len` headers, asserted above), so are the
+                // operands (above), and the words at `stored` are the record's `count` partials.
+                unsafe {
+                    let r = reached.get_unchecked(position);
+                    if !r.load(Relaxed) {
+                        continue;
                     }
-                    let target = self.slot(edge.id);
-                    work.atomic_adds += 1;
-                    work.atomic_retries += atomic_add(&target.adjoint, contribution);
-                    target
-                };
-                if !edge.operand.is_null() && target.contrib.load(Relaxed).is_null() {
-                    target.contrib.store(edge.operand.cast_mut(), Relaxed);
+                    r.store(false, Relaxed);
+                    let slot = adjoints.get_unchecked(position);
+                    let dz = f64::from_bits(slot.load(Relaxed));
+                    slot.store(0, Relaxed);
+                    let (j, k) = (first_operand(h), second_operand(h));
+                    let kind = Kind::of(h);
+                    let adj = |i: usize| adjoints.get_unchecked(i);
+                    let reach = |i: usize| reached.get_unchecked(i).store(true, Relaxed);
+                    match kind {
+                        Kind::Add => {
+                            add_own(adj(j), dz);
+                            add_own(adj(k), dz);
+                            reach(j);
+                            reach(k);
+                        }
+                        Kind::Sub => {
+                            add_own(adj(j), dz);
+                            add_own(adj(k), -dz);
+                            reach(j);
+                            reach(k);
+                        }
+                        Kind::Shift => {
+                            add_own(adj(j), dz);
+                            reach(j);
+                        }
+                        Kind::Negate => {
+                            add_own(adj(j), -dz);
+                            reach(j);
+                        }
+                        Kind::Unary => {
+                            let word = *partial_words.get_unchecked(stored);
+                            if j == FOREIGN {
+                                work += self.import::<Q>(job, word, dz);
+                                continue;
+                            }
+                            add_own(adj(j), partials::times(f64::from_bits(word), dz));
+                            reach(j);
+                        }
+                        Kind::Binary => {
+                            let dx = f64::from_bits(*partial_words.get_unchecked(stored));
+                            let dy = f64::from_bits(*partial_words.get_unchecked(stored + 1));
+                            add_own(adj(j), partials::times(dx, dz));
+                            add_own(adj(k), partials::times(dy, dz));
+                            reach(j);
+                            reach(k);
+                        }
+                    }
+                    if Q::COUNTS {
+                        work.contribs_applied += 1;
+                        work.edges_applied += kind.edges();
+                    }
                 }
             }
         }
         work
     }
-}
 
-impl Drop for Sweep<'_> {
-    /// Keeps the slot array and the job orders for the next reverse pass on this thread.
-    fn drop(&mut self) {
-        let mut slots = mem::take(&mut self.slots);
-        slots.clear();
-        SPARE_SLOTS.set(slots);
+    /// Applies a reached import of job `to`: adds its cotangent `dz` into the slot of its
+    /// foreign operand `id` (job in the high 32 bits, index in the low), atomically, after
+    /// checking that the operand's job runs before `to` in every schedule.
+    #[inline(never)]
+    fn import<Q: Probe>(&self, to: JobId, id: Id, dz: f64) -> Work {
+        let from = job_of(id);
+        // Contributions into another job's slots must arrive before that job is resolved:
+        // only from jobs that run after it in every schedule.
+        if !self.order[from as usize].runs_before(self.order[to as usize]) {
+            unordered_flow(from, to);
+        }
+        let i = self.slot(id);
+        let retries = atomic_add(&self.collector.adjoints[i], dz);
+        self.collector.reached[i].store(true, Relaxed);
+        let mut work = Work::default();
+        if Q::COUNTS {
+            work.atomic_adds = 1;
+            work.atomic_retries = retries;
+        }
+        work
+    }
+
+    /// Appends the input slots `0..n` (the root job's first indices) to `gradient` and resets
+    /// them: the end of a resolve.
+    fn read_gradient(&mut self, n: usize, gradient: &mut Vec<f64>) {
+        // Read and cleared as whole plain slices, the slots are a copy and a fill, as under
+        // `dualrev` (a loop of per-slot atomic accesses was a slower store loop).
+        let adjoints: *mut [AtomicU64] = &mut self.collector.adjoints[..n];
+        let reached: *mut [AtomicBool] = &mut self.collector.reached[..n];
+        // SAFETY: `AtomicU64` has the size and bit validity of `f64` and at least its alignment,
+        // `AtomicBool` those of `bool`, and the views come from unique borrows (no resolve runs).
+        let (adjoints, reached) = unsafe {
+            (
+                &mut *(adjoints as *mut [f64]),
+                &mut *(reached as *mut [bool]),
+            )
+        };
+        gradient.extend_from_slice(adjoints);
+        adjoints.fill(0.0);
+        reached.fill(false);
+    }
+
+    /// Keeps the collector (all zero and unreached again) and the job orders for the next
+    /// reverse pass on this thread. Not called when a resolve panics: its collector is dropped.
+    fn finish(self) {
+        SPARE_COLLECTOR.set(self.collector);
         if self.order.capacity() > 0 {
-            let mut order = mem::take(&mut self.order);
+            let mut order = self.order;
             order.clear();
             SPARE_ORDER.set(order);
         }
@@ -1109,14 +1660,6 @@ fn unordered_flow(from: JobId, to: JobId) -> ! {
          channel); return values from their branch and use them after the join, or pass plain \
          numbers (`value()`) between branches"
     )
-}
-
-/// Empty every slot.
-fn clear_slots(slots: &mut [Slot]) {
-    for slot in slots {
-        *slot.contrib.get_mut() = ptr::null_mut();
-        *slot.adjoint.get_mut() = 0;
-    }
 }
 
 /// `*cell += x` on the bits of an `f64`, by compare-and-swap; returns the retries.
@@ -1168,43 +1711,32 @@ where
     let resolves = match rows {
         Rows::Cotangent(_) => {
             seeded += sweep.seed(recorded.seeds.iter());
-            work += sweep.resolve_chain(recorded.last);
-            out.derivative.extend(
-                sweep.slots[..n]
-                    .iter()
-                    .map(|s| f64::from_bits(s.adjoint.load(Relaxed))),
-            );
+            work += sweep.resolve_chain::<Q>(recorded.last);
+            sweep.read_gradient(n, &mut out.derivative);
             1
         }
         Rows::Unit(m) => {
             for row in 0..m {
-                if row > 0 {
-                    sweep.clear();
-                }
                 seeded += sweep.seed(recorded.seeds.iter().filter(|s| s.output == row));
-                work += sweep.resolve_chain(recorded.last);
-                out.derivative.extend(
-                    sweep.slots[..n]
-                        .iter()
-                        .map(|s| f64::from_bits(s.adjoint.load(Relaxed))),
-                );
+                work += sweep.resolve_chain::<Q>(recorded.last);
+                sweep.read_gradient(n, &mut out.derivative);
             }
             m as u64
         }
     };
-    let slots = sweep.slots.len() as u64;
+    let ids = sweep.ids();
     let jobs = recorded.jobs.len() as u64;
-    drop(sweep);
+    sweep.finish();
     drop(recorded);
     probe.finished();
     if Q::COUNTS {
         probe.counters(&[
-            ("ids_allocated", slots),
+            ("ids_allocated", ids),
             ("resolves", resolves),
             ("contribs_applied", work.contribs_applied),
             ("edges_applied", work.edges_applied),
             ("collector_updates", seeded + work.edges_applied),
-            ("slots_swept", slots * resolves),
+            ("slots_swept", ids * resolves),
             ("jobs", jobs),
             ("atomic_adds", work.atomic_adds),
             ("atomic_retries", work.atomic_retries),
@@ -1215,7 +1747,7 @@ where
 impl Strategy for DualrevPar {
     const NAME: &'static str = "dualrev-par";
     const DESCRIPTION: &'static str =
-        "task-parallel rung 4: (job, index) IDs, per-job arenas, parallel reverse pass with atomic adds: O(T + jobs)";
+        "task-parallel rung 4: (job, index) IDs, dualrev's records per job, parallel reverse pass with atomic adds: O(T + jobs)";
     const COUNTERS: &'static [&'static str] = &[
         "ids_allocated",
         "resolves",
@@ -1491,7 +2023,7 @@ mod tests {
         loop {
             alias += 1 << 32;
             LAST_GENERATION.fetch_max(alias - 1, Relaxed);
-            let running = Cell::new(NO_GRADIENT);
+            let running = Cell::new(NO_GENERATION);
             let used = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 let use_stale = |x: &[ParDual]| {
                     running.set(x[0].generation);
@@ -1556,5 +2088,129 @@ mod tests {
             .unwrap()[0];
         assert_eq!(r.gradient, Some(vec![4.0 * c]));
         assert_eq!(r.counters.get("ids_allocated"), Some(3));
+    }
+
+    /// Whether this thread's kept collector is all zero and unreached (as every resolve must
+    /// leave it, without clearing it).
+    fn spare_collector_is_clean() -> bool {
+        let collector = SPARE_COLLECTOR.take();
+        let clean = collector.adjoints.iter().all(|a| a.load(Relaxed) == 0)
+            && collector.reached.iter().all(|r| !r.load(Relaxed));
+        SPARE_COLLECTOR.set(collector);
+        clean
+    }
+
+    /// Branches that use the inputs (their parent's values): f(x0, x1) = x0^2 * sin(x1) + x1.
+    struct BranchesUseTheInputs;
+    impl ParProgram for BranchesUseTheInputs {
+        fn input_len(&self) -> usize {
+            2
+        }
+        fn output_len(&self) -> usize {
+            1
+        }
+        fn eval<R: ParReal>(&self, x: &[R]) -> Outputs<R> {
+            let (a, b) = R::join(|| x[0].clone() * x[0].clone(), || x[1].sin());
+            outputs![a * b + x[1].clone()]
+        }
+    }
+
+    #[test]
+    fn every_use_of_another_jobs_value_is_one_import_and_no_id() {
+        let x = [0.7, -0.4];
+        let r = DualrevPar::par_vjp(&BranchesUseTheInputs, &x, &[1.0]);
+        let g = r.gradient.unwrap();
+        assert_eq!(
+            g,
+            vec![2.0 * x[0] * x[1].sin(), x[0] * x[0] * x[1].cos() + 1.0]
+        );
+        // IDs: x0, x1, x0 * x0, sin x1, a * b, + x1 — as `dualrev` counts them.
+        assert_eq!(r.counters.get("ids_allocated"), Some(6));
+        assert_eq!(r.counters.get("contribs_applied"), Some(4));
+        assert_eq!(r.counters.get("edges_applied"), Some(7));
+        // Imported: x0 twice (one import per use), x1, then a, b and x1 after the join.
+        assert_eq!(r.counters.get("atomic_adds"), Some(6));
+        assert_eq!(r.counters.get("jobs"), Some(4));
+        assert!(spare_collector_is_clean());
+    }
+
+    #[test]
+    fn every_resolve_leaves_the_collector_all_zero_and_unreached() {
+        DualrevPar::vjp(&Shared, &[1.0, 2.0, 3.0, 4.0], &[1.0]);
+        assert!(spare_collector_is_clean());
+        DualrevPar::jacobian(&ThreeOutputs, &[0.5, 2.0]);
+        assert!(spare_collector_is_clean());
+        for threads in [1, 2] {
+            pool(threads).install(|| DualrevPar::par_vjp(&NestedForks, &[0.3, -0.7, 1.1], &[1.0]));
+            pool(threads).install(|| assert!(spare_collector_is_clean()));
+        }
+    }
+
+    /// Hands `sin x` from one branch to the other (which the rule of `join` forbids), and
+    /// returns `3 v` from the second branch.
+    struct SiblingHandOff;
+    impl ParProgram for SiblingHandOff {
+        fn input_len(&self) -> usize {
+            1
+        }
+        fn output_len(&self) -> usize {
+            1
+        }
+        fn eval<R: ParReal>(&self, x: &[R]) -> Outputs<R> {
+            let cell = Mutex::new(None);
+            let ((), b) = R::join(
+                || *cell.lock().unwrap() = Some(x[0].sin()),
+                || {
+                    cell.lock()
+                        .unwrap()
+                        .take()
+                        .expect("the first branch ran first")
+                        * 3.0
+                },
+            );
+            outputs![b]
+        }
+    }
+
+    #[test]
+    fn a_reverse_pass_that_panics_leaves_no_dirty_collector_behind() {
+        // Outside a pool the branches run in order, so the hand-off happens, and the reverse
+        // pass panics on the import, with adjoints already added: its collector is dropped.
+        let refused = std::panic::catch_unwind(|| {
+            DualrevPar::par_vjp(&SiblingHandOff, &[0.4], &[1.0]);
+        });
+        assert!(refused.is_err());
+        assert!(spare_collector_is_clean());
+        let r = DualrevPar::vjp(&SinChain(3), &[0.4], &[1.0]);
+        assert_eq!(
+            r.gradient,
+            Dualrev::vjp(&SinChain(3), &[0.4], &[1.0]).gradient
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "used outside the gradient call that created it")]
+    fn a_value_of_the_enclosing_gradient_panics_in_a_nested_one() {
+        let outer = |x: &[ParDual]| {
+            let carried = x[0];
+            let inner = |y: &[ParDual]| outputs![y[0] * carried];
+            let mut out = Derivatives::default();
+            differentiate(
+                &[1.0],
+                Rows::Cotangent(&[1.0]),
+                inner,
+                &mut out,
+                &mut crate::Silent,
+            );
+            outputs![x[0]]
+        };
+        let mut out = Derivatives::default();
+        differentiate(
+            &[0.5],
+            Rows::Cotangent(&[1.0]),
+            outer,
+            &mut out,
+            &mut crate::Silent,
+        );
     }
 }
