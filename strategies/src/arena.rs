@@ -564,51 +564,6 @@ pub(crate) fn record<const P: usize>(
     }
 }
 
-/// Records a one-operand operation on the operand at `position` of `generation`, with partial
-/// `d`: a [`Kind::Shift`] or [`Kind::Negate`] record when `d` is ±1 (no partial stored), else a
-/// [`Kind::Unary`] record with `d`. Returns the new record's position and generation.
-#[inline(always)]
-pub(crate) fn record_unary(
-    strategy: &'static str,
-    (position, generation): (u32, Generation),
-    d: f64,
-) -> (u32, Generation) {
-    let generations = [generation; 2];
-    if d == 1.0 {
-        record(strategy, generations, [], header(Kind::Shift, position, 0))
-    } else if d == -1.0 {
-        record(strategy, generations, [], header(Kind::Negate, position, 0))
-    } else {
-        record(strategy, generations, [d], header(Kind::Unary, position, 0))
-    }
-}
-
-/// Records a two-operand operation on two active operands (position, generation) with partials
-/// `dx` and `dy`: an [`Kind::Add`] or [`Kind::Sub`] record when they are (1, ±1), else a
-/// [`Kind::Binary`] record with both. Returns the new record's position and generation.
-#[inline(always)]
-pub(crate) fn record_binary(
-    strategy: &'static str,
-    x: (u32, Generation),
-    y: (u32, Generation),
-    dx: f64,
-    dy: f64,
-) -> (u32, Generation) {
-    let generations = [x.1, y.1];
-    if dx == 1.0 && dy == 1.0 {
-        record(strategy, generations, [], header(Kind::Add, x.0, y.0))
-    } else if dx == 1.0 && dy == -1.0 {
-        record(strategy, generations, [], header(Kind::Sub, x.0, y.0))
-    } else {
-        record(
-            strategy,
-            generations,
-            [dx, dy],
-            header(Kind::Binary, x.0, y.0),
-        )
-    }
-}
-
 /// This thread's cursor, as a pointer: taking it is a `LocalKey::with` small enough to be
 /// inlined everywhere, where a `with` around the whole recording may be left out of line
 /// (measured: 23% more instructions per gradient on `fneural` once both `tape` and `dualrev`

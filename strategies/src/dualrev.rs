@@ -67,7 +67,7 @@
 
 use std::cell::Cell;
 
-use crate::arena::{self, ActiveRecording, Generation, Kind, Recording, NO_GENERATION};
+use crate::arena::{self, header, ActiveRecording, Generation, Kind, Recording, NO_GENERATION};
 use crate::forward::impl_real_from_partials;
 use crate::program::{check_inputs, check_lengths, Derivatives, Outputs, Probe, Program, Strategy};
 use crate::real::{partials, Real};
@@ -85,6 +85,22 @@ pub struct Dual {
     value: f64,
     id: u32,
     generation: Generation,
+}
+
+/// Writes a Contrib record ([`arena::record`]) and returns the value that refers to it.
+#[inline(always)]
+fn contrib<const P: usize>(
+    generations: [Generation; 2],
+    partials: [f64; P],
+    header: u64,
+    value: f64,
+) -> Dual {
+    let (id, generation) = arena::record(STRATEGY, generations, partials, header);
+    Dual {
+        value,
+        id,
+        generation,
+    }
 }
 
 impl Dual {
@@ -107,11 +123,13 @@ impl Dual {
         if !self.is_active() {
             return Self::inactive(value);
         }
-        let (id, generation) = arena::record_unary(STRATEGY, (self.id, self.generation), d);
-        Self {
-            value,
-            id,
-            generation,
+        let generations = [self.generation; 2];
+        if d == 1.0 {
+            contrib(generations, [], header(Kind::Shift, self.id, 0), value)
+        } else if d == -1.0 {
+            contrib(generations, [], header(Kind::Negate, self.id, 0), value)
+        } else {
+            contrib(generations, [d], header(Kind::Unary, self.id, 0), value)
         }
     }
 
@@ -120,17 +138,14 @@ impl Dual {
     fn binary(&self, other: &Self, value: f64, dx: f64, dy: f64) -> Self {
         match (self.is_active(), other.is_active()) {
             (true, true) => {
-                let (id, generation) = arena::record_binary(
-                    STRATEGY,
-                    (self.id, self.generation),
-                    (other.id, other.generation),
-                    dx,
-                    dy,
-                );
-                Self {
-                    value,
-                    id,
-                    generation,
+                let generations = [self.generation, other.generation];
+                if dx == 1.0 && dy == 1.0 {
+                    contrib(generations, [], header(Kind::Add, self.id, other.id), value)
+                } else if dx == 1.0 && dy == -1.0 {
+                    contrib(generations, [], header(Kind::Sub, self.id, other.id), value)
+                } else {
+                    let h = header(Kind::Binary, self.id, other.id);
+                    contrib(generations, [dx, dy], h, value)
                 }
             }
             (true, false) => self.unary(value, dx),

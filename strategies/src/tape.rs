@@ -81,7 +81,7 @@
 
 use std::cell::Cell;
 
-use crate::arena::{self, ActiveRecording, Generation, Kind, Recording, NO_GENERATION};
+use crate::arena::{self, header, ActiveRecording, Generation, Kind, Recording, NO_GENERATION};
 
 use crate::forward::impl_real_from_partials;
 use crate::program::{
@@ -104,6 +104,22 @@ pub struct TapeReal {
 /// The strategy's name in the messages of misuse.
 const STRATEGY: &str = "tape";
 
+/// Records an entry on the running tape ([`arena::record`]) and returns the result's scalar.
+#[inline(always)]
+fn record<const P: usize>(
+    generations: [Generation; 2],
+    partials: [f64; P],
+    header: u64,
+    value: f64,
+) -> TapeReal {
+    let (slot, generation) = arena::record(STRATEGY, generations, partials, header);
+    TapeReal {
+        value,
+        slot,
+        generation,
+    }
+}
+
 impl TapeReal {
     fn inactive(value: f64) -> Self {
         Self {
@@ -124,11 +140,13 @@ impl TapeReal {
         if !self.is_active() {
             return Self::inactive(value);
         }
-        let (slot, generation) = arena::record_unary(STRATEGY, (self.slot, self.generation), d);
-        Self {
-            value,
-            slot,
-            generation,
+        let generations = [self.generation; 2];
+        if d == 1.0 {
+            record(generations, [], header(Kind::Shift, self.slot, 0), value)
+        } else if d == -1.0 {
+            record(generations, [], header(Kind::Negate, self.slot, 0), value)
+        } else {
+            record(generations, [d], header(Kind::Unary, self.slot, 0), value)
         }
     }
 
@@ -137,17 +155,24 @@ impl TapeReal {
     fn binary(&self, other: &Self, value: f64, dx: f64, dy: f64) -> Self {
         match (self.is_active(), other.is_active()) {
             (true, true) => {
-                let (slot, generation) = arena::record_binary(
-                    STRATEGY,
-                    (self.slot, self.generation),
-                    (other.slot, other.generation),
-                    dx,
-                    dy,
-                );
-                Self {
-                    value,
-                    slot,
-                    generation,
+                let generations = [self.generation, other.generation];
+                if dx == 1.0 && dy == 1.0 {
+                    record(
+                        generations,
+                        [],
+                        header(Kind::Add, self.slot, other.slot),
+                        value,
+                    )
+                } else if dx == 1.0 && dy == -1.0 {
+                    record(
+                        generations,
+                        [],
+                        header(Kind::Sub, self.slot, other.slot),
+                        value,
+                    )
+                } else {
+                    let h = header(Kind::Binary, self.slot, other.slot);
+                    record(generations, [dx, dy], h, value)
                 }
             }
             (true, false) => self.unary(value, dx),
