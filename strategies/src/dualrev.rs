@@ -67,7 +67,7 @@
 
 use std::cell::Cell;
 
-use crate::arena::{self, header, ActiveRecording, Generation, Kind, Recording, NO_GENERATION};
+use crate::arena::{self, ActiveRecording, Generation, Kind, Recording};
 use crate::forward::impl_real_from_partials;
 use crate::program::{check_inputs, check_lengths, Derivatives, Outputs, Probe, Program, Strategy};
 use crate::real::{partials, Real};
@@ -87,74 +87,7 @@ pub struct Dual {
     generation: Generation,
 }
 
-/// Writes a Contrib record ([`arena::record`]) and returns the value that refers to it.
-#[inline(always)]
-fn contrib<const P: usize>(
-    generations: [Generation; 2],
-    partials: [f64; P],
-    header: u64,
-    value: f64,
-) -> Dual {
-    let (id, generation) = arena::record(STRATEGY, generations, partials, header);
-    Dual {
-        value,
-        id,
-        generation,
-    }
-}
-
-impl Dual {
-    fn inactive(value: f64) -> Self {
-        Self {
-            value,
-            id: NO_ID,
-            generation: NO_GENERATION,
-        }
-    }
-
-    #[inline(always)]
-    fn is_active(&self) -> bool {
-        self.id != NO_ID
-    }
-
-    /// A one-operand operation with partial `d`; a partial of ±1 is not stored.
-    #[inline(always)]
-    fn unary(&self, value: f64, d: f64) -> Self {
-        if !self.is_active() {
-            return Self::inactive(value);
-        }
-        let generations = [self.generation; 2];
-        if d == 1.0 {
-            contrib(generations, [], header(Kind::Shift, self.id, 0), value)
-        } else if d == -1.0 {
-            contrib(generations, [], header(Kind::Negate, self.id, 0), value)
-        } else {
-            contrib(generations, [d], header(Kind::Unary, self.id, 0), value)
-        }
-    }
-
-    /// A two-operand operation; with one constant operand its Contrib has one edge.
-    #[inline(always)]
-    fn binary(&self, other: &Self, value: f64, dx: f64, dy: f64) -> Self {
-        match (self.is_active(), other.is_active()) {
-            (true, true) => {
-                let generations = [self.generation, other.generation];
-                if dx == 1.0 && dy == 1.0 {
-                    contrib(generations, [], header(Kind::Add, self.id, other.id), value)
-                } else if dx == 1.0 && dy == -1.0 {
-                    contrib(generations, [], header(Kind::Sub, self.id, other.id), value)
-                } else {
-                    let h = header(Kind::Binary, self.id, other.id);
-                    contrib(generations, [dx, dy], h, value)
-                }
-            }
-            (true, false) => self.unary(value, dx),
-            (false, true) => other.unary(value, dy),
-            (false, false) => Self::inactive(value),
-        }
-    }
-}
-
+arena::impl_recorded_scalar!(Dual, id, NO_ID);
 impl_real_from_partials!(Dual);
 
 /// The one mutable array indexed by ID, split into the accumulated cotangents and the reached

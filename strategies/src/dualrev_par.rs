@@ -128,8 +128,8 @@
 
 use std::cell::Cell;
 use std::fmt;
-use std::mem::{self, MaybeUninit};
-use std::ptr::{self, NonNull};
+use std::mem;
+use std::ptr;
 use std::sync::atomic::{
     AtomicBool, AtomicPtr, AtomicU32, AtomicU64,
     Ordering::{AcqRel, Acquire, Relaxed, Release},
@@ -139,8 +139,8 @@ use std::sync::Mutex;
 use smallvec::SmallVec;
 
 use crate::arena::{
-    self, first_operand, header, second_operand, Generation, Kind, LAST_GENERATION, MAX_SLOTS,
-    NO_GENERATION,
+    self, first_operand, header, next_generation, second_operand, Block, Generation, Kind, Stream,
+    MAX_SLOTS, NO_GENERATION,
 };
 use crate::forward::impl_real_from_partials;
 use crate::program::{
@@ -188,118 +188,9 @@ fn index_of(id: Id) -> u32 {
 /// below its own index, which is below [`MAX_SLOTS`]), so it marks the operand as foreign.
 const FOREIGN: usize = (MAX_SLOTS - 1) as usize;
 
-/// A generation no other job or gradient of the process has had (from the counter `dualrev`
-/// and the tape draw theirs from).
-fn next_generation() -> Generation {
-    let last = LAST_GENERATION.fetch_add(1, Relaxed);
-    match last.checked_add(1) {
-        Some(generation) => generation,
-        None => panic!("dualrev-par: more than 2^64 - 1 gradients in one process"),
-    }
-}
-
-/// A fixed-capacity block of record words, allocated uninitialised; the first `used` words
-/// have been written. A raw allocation rather than a `Box`, because the recording cursor keeps
-/// a pointer into it while the block itself moves (into its job's record, the pool, another
-/// job's stream).
-struct Block {
-    start: NonNull<u64>,
-    capacity: usize,
-    used: usize,
-}
-
-// SAFETY: a block owns its allocation; the words are written only through the cursor of the
-// one job whose stream holds the block, and read only after that job has ended.
-unsafe impl Send for Block {}
-// SAFETY: a shared `&Block` only reads the words written before the job ended (the reverse
-// pass, after the forward pass has joined every job).
-unsafe impl Sync for Block {}
-
-impl Block {
-    fn new(capacity: usize) -> Block {
-        let words: Box<[MaybeUninit<u64>]> = Box::new_uninit_slice(capacity);
-        let start = NonNull::new(Box::into_raw(words).cast::<u64>()).expect("a boxed slice");
-        Block {
-            start,
-            capacity,
-            used: 0,
-        }
-    }
-
-    /// The written words.
-    #[inline]
-    fn words(&self) -> &[u64] {
-        // SAFETY: the first `used` words lie in the allocation and were written through the
-        // cursor: `used` is reset to 0 when a job takes the block and set only from the
-        // cursor's position in it when the job's positions are saved.
-        unsafe { std::slice::from_raw_parts(self.start.as_ptr(), self.used) }
-    }
-
-    /// One past the last word.
-    fn end(&self) -> *mut u64 {
-        // SAFETY: one past the end of the allocation.
-        unsafe { self.start.as_ptr().add(self.capacity) }
-    }
-}
-
-impl Drop for Block {
-    fn drop(&mut self) {
-        let words = ptr::slice_from_raw_parts_mut(
-            self.start.as_ptr().cast::<MaybeUninit<u64>>(),
-            self.capacity,
-        );
-        // SAFETY: `start` and `capacity` came from `Box::into_raw` in `Block::new`, and the
-        // block is dropped once.
-        drop(unsafe { Box::from_raw(words) });
-    }
-}
-
 /// Blocks of finished gradients, for the jobs of the next ones (any thread's). Its size is the
 /// most blocks the process ever had in use at once.
 static SPARE_BLOCKS: Mutex<Vec<Block>> = Mutex::new(Vec::new());
-
-/// One of a job's two streams of words: its blocks, of which the first `in_use` hold what was
-/// written, the current one last; a root job's others are kept from its thread's last
-/// gradient, to be written next without taking the pool's.
-#[derive(Default)]
-struct Stream {
-    blocks: Vec<Block>,
-    in_use: usize,
-}
-
-impl Stream {
-    /// A stream kept from an earlier job, to be written from its first block: none written,
-    /// the first block current if `fits` it.
-    fn reuse(mut self, fits: impl Fn(&Block) -> bool) -> Stream {
-        self.in_use = 0;
-        if let Some(first) = self.blocks.first_mut().filter(|b| fits(b)) {
-            first.used = 0;
-            self.in_use = 1;
-        }
-        self
-    }
-
-    /// The blocks written, in order.
-    fn written(&self) -> &[Block] {
-        &self.blocks[..self.in_use]
-    }
-
-    /// Saves the write position `next` (in the current block) into the current block.
-    fn close(&mut self, next: *mut u64) {
-        if let Some(last) = self.blocks[..self.in_use].last_mut() {
-            last.used = (next as usize - last.start.as_ptr() as usize) / 8;
-        }
-    }
-
-    /// The write position and end of the current block (null before the first block).
-    fn resume(&self) -> (*mut u64, *mut u64) {
-        match self.written().last() {
-            // SAFETY: `used <= capacity`: within the allocation or one past its end.
-            Some(last) => (unsafe { last.start.as_ptr().add(last.used) }, last.end()),
-            None => (ptr::null_mut(), ptr::null_mut()),
-        }
-    }
-}
 
 /// Which of a job's streams a new block is for.
 #[derive(Clone, Copy)]
@@ -466,34 +357,24 @@ fn next_block(cursor: &Cursor, which: StreamKind) -> *mut u64 {
         ),
     };
     stream.close(next.get());
-    if stream.in_use == stream.blocks.len() {
+    let block = stream.next_block(|words| {
         let spare = SPARE_BLOCKS
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .pop();
-        let block = spare.unwrap_or_else(|| {
-            let words = stream.blocks.last().map_or(arena::FIRST_BLOCK_WORDS, |b| {
-                (b.capacity * 2).min(arena::MAX_BLOCK_WORDS)
-            });
-            Block::new(words)
-        });
-        stream.blocks.push(block);
-    }
-    let block = &mut stream.blocks[stream.in_use];
+        spare.unwrap_or_else(|| Block::new(words))
+    });
     if let StreamKind::Headers = which {
-        let indices = u64::from(index_of(cursor.next_id.get())) + block.capacity as u64;
-        if indices > u64::from(MAX_SLOTS) {
+        if !arena::positions_fit(index_of(cursor.next_id.get()), block) {
             panic!(
                 "dualrev-par: more than {MAX_SLOTS} indices (inputs, operations and imports) in \
                  one job"
             );
         }
     }
-    block.used = 0;
-    let start = block.start.as_ptr();
+    let (start, block_end) = stream.begin_next_block();
     next.set(start);
-    end.set(block.end());
-    stream.in_use += 1;
+    end.set(block_end);
     start
 }
 
@@ -1158,7 +1039,7 @@ impl Drop for Recorded {
         let kept = SPARE_STREAMS.take();
         let mut pooled = 0;
         match jobs.first_mut() {
-            Some(root) if kept.0.blocks.is_empty() && kept.1.blocks.is_empty() => {
+            Some(root) if kept.0.is_empty() && kept.1.is_empty() => {
                 SPARE_STREAMS.set((mem::take(&mut root.headers), mem::take(&mut root.partials)));
                 pooled = 1;
             }
@@ -1169,8 +1050,8 @@ impl Drop for Recorded {
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
             for job in &mut jobs[pooled..] {
-                spare.extend(job.headers.blocks.drain(..));
-                spare.extend(job.partials.blocks.drain(..));
+                spare.append(&mut job.headers.take_blocks());
+                spare.append(&mut job.partials.take_blocks());
             }
         }
         jobs.clear();
@@ -1197,7 +1078,7 @@ where
     // cold path (which checks the index limit, so a header block that could take the indices
     // past it is left to that path).
     let (headers, partials) = SPARE_STREAMS.take();
-    state.headers = headers.reuse(|b| u64::from(n) + b.capacity as u64 <= u64::from(MAX_SLOTS));
+    state.headers = headers.reuse(|b| arena::positions_fit(n, b));
     state.partials = partials.reuse(|_| true);
     let mut inputs = SPARE_INPUTS.take();
     inputs.clear();
@@ -1507,7 +1388,12 @@ impl<'a> Sweep<'a> {
         let len = record.ids as usize;
         let adjoints = &self.collector.adjoints[base..base + len];
         let reached = &self.collector.reached[base..base + len];
-        let records: usize = record.headers.written().iter().map(|b| b.used).sum();
+        let records: usize = record
+            .headers
+            .written()
+            .iter()
+            .map(|b| b.words().len())
+            .sum();
         // One header per index above the inputs, so the indices counted down stay in bounds.
         assert!(
             records <= len,
@@ -1818,6 +1704,7 @@ impl ParStrategy for DualrevPar {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::arena::LAST_GENERATION;
     use crate::dualrev::Dualrev;
     use crate::program::{outputs, Counters};
     use crate::real::Real;

@@ -81,7 +81,7 @@
 
 use std::cell::Cell;
 
-use crate::arena::{self, header, ActiveRecording, Generation, Kind, Recording, NO_GENERATION};
+use crate::arena::{self, ActiveRecording, Generation, Kind, Recording};
 
 use crate::forward::impl_real_from_partials;
 use crate::program::{
@@ -104,84 +104,7 @@ pub struct TapeReal {
 /// The strategy's name in the messages of misuse.
 const STRATEGY: &str = "tape";
 
-/// Records an entry on the running tape ([`arena::record`]) and returns the result's scalar.
-#[inline(always)]
-fn record<const P: usize>(
-    generations: [Generation; 2],
-    partials: [f64; P],
-    header: u64,
-    value: f64,
-) -> TapeReal {
-    let (slot, generation) = arena::record(STRATEGY, generations, partials, header);
-    TapeReal {
-        value,
-        slot,
-        generation,
-    }
-}
-
-impl TapeReal {
-    fn inactive(value: f64) -> Self {
-        Self {
-            value,
-            slot: NO_SLOT,
-            generation: NO_GENERATION,
-        }
-    }
-
-    #[inline(always)]
-    fn is_active(&self) -> bool {
-        self.slot != NO_SLOT
-    }
-
-    /// A one-operand operation with partial `d`; a partial of +-1 is not stored.
-    #[inline(always)]
-    fn unary(&self, value: f64, d: f64) -> Self {
-        if !self.is_active() {
-            return Self::inactive(value);
-        }
-        let generations = [self.generation; 2];
-        if d == 1.0 {
-            record(generations, [], header(Kind::Shift, self.slot, 0), value)
-        } else if d == -1.0 {
-            record(generations, [], header(Kind::Negate, self.slot, 0), value)
-        } else {
-            record(generations, [d], header(Kind::Unary, self.slot, 0), value)
-        }
-    }
-
-    /// A binary operation; with one constant operand it records a one-operand entry.
-    #[inline(always)]
-    fn binary(&self, other: &Self, value: f64, dx: f64, dy: f64) -> Self {
-        match (self.is_active(), other.is_active()) {
-            (true, true) => {
-                let generations = [self.generation, other.generation];
-                if dx == 1.0 && dy == 1.0 {
-                    record(
-                        generations,
-                        [],
-                        header(Kind::Add, self.slot, other.slot),
-                        value,
-                    )
-                } else if dx == 1.0 && dy == -1.0 {
-                    record(
-                        generations,
-                        [],
-                        header(Kind::Sub, self.slot, other.slot),
-                        value,
-                    )
-                } else {
-                    let h = header(Kind::Binary, self.slot, other.slot);
-                    record(generations, [dx, dy], h, value)
-                }
-            }
-            (true, false) => self.unary(value, dx),
-            (false, true) => other.unary(value, dy),
-            (false, false) => Self::inactive(value),
-        }
-    }
-}
-
+arena::impl_recorded_scalar!(TapeReal, slot, NO_SLOT);
 impl_real_from_partials!(TapeReal);
 
 impl ParReal for TapeReal {
@@ -495,7 +418,8 @@ mod tests {
 
     use super::*;
     use crate::arena::{
-        FIRST_BLOCK_WORDS, LAST_GENERATION, MAX_BLOCK_WORDS, RECORDINGS, SPARE_ADJOINTS,
+        FIRST_BLOCK_WORDS, LAST_GENERATION, MAX_BLOCK_WORDS, NO_GENERATION, RECORDINGS,
+        SPARE_ADJOINTS,
     };
     use crate::program::outputs;
     use crate::test_programs::ForkedProduct;
