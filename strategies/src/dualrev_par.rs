@@ -143,6 +143,7 @@ use crate::arena::{
     MAX_SLOTS, NO_GENERATION,
 };
 use crate::forward::impl_real_from_partials;
+use crate::job_blocks;
 use crate::program::{
     check_inputs, check_lengths, Derivatives, Outputs, ParProgram, ParStrategy, Probe, Program,
     Strategy,
@@ -187,10 +188,6 @@ fn index_of(id: Id) -> u32 {
 /// The first-operand field of an import's header: no index of a job (a record's operands lie
 /// below its own index, which is below [`MAX_SLOTS`]), so it marks the operand as foreign.
 const FOREIGN: usize = (MAX_SLOTS - 1) as usize;
-
-/// Blocks of finished gradients, for the jobs of the next ones (any thread's). Its size is the
-/// most blocks the process ever had in use at once.
-static SPARE_BLOCKS: Mutex<Vec<Block>> = Mutex::new(Vec::new());
 
 /// Which of a job's streams a new block is for.
 #[derive(Clone, Copy)]
@@ -333,7 +330,7 @@ fn cursor() -> &'static Cursor {
 }
 
 /// Closes the installed job's current block of one stream and moves the cursor to a new one
-/// (from the pool, else twice the size of the stream's last block). For the header stream,
+/// (of the size the stream grows to, from this thread's [`job_blocks`] cache). For the header stream,
 /// checks that the indices a full block could take still fit in [`MAX_SLOTS`]. The cold path
 /// of [`write_record`], taken once per block.
 #[cold]
@@ -357,13 +354,7 @@ fn next_block(cursor: &Cursor, which: StreamKind) -> *mut u64 {
         ),
     };
     stream.close(next.get());
-    let block = stream.next_block(|words| {
-        let spare = SPARE_BLOCKS
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .pop();
-        spare.unwrap_or_else(|| Block::new(words))
-    });
+    let block = stream.next_block(job_blocks::take);
     if let StreamKind::Headers = which {
         if !arena::positions_fit(index_of(cursor.next_id.get()), block) {
             panic!(
@@ -439,8 +430,38 @@ struct JobRecord {
     ids: u32,
     /// Of which imports.
     imports: u32,
+    /// Its records. Behind a lock only so that the thread that resolves the job last can give
+    /// the blocks to its own cache ([`job_blocks`]); no two threads ever contend for it.
+    records: Mutex<JobStreams>,
+}
+
+/// A job's two streams of records.
+#[derive(Default)]
+struct JobStreams {
     headers: Stream,
     partials: Stream,
+}
+
+impl JobStreams {
+    /// Every block of both streams, leaving them empty.
+    fn take_blocks(&mut self) -> impl Iterator<Item = Block> {
+        let headers = self.headers.take_blocks();
+        headers.into_iter().chain(self.partials.take_blocks())
+    }
+}
+
+impl JobRecord {
+    /// The job's streams, for the one thread that reads them.
+    fn records(&self) -> std::sync::MutexGuard<'_, JobStreams> {
+        self.records
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The records the reverse pass visits: one per index but the root job's inputs.
+    fn visited(&self, inputs: u32) -> u64 {
+        u64::from(self.ids) - if self.job == 0 { u64::from(inputs) } else { 0 }
+    }
 }
 
 /// The generations of a gradient's jobs after the root, by job number, readable by every job
@@ -650,8 +671,10 @@ impl JobState {
             start: self.start,
             ids: self.next_index,
             imports: self.imports,
-            headers: mem::take(&mut self.headers),
-            partials: mem::take(&mut self.partials),
+            records: Mutex::new(JobStreams {
+                headers: mem::take(&mut self.headers),
+                partials: mem::take(&mut self.partials),
+            }),
         }
     }
 
@@ -1032,27 +1055,24 @@ struct Recorded {
 
 impl Drop for Recorded {
     /// Keeps the root job's streams, with their blocks in order, for the next root job of this
-    /// thread (if none are kept yet), returns the other jobs' blocks to the pool, and keeps the
-    /// job list.
+    /// thread (if none are kept yet), gives the blocks that the reverse pass did not give back
+    /// (all of them when it did not run or panicked) to this thread's cache, and keeps the job
+    /// list.
     fn drop(&mut self) {
         let mut jobs = mem::take(&mut self.jobs);
         let kept = SPARE_STREAMS.take();
-        let mut pooled = 0;
+        let mut cached = 0;
         match jobs.first_mut() {
             Some(root) if kept.0.is_empty() && kept.1.is_empty() => {
+                let root = root.records.get_mut().unwrap_or_else(|p| p.into_inner());
                 SPARE_STREAMS.set((mem::take(&mut root.headers), mem::take(&mut root.partials)));
-                pooled = 1;
+                cached = 1;
             }
             _ => SPARE_STREAMS.set(kept),
         }
-        if jobs.len() > pooled {
-            let mut spare = SPARE_BLOCKS
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            for job in &mut jobs[pooled..] {
-                spare.append(&mut job.headers.take_blocks());
-                spare.append(&mut job.partials.take_blocks());
-            }
+        for job in jobs.iter_mut().skip(cached) {
+            let records = job.records.get_mut().unwrap_or_else(|p| p.into_inner());
+            job_blocks::give(records.take_blocks());
         }
         jobs.clear();
         SPARE_JOBS.set(jobs);
@@ -1343,24 +1363,28 @@ impl<'a> Sweep<'a> {
         self.offsets[job as usize] + index as usize
     }
 
-    /// Add the seeds' cotangents to their slots (before any job is resolved).
-    fn seed<'s>(&self, seeds: impl Iterator<Item = &'s Seed>) -> u64 {
+    /// Add the seeds' cotangents to their slots (before any job is resolved); under the
+    /// dual-numbers rule (`TAPE` false) the seeded slots are reached.
+    fn seed<'s, const TAPE: bool>(&self, seeds: impl Iterator<Item = &'s Seed>) -> u64 {
         let mut seeded = 0;
         for seed in seeds {
             let i = self.slot(seed.id);
             add_own(&self.collector.adjoints[i], seed.cotangent);
-            self.collector.reached[i].store(true, Relaxed);
+            if !TAPE {
+                self.collector.reached[i].store(true, Relaxed);
+            }
             seeded += 1;
         }
         seeded
     }
 
     /// Resolve the chain of jobs that ends in `job`, back to its first job (a branch's first
-    /// job or the root), resolving the branches of every join on the way in parallel.
-    fn resolve_chain<Q: Probe>(&self, mut job: JobId) -> Work {
+    /// job or the root), resolving the branches of every join on the way in parallel. In the
+    /// `last_row` of a call, each job's blocks go to the cache of the thread that resolved it.
+    fn resolve_chain<const TAPE: bool, Q: Probe>(&self, mut job: JobId, last_row: bool) -> Work {
         let mut work = Work::default();
         loop {
-            work += self.resolve_job::<Q>(job);
+            work += self.resolve_job::<TAPE, Q>(job, last_row);
             match self.jobs[job as usize].start {
                 JobStart::Root | JobStart::Branch => return work,
                 JobStart::Join {
@@ -1369,8 +1393,8 @@ impl<'a> Sweep<'a> {
                     right,
                 } => {
                     let (l, r) = fork(
-                        || self.resolve_chain::<Q>(left),
-                        || self.resolve_chain::<Q>(right),
+                        || self.resolve_chain::<TAPE, Q>(left, last_row),
+                        || self.resolve_chain::<TAPE, Q>(right, last_row),
                     );
                     work += l;
                     work += r;
@@ -1380,15 +1404,20 @@ impl<'a> Sweep<'a> {
         }
     }
 
-    /// Resolve one job's IDs from high to low, applying each reached record once, as
-    /// `dualrev`'s resolve; every slot is reset as it is read.
-    fn resolve_job<Q: Probe>(&self, job: JobId) -> Work {
+    /// Resolve one job's records from the highest index to the lowest; every slot is reset as
+    /// it is read. Under the dual-numbers rule (`TAPE` false, `dualrev`'s resolve) a record is
+    /// applied once if its slot is reached, and reaches its operands; under the tape's rule
+    /// (`tape`'s sweep) every record is visited and applied unless its adjoint is zero, and no
+    /// reached flag is read or written. In the `last_row`, the job's blocks then go to this
+    /// thread's cache (the root job's stay with the gradient, for the next root job).
+    fn resolve_job<const TAPE: bool, Q: Probe>(&self, job: JobId, last_row: bool) -> Work {
         let record = &self.jobs[job as usize];
         let base = self.offsets[job as usize];
         let len = record.ids as usize;
         let adjoints = &self.collector.adjoints[base..base + len];
         let reached = &self.collector.reached[base..base + len];
-        let records: usize = record
+        let mut streams = record.records();
+        let records: usize = streams
             .headers
             .written()
             .iter()
@@ -1401,17 +1430,23 @@ impl<'a> Sweep<'a> {
         );
         let mut work = Work::default();
         let mut position = len;
-        let mut partial_blocks = record.partials.written().iter().rev();
+        let mut partial_blocks = streams.partials.written().iter().rev();
         let mut partial_words: &[u64] = &[];
         let mut stored = 0;
-        for block in record.headers.written().iter().rev() {
+        for block in streams.headers.written().iter().rev() {
             for &h in block.words().iter().rev() {
-                let count = Kind::of(h).stored_partials();
+                let kind = Kind::of(h);
+                let count = kind.stored_partials();
                 if count > stored {
                     (partial_words, stored) = previous_partials(&mut partial_blocks, count);
                 }
                 stored -= count;
                 position -= 1;
+                let (j, k) = (first_operand(h), second_operand(h));
+                if TAPE && Q::COUNTS && j != FOREIGN {
+                    // The tape counts the edges of every entry it sweeps.
+                    work.edges_applied += kind.edges();
+                }
                 // The record's operands are indices of this job below `position`: `record`
                 // names an operand by index only if it carries this job's generation, so it was
                 // allocated earlier in this job (another job's operand is imported, and an
@@ -1419,18 +1454,26 @@ impl<'a> Sweep<'a> {
                 // SAFETY: `position < len` (at most `len` headers, asserted above), so are the
                 // operands (above), and the words at `stored` are the record's `count` partials.
                 unsafe {
-                    let r = reached.get_unchecked(position);
-                    if !r.load(Relaxed) {
-                        continue;
-                    }
-                    r.store(false, Relaxed);
                     let slot = adjoints.get_unchecked(position);
+                    if TAPE {
+                        if slot.load(Relaxed) == 0 {
+                            continue;
+                        }
+                    } else {
+                        let r = reached.get_unchecked(position);
+                        if !r.load(Relaxed) {
+                            continue;
+                        }
+                        r.store(false, Relaxed);
+                    }
                     let dz = f64::from_bits(slot.load(Relaxed));
                     slot.store(0, Relaxed);
-                    let (j, k) = (first_operand(h), second_operand(h));
-                    let kind = Kind::of(h);
                     let adj = |i: usize| adjoints.get_unchecked(i);
-                    let reach = |i: usize| reached.get_unchecked(i).store(true, Relaxed);
+                    let reach = |i: usize| {
+                        if !TAPE {
+                            reached.get_unchecked(i).store(true, Relaxed)
+                        }
+                    };
                     match kind {
                         Kind::Add => {
                             add_own(adj(j), dz);
@@ -1455,7 +1498,7 @@ impl<'a> Sweep<'a> {
                         Kind::Unary => {
                             let word = *partial_words.get_unchecked(stored);
                             if j == FOREIGN {
-                                work += self.import::<Q>(job, word, dz);
+                                work += self.import::<TAPE, Q>(job, word, dz);
                                 continue;
                             }
                             add_own(adj(j), partials::times(f64::from_bits(word), dz));
@@ -1470,21 +1513,25 @@ impl<'a> Sweep<'a> {
                             reach(k);
                         }
                     }
-                    if Q::COUNTS {
+                    if !TAPE && Q::COUNTS {
                         work.contribs_applied += 1;
                         work.edges_applied += kind.edges();
                     }
                 }
             }
         }
+        if last_row && job != 0 {
+            job_blocks::give(streams.take_blocks());
+        }
         work
     }
 
     /// Applies a reached import of job `to`: adds its cotangent `dz` into the slot of its
     /// foreign operand `id` (job in the high 32 bits, index in the low), atomically, after
-    /// checking that the operand's job runs before `to` in every schedule.
+    /// checking that the operand's job runs before `to` in every schedule; under the
+    /// dual-numbers rule the slot is reached.
     #[inline(never)]
-    fn import<Q: Probe>(&self, to: JobId, id: Id, dz: f64) -> Work {
+    fn import<const TAPE: bool, Q: Probe>(&self, to: JobId, id: Id, dz: f64) -> Work {
         let from = job_of(id);
         // Contributions into another job's slots must arrive before that job is resolved:
         // only from jobs that run after it in every schedule.
@@ -1493,7 +1540,9 @@ impl<'a> Sweep<'a> {
         }
         let i = self.slot(id);
         let retries = atomic_add(&self.collector.adjoints[i], dz);
-        self.collector.reached[i].store(true, Relaxed);
+        if !TAPE {
+            self.collector.reached[i].store(true, Relaxed);
+        }
         let mut work = Work::default();
         if Q::COUNTS {
             work.atomic_adds = 1;
@@ -1567,15 +1616,64 @@ fn atomic_add(cell: &AtomicU64, x: f64) -> u64 {
 
 /// Which rows a call computes: one vector-Jacobian product, or every row of the Jacobian.
 #[derive(Clone, Copy)]
-enum Rows<'a> {
+pub(crate) enum Rows<'a> {
     Cotangent(&'a [f64]),
     Unit(usize),
 }
 
-/// The driver: one forward pass, then one reverse pass per row, each appending n numbers to
-/// `out.derivative`.
-fn differentiate<F, Q>(x: &[f64], rows: Rows<'_>, eval: F, out: &mut Derivatives, probe: &mut Q)
-where
+/// The work and the span of one pass over a job graph, in the units of a job's weight.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct WorkSpan {
+    /// The sum of every job's weight.
+    work: u64,
+    /// The heaviest path through the job graph (the critical path): no schedule on any number
+    /// of threads finishes the pass in fewer units.
+    span: u64,
+}
+
+/// The work and span of the job graph whose root chain ends in `last`, each job weighing
+/// `weight(job)`. The graph is series-parallel: the heaviest path through a chain is its jobs'
+/// weights plus, at each join, the heavier of the two branches' chains. Jobs are numbered in
+/// the order they are created, and a continuation is created after its parent and after both
+/// branches have ended, so one pass in job order sees every chain a join names already
+/// summed. The reverse pass runs the same graph backwards, which has the same paths.
+fn work_and_span(jobs: &[JobRecord], last: JobId, weight: impl Fn(&JobRecord) -> u64) -> WorkSpan {
+    // The heaviest path from the first job of each job's chain to the job, itself included.
+    let mut through: Vec<u64> = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        let before = match job.start {
+            JobStart::Root | JobStart::Branch => 0,
+            JobStart::Join {
+                parent,
+                left,
+                right,
+            } => {
+                let summed = |j: JobId| {
+                    *through.get(j as usize).unwrap_or_else(|| {
+                        panic!("dualrev-par: job {} is created after job {j}", job.job)
+                    })
+                };
+                summed(parent) + summed(left).max(summed(right))
+            }
+        };
+        through.push(before + weight(job));
+    }
+    WorkSpan {
+        work: jobs.iter().map(&weight).sum(),
+        span: through[last as usize],
+    }
+}
+
+/// The driver of `dualrev-par` (`TAPE` false: the dual-numbers reverse pass) and of `tape-par`
+/// (`TAPE` true: the tape's sweep): one forward pass, then one reverse pass per row, each
+/// appending n numbers to `out.derivative`.
+pub(crate) fn differentiate<const TAPE: bool, F, Q>(
+    x: &[f64],
+    rows: Rows<'_>,
+    eval: F,
+    out: &mut Derivatives,
+    probe: &mut Q,
+) where
     F: FnOnce(&[ParDual]) -> Outputs<ParDual>,
     Q: Probe,
 {
@@ -1596,15 +1694,15 @@ where
     let mut seeded = 0;
     let resolves = match rows {
         Rows::Cotangent(_) => {
-            seeded += sweep.seed(recorded.seeds.iter());
-            work += sweep.resolve_chain::<Q>(recorded.last);
+            seeded += sweep.seed::<TAPE>(recorded.seeds.iter());
+            work += sweep.resolve_chain::<TAPE, Q>(recorded.last, true);
             sweep.read_gradient(n, &mut out.derivative);
             1
         }
         Rows::Unit(m) => {
             for row in 0..m {
-                seeded += sweep.seed(recorded.seeds.iter().filter(|s| s.output == row));
-                work += sweep.resolve_chain::<Q>(recorded.last);
+                seeded += sweep.seed::<TAPE>(recorded.seeds.iter().filter(|s| s.output == row));
+                work += sweep.resolve_chain::<TAPE, Q>(recorded.last, row + 1 == m);
                 sweep.read_gradient(n, &mut out.derivative);
             }
             m as u64
@@ -1612,21 +1710,49 @@ where
     };
     let ids = sweep.ids();
     let jobs = recorded.jobs.len() as u64;
+    let (forward, reverse) = if Q::COUNTS {
+        let inputs = n as u32;
+        (
+            work_and_span(&recorded.jobs, recorded.last, |job| job.ids.into()),
+            work_and_span(&recorded.jobs, recorded.last, |job| {
+                job.visited(inputs) * resolves
+            }),
+        )
+    } else {
+        Default::default()
+    };
     sweep.finish();
     drop(recorded);
     probe.finished();
     if Q::COUNTS {
-        probe.counters(&[
+        let entries = ids - n as u64;
+        let tape = [
+            ("tape_entries", entries),
+            ("entries_swept", entries * resolves),
+            ("edges_applied", work.edges_applied),
+            ("sweeps", resolves),
+        ];
+        let dual_numbers = [
             ("ids_allocated", ids),
             ("resolves", resolves),
             ("contribs_applied", work.contribs_applied),
             ("edges_applied", work.edges_applied),
             ("collector_updates", seeded + work.edges_applied),
             ("slots_swept", ids * resolves),
+        ];
+        let own: &[(&'static str, u64)] = if TAPE { &tape } else { &dual_numbers };
+        let job_graph = [
             ("jobs", jobs),
             ("atomic_adds", work.atomic_adds),
             ("atomic_retries", work.atomic_retries),
-        ]);
+            ("work_forward", forward.work),
+            ("span_forward", forward.span),
+            ("work_reverse", reverse.work),
+            ("span_reverse", reverse.span),
+        ];
+        let counters: SmallVec<[(&'static str, u64); 13]> =
+            own.iter().chain(&job_graph).copied().collect();
+        probe.counters(&counters);
     }
 }
 
@@ -1644,6 +1770,10 @@ impl Strategy for DualrevPar {
         "jobs",
         "atomic_adds",
         "atomic_retries",
+        "work_forward",
+        "span_forward",
+        "work_reverse",
+        "span_reverse",
     ];
 
     fn vjp_into<P: Program, Q: Probe>(
@@ -1655,7 +1785,7 @@ impl Strategy for DualrevPar {
     ) {
         check_lengths(program.input_len(), program.output_len(), x, cotangent);
         let rows = Rows::Cotangent(cotangent);
-        differentiate(x, rows, |inputs| program.eval(inputs), out, probe);
+        differentiate::<false, _, _>(x, rows, |inputs| program.eval(inputs), out, probe);
     }
 
     /// One forward pass, its job graph resolved once per output.
@@ -1668,7 +1798,7 @@ impl Strategy for DualrevPar {
         check_inputs(program.input_len(), x);
         out.clear();
         let rows = Rows::Unit(program.output_len());
-        differentiate(x, rows, |inputs| program.eval(inputs), out, probe);
+        differentiate::<false, _, _>(x, rows, |inputs| program.eval(inputs), out, probe);
     }
 }
 
@@ -1684,7 +1814,7 @@ impl ParStrategy for DualrevPar {
     ) {
         check_lengths(program.input_len(), program.output_len(), x, cotangent);
         let rows = Rows::Cotangent(cotangent);
-        differentiate(x, rows, |inputs| program.eval(inputs), out, probe);
+        differentiate::<false, _, _>(x, rows, |inputs| program.eval(inputs), out, probe);
     }
 
     /// One forward pass, its job graph resolved once per output.
@@ -1697,7 +1827,7 @@ impl ParStrategy for DualrevPar {
         check_inputs(program.input_len(), x);
         out.clear();
         let rows = Rows::Unit(program.output_len());
-        differentiate(x, rows, |inputs| program.eval(inputs), out, probe);
+        differentiate::<false, _, _>(x, rows, |inputs| program.eval(inputs), out, probe);
     }
 }
 
@@ -1709,6 +1839,7 @@ mod tests {
     use crate::program::{outputs, Counters};
     use crate::real::Real;
     use crate::tape::Tape;
+    use crate::tape_par::TapePar;
     use crate::test_programs::{ForkedProduct, Shared, SinChain, SquareChain};
 
     fn pool(threads: usize) -> rayon::ThreadPool {
@@ -1860,6 +1991,111 @@ mod tests {
         assert_eq!(r.counters.get("ids_allocated"), Some(5));
     }
 
+    /// The four work and span counters of a gradient: (work, span) of the forward pass, then
+    /// of the reverse pass.
+    fn work_and_spans(c: &Counters) -> [(u64, u64); 2] {
+        let get = |name| c.get(name).expect(name);
+        [
+            (get("work_forward"), get("span_forward")),
+            (get("work_reverse"), get("span_reverse")),
+        ]
+    }
+
+    #[test]
+    fn without_a_join_the_span_is_the_work() {
+        let x = [1.0, 2.0, 3.0, 4.0];
+        for r in [
+            DualrevPar::vjp(&Shared, &x, &[1.0]),
+            TapePar::vjp(&Shared, &x, &[1.0]),
+        ] {
+            let [(wf, sf), (wr, sr)] = work_and_spans(&r.counters);
+            assert_eq!((wf, wr), (sf, sr));
+            // Forward: the inputs and one record per operation; reverse: the records.
+            assert_eq!(wf, wr + x.len() as u64);
+        }
+        for r in [
+            DualrevPar::vjp(&SinChain(100), &[0.5], &[1.0]),
+            TapePar::vjp(&SinChain(100), &[0.5], &[1.0]),
+        ] {
+            assert_eq!(work_and_spans(&r.counters), [(101, 101), (100, 100)]);
+        }
+    }
+
+    #[test]
+    fn the_span_of_a_fork_is_the_heavier_branch() {
+        // Root: 2 inputs. Branches: an import and sin (exp): 2 each. Continuation: two imports
+        // and the product: 3. The forward span skips one branch; the reverse pass also skips
+        // the inputs, which it does not visit.
+        for threads in [1, 2] {
+            for r in [
+                pool(threads).install(|| DualrevPar::par_vjp(&ForkedProduct, &[0.5, 0.25], &[1.0])),
+                pool(threads).install(|| TapePar::par_vjp(&ForkedProduct, &[0.5, 0.25], &[1.0])),
+            ] {
+                assert_eq!(work_and_spans(&r.counters), [(9, 7), (7, 5)]);
+            }
+        }
+    }
+
+    /// The sum over the inputs of sin applied `depth` times, summed by a balanced binary tree
+    /// of joins down to single inputs.
+    struct BalancedSines {
+        leaves: usize,
+        depth: usize,
+    }
+    impl ParProgram for BalancedSines {
+        fn input_len(&self) -> usize {
+            self.leaves
+        }
+        fn output_len(&self) -> usize {
+            1
+        }
+        fn eval<R: ParReal>(&self, x: &[R]) -> Outputs<R> {
+            fn sum<R: ParReal>(x: &[R], depth: usize) -> R {
+                if let [leaf] = x {
+                    return (0..depth).fold(leaf.clone(), |v, _| v.sin());
+                }
+                let (l, r) = x.split_at(x.len() / 2);
+                let (a, b) = R::join(|| sum(l, depth), || sum(r, depth));
+                a + b
+            }
+            outputs![sum(x, self.depth)]
+        }
+    }
+
+    #[test]
+    fn a_balanced_tree_of_k_leaves_allows_a_parallelism_that_grows_with_k() {
+        let depth = 100;
+        let mut parallelism = Vec::new();
+        for leaves in [1, 2, 4, 8, 16, 32] {
+            let program = BalancedSines { leaves, depth };
+            let x: Vec<f64> = (0..leaves).map(|i| 0.1 * i as f64).collect();
+            let r = pool(2).install(|| DualrevPar::par_vjp(&program, &x, &[1.0]));
+            // Work: the inputs, every leaf's import and `depth` sines, and at each of the k - 1
+            // joins a continuation of two imports and a sum. Span: the inputs, one leaf and
+            // the log2 k continuations above it.
+            let (k, d) = (leaves as u64, depth as u64);
+            let joins = k - 1;
+            let levels = u64::from(k.trailing_zeros());
+            let leaf = if k == 1 { d } else { d + 1 };
+            let expected = [
+                (k + k * leaf + 3 * joins, k + leaf + 3 * levels),
+                (k * leaf + 3 * joins, leaf + 3 * levels),
+            ];
+            assert_eq!(work_and_spans(&r.counters), expected, "{leaves} leaves");
+            let tape = pool(2).install(|| TapePar::par_vjp(&program, &x, &[1.0]));
+            assert_eq!(work_and_spans(&tape.counters), expected, "{leaves} leaves");
+            let [(wf, sf), (wr, sr)] = expected;
+            parallelism.push((wf + wr) as f64 / (sf + sr) as f64);
+        }
+        // 1 leaf: no parallelism; then nearly k (each leaf is most of the work).
+        assert_eq!(parallelism[0], 1.0);
+        assert!(
+            parallelism.windows(2).all(|w| w[1] > 1.8 * w[0]),
+            "{parallelism:?}"
+        );
+        assert!(parallelism[5] > 25.0, "{parallelism:?}");
+    }
+
     #[test]
     #[should_panic(expected = "used outside the gradient call that created it")]
     fn a_value_from_a_finished_gradient_panics_in_a_later_one() {
@@ -1868,7 +2104,7 @@ mod tests {
             *stale.lock().unwrap() = Some(x[0]);
             outputs![x[0].sin()]
         };
-        differentiate(
+        differentiate::<false, _, _>(
             &[1.0],
             Rows::Cotangent(&[1.0]),
             keep,
@@ -1876,7 +2112,7 @@ mod tests {
             &mut crate::Silent,
         );
         let stale = stale.lock().unwrap().unwrap();
-        differentiate(
+        differentiate::<false, _, _>(
             &[1.0],
             Rows::Cotangent(&[1.0]),
             |x: &[ParDual]| outputs![x[0] * stale],
@@ -1898,7 +2134,7 @@ mod tests {
             outputs![x[0]]
         };
         let cotangent = Rows::Cotangent(&[1.0]);
-        differentiate(
+        differentiate::<false, _, _>(
             &[1.0],
             cotangent,
             keep,
@@ -1917,7 +2153,13 @@ mod tests {
                     outputs![x[0] * stale]
                 };
                 let mut out = Derivatives::default();
-                differentiate(&[1.0], cotangent, use_stale, &mut out, &mut crate::Silent);
+                differentiate::<false, _, _>(
+                    &[1.0],
+                    cotangent,
+                    use_stale,
+                    &mut out,
+                    &mut crate::Silent,
+                );
             }));
             if running.get() == alias {
                 assert_eq!(alias as u32, stale.generation as u32);
@@ -2082,7 +2324,7 @@ mod tests {
             let carried = x[0];
             let inner = |y: &[ParDual]| outputs![y[0] * carried];
             let mut out = Derivatives::default();
-            differentiate(
+            differentiate::<false, _, _>(
                 &[1.0],
                 Rows::Cotangent(&[1.0]),
                 inner,
@@ -2092,7 +2334,7 @@ mod tests {
             outputs![x[0]]
         };
         let mut out = Derivatives::default();
-        differentiate(
+        differentiate::<false, _, _>(
             &[0.5],
             Rows::Cotangent(&[1.0]),
             outer,

@@ -16,12 +16,13 @@
 //! | `sparse` | [`sparse`] | rung 3: sparse collector |
 //! | `dualrev` | [`dualrev`] | rung 4: mutable arrays, the optimised algorithm |
 //! | `dualrev-par` | [`dualrev_par`] | rung 4, task-parallel: job IDs, parallel reverse pass |
+//! | `tape-par` | [`tape_par`] | a tape per job of the fork-join graph, parallel sweep |
 //! | `manual` | [`manual`] | not AD: the workload's hand-written adjoint on `f64`, the floor |
 //!
 //! The established Rust AD crates join as `peer-*` strategies behind cargo features ([`peers`]).
 //!
 //! Fork-join programs ([`ParProgram`]) run under the strategies that implement [`ParStrategy`]
-//! (`primal`, `forward`, `tape`, `dualrev-par`); the harness holds them as [`ForkJoin`], which
+//! (`primal`, `forward`, `tape`, `dualrev-par`, `tape-par`); the harness holds them as [`ForkJoin`], which
 //! runs the program's sequential twin under every other strategy.
 //!
 //! Rungs 1–4 share their forward pass (the (value, ID, Contrib) scalar) in [`contrib`]; each
@@ -34,6 +35,7 @@ pub mod dualrev;
 pub mod dualrev_par;
 pub mod forward;
 pub mod forward_vec;
+mod job_blocks;
 pub mod manual;
 pub mod naive;
 pub mod op_count;
@@ -46,6 +48,7 @@ pub mod registry;
 pub mod sparse;
 pub mod staged;
 pub mod tape;
+pub mod tape_par;
 #[cfg(test)]
 mod test_programs;
 pub mod timing;

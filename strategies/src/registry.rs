@@ -245,6 +245,8 @@ strategies! {
     Dualrev => crate::dualrev::Dualrev, CostClass::Linear, seq;
     /// The task-parallel optimised algorithm: job IDs, parallel reverse pass.
     DualrevPar => crate::dualrev_par::DualrevPar, CostClass::Linear, par;
+    /// The task-parallel tape: a tape per job, swept in parallel over the job graph.
+    TapePar => crate::tape_par::TapePar, CostClass::Linear, par;
     /// Hand-written adjoints on f64: the floor, where a workload defines one.
     Manual => crate::manual::Manual, CostClass::Linear, seq;
     #[cfg(feature = "peer-xad")]
@@ -436,7 +438,7 @@ impl<P: Program + Send + Sync> DynProgram for P {
 /// A fork-join program as the harness holds it: a [`ParProgram`] together with its sequential
 /// twin, the same type's [`Program`] implementation.
 ///
-/// Strategies that implement [`ParStrategy`] (`primal`, `forward`, `tape`, `dualrev-par`) run
+/// Strategies that implement [`ParStrategy`] (`primal`, `forward`, `tape`, `dualrev-par`, `tape-par`) run
 /// the fork-join program; the others, whose scalars cannot cross threads, run the twin. The
 /// twin must perform the same primitive operations in the same order as the fork-join program
 /// does when every `join` runs its first branch and then its second, so that every strategy

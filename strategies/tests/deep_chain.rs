@@ -69,6 +69,11 @@ fn dualrev_par_differentiates_a_million_op_chain_on_the_default_stack() {
 }
 
 #[test]
+fn tape_par_differentiates_a_million_op_chain_on_the_default_stack() {
+    check_deep_chain(StrategyKind::TapePar);
+}
+
+#[test]
 fn tape_records_and_sweeps_one_entry_per_chain_operation() {
     let r = StrategyKind::Tape.vjp(&SinChain(DEPTH), &[0.3], &[1.0]);
     let depth = DEPTH as u64;

@@ -39,6 +39,7 @@ fn jacobian_rows_are_the_separate_products_from_one_forward_pass() {
         (StrategyKind::Sparse, "ids_allocated", "resolves"),
         (StrategyKind::Dualrev, "ids_allocated", "resolves"),
         (StrategyKind::DualrevPar, "ids_allocated", "resolves"),
+        (StrategyKind::TapePar, "tape_entries", "sweeps"),
     ];
     for (kind, recorded, passes) in kinds {
         let jacobian = kind.jacobian(&SharedOutputs, &x);

@@ -10,6 +10,7 @@ use std::sync::Mutex;
 use strategies::dualrev_par::DualrevPar;
 use strategies::primal::Primal;
 use strategies::tape::Tape;
+use strategies::tape_par::TapePar;
 use strategies::{outputs, Outputs, ParProgram, ParReal, ParStrategy};
 
 const BRANCH_PANICKED: &str = "a branch of this gradient panicked";
@@ -34,19 +35,27 @@ fn panic_message(f: impl FnOnce()) -> String {
     }
 }
 
-/// `dualrev-par`'s gradient of `program` at `x` panics, on 1 and 2 threads, with a message
-/// containing `rule`.
+/// The gradient of `program` at `x` panics under `dualrev-par` and `tape-par` (which share the
+/// forward pass that enforces the rule), on 1 and 2 threads, with a message containing `rule`.
 fn dualrev_par_panics_naming<P: ParProgram + Sync>(program: &P, x: &[f64], rule: &str) {
+    panics_naming::<DualrevPar, P>(program, x, rule);
+    panics_naming::<TapePar, P>(program, x, rule);
+}
+
+/// `S`'s gradient of `program` at `x` panics, on 1 and 2 threads, with a message containing
+/// `rule`.
+fn panics_naming<S: ParStrategy, P: ParProgram + Sync>(program: &P, x: &[f64], rule: &str) {
     for threads in [1, 2] {
         for _ in 0..10 {
             let message = panic_message(|| {
                 pool(threads).install(|| {
-                    DualrevPar::par_vjp(program, x, &[1.0]);
+                    S::par_vjp(program, x, &[1.0]);
                 });
             });
             assert!(
                 message.contains(rule),
-                "{threads} threads: the panic says {message:?}, not {rule:?}"
+                "{} on {threads} threads: the panic says {message:?}, not {rule:?}",
+                S::NAME
             );
         }
     }
@@ -310,10 +319,14 @@ fn values_that_flow_along_the_job_graph_are_differentiated_as_by_the_tape() {
     let expected = reference.gradient.unwrap();
     for threads in [1, 2] {
         for _ in 0..10 {
-            let r = pool(threads).install(|| DualrevPar::par_vjp(&OrderedFlows, &x, &[1.0]));
-            assert_eq!(r.value, reference.value);
-            for (got, want) in r.gradient.unwrap().iter().zip(&expected) {
-                assert!((got - want).abs() <= 1e-15 * want.abs().max(1.0));
+            for r in [
+                pool(threads).install(|| DualrevPar::par_vjp(&OrderedFlows, &x, &[1.0])),
+                pool(threads).install(|| TapePar::par_vjp(&OrderedFlows, &x, &[1.0])),
+            ] {
+                assert_eq!(r.value, reference.value);
+                for (got, want) in r.gradient.unwrap().iter().zip(&expected) {
+                    assert!((got - want).abs() <= 1e-15 * want.abs().max(1.0));
+                }
             }
         }
     }
