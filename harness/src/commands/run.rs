@@ -45,7 +45,7 @@ pub struct RunArgs {
     #[arg(long = "param", value_name = "KEY=VALUE", value_parser = crate::cli::args::param)]
     pub params: Vec<String>,
     /// Thread counts, comma separated (`1,2,4`; 1 to 256, each once): on a fork-join workload
-    /// every parallel strategy (primal, dualrev-par) runs once per count, in a pool of that
+    /// every parallel strategy (primal, dualrev-par, tape-par) runs once per count, in a pool of that
     /// many threads; every other case runs on one thread (suite default: 1,2; perf 1).
     #[arg(long, value_name = "N,...", value_parser = crate::cli::args::thread_counts, allow_hyphen_values = true)]
     pub threads: Vec<String>,
