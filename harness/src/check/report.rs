@@ -157,12 +157,16 @@ impl Report {
     }
 }
 
-/// The fitted quantity, the speedup, or how many counters differ from the other strategy.
+/// The fitted quantity, the speedup (with the bound min(t, W/S) of its case's counters), or how
+/// many counters differ from the other strategy.
 fn fit_cell(series: &SeriesOutcome) -> String {
     if let Some(fit) = &series.fit {
         format!("{} {}", fit.kind.quantity(), num(fit.estimate))
     } else if let Some(s) = &series.speedup {
-        format!("speedup {}", num(s.estimate))
+        match s.bound {
+            Some(bound) => format!("speedup {} (bound {})", num(s.estimate), num(bound)),
+            None => format!("speedup {}", num(s.estimate)),
+        }
     } else if let Some(e) = &series.equality {
         match (e.differences.len(), series.verdict) {
             (0, Verdict::Holds) => format!("= {}", e.other),
