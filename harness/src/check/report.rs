@@ -7,8 +7,10 @@ use crate::check::verdict::{num, ClaimOutcome, SeriesOutcome, Verdict};
 use crate::table::{Align, Table, TableStyle};
 
 /// Version of the JSON report's layout. 2: `same as` and speedup claims (a claim's `x` and
-/// `tolerance` only for growth claims; a series' `equality` or `speedup`).
-pub const SCHEMA_VERSION: u32 = 2;
+/// `tolerance` only for growth claims; a series' `equality` or `speedup`). 3: a `speedup` may
+/// carry its phases' speedups (`forward`, `reverse`), the case's work and span (`span`) and
+/// the bound min(t, W/S) (`bound`), each when known.
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// How many claims ended with each verdict.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]

@@ -255,8 +255,8 @@ fn verdict_of(
         size_text(speedup.size)
     );
     let context = context(speedup);
-    let (bound, b) = match (floor, speedup.bound) {
-        (SpeedupFloor::Fixed(bound), _) => (bound, num(bound)),
+    let (floor_value, floor_text) = match (floor, speedup.bound) {
+        (SpeedupFloor::Fixed(b), _) => (b, num(b)),
         (SpeedupFloor::OfBound(share), Some(bound)) => (
             share * bound,
             format!(
@@ -293,14 +293,17 @@ fn verdict_of(
         num(lo),
         num(hi)
     );
-    if lo >= bound {
-        (Verdict::Holds, format!("{ci}, at least {b}{context}"))
-    } else if hi < bound {
-        (Verdict::Fails, format!("{ci}, below {b}{context}"))
+    if lo >= floor_value {
+        (
+            Verdict::Holds,
+            format!("{ci}, at least {floor_text}{context}"),
+        )
+    } else if hi < floor_value {
+        (Verdict::Fails, format!("{ci}, below {floor_text}{context}"))
     } else {
         (
             Verdict::Inconclusive,
-            format!("{ci} straddles {b}{context}"),
+            format!("{ci} straddles {floor_text}{context}"),
         )
     }
 }
