@@ -20,6 +20,7 @@
 //! | [`check`] | complexity claims against counters or results (`check`) |
 //! | [`plot`] | figures, the paper table and index.html from results (`plot`) |
 //! | [`compare`] | two results files case by case, for CI (`compare`) |
+//! | [`parallel`] | parallel cases: measured speedups beside the work-span bound of their job graph |
 //! | [`select`], [`suite`] | command-line selections, suites |
 //! | [`strict_json`] | JSON whose objects hold each key once, errors naming the place |
 //! | [`suggest`] | "did you mean" for mistyped names in input files |
@@ -36,6 +37,7 @@ pub mod interrupt;
 pub mod listing;
 pub mod measure;
 pub mod output;
+pub mod parallel;
 pub mod plot;
 pub mod results;
 pub mod resume;

@@ -664,6 +664,74 @@ fn a_speedup_claim_is_decided_from_rows_at_two_thread_counts() {
     assert_eq!(code, 0);
 }
 
+const BOUND_CLAIM: &str = r#"
+[[claim]]
+id = "par-tree-speedup-of-bound"
+sentence = "two threads reach 0.9 of what the job graph allows"
+strategies = ["*-par"]
+workloads = ["par-tree"]
+metric = "speedup:2"
+model = "at least 0.9 of bound"
+"#;
+
+/// `dualrev-par` on `par-tree` at size 1024 on `threads` threads (see [`threaded_row`]), with
+/// the span counters of a job graph of W/S = `2000 / span` when `span` is given.
+fn par_tree_row(threads: u64, median_ns: f64, span: Option<u64>) -> CaseResult {
+    let mut r = threaded_row(1024, threads, median_ns);
+    r.workload = "par-tree".into();
+    r.params = [("work".to_string(), 64.0), ("grain".to_string(), 16.0)].into();
+    if let Some(span) = span {
+        for (name, value) in [
+            ("work_forward", 1000),
+            ("span_forward", span / 2),
+            ("work_reverse", 1000),
+            ("span_reverse", span / 2),
+        ] {
+            r.counters.insert(name.to_string(), value);
+        }
+    }
+    r
+}
+
+#[test]
+fn a_share_of_the_bound_is_decided_from_the_span_counters() {
+    let decide = |rows: &[CaseResult]| {
+        let (_dir, claims, csv) = setup(BOUND_CLAIM, rows);
+        let (code, v, _) = verdicts(&["--claims", &claims, "--results", &csv]);
+        let (verdict, reason) = v["par-tree-speedup-of-bound"].clone();
+        (code, verdict, reason)
+    };
+    // W/S = 10: the bound on 2 threads is 2, 0.9 of it 1.8.
+    let (code, verdict, reason) = decide(&[
+        par_tree_row(1, 1e6, Some(200)),
+        par_tree_row(2, 5.2e5, Some(200)),
+    ]);
+    assert_eq!((code, verdict.as_str()), (0, "holds"), "{reason}");
+    assert!(
+        reason.contains("at least 1.8 (0.9 of the bound 2); bound min(2, W/S) = 2 with W/S = 10"),
+        "{reason}"
+    );
+    let (code, verdict, reason) = decide(&[
+        par_tree_row(1, 1e6, Some(200)),
+        par_tree_row(2, 7e5, Some(200)),
+    ]);
+    assert_eq!((code, verdict.as_str()), (1, "fails"), "{reason}");
+    // W/S = 1.25: 0.9 of it is 1.125, which 1.43 passes.
+    let (_, verdict, reason) = decide(&[
+        par_tree_row(1, 1e6, Some(1600)),
+        par_tree_row(2, 7e5, Some(1600)),
+    ]);
+    assert_eq!(verdict, "holds", "{reason}");
+    assert!(reason.contains("(0.9 of the bound 1.25)"), "{reason}");
+    // Without the counters: inconclusive, saying so.
+    let (code, verdict, reason) = decide(&[par_tree_row(1, 1e6, None), par_tree_row(2, 5e5, None)]);
+    assert_eq!((code, verdict.as_str()), (0, "inconclusive"), "{reason}");
+    assert!(
+        reason.contains("no span counters (work_forward, "),
+        "{reason}"
+    );
+}
+
 /// Issue 20: `check` read a results.csv cut short (its last rows vanished) and a results.json
 /// holding a case twice. Both are refused (exit 2), naming the file and the place.
 #[test]

@@ -299,6 +299,48 @@ fn a_thread_count_draws_the_speedup_figure() {
 }
 
 #[test]
+fn span_counters_draw_the_bound_and_fill_the_parallel_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let results = dir.path().join("run");
+    // W = 2000 records, S = 1250: W/S = 1.6, below the 2 threads measured.
+    let counters = [
+        ("work_forward", 1200),
+        ("span_forward", 1000),
+        ("work_reverse", 800),
+        ("span_reverse", 250),
+    ];
+    let rows = [(1, 1000.0), (2, 700.0)].map(|(threads, ns)| {
+        let mut r = common::ok(
+            "par-tree",
+            Some(1024),
+            "dualrev-par",
+            ns,
+            100.0,
+            0,
+            &counters,
+        );
+        r.threads = threads;
+        r
+    });
+    common::write_rows(&results, rows.to_vec());
+    plot_svg(&results);
+    let texts = svg_texts(&results.join("figures/speedup-par-tree.svg"));
+    for label in ["ideal", "dualrev-par (n=1024)", "dualrev-par W/S=1.6"] {
+        assert!(texts.iter().any(|t| t == label), "{label} not in {texts:?}");
+    }
+    let table = std::fs::read_to_string(results.join("table.md")).unwrap();
+    assert!(
+        table.contains("| par-tree | 1024 | dualrev-par | 2 | 1.43x | 1.43x | 1.43x | 1.60x |"),
+        "{table}"
+    );
+    let index = std::fs::read_to_string(results.join("index.html")).unwrap();
+    assert!(
+        index.contains("<h3 id=\"parallel\">Parallel cases</h3>"),
+        "{index}"
+    );
+}
+
+#[test]
 fn claims_verdicts_go_into_the_report() {
     let dir = tempfile::tempdir().unwrap();
     let results = dir.path().join("run");

@@ -40,7 +40,7 @@
 //! without statistics and evaluated in-process by `dualbench check --counters-only`. The others
 //! are measurements and need a results file; `speedup` one from `dualbench run --threads 1,2`.
 //!
-//! Models come in three forms:
+//! Models come in three forms (the third with two variants):
 //!
 //! - **Growth** laws, fitted over sizes: `constant`, `log`, `linear`, `n log n`, `power P`,
 //!   `exponential B`, each optionally prefixed by `at most` (an upper bound: `at most power
@@ -63,20 +63,25 @@
 //!   sizes = [10, 20, 40]
 //!   ```
 //!
-//! - **A lower bound** on a speedup, `at least B` (metric `speedup` or `speedup:T` only; no
-//!   `x`, `tolerance`, `min_ops`, `sizes` or `max_work`): decided from a results file at the
-//!   largest size with rows at one and at t threads, by the confidence interval of the ratio of
-//!   medians; inconclusive when the file has no row at t threads.
+//! - **A lower bound** on a speedup (metric `speedup` or `speedup:T` only; no `x`,
+//!   `tolerance`, `min_ops`, `sizes` or `max_work`), decided from a results file at the largest
+//!   size with rows at one and at t threads, by the confidence interval of the ratio of
+//!   medians; inconclusive when the file has no row at t threads:
+//!   - `at least B`: the interval lies at or above B;
+//!   - `at least F of bound` (F in (0, 1]): the interval lies at or above F · min(t, W / S),
+//!     with W and S the work and the span of the whole gradient from the case's counters
+//!     `work_forward`, `span_forward`, `work_reverse`, `span_reverse`
+//!     ([`crate::parallel::span`], `docs/parallel.md`); inconclusive, saying so, when the case
+//!     does not report them.
 //!
 //!   ```toml
 //!   [[claim]]
-//!   id = "dualrev-par-fparticles-speedup"
-//!   sentence = "On 2 threads dualrev-par is at least 1.5 times as fast as on one."
+//!   id = "par-tree-speedup-of-bound"
+//!   sentence = "On 2 threads dualrev-par reaches 0.9 of what its job graph allows."
 //!   strategies = ["dualrev-par"]
-//!   workloads = ["fparticles"]
-//!   params = { particles = 4 }
+//!   workloads = ["par-tree"]
 //!   metric = "speedup:2"
-//!   model = "at least 1.5"
+//!   model = "at least 0.9 of bound"
 //!   ```
 
 use std::collections::BTreeSet;
@@ -380,7 +385,7 @@ impl FromStr for Model {
                 return Err(format!(
                     "unknown model `{text}`{}; valid models: constant, log, linear, n log n, \
                      power P, exponential B (growth laws, each optionally prefixed by `at \
-                     most`), same as STRATEGY, at least B",
+                     most`), same as STRATEGY, at least B, at least F of bound",
                     did_you_mean(
                         rest.first().copied().unwrap_or(""),
                         ["constant", "log", "linear", "power", "exponential"]
@@ -426,8 +431,29 @@ pub enum Expectation {
     Growth(GrowthClaim),
     /// At every case, each counter of the metric equals this strategy's (`same as dualrev`).
     SameAs(String),
-    /// The metric's confidence interval lies at or above this bound (`at least 1.5`).
-    AtLeast(f64),
+    /// The speedup's confidence interval lies at or above this floor (`at least 1.5`, `at least
+    /// 0.9 of bound`).
+    AtLeast(SpeedupFloor),
+}
+
+/// The floor of a speedup claim: a number, or a share of the bound of the job graph.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum SpeedupFloor {
+    /// `at least B`: the speedup is at least B.
+    Fixed(f64),
+    /// `at least F of bound`: the speedup on T threads is at least F · min(T, W / S), with W and
+    /// S the work and span of the case's counters ([`crate::parallel::span`]); F in (0, 1].
+    OfBound(f64),
+}
+
+impl fmt::Display for SpeedupFloor {
+    /// As written in the claims file, after `at least`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SpeedupFloor::Fixed(bound) => write!(f, "{bound}"),
+            SpeedupFloor::OfBound(share) => write!(f, "{share} of bound"),
+        }
+    }
 }
 
 impl fmt::Display for Expectation {
@@ -436,7 +462,7 @@ impl fmt::Display for Expectation {
         match self {
             Expectation::Growth(g) => g.model.fmt(f),
             Expectation::SameAs(other) => write!(f, "same as {other}"),
-            Expectation::AtLeast(bound) => write!(f, "at least {bound}"),
+            Expectation::AtLeast(floor) => write!(f, "at least {floor}"),
         }
     }
 }
@@ -941,7 +967,8 @@ fn validate(raw: RawClaim, line: usize) -> Result<Claim, ClaimsError> {
 }
 
 /// The expectation of `raw`'s `model` for `metric`: a growth law (which needs `x` and
-/// `tolerance`), `same as NAME` (counters only) or `at least B` (speedups only), with the keys
+/// `tolerance`), `same as NAME` (counters only) or `at least B` / `at least F of bound`
+/// (speedups only), with the keys
 /// a form does not take rejected rather than ignored.
 fn expectation(raw: &RawClaim, metric: &Metric) -> Result<Expectation, String> {
     let text = raw.model.trim();
@@ -1000,14 +1027,38 @@ fn expectation(raw: &RawClaim, metric: &Metric) -> Result<Expectation, String> {
             "model `{text}`: write `same as STRATEGY` with one strategy name, e.g. `same as \
              dualrev`"
         )),
-        ["at", "least", bound] => {
-            let bound = bound
-                .parse::<f64>()
-                .ok()
-                .filter(|b| b.is_finite() && *b > 0.0)
-                .ok_or_else(|| {
-                    format!("model `{text}`: the bound `{bound}` is not a positive number")
-                })?;
+        ["at", "least", rest @ ..] => {
+            let floor = match rest {
+                [bound] => SpeedupFloor::Fixed(
+                    bound
+                        .parse::<f64>()
+                        .ok()
+                        .filter(|b| b.is_finite() && *b > 0.0)
+                        .ok_or_else(|| {
+                            format!("model `{text}`: the bound `{bound}` is not a positive number")
+                        })?,
+                ),
+                [share, "of", "bound"] => SpeedupFloor::OfBound(
+                    share
+                        .parse::<f64>()
+                        .ok()
+                        .filter(|f| *f > 0.0 && *f <= 1.0)
+                        .ok_or_else(|| {
+                            format!(
+                                "model `{text}`: the share `{share}` is not a number in (0, 1]; \
+                                 the bound min(T, W/S) is the most any schedule reaches, so \
+                                 write e.g. `at least 0.9 of bound`"
+                            )
+                        })?,
+                ),
+                _ => {
+                    return Err(format!(
+                        "model `{text}`: write `at least B` (a speedup of at least B) or `at \
+                         least F of bound` (at least F times the bound min(T, W/S) of the \
+                         case's span counters, F in (0, 1])"
+                    ))
+                }
+            };
             if !metric.across_threads() {
                 return Err(format!(
                     "model `{text}` is a lower bound on a speedup: the metric must be speedup \
@@ -1015,14 +1066,15 @@ fn expectation(raw: &RawClaim, metric: &Metric) -> Result<Expectation, String> {
                 ));
             }
             refuse(&[], "a speedup is decided from a results file")?;
-            Ok(Expectation::AtLeast(bound))
+            Ok(Expectation::AtLeast(floor))
         }
         _ => {
             let model: Model = text.parse()?;
             if metric.across_threads() {
                 return Err(format!(
-                    "metric `{metric}` takes the model `at least B` (e.g. \"at least 1.5\"), \
-                     not the growth model `{model}`"
+                    "metric `{metric}` takes the model `at least B` (e.g. \"at least 1.5\") or \
+                     `at least F of bound` (e.g. \"at least 0.9 of bound\"), not the growth \
+                     model `{model}`"
                 ));
             }
             let x = raw.x.ok_or_else(|| {
@@ -1268,7 +1320,7 @@ mod tests {
         let text = form("speedup:2", "at least 1.5", "params = { particles = 4 }");
         let c = &ClaimsFile::parse(&text, "t").unwrap().claims[0];
         assert_eq!(c.metric, Metric::Speedup(Some(2)));
-        assert_eq!(c.expect, Expectation::AtLeast(1.5));
+        assert_eq!(c.expect, Expectation::AtLeast(SpeedupFloor::Fixed(1.5)));
         assert_eq!(c.params, [("particles".to_string(), 4.0)].into());
         assert!(c.selects_params(&[("particles".into(), 4.0), ("steps".into(), 9.0)].into()));
         assert!(!c.selects_params(&[("particles".into(), 8.0)].into()));
@@ -1288,6 +1340,26 @@ mod tests {
             e.contains("takes no `sizes`") && e.contains("results file"),
             "{e}"
         );
+        let c = &ClaimsFile::parse(&form("speedup:2", "at least 0.9 of bound", ""), "t")
+            .unwrap()
+            .claims[0];
+        assert_eq!(c.expect, Expectation::AtLeast(SpeedupFloor::OfBound(0.9)));
+        assert_eq!(c.expect.to_string(), "at least 0.9 of bound");
+        for (model, message) in [
+            ("at least 1.2 of bound", "not a number in (0, 1]"),
+            ("at least 0 of bound", "not a number in (0, 1]"),
+            ("at least x of bound", "`x` is not a number in (0, 1]"),
+            ("at least 0.9 of span", "write `at least B`"),
+            ("at least", "`at least F of bound`"),
+        ] {
+            let e = error(&form("speedup:2", model, ""));
+            assert!(
+                e.contains("naive-square-chain") && e.contains(message),
+                "{model}: {e}"
+            );
+        }
+        let e = error(&form("time", "at least 0.9 of bound", ""));
+        assert!(e.contains("speedup or speedup:T"), "{e}");
         let e = error(&form("speedup", "at least -1", ""));
         assert!(e.contains("not a positive number"), "{e}");
         let e = error(&form(
@@ -1314,7 +1386,10 @@ mod tests {
             "{e}"
         );
         let e = "quadratic".parse::<Model>().unwrap_err();
-        assert!(e.contains("same as STRATEGY, at least B"), "{e}");
+        assert!(
+            e.contains("same as STRATEGY, at least B, at least F of bound"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //!
 //! 1. [`claims`]: the committed claims file (`claims.toml`), parsed and validated before any
 //!    work: selection, metric, model (a growth law with its x-axis and tolerance, `same as`
-//!    another strategy, or `at least` a speedup).
+//!    another strategy, or `at least` a speedup: a number, or a share of the bound of the job
+//!    graph).
 //! 2. A results file (every metric), or [`evaluate`] (exact metrics, in-process) and
 //!    [`timing`] (measured metrics, in child processes) produce [`observation::Observation`]s:
 //!    one per case.
@@ -236,12 +237,12 @@ pub fn judge(
                     .map(|s| judge_series(claim, g, confidence, s))
                     .collect(),
                 Expectation::SameAs(other) => judge_equality(claim, other, observations),
-                Expectation::AtLeast(bound) => {
+                Expectation::AtLeast(floor) => {
                     let threads = match claim.metric {
                         Metric::Speedup(t) => t,
                         _ => None,
                     };
-                    judge_speedup(claim, threads, *bound, confidence, observations)
+                    judge_speedup(claim, threads, *floor, confidence, observations)
                 }
             };
             judge_claim(claim, outcomes)

@@ -7,8 +7,10 @@ use crate::check::verdict::{num, ClaimOutcome, SeriesOutcome, Verdict};
 use crate::table::{Align, Table, TableStyle};
 
 /// Version of the JSON report's layout. 2: `same as` and speedup claims (a claim's `x` and
-/// `tolerance` only for growth claims; a series' `equality` or `speedup`).
-pub const SCHEMA_VERSION: u32 = 2;
+/// `tolerance` only for growth claims; a series' `equality` or `speedup`). 3: a `speedup` may
+/// carry its phases' speedups (`forward`, `reverse`), the case's work and span (`span`) and
+/// the bound min(t, W/S) (`bound`), each when known.
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// How many claims ended with each verdict.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -157,12 +159,16 @@ impl Report {
     }
 }
 
-/// The fitted quantity, the speedup, or how many counters differ from the other strategy.
+/// The fitted quantity, the speedup (with the bound min(t, W/S) of its case's counters), or how
+/// many counters differ from the other strategy.
 fn fit_cell(series: &SeriesOutcome) -> String {
     if let Some(fit) = &series.fit {
         format!("{} {}", fit.kind.quantity(), num(fit.estimate))
     } else if let Some(s) = &series.speedup {
-        format!("speedup {}", num(s.estimate))
+        match s.bound {
+            Some(bound) => format!("speedup {} (bound {})", num(s.estimate), num(bound)),
+            None => format!("speedup {}", num(s.estimate)),
+        }
     } else if let Some(e) = &series.equality {
         match (e.differences.len(), series.verdict) {
             (0, Verdict::Holds) => format!("= {}", e.other),

@@ -30,7 +30,7 @@
 
 use serde::Serialize;
 
-use crate::check::claims::{Claim, Expectation, FitKind, GrowthClaim};
+use crate::check::claims::{Claim, Expectation, FitKind, GrowthClaim, SpeedupFloor};
 use crate::check::equality::Equality;
 use crate::check::fit::{fit_growth, GrowthFit};
 use crate::check::series::Series;
@@ -142,7 +142,7 @@ pub struct ClaimOutcome {
     pub reason: String,
     /// The series that decided the verdict (index into `series`): the first failing one, else
     /// the first inconclusive one, else the one farthest from the model's target (for a
-    /// speedup, the smallest).
+    /// speedup, the smallest; for a share of the bound, the smallest share).
     pub deciding: Option<usize>,
     /// Every series of the claim.
     pub series: Vec<SeriesOutcome>,
@@ -339,10 +339,15 @@ pub fn judge_claim(claim: &Claim, outcomes: Vec<SeriesOutcome>) -> ClaimOutcome 
             }
         }),
         Expectation::SameAs(_) => 0.0,
-        Expectation::AtLeast(_) => o
-            .speedup
-            .as_ref()
-            .map_or(f64::NEG_INFINITY, |s| -s.estimate),
+        // The smallest speedup, or for a share of the bound the smallest share reached.
+        Expectation::AtLeast(floor) => {
+            o.speedup
+                .as_ref()
+                .map_or(f64::NEG_INFINITY, |s| match (floor, s.bound) {
+                    (SpeedupFloor::OfBound(_), Some(bound)) => -s.estimate / bound,
+                    _ => -s.estimate,
+                })
+        }
     };
     let deciding = [Verdict::Fails, Verdict::Inconclusive]
         .into_iter()

@@ -7,7 +7,7 @@
 //! | `overhead` | 3. overhead | gradient / primal per strategy per workload at the largest size all reached, log bars |
 //! | `heap` | 4. peak heap vs size | peak live heap of one gradient vs size, one panel per workload, log-log |
 //! | `phases` | 5. phase split | share of the forward and the reverse phase in each strategy's gradient |
-//! | `speedup` | 6. parallel speedup | time at 1 thread / time at t threads vs t, with the ideal line, one panel per workload |
+//! | `speedup` | 6. parallel speedup | time at 1 thread / time at t threads vs t, with the ideal line t and each strategy's span bound min(t, W/S), one panel per workload |
 //!
 //! The figures with one panel per workload are also written one panel per file
 //! (`cost-<workload>`, `heap-<workload>`, `speedup-<workload>`), each a paper column wide.
@@ -17,6 +17,11 @@
 //! n^p), or an exponential (base b of b^n) when that fits better (higher R^2) with a base
 //! above 1.05 — the naive rung on the sharing workloads. Fewer than three sizes give no fit,
 //! and one size is drawn as points.
+//!
+//! The span bound of figure 6 comes from the counters of the strategy's case at the size drawn
+//! ([`crate::parallel::span`]): W / S, the work over the span of its job graph's forward and
+//! reverse passes, gives min(t, W / S), drawn dashed in the strategy's colour from t = 1 to the
+//! panel's largest thread count. A strategy without the counters has no bound line.
 
 use std::collections::BTreeMap;
 
@@ -25,6 +30,7 @@ use plotters::prelude::*;
 
 use crate::check::claims::FitKind;
 use crate::check::fit::fit_growth;
+use crate::parallel::span::Span;
 use crate::plot::dataset::{largest_common_size, Dataset, Group};
 use crate::plot::panel::{Axis, Bar, BarChart, BarGroup, Line, LinePanel, Point};
 use crate::plot::render::{DrawResult, Figure};
@@ -370,6 +376,7 @@ fn cost(data: &Dataset, group: &Group, confidence: f64) -> Result<Planned, Strin
                 },
                 lines,
                 reference: None,
+                bounds: Vec::new(),
             }],
             columns: 1,
             panel: PANEL,
@@ -492,6 +499,7 @@ fn ladder(data: &Dataset) -> Result<Planned, String> {
             },
             lines: work,
             reference: None,
+            bounds: Vec::new(),
         });
         panels.push(LinePanel {
             title: format!("{workload}: time"),
@@ -503,6 +511,7 @@ fn ladder(data: &Dataset) -> Result<Planned, String> {
             },
             lines: time,
             reference: None,
+            bounds: Vec::new(),
         });
     }
     if panels.is_empty() {
@@ -718,6 +727,7 @@ fn heap(data: &Dataset, group: &Group) -> Result<Planned, String> {
                 },
                 lines,
                 reference: None,
+                bounds: Vec::new(),
             }],
             columns: 1,
             panel: PANEL,
@@ -800,6 +810,7 @@ fn speedup(data: &Dataset) -> Result<Vec<Planned>, String> {
         let mut notes = Vec::new();
         let title = group.title(data.params_vary(&group.workload));
         let mut lines = Vec::new();
+        let mut parallelism = Vec::new();
         let mut max_threads = 1u64;
         for strategy in Dataset::strategies_in(rows.iter().copied()) {
             let mine: Vec<&&CaseResult> = rows.iter().filter(|r| r.strategy == strategy).collect();
@@ -832,6 +843,9 @@ fn speedup(data: &Dataset) -> Result<Vec<Planned>, String> {
                 })
                 .collect();
             points.sort_by(|a, b| a.x.total_cmp(&b.x));
+            if let Some(span) = at.iter().find_map(|r| Span::of(&r.counters).ok()) {
+                parallelism.push((strategy.clone(), span.parallelism()));
+            }
             let size_text = size.map_or_else(String::new, |s| {
                 format!(" ({})", size_label(&group.workload, s))
             });
@@ -845,12 +859,25 @@ fn speedup(data: &Dataset) -> Result<Vec<Planned>, String> {
             unmatched.extend(notes);
             continue;
         }
+        let bounds = parallelism
+            .into_iter()
+            .map(|(strategy, p)| Line {
+                label: format!("{strategy} W/S={}", short(p)),
+                points: bound_points(p, max_threads as f64),
+                strategy,
+            })
+            .collect();
         planned.push(Planned {
             stem: format!("speedup-{}", group.stem(data.params_vary(&group.workload))),
             title: format!("Parallel speedup: {title}"),
-            caption: "Time at one thread over time at t threads, whole gradient, one panel per workload, with \
-                 the ideal speedup t as a grey line."
-            .into(),
+            caption: "Time at one thread over time at t threads, whole gradient, one panel per \
+                 workload, with the ideal speedup t as a grey line and, for each strategy that \
+                 reports the work and span counters of its job graph, its bound min(t, W/S) \
+                 dashed in its colour: W is the work and S the span of the forward and the \
+                 reverse pass together, in records (the legend gives W/S), and in that model no \
+                 schedule on t threads is faster than min(t, W/S) times one thread \
+                 (docs/parallel.md)."
+                .into(),
             notes,
             drawing: Drawing::Panels {
                 panels: vec![LinePanel {
@@ -870,6 +897,7 @@ fn speedup(data: &Dataset) -> Result<Vec<Planned>, String> {
                         "ideal".into(),
                         vec![(1.0, 1.0), (max_threads as f64, max_threads as f64)],
                     )),
+                    bounds,
                 }],
                 columns: 1,
                 panel: PANEL,
@@ -893,9 +921,97 @@ fn speedup(data: &Dataset) -> Result<Vec<Planned>, String> {
     Ok(planned)
 }
 
+/// The points of min(t, `parallelism`) for t from 1 to `max_threads`: straight up the ideal
+/// line to t = W/S, then flat.
+fn bound_points(parallelism: f64, max_threads: f64) -> Vec<Point> {
+    let mut xs = vec![1.0];
+    if parallelism > 1.0 && parallelism < max_threads {
+        xs.push(parallelism);
+    }
+    xs.push(max_threads);
+    xs.into_iter()
+        .map(|t| Point {
+            x: t,
+            y: t.min(parallelism),
+            interval: None,
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::parallel::span::COUNTERS;
+
+    /// A finished row of `strategy` on `fparticles` at size 1000 on `threads` threads, with
+    /// the span counters (forward and reverse work and span) `span` when given.
+    fn threaded(strategy: &str, threads: u64, median: f64, span: Option<[u64; 4]>) -> CaseResult {
+        let mut r = crate::results::fixture::fmult_row(strategy);
+        r.workload = "fparticles".into();
+        r.size = Some(1000);
+        r.threads = threads;
+        r.median_ns = Some(median);
+        if let Some(values) = span {
+            r.counters = COUNTERS.into_iter().map(String::from).zip(values).collect();
+        }
+        r
+    }
+
+    #[test]
+    fn the_speedup_figure_draws_the_span_bound_from_the_counters() {
+        // dualrev-par: W = 2000, S = 1250, W/S = 1.6; tape-par: W/S = 8 (beyond 4 threads);
+        // primal reports no span counters.
+        let par = Some([1200, 1000, 800, 250]);
+        let tape = Some([4000, 500, 4000, 500]);
+        let rows = vec![
+            threaded("dualrev-par", 1, 1000.0, par),
+            threaded("dualrev-par", 2, 700.0, par),
+            threaded("dualrev-par", 4, 650.0, par),
+            threaded("tape-par", 1, 800.0, tape),
+            threaded("tape-par", 2, 420.0, tape),
+            threaded("primal", 1, 100.0, None),
+            threaded("primal", 2, 60.0, None),
+        ];
+        let data = Dataset {
+            rows,
+            sources: Vec::new(),
+        };
+        let planned = speedup(&data).unwrap();
+        let Drawing::Panels { panels, .. } = &planned[0].drawing else {
+            panic!("a panel figure");
+        };
+        let panel = &panels[0];
+        assert_eq!(panel.lines.len(), 3);
+        let labels: Vec<(&str, &str)> = panel
+            .bounds
+            .iter()
+            .map(|b| (b.strategy.as_str(), b.label.as_str()))
+            .collect();
+        assert_eq!(
+            labels,
+            [
+                ("dualrev-par", "dualrev-par W/S=1.6"),
+                ("tape-par", "tape-par W/S=8")
+            ]
+        );
+        let points: Vec<Vec<(f64, f64)>> = panel
+            .bounds
+            .iter()
+            .map(|b| b.points.iter().map(|p| (p.x, p.y)).collect())
+            .collect();
+        assert_eq!(
+            points,
+            [
+                vec![(1.0, 1.0), (1.6, 1.6), (4.0, 1.6)],
+                vec![(1.0, 1.0), (4.0, 4.0)]
+            ]
+        );
+        assert!(planned[0].caption.contains("min(t, W/S)"));
+        assert_eq!(
+            panel.reference.as_ref().unwrap().1,
+            [(1.0, 1.0), (4.0, 4.0)]
+        );
+    }
 
     fn points(f: impl Fn(f64) -> f64, xs: &[f64]) -> Vec<Point> {
         xs.iter()

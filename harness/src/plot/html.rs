@@ -13,6 +13,10 @@
 //! then about 50 px, so that all seventeen strategies fit; long words in the other tables
 //! (paths, claim ids) may break anywhere. A narrower window scrolls the table, never the page.
 //!
+//! Under the paper table, when the results hold parallel cases, the parallel table
+//! ([`crate::parallel::table`]): measured speedups beside the bound of each case's job graph,
+//! in a box of its own that scrolls in a narrow window.
+//!
 //! The page is self-contained in the sense that matters for results folders: inline CSS, no
 //! script, no font or style sheet from the network; images are the figure files beside it
 //! (`figures/*.svg`, or PNG when no SVG was written), referenced by relative paths, so the
@@ -253,7 +257,19 @@ impl Page<'_> {
         );
         out.push_str("<div class=\"scroll\">\n");
         out.push_str(&paper_table(self.table));
-        out.push_str("</div>\n<h2 id=\"figures\">Figures</h2>\n<div class=\"grid\">\n");
+        out.push_str("</div>\n");
+        if !self.table.parallel.is_empty() {
+            let _ = writeln!(
+                out,
+                "<h3 id=\"parallel\">Parallel cases</h3>\n<p>{}</p>\n<div class=\"scroll\">",
+                escape(&self.table.parallel_caption())
+            );
+            out.push_str(&html_table(&crate::parallel::table::table(
+                &self.table.parallel,
+            )));
+            out.push_str("</div>\n");
+        }
+        out.push_str("<h2 id=\"figures\">Figures</h2>\n<div class=\"grid\">\n");
         for (figure, image, wide) in self.figures {
             let _ = write!(
                 out,

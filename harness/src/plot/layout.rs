@@ -193,6 +193,7 @@ mod tests {
                 points,
             }],
             reference: None,
+            bounds: Vec::new(),
         }
     }
 

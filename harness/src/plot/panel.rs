@@ -1,6 +1,7 @@
 //! The drawing pieces the figures share: a panel of one line per strategy (log or linear axes,
 //! interval bars, markers) with its legend beside it, horizontal bar groups, markers and
-//! legend entries.
+//! legend entries. A panel may also draw bound lines: a limit a strategy's points cannot pass
+//! (figure 6's span bound), dashed in the strategy's colour without markers.
 //!
 //! A line of one point is drawn as its marker alone: no segment, and (in the figures that fit)
 //! no fitted value. Log axes reach a factor of 1.25 beyond their values and are labelled at
@@ -65,6 +66,22 @@ pub struct LinePanel {
     pub lines: Vec<Line>,
     /// A reference line (e.g. ideal speedup) drawn thin and grey, with its legend text.
     pub reference: Option<(String, Vec<(f64, f64)>)>,
+    /// Bound lines, one per strategy that has one: dashed in its colour, no markers, listed in
+    /// the legend after the lines.
+    pub bounds: Vec<Line>,
+}
+
+/// What a legend entry's key shows.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum LegendKey {
+    /// A strategy's line: a segment and its marker.
+    Line(StrategyStyle),
+    /// A strategy's bar: a block in its colour.
+    Bar(StrategyStyle),
+    /// A strategy's bound line: a dashed segment in its colour.
+    Bound(StrategyStyle),
+    /// The reference line: a thin grey segment.
+    Reference,
 }
 
 /// The width of the legend beside a panel (SVG px).
@@ -136,7 +153,12 @@ impl LinePanel {
         let reference = self
             .reference
             .iter()
-            .flat_map(|(_, pts)| pts.iter().copied());
+            .flat_map(|(_, pts)| pts.iter().copied())
+            .chain(
+                self.bounds
+                    .iter()
+                    .flat_map(|b| b.points.iter().map(|p| (p.x, p.y))),
+            );
         let x_range = axis_range(xs.chain(reference.clone().map(|p| p.0)), self.x.log);
         let y_range = axis_range(ys.chain(reference.map(|p| p.1)), self.y.log);
         match (self.x.log, self.y.log) {
@@ -145,15 +167,26 @@ impl LinePanel {
             (false, true) => self.draw_on(&plot, style, lin(x_range), log(y_range))?,
             (false, false) => self.draw_on(&plot, style, lin(x_range), lin(y_range))?,
         }
-        let mut entries: Vec<(Option<StrategyStyle>, String)> = self
+        let mut entries: Vec<(LegendKey, String)> = self
             .lines
             .iter()
-            .map(|l| (Some(strategy_style(&l.strategy)), l.label.clone()))
+            .map(|l| {
+                (
+                    LegendKey::Line(strategy_style(&l.strategy)),
+                    l.label.clone(),
+                )
+            })
             .collect();
+        entries.extend(self.bounds.iter().map(|b| {
+            (
+                LegendKey::Bound(strategy_style(&b.strategy)),
+                b.label.clone(),
+            )
+        }));
         if let Some((label, _)) = &self.reference {
-            entries.push((None, label.clone()));
+            entries.push((LegendKey::Reference, label.clone()));
         }
-        draw_legend(&legend, style, &entries, style.px(34.0), false)
+        draw_legend(&legend, style, &entries, style.px(34.0))
     }
 
     fn draw_on<DB, X, Y>(
@@ -210,6 +243,15 @@ impl LinePanel {
             chart.draw_series(LineSeries::new(
                 pts.iter().copied(),
                 RGBColor(0x99, 0x99, 0x99).stroke_width(style.upx(1.0).max(1)),
+            ))?;
+        }
+        for bound in &self.bounds {
+            let s = strategy_style(&bound.strategy);
+            chart.draw_series(DashedLineSeries::new(
+                bound.points.iter().map(|p| (p.x, p.y)),
+                style.px(4.0),
+                style.px(4.0),
+                s.colour.stroke_width(style.upx(1.0).max(1)),
             ))?;
         }
         for line in &self.lines {
@@ -304,6 +346,7 @@ where
                 Marker::Diamond => vec![(0, -r - 1), (r + 1, 0), (0, r + 1), (-r - 1, 0)],
                 Marker::Hexagon => polygon(6, r + 1),
                 Marker::Star => star(r + 2),
+                Marker::Bowtie => vec![(-r - 1, -r), (r + 1, r), (r + 1, -r), (-r - 1, r)],
                 Marker::Bar => vec![
                     (-r - 2, -r / 2),
                     (r + 2, -r / 2),
@@ -353,14 +396,13 @@ fn star(r: i32) -> Vec<(i32, i32)> {
         .collect()
 }
 
-/// A legend: one entry per row, a line segment and marker (a filled block when `bars`; a grey
-/// line for `None`) and its text, starting `top` pixels down `area`.
+/// A legend: one entry per row, its key ([`LegendKey`]) and its text, starting `top` pixels
+/// down `area`.
 pub fn draw_legend<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     style: Style,
-    entries: &[(Option<StrategyStyle>, String)],
+    entries: &[(LegendKey, String)],
     top: i32,
-    bars: bool,
 ) -> DrawResult<DB> {
     let row = style.px(17.0);
     let x0 = style.px(6.0);
@@ -369,19 +411,31 @@ pub fn draw_legend<DB: DrawingBackend>(
     for (i, (s, label)) in entries.iter().enumerate() {
         let y = top + i as i32 * row;
         match s {
-            Some(s) if bars => {
+            LegendKey::Bar(s) => {
                 let h = style.px(5.0);
                 area.draw(&Rectangle::new(
                     [(x0 + seg / 4, y - h), (x0 + seg * 3 / 4, y + h)],
                     s.colour.filled(),
                 ))?;
             }
-            Some(s) => {
+            LegendKey::Line(s) => {
                 let stroke = s.colour.stroke_width(style.upx(1.5).max(1));
                 area.draw(&PathElement::new(vec![(x0, y), (x0 + seg, y)], stroke))?;
                 draw_marker(area, (x0 + seg / 2, y), *s, style.px(4.0), style)?;
             }
-            None => {
+            LegendKey::Bound(s) => {
+                let stroke = s.colour.stroke_width(style.upx(1.0).max(1));
+                let dash = style.px(4.0);
+                let mut x = x0;
+                while x < x0 + seg {
+                    area.draw(&PathElement::new(
+                        vec![(x, y), ((x + dash).min(x0 + seg), y)],
+                        stroke,
+                    ))?;
+                    x += 2 * dash;
+                }
+            }
+            LegendKey::Reference => {
                 let stroke = RGBColor(0x99, 0x99, 0x99).stroke_width(style.upx(1.0).max(1));
                 area.draw(&PathElement::new(vec![(x0, y), (x0 + seg, y)], stroke))?;
             }
@@ -478,13 +532,13 @@ impl BarChart {
         } else {
             self.draw_on(&plot, style, lin(range), slots)?;
         }
-        let entries: Vec<(Option<StrategyStyle>, String)> = self
+        let entries: Vec<(LegendKey, String)> = self
             .legend
             .iter()
-            .map(|s| (Some(strategy_style(s)), s.clone()))
+            .map(|s| (LegendKey::Bar(strategy_style(s)), s.clone()))
             .collect();
         let top = style.px(34.0);
-        draw_legend(&legend, style, &entries, top, true)?;
+        draw_legend(&legend, style, &entries, top)?;
         let font = style.font(text::LEGEND);
         let row = style.px(17.0);
         for (i, note) in self.legend_notes.iter().enumerate() {

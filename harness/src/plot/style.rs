@@ -4,7 +4,8 @@
 //!
 //! **Palette.** dualbench's own strategies take the eight colours of Okabe & Ito's
 //! colour-blind-safe palette (with grey for `primal` and a dark yellow in place of their
-//! yellow, which is too pale on white) and nine marker shapes, one each; `manual`, the floor
+//! yellow, which is too pale on white; the task-parallel `dualrev-par` and `tape-par` take a dark
+//! wine and a slate) and a marker shape each; `manual`, the floor
 //! (not AD), is dark brown with a flat bar for a marker and a dashed line, and in the overhead
 //! figure a dashed line across its workload's bars; the peers take Paul
 //! Tol's "muted" scheme, hollow markers and dashed lines, so they never read as one of ours,
@@ -68,6 +69,8 @@ pub enum Marker {
     Cross,
     /// A five-pointed star.
     Star,
+    /// Two triangles meeting at their tips, side by side.
+    Bowtie,
     /// A flat horizontal bar: the floor (`manual`).
     Bar,
 }
@@ -133,6 +136,7 @@ const STYLES: &[(&str, StrategyStyle)] = &[
     ("sparse", own(0x00, 0x9E, 0x73, Marker::Pentagon)),
     ("dualrev", own(0xCC, 0x79, 0xA7, Marker::Hexagon)),
     ("dualrev-par", own(0x88, 0x22, 0x55, Marker::Star)),
+    ("tape-par", own(0x44, 0x55, 0x66, Marker::Bowtie)),
     ("manual", floor(0x66, 0x44, 0x22)),
     ("peer-xad", peer(0x33, 0x22, 0x88, Marker::Diamond)),
     ("peer-echidna", peer(0x88, 0xCC, 0xEE, Marker::Circle)),

@@ -16,10 +16,19 @@
 //! time of its process's first gradient (`cold_ns`, schema version 5), its cell gives that over
 //! its median. Results without either show neither, and the caption mentions only what is
 //! shown.
+//!
+//! **The parallel section.** When some case ran on more than one thread count, or its span
+//! counters show parallelism, the table is followed by the parallel table
+//! ([`crate::parallel::table`]): per workload and strategy at the largest size measured on
+//! several threads (the size of figure 6), its measured speedups at each thread count, of the
+//! whole gradient and of each phase, beside the bound min(t, W/S) and Brent's greedy estimate
+//! of its span counters, and the bound at 2, 4, 8, 16 and 64 threads.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::error::{Error, Result};
+use crate::parallel;
+use crate::parallel::cases::ParallelCase;
 use crate::plot::dataset::Dataset;
 use crate::plot::style::{short, strategy_rank};
 use crate::results::floor::{Floors, FLOOR_STRATEGY};
@@ -83,6 +92,8 @@ pub struct PaperTable {
     pub strategies: Vec<String>,
     /// The rows.
     pub rows: Vec<Row>,
+    /// The parallel cases at the largest size measured on several threads (empty: none).
+    pub parallel: Vec<ParallelCase>,
 }
 
 /// Parse `--table-sizes` values: `workload=size,size` (repeatable).
@@ -189,6 +200,7 @@ pub fn build(
         reference: reference.to_string(),
         strategies,
         rows,
+        parallel: parallel::cases::largest_sizes(&parallel::cases::cases(&data.rows)),
     })
 }
 
@@ -319,18 +331,41 @@ impl PaperTable {
         caption
     }
 
-    /// GitHub-flavoured Markdown.
+    /// The caption of the parallel section.
+    pub fn parallel_caption(&self) -> String {
+        format!(
+            "{}, per workload and strategy at the largest size measured on several threads: \
+             speedup = median time on 1 thread / on t threads (whole gradient, forward and \
+             reverse phase); bound = min(t, W/S) and greedy = W/(W/t + S) (Brent), with \
+             W = work_forward + work_reverse and S = span_forward + span_reverse from the \
+             strategy's counters; W/S of the gradient and of each pass; bound at P = min(P, \
+             W/S) for P = 2/4/8/16/64. A case without span counters shows its measured \
+             speedups only (docs/parallel.md).",
+            parallel::table::TITLE
+        )
+    }
+
+    /// GitHub-flavoured Markdown: the table, then the parallel section when there are
+    /// parallel cases.
     pub fn markdown(&self) -> String {
         let (headers, rows) = self.text_rows();
         let mut table = crate::table::Table::new(headers);
         for row in rows {
             table.push_row(row);
         }
-        format!(
+        let mut out = format!(
             "{}\n\n{}",
             self.caption(),
             table.render(crate::table::TableStyle::Markdown)
-        )
+        );
+        if !self.parallel.is_empty() {
+            out.push_str(&format!(
+                "\n{}\n\n{}",
+                self.parallel_caption(),
+                parallel::table::table(&self.parallel).render(crate::table::TableStyle::Markdown)
+            ));
+        }
+        out
     }
 
     /// LaTeX: a `tabular` with booktabs rules (`\usepackage{booktabs}`); each cell stacks the
@@ -392,6 +427,33 @@ impl PaperTable {
                 });
             }
             out.push_str(&format!("{} \\\\\n", cells.join(" & ")));
+        }
+        out.push_str("\\bottomrule\n\\end{tabular}\n");
+        if !self.parallel.is_empty() {
+            out.push_str(&self.parallel_latex());
+        }
+        out
+    }
+
+    /// The parallel section in LaTeX: a second booktabs `tabular`, its caption in a comment.
+    fn parallel_latex(&self) -> String {
+        let headers = parallel::table::HEADERS;
+        let mut out = format!(
+            "\n% {}\n\\begin{{tabular}}{{lll{}}}\n\\toprule\n",
+            self.parallel_caption(),
+            "r".repeat(headers.len() - 3)
+        );
+        let escaped = |cells: &[String]| {
+            cells
+                .iter()
+                .map(|c| latex_escape(c))
+                .collect::<Vec<_>>()
+                .join(" & ")
+        };
+        let headers: Vec<String> = headers.iter().map(|h| h.to_string()).collect();
+        out.push_str(&format!("{} \\\\\n\\midrule\n", escaped(&headers)));
+        for row in parallel::table::cells(&self.parallel) {
+            out.push_str(&format!("{} \\\\\n", escaped(&row)));
         }
         out.push_str("\\bottomrule\n\\end{tabular}\n");
         out
@@ -500,6 +562,46 @@ mod tests {
             table.caption(),
             "Median time per gradient [confidence interval of the median] and ratio to tape, \
              per workload at its size."
+        );
+    }
+
+    #[test]
+    fn the_parallel_section_follows_the_table_when_a_case_ran_on_several_threads() {
+        use crate::parallel::span::COUNTERS;
+        let mut rows = vec![measured("fdotprod", "tape", 1000.0)];
+        let sequential = table_of(rows.clone(), "tape");
+        assert!(sequential.parallel.is_empty());
+        assert!(!sequential.markdown().contains(parallel::table::TITLE));
+        assert!(!sequential.latex().contains(parallel::table::TITLE));
+        for (threads, median) in [(1, 1000.0), (2, 550.0)] {
+            let mut r = measured("par-tree", "dualrev-par", median);
+            r.threads = threads;
+            r.counters = COUNTERS
+                .into_iter()
+                .map(String::from)
+                .zip([1200, 400, 800, 200])
+                .collect();
+            rows.push(r);
+        }
+        let table = table_of(rows, "tape");
+        assert_eq!(table.parallel.len(), 1);
+        // The paper table holds the 1-thread row only.
+        assert_eq!(table.rows[1].workload, "par-tree");
+        let md = table.markdown();
+        let (_, section) = md.split_once(parallel::table::TITLE).expect("a section");
+        assert!(
+            section.contains(
+                "| par-tree | 100 | dualrev-par | 2 | 1.82x | - | - | 2.00x | 1.25x | 3.33 | \
+                 3.00 | 4.00 | 2.00/3.33/3.33/3.33/3.33 |"
+            ),
+            "{section}"
+        );
+        let tex = table.latex();
+        assert_eq!(tex.matches("\\begin{tabular}{lll").count(), 1, "{tex}");
+        assert!(tex.contains("W/S fwd & W/S rev & bound at P \\\\"), "{tex}");
+        assert!(
+            tex.contains("par-tree & 100 & dualrev-par & 2 & 1.82x"),
+            "{tex}"
         );
     }
 

@@ -2,6 +2,7 @@
 //! legend that explains its columns.
 
 use crate::measure::stats::CI_LEVEL;
+use crate::parallel;
 use crate::results::floor::Floors;
 use crate::results::{CaseResult, Status};
 use crate::table::{Align, Table, TableStyle};
@@ -126,24 +127,42 @@ pub fn legend(width: usize) -> String {
     crate::output::reflow(LEGEND, width)
 }
 
-/// [`table`] rendered in `style`, followed by the [`LEGEND`] (reflowed to the width of a
-/// [`TableStyle::Fitted`] table).
-pub fn render_with_legend(rows: &[CaseResult], style: TableStyle) -> String {
-    let legend = match style {
-        TableStyle::Plain => LEGEND.to_string(),
-        TableStyle::Fitted { width } => legend(width),
-        TableStyle::Markdown => LEGEND
+/// A legend (`LEGEND`, or the parallel table's) as `style` shows it: reflowed to the width of
+/// a [`TableStyle::Fitted`] table, indented as a code block under a Markdown one.
+fn legend_in(text: &str, style: TableStyle) -> String {
+    match style {
+        TableStyle::Plain => text.to_string(),
+        TableStyle::Fitted { width } => crate::output::reflow(text, width),
+        TableStyle::Markdown => text
             .lines()
             .map(|l| format!("    {l}"))
             .collect::<Vec<_>>()
             .join("\n"),
-    };
-    format!("{}\n{legend}\n", render(rows, style))
+    }
+}
+
+/// [`table`] rendered in `style`, followed by the [`LEGEND`] (reflowed to the width of a
+/// [`TableStyle::Fitted`] table); when some case ran on more than one thread count or its span
+/// counters show parallelism, then the parallel table ([`crate::parallel::table`]) with its
+/// own legend: each case's measured speedups beside the bound of its job graph.
+pub fn render_with_legend(rows: &[CaseResult], style: TableStyle) -> String {
+    let mut out = format!("{}\n{}\n", render(rows, style), legend_in(LEGEND, style));
+    let cases = parallel::cases::cases(rows);
+    if !cases.is_empty() {
+        out.push_str(&format!(
+            "\n{}\n\n{}\n{}\n",
+            parallel::table::TITLE,
+            parallel::table::table(&cases).render(style),
+            legend_in(parallel::table::LEGEND, style)
+        ));
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
 
     #[test]
     fn the_table_explains_its_columns_and_marks_weak_intervals() {
@@ -223,6 +242,47 @@ mod tests {
         let two = render(&[row], TableStyle::Plain);
         assert!(one.contains("dualrev-par ") && !one.contains('@'), "{one}");
         assert!(two.contains("dualrev-par@2t"), "{two}");
+    }
+
+    #[test]
+    fn parallel_cases_get_their_own_table_with_the_span_bound() {
+        use crate::parallel::span::COUNTERS;
+        let counters: BTreeMap<String, u64> = COUNTERS
+            .into_iter()
+            .map(String::from)
+            .zip([1200, 400, 800, 200])
+            .collect();
+        let rows: Vec<CaseResult> = [(1, 1000.0), (2, 550.0)]
+            .into_iter()
+            .map(|(threads, median)| {
+                let mut row = measured("par-tree", "dualrev-par", median);
+                row.threads = threads;
+                row.counters = counters.clone();
+                row
+            })
+            .collect();
+        let text = render_with_legend(&rows, TableStyle::Plain);
+        let (main, section) = text
+            .split_once(parallel::table::TITLE)
+            .expect("a parallel section");
+        assert!(main.contains("dualrev-par@2t"), "{main}");
+        let table = section.trim_start();
+        assert_eq!(cell(table, 0, "speedup"), "1.82x", "{table}");
+        assert_eq!(cell(table, 0, "bound"), "2.00x", "{table}");
+        assert_eq!(cell(table, 0, "greedy"), "1.25x", "{table}");
+        assert_eq!(cell(table, 0, "W/S"), "3.33", "{table}");
+        assert!(text.ends_with(&format!("{}\n", parallel::table::LEGEND)));
+
+        // Without a second thread count or span counters: no section.
+        let text = render_with_legend(&rows[..1], TableStyle::Plain);
+        assert!(
+            text.contains(parallel::table::TITLE),
+            "the counters show parallelism"
+        );
+        let mut sequential = rows[0].clone();
+        sequential.counters.clear();
+        let text = render_with_legend(&[sequential], TableStyle::Plain);
+        assert!(!text.contains(parallel::table::TITLE), "{text}");
     }
 
     #[test]
