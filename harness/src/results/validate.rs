@@ -1,6 +1,7 @@
 //! What every reader of rows checks once they are parsed, whatever the file format: each case
 //! appears once, a row's rounds account for its samples, and its numbers are finite and its
-//! thread count positive.
+//! thread count positive. Before the checks, readers give each row every parameter its
+//! workload has gained since the row was written, at its default ([`add_default_params`]).
 //!
 //! Rows that break one of these were not written by dualbench; read on, they would give an
 //! answer from a guess (which of two rows of one case is the measurement?) or stop a reader
@@ -11,18 +12,28 @@ use std::collections::BTreeMap;
 
 use crate::results::CaseResult;
 
-/// A case as people read it: `workload [params] / size N / strategy@Tt` (no size for a
-/// fixed-size workload, no `@Tt` on one thread).
+/// A case as people read it: `workload [params] / size N / strategy@Tt` (a choice parameter by
+/// name, `fork=balanced`; no size for a fixed-size workload, no `@Tt` on one thread).
 pub fn case_label(row: &CaseResult) -> String {
     let mut label = row.workload.clone();
     if !row.params.is_empty() {
-        let params: Vec<String> = row.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let params = workloads::format_params(&row.workload, &row.params);
         label.push_str(&format!(" [{}]", params.join(", ")));
     }
     if let Some(size) = row.size {
         label.push_str(&format!(" / size {size}"));
     }
     format!("{label} / {}", row.strategy_label())
+}
+
+/// Give every row of a registered workload each parameter of the workload that it lacks, at its
+/// default ([`workloads::add_default_params`]): a row written before `fparticles` had `fork`
+/// is the case with the default fork (`chain`), which is what it measured, and has the same key
+/// as a newer row of that case.
+pub fn add_default_params(rows: &mut [CaseResult]) {
+    for row in rows {
+        workloads::add_default_params(&row.workload, &mut row.params);
+    }
 }
 
 /// Check `rows`; `place(i)` names the row of index `i` in the file (`row 3`, `line 4`).
