@@ -663,6 +663,47 @@ mod tests {
     }
 
     #[test]
+    fn a_workload_listed_twice_plans_both_series_and_a_fork_is_given_by_name() {
+        let request = Request {
+            suite: Suite::Paper,
+            workloads: vec!["fparticles".into()],
+            strategies: vec!["tape".into()],
+            overrides: Overrides {
+                memory_limit_mib: Some(0),
+                ..Overrides::default()
+            },
+            ..Request::default()
+        };
+        let (groups, _, _) = Plan::validate(&request).unwrap();
+        let fork_of = |g: &CaseGroup| g.resolved_params["fork"];
+        assert_eq!(groups.iter().filter(|g| fork_of(g) == 0.0).count(), 3);
+        assert_eq!(groups.iter().filter(|g| fork_of(g) == 1.0).count(), 3);
+        let balanced = groups.iter().find(|g| fork_of(g) == 1.0).unwrap();
+        assert_eq!(
+            group_key(balanced),
+            "fparticles 20000 [fork=balanced, particles=16]"
+        );
+        let command = &balanced.cases[1].command;
+        assert!(
+            command.contains("--param fork=balanced --param particles=16"),
+            "{command}"
+        );
+
+        let given = Request {
+            params: vec!["fork=balanced".into()],
+            ..request.clone()
+        };
+        let (groups, _, _) = Plan::validate(&given).unwrap();
+        assert!(groups.iter().all(|g| fork_of(g) == 1.0));
+        let bad = Request {
+            params: vec!["fork=tree".into()],
+            ..request
+        };
+        let e = Plan::validate(&bad).unwrap_err().to_string();
+        assert!(e.contains("valid choices: chain, balanced"), "{e}");
+    }
+
+    #[test]
     fn shell_join_quotes_only_what_needs_it() {
         assert_eq!(shell_join(["dualbench", "run"]), "dualbench run");
         assert_eq!(shell_join(["--out", "my dir"]), "--out 'my dir'");

@@ -458,6 +458,24 @@ pub fn format_params(workload: &str, params: &Params) -> Vec<String> {
         .collect()
 }
 
+/// The parameters of `params` that differ from their defaults in the workload called `workload`,
+/// as `name=value` ([`format_param`]), in name order: what tells apart two series of one
+/// workload in a table (`["fork=balanced", "particles=16"]`; empty at the defaults). Every
+/// parameter counts for a workload that is not registered.
+pub fn non_default_params(workload: &str, params: &Params) -> Vec<String> {
+    let default = |name: &str| {
+        find(workload)
+            .ok()
+            .and_then(|w| w.params().iter().find(|s| s.name == name))
+            .map(|spec| spec.default)
+    };
+    params
+        .iter()
+        .filter(|&(name, &value)| default(name) != Some(value))
+        .map(|(name, &value)| format!("{name}={}", format_param(workload, name, value)))
+        .collect()
+}
+
 /// Add to `params` every parameter of the workload called `workload` that it lacks, at its
 /// default: rows recorded before a parameter existed then name the case that has it at its
 /// default, as they measured. Nothing changes for a workload that is not registered.

@@ -4,8 +4,8 @@
 use std::collections::BTreeSet;
 
 use workloads::{
-    all, find, format_param, format_params, instantiate, parse_params, Family, ParamTexts, Params,
-    Workload, WorkloadError,
+    all, find, format_param, format_params, instantiate, non_default_params, parse_params, Family,
+    ParamTexts, Params, Workload, WorkloadError,
 };
 
 /// The workload names of `docs/workloads.md`, in the registry's order.
@@ -346,6 +346,12 @@ fn a_choice_is_read_by_name_and_shown_by_name() {
         ["fork=balanced", "particles=16"]
     );
     assert_eq!(format_param("fparticles", "fork", 0.0), "chain");
+    assert_eq!(
+        non_default_params("fparticles", &given),
+        ["fork=balanced", "particles=16"]
+    );
+    let defaults = Params::from([("fork".to_string(), 0.0), ("particles".to_string(), 4.0)]);
+    assert!(non_default_params("fparticles", &defaults).is_empty());
     // A value that names no choice, and a workload that is not registered, show the number.
     assert_eq!(format_param("fparticles", "fork", 7.0), "7");
     assert_eq!(format_param("no-such-workload", "fork", 1.0), "1");

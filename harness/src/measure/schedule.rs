@@ -532,3 +532,41 @@ fn measured_row(
     }
     row
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failure_skips_the_larger_sizes_of_its_own_parameters_only() {
+        let params = |fork: f64| Params::from([("fork".into(), fork), ("particles".into(), 4.0)]);
+        let timeout = CaseResult::unmeasured(
+            "fparticles",
+            Some(100),
+            params(0.0),
+            "naive",
+            Status::Timeout,
+            "exceeded the budget".into(),
+            String::new(),
+        );
+        let mut failures = Failures::new();
+        record_failures(&[timeout], &mut failures);
+        let group = |fork| CaseGroup {
+            workload: "fparticles".into(),
+            size: Some(1000),
+            params: params(fork),
+            resolved_params: params(fork),
+            cases: Vec::new(),
+        };
+        let case = |strategy| Case {
+            strategy,
+            threads: 1,
+            command: String::new(),
+            unavailable: None,
+        };
+        let naive = case(StrategyKind::Naive);
+        assert!(failures.contains_key(&failure_key(&group(0.0), &naive)));
+        assert!(!failures.contains_key(&failure_key(&group(1.0), &naive)));
+        assert!(!failures.contains_key(&failure_key(&group(0.0), &case(StrategyKind::Tape))));
+    }
+}

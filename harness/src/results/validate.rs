@@ -119,6 +119,29 @@ mod tests {
     }
 
     #[test]
+    fn a_row_older_than_a_parameter_gets_its_default_and_labels_show_choices_by_name() {
+        let mut old = fmult_row("tape");
+        old.workload = "fparticles".into();
+        old.params = BTreeMap::from([("particles".to_string(), 4.0)]);
+        let mut unknown = fmult_row("tape");
+        unknown.workload = "not-registered".into();
+        unknown.params = BTreeMap::from([("x".to_string(), 1.0)]);
+        let mut rows = [old, unknown];
+        add_default_params(&mut rows);
+        let chain = BTreeMap::from([("fork".to_string(), 0.0), ("particles".to_string(), 4.0)]);
+        assert_eq!(rows[0].params, chain);
+        assert_eq!(rows[1].params, BTreeMap::from([("x".to_string(), 1.0)]));
+        assert_eq!(
+            case_label(&rows[0]),
+            "fparticles [fork=chain, particles=4] / tape"
+        );
+        // The old row and a new one of the same case are one case.
+        let mut new = rows[0].clone();
+        new.params = chain;
+        assert!(check_rows(&[rows[0].clone(), new], row_place).is_err());
+    }
+
+    #[test]
     fn a_case_given_twice_is_refused_naming_both_rows() {
         let rows = [fmult_row("tape"), fmult_row("dualrev"), fmult_row("tape")];
         let e = check_rows(&rows, row_place).unwrap_err();
