@@ -161,7 +161,7 @@ pub struct Request {
 pub fn compute(args: &Request) -> Result<GradReport> {
     let workload = select::workload(&args.workload)?;
     let strategy = select::strategy(&args.strategy)?;
-    let params = select::params(&args.params)?;
+    let params = select::resolve_params(workload, &select::params(&args.params)?)?;
     let mut instance = workloads::instantiate(workload, args.size, &params)?;
     if let Some(reason) = instance.program.why_unavailable(strategy) {
         return Err(unavailable(workload.name(), strategy, reason));

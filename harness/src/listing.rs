@@ -92,6 +92,11 @@ pub struct ParamEntry {
     pub min: f64,
     /// Largest accepted value.
     pub max: f64,
+    /// The names of its choices, in index order (its values are their indices); empty for a
+    /// numeric parameter.
+    pub choices: &'static [&'static str],
+    /// Its default as written in `--param name=value` (a choice by name).
+    pub default_text: String,
 }
 
 impl From<&ParamSpec> for ParamEntry {
@@ -103,6 +108,8 @@ impl From<&ParamSpec> for ParamEntry {
             integer: spec.integer,
             min: spec.min,
             max: spec.max,
+            choices: spec.choices,
+            default_text: spec.format_value(spec.default),
         }
     }
 }
@@ -219,7 +226,7 @@ impl Listing {
             let params = w
                 .params
                 .iter()
-                .map(|p| format!("{}={}", p.name, p.default))
+                .map(|p| format!("{}={}", p.name, p.default_text))
                 .collect::<Vec<_>>()
                 .join(" ");
             workloads.push_row([
@@ -267,6 +274,14 @@ mod tests {
         }
         assert_eq!(workloads.rows().len(), workloads::all().len());
         assert_eq!(strategies.rows()[0][0], StrategyKind::ALL[0].name());
+        let position = |name| listing.workloads.iter().position(|w| w.name == name);
+        let fparticles = position("fparticles").expect("fparticles is registered");
+        assert_eq!(workloads.rows()[fparticles][5], "particles=4 fork=chain");
+        let fork = &listing.workloads[fparticles].params[1];
+        assert_eq!(
+            (fork.choices, fork.default),
+            (&["chain", "balanced"][..], 0.0)
+        );
     }
 
     #[test]

@@ -180,15 +180,18 @@ fn check_record(plan: &Plan, record: &GroupRecord) -> std::result::Result<(), St
     Ok(())
 }
 
-/// A case's identity for a message: `tape on 1 thread of fdotprod at size 10 with {..}`.
+/// A case's identity for a message: `tape on 1 thread of fparticles at size 10 with parameters
+/// fork=chain, particles=4`.
 fn describe_case(
     (workload, size, params, strategy, threads): (&str, Option<u64>, &Params, &str, u64),
 ) -> String {
     let size = size.map_or(String::new(), |s| format!(" at size {s}"));
-    format!(
-        "`{strategy}` on {threads} thread(s) of `{workload}`{size} with parameters {}",
-        serde_json::to_string(params).expect("params serialise")
-    )
+    let params = if params.is_empty() {
+        "none".to_string()
+    } else {
+        workloads::format_params(workload, params).join(", ")
+    };
+    format!("`{strategy}` on {threads} thread(s) of `{workload}`{size} with parameters {params}")
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use strategies::StrategyKind;
-use workloads::{Params, Workload};
+use workloads::{ParamSpec, ParamTexts, Params, Workload};
 
 use crate::error::{Error, Result};
 use crate::measure::thread::MAX_THREADS;
@@ -167,38 +167,75 @@ pub fn thread_counts(args: &[String]) -> Result<Vec<usize>> {
     Ok(counts)
 }
 
-/// Parse `--param key=value` arguments into [`Params`]. A key given twice is an error (which
-/// value was meant cannot be guessed), even with the same value.
-pub fn params(args: &[String]) -> Result<Params> {
-    let mut params = Params::new();
+/// Parse `--param key=value` arguments into [`ParamTexts`], each value as written, to be read
+/// for each selected workload by [`resolve_params`]. A value must be a number, or one of the
+/// choices of a registered workload's parameter called `key` (`fork=balanced`): anything else
+/// is refused here, before any workload is known. A key given twice is an error (which value
+/// was meant cannot be guessed), even with the same value.
+pub fn params(args: &[String]) -> Result<ParamTexts> {
+    let mut params = ParamTexts::new();
     for arg in args {
         let (key, value) = arg.split_once('=').ok_or_else(|| {
             Error::usage(format!(
                 "invalid --param `{arg}`: expected key=value, e.g. --param steps=10"
             ))
         })?;
-        let key = key.trim();
-        let parsed: f64 = value.trim().parse().map_err(|_| {
-            Error::usage(format!(
-                "invalid --param `{arg}`: the value `{}` is not a number (e.g. 10 or 0.5)",
-                value.trim()
-            ))
-        })?;
+        let (key, value) = (key.trim(), value.trim());
+        check_param_value(key, value)
+            .map_err(|reason| Error::usage(format!("invalid --param `{arg}`: {reason}")))?;
         if key.is_empty() {
             return Err(Error::usage(format!(
                 "invalid --param `{arg}`: empty parameter name; expected key=value, e.g. \
                  --param steps=10"
             )));
         }
-        if let Some(first) = params.insert(key.to_string(), parsed) {
+        if let Some(first) = params.insert(key.to_string(), value.to_string()) {
             return Err(Error::usage(format!(
-                "--param `{key}` is given twice ({key}={first} and {key}={}): give each \
-                 parameter once",
-                value.trim()
+                "--param `{key}` is given twice ({key}={first} and {key}={value}): give each \
+                 parameter once"
             )));
         }
     }
     Ok(params)
+}
+
+/// Whether `value` can be a value of a parameter called `key` of some registered workload: one
+/// of the choices of such a choice parameter, or else a number. The error says which.
+fn check_param_value(key: &str, value: &str) -> std::result::Result<(), String> {
+    let choice_specs: Vec<&ParamSpec> = workloads::all()
+        .iter()
+        .flat_map(|w| w.params())
+        .filter(|spec| spec.name == key && spec.is_choice())
+        .collect();
+    if choice_specs.is_empty() {
+        return match value.parse::<f64>() {
+            Ok(_) => Ok(()),
+            Err(_) => Err(format!(
+                "the value `{value}` is not a number (e.g. 10 or 0.5)"
+            )),
+        };
+    }
+    if choice_specs
+        .iter()
+        .any(|spec| spec.choices.contains(&value))
+    {
+        return Ok(());
+    }
+    let mut valid: Vec<&str> = choice_specs
+        .iter()
+        .flat_map(|spec| spec.choices.iter().copied())
+        .collect();
+    valid.dedup();
+    Err(format!(
+        "`{value}` is not a choice of `{key}`; valid choices: {}",
+        valid.join(", ")
+    ))
+}
+
+/// The values that `texts` (from [`params`]) give `workload`'s parameters
+/// ([`workloads::parse_params`]): a choice by its index, a number as it is.
+pub fn resolve_params(workload: &dyn Workload, texts: &ParamTexts) -> Result<Params> {
+    Ok(workloads::parse_params(workload, texts)?)
 }
 
 /// Sizes selected with `--sizes`: `1000,2000` applies to every workload, `fdotprod=1000,2000`
@@ -342,13 +379,36 @@ mod tests {
     }
 
     #[test]
-    fn params_need_key_equals_number() {
-        let p = params(&["steps=10".into(), "x0=0.5".into()]).unwrap();
-        assert_eq!(p["steps"], 10.0);
-        assert_eq!(p["x0"], 0.5);
+    fn params_need_key_equals_number_or_choice() {
+        let p = params(&["steps=10".into(), "x0=0.5".into(), "fork= balanced".into()]).unwrap();
+        assert_eq!(p["steps"], "10");
+        assert_eq!(p["x0"], "0.5");
+        assert_eq!(p["fork"], "balanced");
         assert!(params(&["steps".into()]).is_err());
         assert!(params(&["steps=many".into()]).is_err());
         assert!(params(&["=3".into()]).is_err());
+        let e = params(&["fork=tree".into()]).unwrap_err().to_string();
+        assert!(
+            e.contains("`tree` is not a choice of `fork`") && e.ends_with("chain, balanced"),
+            "{e}"
+        );
+        assert!(params(&["fork=1".into()]).is_err());
+    }
+
+    #[test]
+    fn params_are_read_for_each_workload() {
+        let texts = params(&["fork=balanced".into(), "particles=16".into()]).unwrap();
+        let fparticles = workloads::find("fparticles").unwrap();
+        let resolved = resolve_params(fparticles, &texts).unwrap();
+        assert_eq!(resolved["fork"], 1.0);
+        assert_eq!(resolved["particles"], 16.0);
+        let e = resolve_params(workloads::find("fdotprod").unwrap(), &texts)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("has no parameter `fork`"), "{e}");
+        let texts = params(&["particles=1.5".into()]).unwrap();
+        let e = resolve_params(fparticles, &texts).unwrap_err().to_string();
+        assert!(e.contains("an integer in 1..=64"), "{e}");
     }
 
     #[test]

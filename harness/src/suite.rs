@@ -12,9 +12,14 @@
 //!   size, within the short budget.
 //! - `paper` reproduces the paper's table and the complexity figures: the paper's benchmark
 //!   programs and the sharing programs over their default sweeps (`SizeSpec::sweep`), the
-//!   fork-join programs `fparticles` and `par-tree` on one and two threads, and GradBench's
-//!   problems `lse`, `llsq`, `det`, `ode` and `gmm` (d = 10, n = 1000, k up to 50) at sizes
-//!   where the efficient strategies show their growth, within an hour.
+//!   fork-join programs on one and two threads, and GradBench's problems `lse`, `llsq`, `det`,
+//!   `ode` and `gmm` (d = 10, n = 1000, k up to 50) at sizes where the efficient strategies
+//!   show their growth, within an hour. The fork-join programs: `fparticles` as in the paper
+//!   (4 particles forked as a chain, 100 to 10 000 steps, 1000 the paper's), `fparticles` with
+//!   16 particles forked as a balanced tree at 20 000 to 80 000 steps, where each particle's
+//!   task is at least [`MIN_TASK_OPS`] operations (over 1 ms under `dualrev-par` on one
+//!   thread), and `par-tree` with leaves of 1024 elements (as many operations, 2 ms or more)
+//!   at 4 to 64 leaves.
 //! - `full` is every workload over its sweep, the fork-join ones on one and two threads.
 //! - `perf` compares dualbench's fast strategies with the peer crates (README, Benchmarks):
 //!   one representative size per kernel, `tape`, `dualrev`, `forward-vec`, every compiled-in
@@ -74,6 +79,18 @@ pub struct Timing {
     /// Untimed warm-up per case, seconds.
     pub warmup_s: f64,
 }
+
+/// The fewest primitive operations of a parallel task (one particle's simulation, one leaf
+/// range of `par-tree`) in the paper suite's fork-join series beyond the paper's own: about
+/// 1 ms under `dualrev-par` on one thread (measured on a 2-core machine: one particle of 10 000
+/// steps, 140 001 operations, took 0.69 ms; a `par-tree` leaf of 1024 elements at work 64,
+/// 199 680 operations, 1.9 ms under `tape`), so that scheduling a task costs little beside it.
+pub const MIN_TASK_OPS: usize = 190_000;
+
+/// `fparticles`' `fork` = `chain` (the index of the choice; [`workloads::ParticleFork`]).
+const FORK_CHAIN: f64 = 0.0;
+/// `fparticles`' `fork` = `balanced`.
+const FORK_BALANCED: f64 = 1.0;
 
 const QUICK: &[SuiteEntry] = &[
     SuiteEntry {
@@ -176,13 +193,18 @@ const PAPER: &[SuiteEntry] = &[
     },
     SuiteEntry {
         workload: "fparticles",
-        sizes: Sizes::List(&[100, 1000]),
-        params: &[("particles", 4.0)],
+        sizes: Sizes::List(&[100, 1000, 10_000]),
+        params: &[("particles", 4.0), ("fork", FORK_CHAIN)],
+    },
+    SuiteEntry {
+        workload: "fparticles",
+        sizes: Sizes::List(&[20_000, 40_000, 80_000]),
+        params: &[("particles", 16.0), ("fork", FORK_BALANCED)],
     },
     SuiteEntry {
         workload: "par-tree",
-        sizes: Sizes::Sweep,
-        params: &[],
+        sizes: Sizes::List(&[4096, 16_384, 65_536]),
+        params: &[("work", 64.0), ("grain", 1024.0)],
     },
     SuiteEntry {
         workload: "lse",
@@ -435,6 +457,71 @@ mod tests {
             assert!(names.contains(&"par-tree"), "{}: {names:?}", suite.name());
         }
         assert_eq!(Suite::Perf.threads(), [1]);
+    }
+
+    /// The paper suite's entries of `workload` whose parameters include `params`.
+    fn paper_entries(workload: &str, params: &[(&str, f64)]) -> Vec<SuiteEntry> {
+        Suite::Paper
+            .entries()
+            .into_iter()
+            .filter(|e| e.workload == workload && params.iter().all(|p| e.params.contains(p)))
+            .collect()
+    }
+
+    #[test]
+    fn paper_measures_the_papers_particles_a_balanced_fork_and_par_tree_at_three_sizes_each() {
+        assert_eq!(
+            workloads::format_param("fparticles", "fork", FORK_CHAIN),
+            "chain"
+        );
+        assert_eq!(
+            workloads::format_param("fparticles", "fork", FORK_BALANCED),
+            "balanced"
+        );
+        let fparticles = workloads::find("fparticles").unwrap();
+        let chain = paper_entries("fparticles", &[("particles", 4.0), ("fork", FORK_CHAIN)]);
+        assert_eq!(chain.len(), 1, "{chain:?}");
+        let steps = chain[0].sizes.resolve(fparticles);
+        assert!(steps.len() >= 3 && steps.contains(&1000), "{steps:?}");
+
+        let balanced = [("particles", 16.0), ("fork", FORK_BALANCED)];
+        let balanced = paper_entries("fparticles", &balanced);
+        assert_eq!(balanced.len(), 1, "{balanced:?}");
+        let steps = balanced[0].sizes.resolve(fparticles);
+        assert!(steps.len() >= 3, "{steps:?}");
+        for steps in steps {
+            // One particle: 7 operations per coordinate and step, and its product.
+            let task = 14 * steps + 1;
+            assert!(
+                task >= MIN_TASK_OPS,
+                "fparticles {steps} steps: {task} per task"
+            );
+        }
+
+        let tree = paper_entries("par-tree", &[]);
+        assert_eq!(tree.len(), 1, "{tree:?}");
+        let param = |name| {
+            tree[0]
+                .params
+                .iter()
+                .find(|p| p.0 == name)
+                .map(|p| p.1 as usize)
+        };
+        let (work, grain) = (param("work").unwrap(), param("grain").unwrap());
+        let sizes = tree[0].sizes.resolve(workloads::find("par-tree").unwrap());
+        assert!(sizes.len() >= 3, "{sizes:?}");
+        for n in sizes {
+            // Halving down to at most `grain` elements: the smallest leaf.
+            let mut leaf = n;
+            while leaf > grain {
+                leaf /= 2;
+            }
+            let task = leaf * (3 * work + 3);
+            assert!(
+                leaf < n && task >= MIN_TASK_OPS,
+                "par-tree {n}: {task} per leaf"
+            );
+        }
     }
 
     #[test]

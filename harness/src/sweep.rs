@@ -10,9 +10,11 @@
 //!
 //! Selection: the suite gives the workloads, their sizes and the timing defaults
 //! ([`crate::suite`]). `workloads` replaces the suite's workloads (a workload the suite does
-//! not list gets its default sweep), `strategies` replaces "every strategy", `sizes` overrides
-//! sizes (globally or per workload), and the timing overrides replace the suite's. `primal`
-//! is always measured, first in each group, as the denominator of `overhead`.
+//! not list gets its default sweep; one it lists more than once, with other parameters, keeps
+//! every listing), `strategies` replaces "every strategy", `sizes` overrides sizes (globally or
+//! per workload), `params` (read for each workload, a choice by name) overrides the suite's
+//! parameters, and the timing overrides replace the suite's. `primal` is always measured, first
+//! in each group, as the denominator of `overhead`.
 //!
 //! Threads: `threads` (`--threads 1,2`, else the suite's list) are the pool sizes that the
 //! parallel strategies ([`StrategyKind::is_parallel`]) run at on a fork-join workload
@@ -22,8 +24,9 @@
 //! every row has its denominator.
 //!
 //! Skipping: sizes of a workload run in increasing order; once a strategy times out, runs out
-//! of memory or crashes at one size on a thread count, its larger sizes of that workload on
-//! that thread count are recorded as `skipped` instead of being attempted. A strategy that
+//! of memory or crashes at one size on a thread count, its larger sizes of that workload with
+//! the same parameters on that thread count are recorded as `skipped` instead of being
+//! attempted. A strategy that
 //! cannot run a workload at all (`manual` where the workload has no hand-written adjoint) is
 //! recorded as `skipped` with that reason at every size.
 //!
@@ -136,7 +139,7 @@ impl Plan {
         } else {
             with_primal_first(&select::strategies(&request.strategies)?)
         };
-        let params = select::params(&request.params)?;
+        let given = select::params(&request.params)?;
         let threads = if request.threads.is_empty() {
             request.suite.threads().to_vec()
         } else {
@@ -148,16 +151,21 @@ impl Plan {
             let suite = request.suite.entries();
             select::workloads(&request.workloads)?
                 .into_iter()
-                .map(|w| {
-                    suite
+                .flat_map(|w| {
+                    let listed: Vec<SuiteEntry> = suite
                         .iter()
                         .copied()
-                        .find(|e| e.workload == w.name())
-                        .unwrap_or(SuiteEntry {
+                        .filter(|e| e.workload == w.name())
+                        .collect();
+                    if listed.is_empty() {
+                        vec![SuiteEntry {
                             workload: w.name(),
                             sizes: Sizes::Sweep,
                             params: &[],
-                        })
+                        }]
+                    } else {
+                        listed
+                    }
                 })
                 .collect()
         } else {
@@ -184,7 +192,7 @@ impl Plan {
             let mut list = sizes.sizes_for(workload, named, |_| entry.sizes.resolve(workload))?;
             list.sort();
             list.dedup();
-            let mut params = params.clone();
+            let mut params = select::resolve_params(workload, &given)?;
             for &(key, value) in entry.params {
                 params.entry(key.to_string()).or_insert(value);
             }
@@ -286,12 +294,19 @@ fn thread_counts(strategy: StrategyKind, fork_join: bool, threads: &[usize]) -> 
     counts
 }
 
-/// The name of a group in the journal: `workload size`, or the workload alone.
+/// The name of a group in the journal and on the progress line: `workload size`, or the
+/// workload alone, then the parameters the suite or the command line set, if any
+/// (`fparticles 20000 [fork=balanced, particles=16]`).
 pub fn group_key(group: &CaseGroup) -> String {
-    match group.size {
+    let mut key = match group.size {
         Some(size) => format!("{} {size}", group.workload),
         None => group.workload.clone(),
+    };
+    if !group.params.is_empty() {
+        let params = workloads::format_params(&group.workload, &group.params);
+        key.push_str(&format!(" [{}]", params.join(", ")));
     }
+    key
 }
 
 /// Parse `I/N` with 1 <= I <= N.
@@ -348,8 +363,8 @@ fn reproduce(
     if let Some(size) = size {
         words.extend(["--sizes".into(), format!("{workload}={size}")]);
     }
-    for (key, value) in params {
-        words.extend(["--param".into(), format!("{key}={value}")]);
+    for param in workloads::format_params(workload, params) {
+        words.extend(["--param".into(), param]);
     }
     if threads != 1 {
         words.extend(["--threads".into(), threads.to_string()]);
@@ -645,6 +660,47 @@ mod tests {
         };
         assert!(command(2).contains("--strategies primal,dualrev-par --sizes w=10 --threads 2"));
         assert!(!command(1).contains("--threads"), "{}", command(1));
+    }
+
+    #[test]
+    fn a_workload_listed_twice_plans_both_series_and_a_fork_is_given_by_name() {
+        let request = Request {
+            suite: Suite::Paper,
+            workloads: vec!["fparticles".into()],
+            strategies: vec!["tape".into()],
+            overrides: Overrides {
+                memory_limit_mib: Some(0),
+                ..Overrides::default()
+            },
+            ..Request::default()
+        };
+        let (groups, _, _) = Plan::validate(&request).unwrap();
+        let fork_of = |g: &CaseGroup| g.resolved_params["fork"];
+        assert_eq!(groups.iter().filter(|g| fork_of(g) == 0.0).count(), 3);
+        assert_eq!(groups.iter().filter(|g| fork_of(g) == 1.0).count(), 3);
+        let balanced = groups.iter().find(|g| fork_of(g) == 1.0).unwrap();
+        assert_eq!(
+            group_key(balanced),
+            "fparticles 20000 [fork=balanced, particles=16]"
+        );
+        let command = &balanced.cases[1].command;
+        assert!(
+            command.contains("--param fork=balanced --param particles=16"),
+            "{command}"
+        );
+
+        let given = Request {
+            params: vec!["fork=balanced".into()],
+            ..request.clone()
+        };
+        let (groups, _, _) = Plan::validate(&given).unwrap();
+        assert!(groups.iter().all(|g| fork_of(g) == 1.0));
+        let bad = Request {
+            params: vec!["fork=tree".into()],
+            ..request
+        };
+        let e = Plan::validate(&bad).unwrap_err().to_string();
+        assert!(e.contains("valid choices: chain, balanced"), "{e}");
     }
 
     #[test]

@@ -339,6 +339,7 @@ impl Workload for Llsq {
             integer: true,
             min: 1.0,
             max: 4096.0,
+            choices: &[],
         }]
     }
     fn build(&self, n: usize, params: &Params) -> Instance {
@@ -816,6 +817,7 @@ impl Workload for Ode {
             integer: true,
             min: 1.0,
             max: 100_000.0,
+            choices: &[],
         }]
     }
     fn build(&self, n: usize, params: &Params) -> Instance {
@@ -1236,6 +1238,7 @@ impl Workload for Gmm {
                 integer: true,
                 min: 1.0,
                 max: 128.0,
+                choices: &[],
             },
             ParamSpec {
                 name: "n",
@@ -1244,6 +1247,7 @@ impl Workload for Gmm {
                 integer: true,
                 min: 1.0,
                 max: 100_000.0,
+                choices: &[],
             },
             ParamSpec {
                 name: "m",
@@ -1252,6 +1256,7 @@ impl Workload for Gmm {
                 integer: true,
                 min: 0.0,
                 max: 1000.0,
+                choices: &[],
             },
             ParamSpec {
                 name: "gamma",
@@ -1260,6 +1265,7 @@ impl Workload for Gmm {
                 integer: false,
                 min: 1e-6,
                 max: 1000.0,
+                choices: &[],
             },
         ]
     }
@@ -1482,6 +1488,7 @@ impl Workload for Kmeans {
                 integer: true,
                 min: 1.0,
                 max: 10_000.0,
+                choices: &[],
             },
             ParamSpec {
                 name: "d",
@@ -1490,6 +1497,7 @@ impl Workload for Kmeans {
                 integer: true,
                 min: 1.0,
                 max: 1000.0,
+                choices: &[],
             },
         ]
     }

@@ -41,7 +41,8 @@ pub use classic::{Advection, Det, Gmm, Kmeans, Llsq, Lse, Ode, SinProductSum};
 pub use higher_order::{Horner, Newton, TreeReduce};
 pub use paper::{Fdotprod, Fmult, Fneural, Frotvecquat, Fsummatvec, Mlp};
 pub use parallel::{
-    Fparticles, ParTree, ParticleSimulation, RandomForkJoin, SeededForkJoin, TreeSumOfSquares,
+    Fparticles, ParTree, ParticleFork, ParticleSimulation, RandomForkJoin, SeededForkJoin,
+    TreeSumOfSquares,
 };
 pub use sharing::{DeepChain, Fanout, FibChain, RandomDag, SquareChain};
 
@@ -91,14 +92,20 @@ pub struct SizeSpec {
     pub sweep: &'static [usize],
 }
 
-/// A named parameter besides the size.
+/// A named parameter besides the size: a number, or one of named choices.
+///
+/// Every parameter value is held as an `f64` ([`Params`]). A choice parameter (non-empty
+/// [`ParamSpec::choices`]) holds the index of its choice: 0 for the first name, 1 for the
+/// second, ...; its `integer`, `min` and `max` are `true`, 0 and the last index. People write
+/// and read it by name (`--param fork=balanced`): [`ParamSpec::parse_value`] turns the text
+/// into the value and [`ParamSpec::format_value`] the value into the text.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ParamSpec {
     /// The name used in `--param name=value`.
     pub name: &'static str,
     /// What it means.
     pub meaning: &'static str,
-    /// Its default value.
+    /// Its default value (for a choice parameter, the default choice's index).
     pub default: f64,
     /// Whether only integer values are accepted.
     pub integer: bool,
@@ -106,10 +113,97 @@ pub struct ParamSpec {
     pub min: f64,
     /// Largest accepted value.
     pub max: f64,
+    /// The names of its choices, in index order; empty for a numeric parameter.
+    pub choices: &'static [&'static str],
 }
 
-/// Parameter values by name, as given on the command line (`--param key=value`).
+impl ParamSpec {
+    /// Whether it takes one of named choices rather than a number.
+    pub fn is_choice(&self) -> bool {
+        !self.choices.is_empty()
+    }
+
+    /// What it accepts, for messages: `one of chain, balanced`, `an integer in 1..=64` or
+    /// `a number in 0..=1`.
+    pub fn expected(&self) -> String {
+        if self.is_choice() {
+            return format!("one of {}", self.choices.join(", "));
+        }
+        let kind = if self.integer {
+            "an integer"
+        } else {
+            "a number"
+        };
+        format!("{kind} in {}..={}", self.min, self.max)
+    }
+
+    /// Whether `value` is accepted: finite, in `min..=max`, an integer where one is needed
+    /// (for a choice parameter: the index of one of its choices).
+    pub fn accepts(&self, value: f64) -> bool {
+        value.is_finite()
+            && value >= self.min
+            && value <= self.max
+            && (!self.integer || value.fract() == 0.0)
+            && (!self.is_choice() || value < self.choices.len() as f64)
+    }
+
+    /// The value that `text` (as written in `--param name=text`) gives it: for a choice
+    /// parameter the index of the choice named `text`, else the number `text`. An error says
+    /// what was wrong with `text` and what is accepted (the valid choices, or the range).
+    pub fn parse_value(&self, text: &str) -> Result<f64, String> {
+        let text = text.trim();
+        if self.is_choice() {
+            return self
+                .choices
+                .iter()
+                .position(|&choice| choice == text)
+                .map(|index| index as f64)
+                .ok_or_else(|| {
+                    format!(
+                        "`{text}` is not a choice of `{}`; valid choices: {}",
+                        self.name,
+                        self.choices.join(", ")
+                    )
+                });
+        }
+        let value: f64 = text.parse().map_err(|_| {
+            format!(
+                "`{text}` is not a number; `{}` takes {}",
+                self.name,
+                self.expected()
+            )
+        })?;
+        if self.accepts(value) {
+            Ok(value)
+        } else {
+            Err(format!(
+                "`{}` takes {}; got {}",
+                self.name,
+                self.expected(),
+                shown(value)
+            ))
+        }
+    }
+
+    /// `value` as people write it: the name of its choice for a choice parameter, else the
+    /// number as Rust prints it (`4`, `0.5`), which [`ParamSpec::parse_value`] reads back.
+    /// A value that names no choice (from a file edited by hand, say) is printed as a number.
+    pub fn format_value(&self, value: f64) -> String {
+        if self.is_choice() && self.accepts(value) {
+            self.choices[value as usize].to_string()
+        } else {
+            format!("{value}")
+        }
+    }
+}
+
+/// Parameter values by name, as given on the command line (`--param key=value`); a choice
+/// parameter's value is the index of its choice ([`ParamSpec`]).
 pub type Params = BTreeMap<String, f64>;
+
+/// Parameter values by name as written on the command line, not yet read
+/// ([`parse_params`]): `fork` → `balanced`, `particles` → `16`.
+pub type ParamTexts = BTreeMap<String, String>;
 
 /// One named block of the flat input vector.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -197,6 +291,16 @@ pub enum WorkloadError {
         /// The valid names, comma separated (or "none").
         valid: String,
     },
+    /// The text given for a parameter is not a value it takes.
+    #[error("parameter `{name}` of workload `{workload}`: {reason}")]
+    InvalidParam {
+        /// The workload.
+        workload: &'static str,
+        /// The parameter.
+        name: &'static str,
+        /// What was wrong and what is accepted ([`ParamSpec::parse_value`]).
+        reason: String,
+    },
     /// The parameter value is out of range or not an integer where one is needed.
     #[error("parameter `{name}` of workload `{workload}` must be {expected}; got {}", shown(*value))]
     BadParam {
@@ -271,39 +375,20 @@ pub fn instantiate(
             Some(size)
         }
     };
-    let specs = workload.params();
     let mut resolved = Params::new();
     for (key, &value) in params {
-        let Some(spec) = specs.iter().find(|s| s.name == key) else {
-            let valid = specs.iter().map(|s| s.name).collect::<Vec<_>>().join(", ");
-            return Err(WorkloadError::UnknownParam {
-                workload: name,
-                name: key.clone(),
-                valid: if valid.is_empty() {
-                    "none".into()
-                } else {
-                    valid
-                },
-            });
-        };
-        let integral = value.fract() == 0.0;
-        if !value.is_finite() || value < spec.min || value > spec.max || (spec.integer && !integral)
-        {
-            let kind = if spec.integer {
-                "an integer"
-            } else {
-                "a number"
-            };
+        let spec = param_spec(workload, key)?;
+        if !spec.accepts(value) {
             return Err(WorkloadError::BadParam {
                 workload: name,
                 name: spec.name,
-                expected: format!("{kind} in {}..={}", spec.min, spec.max),
+                expected: spec.expected(),
                 value,
             });
         }
         resolved.insert(key.clone(), value);
     }
-    for spec in specs {
+    for spec in workload.params() {
         resolved
             .entry(spec.name.to_string())
             .or_insert(spec.default);
@@ -312,6 +397,94 @@ pub fn instantiate(
     instance.size = size;
     instance.params = resolved;
     Ok(instance)
+}
+
+/// The parameter `key` of `workload`; an error names its parameters when it has none by
+/// that name.
+pub fn param_spec(workload: &dyn Workload, key: &str) -> Result<&'static ParamSpec, WorkloadError> {
+    let specs = workload.params();
+    specs.iter().find(|s| s.name == key).ok_or_else(|| {
+        let valid = specs.iter().map(|s| s.name).collect::<Vec<_>>().join(", ");
+        WorkloadError::UnknownParam {
+            workload: workload.name(),
+            name: key.to_string(),
+            valid: if valid.is_empty() {
+                "none".into()
+            } else {
+                valid
+            },
+        }
+    })
+}
+
+/// The values that `texts` (as written in `--param name=text`) give `workload`'s parameters,
+/// each read by its [`ParamSpec::parse_value`]: `fork=balanced` gives `fork` the index of
+/// `balanced`. A name that is not one of its parameters, or a text the parameter does not
+/// take, is an error that says what is valid.
+pub fn parse_params(workload: &dyn Workload, texts: &ParamTexts) -> Result<Params, WorkloadError> {
+    texts
+        .iter()
+        .map(|(key, text)| {
+            let spec = param_spec(workload, key)?;
+            let value = spec
+                .parse_value(text)
+                .map_err(|reason| WorkloadError::InvalidParam {
+                    workload: workload.name(),
+                    name: spec.name,
+                    reason,
+                })?;
+            Ok((key.clone(), value))
+        })
+        .collect()
+}
+
+/// The value `value` of the parameter `name` of the workload called `workload` as people write
+/// it ([`ParamSpec::format_value`]): `balanced` for `fparticles`' `fork` = 1. For a workload or
+/// parameter that is not registered (a results file from another build, say), the number as
+/// Rust prints it.
+pub fn format_param(workload: &str, name: &str, value: f64) -> String {
+    find(workload)
+        .ok()
+        .and_then(|w| w.params().iter().find(|s| s.name == name))
+        .map_or_else(|| format!("{value}"), |spec| spec.format_value(value))
+}
+
+/// Every parameter of `params` as `name=value` ([`format_param`]), in name order:
+/// `["fork=balanced", "particles=16"]`.
+pub fn format_params(workload: &str, params: &Params) -> Vec<String> {
+    params
+        .iter()
+        .map(|(name, &value)| format!("{name}={}", format_param(workload, name, value)))
+        .collect()
+}
+
+/// The parameters of `params` that differ from their defaults in the workload called `workload`,
+/// as `name=value` ([`format_param`]), in name order: what tells apart two series of one
+/// workload in a table (`["fork=balanced", "particles=16"]`; empty at the defaults). Every
+/// parameter counts for a workload that is not registered.
+pub fn non_default_params(workload: &str, params: &Params) -> Vec<String> {
+    let default = |name: &str| {
+        find(workload)
+            .ok()
+            .and_then(|w| w.params().iter().find(|s| s.name == name))
+            .map(|spec| spec.default)
+    };
+    params
+        .iter()
+        .filter(|&(name, &value)| default(name) != Some(value))
+        .map(|(name, &value)| format!("{name}={}", format_param(workload, name, value)))
+        .collect()
+}
+
+/// Add to `params` every parameter of the workload called `workload` that it lacks, at its
+/// default: rows recorded before a parameter existed then name the case that has it at its
+/// default, as they measured. Nothing changes for a workload that is not registered.
+pub fn add_default_params(workload: &str, params: &mut Params) {
+    if let Ok(w) = find(workload) {
+        for spec in w.params() {
+            params.entry(spec.name.to_string()).or_insert(spec.default);
+        }
+    }
 }
 
 /// Every workload, in listing order: the one place a workload is registered.

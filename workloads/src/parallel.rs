@@ -7,7 +7,8 @@
 //! every other strategy runs the twin.
 //!
 //! - `fparticles` ([`ParticleSimulation`]): the JFP 2025 paper's benchmark, independent particles
-//!   simulated as parallel tasks.
+//!   simulated as parallel tasks, forked as a chain (the paper's) or a balanced tree
+//!   ([`ParticleFork`]).
 //! - `par-tree` ([`TreeSumOfSquares`]): a divide-and-conquer reduction over an expensive
 //!   per-element function.
 //! - `random-fork-join` ([`SeededForkJoin`]): seeded random series-parallel programs whose
@@ -41,26 +42,72 @@ const PARTICLE_STATE: usize = 4;
 /// pos' = pos + dt vel and vel' = vel + dt a, both from the old pos and vel, dt = 0.05. The
 /// output is the sum over the particles of x · y of the final position.
 ///
-/// Fork-join form: the particles are forked as a right-nested chain, join(simulate p_0,
-/// join(simulate p_1, ...)), and each join's two results are added, so the sum is
-/// p_0 + (p_1 + (... + p_{count-1})). The twin recurses over the particles in the same way and
-/// runs both halves in order.
+/// Fork-join form, by [`ParticleFork`]: as a right-nested chain (the paper's),
+/// join(simulate p_0, join(simulate p_1, ...)), whose sum is p_0 + (p_1 + (... + p_{count-1}));
+/// or as a balanced binary tree, the particle list split in halves (the first ⌊count / 2⌋
+/// particles, then the rest) whose sums are joined and added, down to single particles. Each
+/// join's two results are added. The twin recurses over the particles in the same way and runs
+/// both branches of each join in order.
 ///
-/// Input: `particles` (count × 4: px, py, vx, vy per particle). T = count · (14 steps + 2) − 1:
-/// 7 operations per coordinate and step, one product per particle, count − 1 additions.
+/// Input: `particles` (count × 4: px, py, vx, vy per particle). T = count · (14 steps + 2) − 1
+/// under either fork: 7 operations per coordinate and step, one product per particle, and
+/// count − 1 additions (one per join; a chain and a binary tree over count particles both have
+/// count − 1 joins).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ParticleSimulation {
     particles: usize,
     steps: usize,
+    fork: ParticleFork,
+}
+
+/// How `fparticles` forks its particles into parallel tasks (its parameter `fork`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ParticleFork {
+    /// A right-nested chain, join(p_0, join(p_1, ...)): the JFP 2025 paper's, whose critical
+    /// path has count − 1 joins.
+    #[default]
+    Chain,
+    /// A balanced binary tree of joins over halves of the particle list (the first ⌊count / 2⌋
+    /// particles first), whose critical path has ⌈log2 count⌉ joins.
+    Balanced,
+}
+
+impl ParticleFork {
+    /// Every fork, in the order of the names of `fparticles`' parameter `fork` (its value is
+    /// the index here).
+    pub const ALL: [ParticleFork; 2] = [ParticleFork::Chain, ParticleFork::Balanced];
+
+    /// The names of [`ParticleFork::ALL`], as written in `--param fork=...`.
+    pub const NAMES: [&'static str; 2] = ["chain", "balanced"];
+
+    /// The fork whose index in [`ParticleFork::ALL`] is `index` (the value of the parameter
+    /// `fork`), if there is one.
+    pub fn from_index(index: usize) -> Option<Self> {
+        Self::ALL.get(index).copied()
+    }
+
+    /// Its name, as written in `--param fork=...`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ParticleFork::Chain => Self::NAMES[0],
+            ParticleFork::Balanced => Self::NAMES[1],
+        }
+    }
 }
 
 impl ParticleSimulation {
-    /// `particles` particles (at least one), integrated for `steps` steps.
+    /// `particles` particles (at least one), integrated for `steps` steps, forked as a chain.
     pub fn new(particles: usize, steps: usize) -> Self {
         Self {
             particles: particles.max(1),
             steps,
+            fork: ParticleFork::Chain,
         }
+    }
+
+    /// The same simulation with its particles forked as `fork`.
+    pub fn with_fork(self, fork: ParticleFork) -> Self {
+        Self { fork, ..self }
     }
 
     /// The workload's input: particle i = 1..=count at position (0.5 i, 0.1) with velocity
@@ -95,28 +142,55 @@ fn simulate_particle<R: Real>(state: &[R], steps: usize) -> R {
 }
 
 /// The twin of [`par_particle_sum`]: the same right-nested recursion, both halves in order.
-fn particle_sum<R: Real>(states: &[R], steps: usize) -> R {
+fn chain_particle_sum<R: Real>(states: &[R], steps: usize) -> R {
     if states.len() <= PARTICLE_STATE {
         return simulate_particle(states, steps);
     }
     let (first, rest) = states.split_at(PARTICLE_STATE);
     let head = simulate_particle(first, steps);
-    let tail = particle_sum(rest, steps);
+    let tail = chain_particle_sum(rest, steps);
     head + tail
 }
 
 /// The sum of x · y over the particles of `states`: the first particle forked against the
 /// rest, recursively.
-fn par_particle_sum<R: ParReal>(states: &[R], steps: usize) -> R {
+fn par_chain_particle_sum<R: ParReal>(states: &[R], steps: usize) -> R {
     if states.len() <= PARTICLE_STATE {
         return simulate_particle(states, steps);
     }
     let (first, rest) = states.split_at(PARTICLE_STATE);
     let (head, tail) = R::join(
         || simulate_particle(first, steps),
-        || par_particle_sum(rest, steps),
+        || par_chain_particle_sum(rest, steps),
     );
     head + tail
+}
+
+/// The twin of [`par_balanced_particle_sum`]: the same halving, both halves in order.
+fn balanced_particle_sum<R: Real>(states: &[R], steps: usize) -> R {
+    let count = states.len() / PARTICLE_STATE;
+    if count <= 1 {
+        return simulate_particle(states, steps);
+    }
+    let (first, rest) = states.split_at(count / 2 * PARTICLE_STATE);
+    let first = balanced_particle_sum(first, steps);
+    let rest = balanced_particle_sum(rest, steps);
+    first + rest
+}
+
+/// The sum of x · y over the particles of `states`: the first ⌊count / 2⌋ particles forked
+/// against the rest, recursively down to single particles.
+fn par_balanced_particle_sum<R: ParReal>(states: &[R], steps: usize) -> R {
+    let count = states.len() / PARTICLE_STATE;
+    if count <= 1 {
+        return simulate_particle(states, steps);
+    }
+    let (first, rest) = states.split_at(count / 2 * PARTICLE_STATE);
+    let (first, rest) = R::join(
+        || par_balanced_particle_sum(first, steps),
+        || par_balanced_particle_sum(rest, steps),
+    );
+    first + rest
 }
 
 impl Program for ParticleSimulation {
@@ -127,7 +201,11 @@ impl Program for ParticleSimulation {
         1
     }
     fn eval<R: Real>(&self, x: &[R]) -> Outputs<R> {
-        strategies::outputs![particle_sum(x, self.steps)]
+        let sum = match self.fork {
+            ParticleFork::Chain => chain_particle_sum(x, self.steps),
+            ParticleFork::Balanced => balanced_particle_sum(x, self.steps),
+        };
+        strategies::outputs![sum]
     }
 }
 
@@ -139,12 +217,17 @@ impl ParProgram for ParticleSimulation {
         1
     }
     fn eval<R: ParReal>(&self, x: &[R]) -> Outputs<R> {
-        strategies::outputs![par_particle_sum(x, self.steps)]
+        let sum = match self.fork {
+            ParticleFork::Chain => par_chain_particle_sum(x, self.steps),
+            ParticleFork::Balanced => par_balanced_particle_sum(x, self.steps),
+        };
+        strategies::outputs![sum]
     }
 }
 
 /// `fparticles`: the JFP 2025 paper's particle benchmark, one parallel task per particle; see
-/// [`ParticleSimulation`]. Size: the number of steps; parameter `particles` (default 4).
+/// [`ParticleSimulation`]. Size: the number of steps; parameters `particles` (default 4) and
+/// `fork` (`chain`, the default and the paper's, or `balanced`; [`ParticleFork`]).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Fparticles;
 
@@ -169,17 +252,33 @@ impl Workload for Fparticles {
         })
     }
     fn params(&self) -> &'static [ParamSpec] {
-        &[ParamSpec {
-            name: "particles",
-            meaning: "the number of particles (one parallel task each)",
-            default: 4.0,
-            integer: true,
-            min: 1.0,
-            max: 64.0,
-        }]
+        &[
+            ParamSpec {
+                name: "particles",
+                meaning: "the number of particles (one parallel task each)",
+                default: 4.0,
+                integer: true,
+                min: 1.0,
+                max: 64.0,
+                choices: &[],
+            },
+            ParamSpec {
+                name: "fork",
+                meaning: "how the particles are forked: chain, right-nested (the paper's), or \
+                          balanced, a binary tree of halves",
+                default: 0.0,
+                integer: true,
+                min: 0.0,
+                max: 1.0,
+                choices: &ParticleFork::NAMES,
+            },
+        ]
     }
     fn build(&self, steps: usize, params: &Params) -> Instance {
-        let program = ParticleSimulation::new(integer_param(params, "particles"), steps);
+        let fork = ParticleFork::from_index(integer_param(params, "fork"))
+            .expect("instantiate accepts only the index of a fork");
+        let program =
+            ParticleSimulation::new(integer_param(params, "particles"), steps).with_fork(fork);
         let input = program.input();
         let layout = [("particles", input.len())];
         instance(Some(steps), params, &layout, input, ForkJoin(program))
@@ -316,6 +415,7 @@ impl Workload for ParTree {
                 integer: true,
                 min: 1.0,
                 max: 10_000.0,
+                choices: &[],
             },
             ParamSpec {
                 name: "grain",
@@ -324,6 +424,7 @@ impl Workload for ParTree {
                 integer: true,
                 min: 1.0,
                 max: 1_048_576.0,
+                choices: &[],
             },
         ]
     }
@@ -886,6 +987,7 @@ impl Workload for RandomForkJoin {
                 integer: true,
                 min: 1.0,
                 max: 100_000.0,
+                choices: &[],
             },
             ParamSpec {
                 name: "seed",
@@ -894,6 +996,7 @@ impl Workload for RandomForkJoin {
                 integer: true,
                 min: 0.0,
                 max: 9_007_199_254_740_992.0,
+                choices: &[],
             },
         ]
     }
@@ -918,7 +1021,7 @@ mod tests {
 
     use strategies::dualrev::Dualrev;
     use strategies::op_count::count_ops;
-    use strategies::Strategy;
+    use strategies::{Strategy, StrategyKind};
 
     use super::*;
     use crate::{find, instantiate};
@@ -1159,15 +1262,57 @@ mod tests {
     }
 
     #[test]
-    fn fparticles_integrates_each_particle_and_has_the_stated_op_count() {
-        for (particles, steps) in [(1, 1), (4, 10), (3, 1000), (64, 20)] {
-            let program = ParticleSimulation::new(particles, steps);
-            let x = program.input();
-            let got = Program::eval(&program, &x)[0];
-            let want = particles_reference(&x, steps);
-            assert!((got - want).abs() <= 1e-12 * want.abs(), "{got} vs {want}");
-            let t = (particles * (14 * steps + 2) - 1) as u64;
-            assert_eq!(count_ops(&program, &x).ops, t);
+    fn fparticles_integrates_each_particle_and_has_the_stated_op_count_under_either_fork() {
+        for fork in ParticleFork::ALL {
+            for (particles, steps) in [(1, 1), (4, 10), (3, 1000), (7, 3), (64, 20)] {
+                let program = ParticleSimulation::new(particles, steps).with_fork(fork);
+                let x = program.input();
+                let got = Program::eval(&program, &x)[0];
+                let want = particles_reference(&x, steps);
+                let what = format!("{} {particles} x {steps}", fork.name());
+                assert!(
+                    (got - want).abs() <= 1e-12 * want.abs(),
+                    "{what}: {got} vs {want}"
+                );
+                let t = (particles * (14 * steps + 2) - 1) as u64;
+                assert_eq!(count_ops(&program, &x).ops, t, "{what}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_fork_parameter_chooses_the_fork_and_the_chain_is_the_default() {
+        let fparticles = find("fparticles").unwrap();
+        let chain = instantiate(fparticles, Some(4), &params(&[("particles", 5.0)])).unwrap();
+        let balanced = params(&[("particles", 5.0), ("fork", 1.0)]);
+        let balanced = instantiate(fparticles, Some(4), &balanced).unwrap();
+        assert_eq!(ParticleFork::default(), ParticleFork::Chain);
+        for (index, fork) in ParticleFork::ALL.into_iter().enumerate() {
+            assert_eq!(ParticleFork::from_index(index), Some(fork));
+            assert_eq!(fork.name(), ParticleFork::NAMES[index]);
+        }
+        assert_eq!(ParticleFork::from_index(2), None);
+        assert_eq!(chain.input, balanced.input);
+        // Both sum the same terms, associated differently: equal to rounding, not bit for bit.
+        let (a, b) = (
+            chain.program.primal(&chain.input)[0],
+            balanced.program.primal(&balanced.input)[0],
+        );
+        assert!((a - b).abs() <= 1e-12 * a.abs(), "{a} vs {b}");
+        let w = [1.0];
+        let (ga, gb) = (
+            chain.program.vjp(StrategyKind::Tape, &chain.input, &w),
+            balanced
+                .program
+                .vjp(StrategyKind::Tape, &balanced.input, &w),
+        );
+        let (ga, gb) = (ga.gradient.unwrap(), gb.gradient.unwrap());
+        assert_eq!(ga.len(), 20);
+        for (i, (a, b)) in ga.iter().zip(&gb).enumerate() {
+            assert!(
+                (a - b).abs() <= 1e-12 * a.abs().max(1.0),
+                "[{i}] {a} vs {b}"
+            );
         }
     }
 

@@ -67,6 +67,7 @@ impl Workload for SquareChain {
             integer: false,
             min: -1000.0,
             max: 1000.0,
+            choices: &[],
         }]
     }
     fn build(&self, k: usize, params: &Params) -> Instance {
@@ -396,6 +397,7 @@ impl Workload for RandomDag {
                 integer: true,
                 min: 1.0,
                 max: 100_000.0,
+                choices: &[],
             },
             ParamSpec {
                 name: "window",
@@ -404,6 +406,7 @@ impl Workload for RandomDag {
                 integer: true,
                 min: 1.0,
                 max: 1_000_000.0,
+                choices: &[],
             },
             ParamSpec {
                 name: "seed",
@@ -412,6 +415,7 @@ impl Workload for RandomDag {
                 integer: true,
                 min: 0.0,
                 max: 9_007_199_254_740_992.0,
+                choices: &[],
             },
         ]
     }

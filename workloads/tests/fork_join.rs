@@ -15,7 +15,8 @@ use strategies::dualrev_par::DualrevPar;
 use strategies::tape::Tape;
 use strategies::{Counters, ParProgram, ParStrategy, Program, Strategy, StrategyKind, Vjp};
 use workloads::{
-    find, instantiate, Instance, Params, ParticleSimulation, SeededForkJoin, TreeSumOfSquares,
+    find, instantiate, Instance, Params, ParticleFork, ParticleSimulation, SeededForkJoin,
+    TreeSumOfSquares,
 };
 
 /// The thread counts every check runs `dualrev-par` on.
@@ -148,10 +149,13 @@ fn dualrev_par_agrees_with_dualrev_and_forward_on_random_fork_join_programs() {
 fn dualrev_par_agrees_with_dualrev_and_forward_on_fparticles_and_par_tree() {
     let pools = pools();
     for steps in [1, 5, 10] {
-        for particles in [1.0, 2.0, 4.0, 7.0] {
-            let instance = build("fparticles", steps, &[("particles", particles)]);
-            let what = format!("fparticles {steps} steps, {particles} particles");
-            check_dualrev_par(&what, &instance, &pools);
+        for particles in [1.0, 2.0, 4.0, 7.0, 16.0] {
+            for fork in [0.0, 1.0] {
+                let params = [("particles", particles), ("fork", fork)];
+                let instance = build("fparticles", steps, &params);
+                let what = format!("fparticles {steps} steps, {particles} particles, fork {fork}");
+                check_dualrev_par(&what, &instance, &pools);
+            }
         }
     }
     for n in [1, 20, 64, 101] {
@@ -204,10 +208,12 @@ fn the_twin_and_the_fork_join_form_agree_bit_for_bit_on_primal_values_and_tape_g
             &four,
         );
     }
-    for (particles, steps) in [(1, 1), (3, 7), (4, 50)] {
-        let program = ParticleSimulation::new(particles, steps);
-        let what = format!("fparticles {particles} x {steps}");
-        check_twin(&what, &program, &program.input(), &four);
+    for fork in ParticleFork::ALL {
+        for (particles, steps) in [(1, 1), (3, 7), (4, 50), (16, 5)] {
+            let program = ParticleSimulation::new(particles, steps).with_fork(fork);
+            let what = format!("fparticles {} {particles} x {steps}", fork.name());
+            check_twin(&what, &program, &program.input(), &four);
+        }
     }
     for (n, work, grain) in [(1, 3, 1), (37, 4, 2), (200, 8, 16)] {
         let program = TreeSumOfSquares::new(n, work, grain);

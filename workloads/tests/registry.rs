@@ -3,7 +3,10 @@
 
 use std::collections::BTreeSet;
 
-use workloads::{all, find, instantiate, Family, Params, Workload, WorkloadError};
+use workloads::{
+    all, find, format_param, format_params, instantiate, non_default_params, parse_params, Family,
+    ParamTexts, Params, Workload, WorkloadError,
+};
 
 /// The workload names of `docs/workloads.md`, in the registry's order.
 const DOCUMENTED: &[&str] = &[
@@ -297,4 +300,99 @@ fn parameters_shape_the_instance() {
     let instance = instantiate(square, Some(3), &params(&[("x0", -2.0)])).unwrap();
     assert_eq!(instance.input, vec![-2.0]);
     assert_eq!(instance.params["x0"], -2.0);
+}
+
+#[test]
+fn choice_parameters_hold_the_index_of_a_choice_and_numeric_ones_no_choices() {
+    for w in all() {
+        for spec in w.params() {
+            let name = format!("{} {}", w.name(), spec.name);
+            if spec.is_choice() {
+                assert!(spec.integer, "{name}");
+                assert_eq!(spec.min, 0.0, "{name}");
+                assert_eq!(spec.max, (spec.choices.len() - 1) as f64, "{name}");
+                let unique: BTreeSet<&str> = spec.choices.iter().copied().collect();
+                assert_eq!(unique.len(), spec.choices.len(), "{name}: a choice twice");
+            }
+            assert!(spec.accepts(spec.default), "{name}: its default");
+            let text = spec.format_value(spec.default);
+            assert_eq!(spec.parse_value(&text), Ok(spec.default), "{name}: {text}");
+        }
+    }
+}
+
+#[test]
+fn a_choice_is_read_by_name_and_shown_by_name() {
+    let fparticles = find("fparticles").unwrap();
+    let texts = |pairs: &[(&str, &str)]| -> ParamTexts {
+        pairs
+            .iter()
+            .map(|&(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    let given = parse_params(
+        fparticles,
+        &texts(&[("fork", "balanced"), ("particles", "16")]),
+    );
+    let given = given.unwrap();
+    assert_eq!(
+        given,
+        Params::from([("fork".to_string(), 1.0), ("particles".to_string(), 16.0)])
+    );
+    let chain = parse_params(fparticles, &texts(&[("fork", " chain ")])).unwrap();
+    assert_eq!(chain["fork"], 0.0);
+    assert_eq!(
+        format_params("fparticles", &given),
+        ["fork=balanced", "particles=16"]
+    );
+    assert_eq!(format_param("fparticles", "fork", 0.0), "chain");
+    assert_eq!(
+        non_default_params("fparticles", &given),
+        ["fork=balanced", "particles=16"]
+    );
+    let defaults = Params::from([("fork".to_string(), 0.0), ("particles".to_string(), 4.0)]);
+    assert!(non_default_params("fparticles", &defaults).is_empty());
+    // A value that names no choice, and a workload that is not registered, show the number.
+    assert_eq!(format_param("fparticles", "fork", 7.0), "7");
+    assert_eq!(format_param("no-such-workload", "fork", 1.0), "1");
+    let instance = instantiate(fparticles, Some(3), &given).unwrap();
+    assert_eq!(instance.params["fork"], 1.0);
+    let default = instantiate(fparticles, Some(3), &Params::new()).unwrap();
+    assert_eq!(default.params["fork"], 0.0);
+}
+
+#[test]
+fn a_bad_choice_or_number_is_refused_naming_what_is_valid() {
+    let fparticles = find("fparticles").unwrap();
+    let text = |k: &str, v: &str| ParamTexts::from([(k.to_string(), v.to_string())]);
+    for bad in ["tree", "1", "", "Chain"] {
+        let err = parse_params(fparticles, &text("fork", bad)).unwrap_err();
+        assert!(
+            matches!(err, WorkloadError::InvalidParam { name: "fork", .. }),
+            "{bad}: {err:?}"
+        );
+        let message = err.to_string();
+        assert!(
+            message.contains("fparticles")
+                && message.contains(&format!("`{bad}`"))
+                && message.contains("valid choices: chain, balanced"),
+            "{message}"
+        );
+    }
+    let err = parse_params(fparticles, &text("particles", "many")).unwrap_err();
+    let message = err.to_string();
+    assert!(
+        message.contains("`many` is not a number") && message.contains("an integer in 1..=64"),
+        "{message}"
+    );
+    let err = parse_params(fparticles, &text("particles", "65")).unwrap_err();
+    assert!(err.to_string().contains("got 65"), "{err}");
+    let err = parse_params(fparticles, &text("forks", "chain")).unwrap_err();
+    assert!(
+        matches!(err, WorkloadError::UnknownParam { ref valid, .. } if valid == "particles, fork"),
+        "{err:?}"
+    );
+    let index = Params::from([("fork".to_string(), 2.0)]);
+    let err = instantiate(fparticles, Some(3), &index).unwrap_err();
+    assert!(err.to_string().contains("one of chain, balanced"), "{err}");
 }

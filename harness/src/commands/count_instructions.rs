@@ -32,7 +32,9 @@ pub struct CountInstructionsArgs {
 
 /// Run `dualbench count-instructions`.
 pub fn execute(args: CountInstructionsArgs) -> Result<Outcome> {
-    let params: BTreeMap<String, f64> = select::params(&args.params)?;
+    let workload = select::workload(&args.workload)?;
+    let params: BTreeMap<String, f64> =
+        select::resolve_params(workload, &select::params(&args.params)?)?;
     instructions::serve(&CountSpec {
         workload: args.workload,
         size: args.size.map(|s| s as u64),

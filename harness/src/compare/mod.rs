@@ -308,12 +308,9 @@ pub struct Comparison {
     pub cases: Vec<CaseComparison>,
 }
 
+/// The row's parameters as people write them (`fork=balanced,particles=16`).
 fn params_text(row: &CaseResult) -> String {
-    row.params
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join(",")
+    workloads::format_params(&row.workload, &row.params).join(",")
 }
 
 /// A stable seed for the bootstrap of one case: FNV-1a of its key.

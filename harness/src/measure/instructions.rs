@@ -127,8 +127,8 @@ pub fn count(exe: &Path, spec: &CountSpec) -> Result<u64> {
     if let Some(size) = spec.size {
         command.args(["--size", &size.to_string()]);
     }
-    for (k, v) in &spec.params {
-        command.args(["--param", &format!("{k}={v}")]);
+    for param in workloads::format_params(&spec.workload, &spec.params) {
+        command.args(["--param", &param]);
     }
     let output = command.output().map_err(|source| Error::Io {
         context: "running valgrind (Debian: apt-get install valgrind)".into(),

@@ -123,10 +123,16 @@ impl From<&Group> for CaseGroup {
     }
 }
 
-/// Strategies that already failed on a smaller size of a workload at a thread count, with the
-/// reason, keyed by (workload, strategy, threads): their larger sizes are recorded as
-/// `skipped`.
-pub type Failures = BTreeMap<(String, StrategyKind, usize), String>;
+/// Strategies that already failed on a smaller size of a workload with the same parameters at a
+/// thread count, with the reason, keyed by (workload, parameters as JSON, strategy, threads):
+/// their larger sizes are recorded as `skipped`. A series of the workload with other
+/// parameters (`fparticles` forked otherwise, say) is not skipped.
+pub type Failures = BTreeMap<(String, String, StrategyKind, usize), String>;
+
+/// The parameters of a case in a [`Failures`] key.
+fn params_json(params: &Params) -> String {
+    serde_json::to_string(params).expect("params serialise")
+}
 
 /// A case while its group runs.
 enum State {
@@ -203,8 +209,13 @@ fn interrupted(group: &CaseGroup, signal: i32) -> Error {
 }
 
 /// The key of `case` of `group` in [`Failures`].
-fn failure_key(group: &CaseGroup, case: &Case) -> (String, StrategyKind, usize) {
-    (group.workload.clone(), case.strategy, case.threads)
+fn failure_key(group: &CaseGroup, case: &Case) -> (String, String, StrategyKind, usize) {
+    (
+        group.workload.clone(),
+        params_json(&group.resolved_params),
+        case.strategy,
+        case.threads,
+    )
 }
 
 /// Measure `group`, skipping cases listed in `failures` and adding those that fail.
@@ -332,7 +343,12 @@ pub fn record_failures(rows: &[CaseResult], failures: &mut Failures) {
         };
         let at = row.size.map_or(String::new(), |s| format!(" at size {s}"));
         failures
-            .entry((row.workload.clone(), strategy, row.threads as usize))
+            .entry((
+                row.workload.clone(),
+                params_json(&row.params),
+                strategy,
+                row.threads as usize,
+            ))
             .or_insert_with(|| format!("{}{at}", row.status.name()));
     }
 }
@@ -515,4 +531,42 @@ fn measured_row(
         row.reverse_median_ns = phase(|s| s.reverse_ns);
     }
     row
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failure_skips_the_larger_sizes_of_its_own_parameters_only() {
+        let params = |fork: f64| Params::from([("fork".into(), fork), ("particles".into(), 4.0)]);
+        let timeout = CaseResult::unmeasured(
+            "fparticles",
+            Some(100),
+            params(0.0),
+            "naive",
+            Status::Timeout,
+            "exceeded the budget".into(),
+            String::new(),
+        );
+        let mut failures = Failures::new();
+        record_failures(&[timeout], &mut failures);
+        let group = |fork| CaseGroup {
+            workload: "fparticles".into(),
+            size: Some(1000),
+            params: params(fork),
+            resolved_params: params(fork),
+            cases: Vec::new(),
+        };
+        let case = |strategy| Case {
+            strategy,
+            threads: 1,
+            command: String::new(),
+            unavailable: None,
+        };
+        let naive = case(StrategyKind::Naive);
+        assert!(failures.contains_key(&failure_key(&group(0.0), &naive)));
+        assert!(!failures.contains_key(&failure_key(&group(1.0), &naive)));
+        assert!(!failures.contains_key(&failure_key(&group(0.0), &case(StrategyKind::Tape))));
+    }
 }

@@ -200,7 +200,8 @@ pub fn write(rows: &[CaseResult], out: &mut dyn Write) -> std::io::Result<()> {
 /// in every cell, every line ended by a line break (so that a file cut in the middle of a row is
 /// refused, not read short), and the rows must pass [`validate::check_rows`]. The fields an
 /// earlier version lacks are read as not measured (`threads` as 1), as in
-/// [`json::upgrade`]. Errors name the line, the case and the column, and what the cell may
+/// [`json::upgrade`], and the parameters a row's workload gained since at their defaults
+/// ([`validate::add_default_params`]). Errors name the line, the case and the column, and what the cell may
 /// hold; not the file, which the caller knows.
 pub fn read(mut input: impl Read) -> Result<Vec<CaseResult>, String> {
     let mut bytes = Vec::new();
@@ -250,6 +251,7 @@ pub fn read(mut input: impl Read) -> Result<Vec<CaseResult>, String> {
         rows.push(row);
         lines.push(line);
     }
+    validate::add_default_params(&mut rows);
     validate::check_rows(&rows, |i| format!("line {}", lines[i]))?;
     Ok(rows)
 }

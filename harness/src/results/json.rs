@@ -7,7 +7,9 @@
 //! as "not measured"; a value of the wrong type is named by its row, its case and its field,
 //! with the type that would be valid; and the rows must pass [`validate::check_rows`] (each
 //! case once). Files of earlier versions are upgraded first ([`upgrade`]): the fields their
-//! version did not have are added as not measured, and nothing else changes. Text that is not
+//! version did not have are added as not measured, and nothing else changes; a row of a
+//! workload that has gained a parameter since gets it at its default
+//! ([`validate::add_default_params`]). Text that is not
 //! a results file at all (empty, binary, CSV, JSON of another shape, cut short) is named as
 //! what it is.
 
@@ -82,11 +84,12 @@ pub fn read(mut input: impl Read) -> Result<ResultsFile, String> {
         None => return Err("has no `rows` array; ".to_string() + SHAPE),
     };
     let expected: BTreeSet<String> = CaseResult::field_names().into_iter().collect();
-    let rows = rows
+    let mut rows = rows
         .into_iter()
         .enumerate()
         .map(|(i, row)| read_row(i, row, &expected))
         .collect::<Result<Vec<_>, String>>()?;
+    validate::add_default_params(&mut rows);
     validate::check_rows(&rows, |i| format!("row {}", i + 1))?;
     let metadata = read_metadata(metadata)?;
     Ok(ResultsFile {

@@ -72,7 +72,8 @@ fn format_ratio(ratio: f64) -> String {
     format!("{ratio:.1}x")
 }
 
-/// The summary of `rows` as a table: the strategy with its thread count when not 1, time and
+/// The summary of `rows` as a table: the workload with the parameters that are not at their
+/// defaults (`fparticles [fork=balanced, particles=16]`), the strategy with its thread count when not 1, time and
 /// its 95% interval, the cold gradient over the median, overhead against the primal and
 /// against the floor (`manual`), T, peak heap and heap per operation, and the status with its
 /// detail for cases that did not finish.
@@ -98,8 +99,14 @@ pub fn table(rows: &[CaseResult]) -> Table {
             let mark = if below_level { " *" } else { "" };
             format!("{} - {}{mark}", format_ns(lo), format_ns(hi))
         });
+        let params = workloads::non_default_params(&r.workload, &r.params);
+        let workload = if params.is_empty() {
+            r.workload.clone()
+        } else {
+            format!("{} [{}]", r.workload, params.join(", "))
+        };
         table.push_row([
-            r.workload.clone(),
+            workload,
             or_dash(r.size.map(|s| s.to_string())),
             r.strategy_label(),
             status,
@@ -221,6 +228,26 @@ mod tests {
         for column in ["cold", "floor", "heap/op"] {
             assert_eq!(cell(&text, 2, column), "-", "{column}: {text}");
         }
+    }
+
+    #[test]
+    fn a_workload_shows_the_parameters_off_their_defaults_a_choice_by_name() {
+        let params = |fork: f64, particles: f64| {
+            std::collections::BTreeMap::from([
+                ("fork".to_string(), fork),
+                ("particles".to_string(), particles),
+            ])
+        };
+        let mut chain = measured("fparticles", "tape", 1000.0);
+        chain.params = params(0.0, 4.0);
+        let mut balanced = measured("fparticles", "tape", 1000.0);
+        balanced.params = params(1.0, 16.0);
+        let table = table(&[chain, balanced]);
+        assert_eq!(table.rows()[0][0], "fparticles");
+        assert_eq!(
+            table.rows()[1][0],
+            "fparticles [fork=balanced, particles=16]"
+        );
     }
 
     #[test]

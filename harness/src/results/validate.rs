@@ -1,6 +1,7 @@
 //! What every reader of rows checks once they are parsed, whatever the file format: each case
 //! appears once, a row's rounds account for its samples, and its numbers are finite and its
-//! thread count positive.
+//! thread count positive. Before the checks, readers give each row every parameter its
+//! workload has gained since the row was written, at its default ([`add_default_params`]).
 //!
 //! Rows that break one of these were not written by dualbench; read on, they would give an
 //! answer from a guess (which of two rows of one case is the measurement?) or stop a reader
@@ -11,18 +12,28 @@ use std::collections::BTreeMap;
 
 use crate::results::CaseResult;
 
-/// A case as people read it: `workload [params] / size N / strategy@Tt` (no size for a
-/// fixed-size workload, no `@Tt` on one thread).
+/// A case as people read it: `workload [params] / size N / strategy@Tt` (a choice parameter by
+/// name, `fork=balanced`; no size for a fixed-size workload, no `@Tt` on one thread).
 pub fn case_label(row: &CaseResult) -> String {
     let mut label = row.workload.clone();
     if !row.params.is_empty() {
-        let params: Vec<String> = row.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let params = workloads::format_params(&row.workload, &row.params);
         label.push_str(&format!(" [{}]", params.join(", ")));
     }
     if let Some(size) = row.size {
         label.push_str(&format!(" / size {size}"));
     }
     format!("{label} / {}", row.strategy_label())
+}
+
+/// Give every row of a registered workload each parameter of the workload that it lacks, at its
+/// default ([`workloads::add_default_params`]): a row written before `fparticles` had `fork`
+/// is the case with the default fork (`chain`), which is what it measured, and has the same key
+/// as a newer row of that case.
+pub fn add_default_params(rows: &mut [CaseResult]) {
+    for row in rows {
+        workloads::add_default_params(&row.workload, &mut row.params);
+    }
 }
 
 /// Check `rows`; `place(i)` names the row of index `i` in the file (`row 3`, `line 4`).
@@ -105,6 +116,29 @@ mod tests {
 
     fn row_place(i: usize) -> String {
         format!("row {}", i + 1)
+    }
+
+    #[test]
+    fn a_row_older_than_a_parameter_gets_its_default_and_labels_show_choices_by_name() {
+        let mut old = fmult_row("tape");
+        old.workload = "fparticles".into();
+        old.params = BTreeMap::from([("particles".to_string(), 4.0)]);
+        let mut unknown = fmult_row("tape");
+        unknown.workload = "not-registered".into();
+        unknown.params = BTreeMap::from([("x".to_string(), 1.0)]);
+        let mut rows = [old, unknown];
+        add_default_params(&mut rows);
+        let chain = BTreeMap::from([("fork".to_string(), 0.0), ("particles".to_string(), 4.0)]);
+        assert_eq!(rows[0].params, chain);
+        assert_eq!(rows[1].params, BTreeMap::from([("x".to_string(), 1.0)]));
+        assert_eq!(
+            case_label(&rows[0]),
+            "fparticles [fork=chain, particles=4] / tape"
+        );
+        // The old row and a new one of the same case are one case.
+        let mut new = rows[0].clone();
+        new.params = chain;
+        assert!(check_rows(&[rows[0].clone(), new], row_place).is_err());
     }
 
     #[test]
