@@ -148,7 +148,7 @@ use crate::program::{
     check_inputs, check_lengths, Derivatives, Outputs, ParProgram, ParStrategy, Probe, Program,
     Strategy,
 };
-use crate::real::{fork, partials, AwakeWorkers, ParReal};
+use crate::real::{fork, partials, ParReal};
 
 /// The task-parallel optimised algorithm (see the module documentation).
 #[derive(Clone, Copy, Debug, Default)]
@@ -1678,7 +1678,6 @@ pub(crate) fn differentiate<const TAPE: bool, F, Q>(
     Q: Probe,
 {
     probe.forward_starts();
-    let _awake = AwakeWorkers::new();
     let unit: SmallVec<[f64; 4]>;
     let cotangent = match rows {
         Rows::Cotangent(w) => w,

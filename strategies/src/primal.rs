@@ -10,7 +10,6 @@ use crate::program::{
     check_inputs, check_lengths, Derivatives, Outputs, ParProgram, ParStrategy, Probe, Program,
     Strategy,
 };
-use crate::real::AwakeWorkers;
 
 /// The primal baseline: the program on `f64`.
 #[derive(Clone, Copy, Debug, Default)]
@@ -71,8 +70,7 @@ impl Strategy for Primal {
 impl ParStrategy for Primal {
     /// `join` runs its branches as two rayon tasks inside a pool of more than one thread
     /// (the parallel primal, the denominator of a parallel gradient) and in order otherwise
-    /// (the sequential primal). The pool's other workers are kept looking for work during
-    /// the evaluation, as during a parallel gradient (`docs/parallel.md`).
+    /// (the sequential primal).
     const PARALLEL: bool = true;
 
     fn par_vjp_into<P: ParProgram, Q: Probe>(
@@ -83,7 +81,6 @@ impl ParStrategy for Primal {
         probe: &mut Q,
     ) {
         check_lengths(program.input_len(), program.output_len(), x, cotangent);
-        let _awake = AwakeWorkers::new();
         Self::evaluate(|x| program.eval(x), x, out, probe);
     }
 
@@ -96,7 +93,6 @@ impl ParStrategy for Primal {
     ) {
         check_inputs(program.input_len(), x);
         out.derivative.clear();
-        let _awake = AwakeWorkers::new();
         Self::evaluate(|x| program.eval(x), x, out, probe);
     }
 }

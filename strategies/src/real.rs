@@ -181,57 +181,6 @@ pub fn parallel_here() -> bool {
     rayon::current_thread_index().is_some() && rayon::current_num_threads() > 1
 }
 
-/// While alive, keeps the other workers of the calling thread's rayon pool looking for work
-/// instead of going to sleep: the scheduling of a parallel gradient (`dualrev-par`, `tape-par`)
-/// and of the parallel primal.
-///
-/// A rayon worker that finds no work spins only briefly, then sleeps until a new task wakes
-/// it; on a virtual machine waking a sleeping core took 50–400 µs (`docs/parallel.md`), paid at
-/// the first fork of the forward pass and again at the first fork of the reverse pass, since
-/// the workers fall asleep while the driving thread alone ends the forward pass. For the
-/// duration of one gradient the other workers instead run a task that keeps taking pending
-/// work ([`rayon::yield_now`]) and spins while there is none, so a branch that is forked is
-/// stolen within microseconds, as under runtimes that spin their idle workers (GHC's
-/// capabilities, `OMP_WAIT_POLICY=active`). The price is that those cores are busy for the
-/// gradient's duration even where the program has no parallelism; nothing changes outside a
-/// pool of more than one thread. The task is a broadcast ([`rayon::spawn_broadcast`]) that the
-/// driving thread's own copy skips, so the driving thread never waits in it.
-pub(crate) struct AwakeWorkers {
-    done: Option<Arc<AtomicBool>>,
-}
-
-impl AwakeWorkers {
-    /// Wakes the pool's other workers and keeps them looking for work until dropped.
-    pub(crate) fn new() -> AwakeWorkers {
-        if !parallel_here() {
-            return AwakeWorkers { done: None };
-        }
-        let done = Arc::new(AtomicBool::new(false));
-        let driver = rayon::current_thread_index();
-        let flag = Arc::clone(&done);
-        rayon::spawn_broadcast(move |context| {
-            if Some(context.index()) == driver {
-                return;
-            }
-            while !flag.load(Ordering::Acquire) {
-                if rayon::yield_now() != Some(rayon::Yield::Executed) {
-                    std::hint::spin_loop();
-                }
-            }
-        });
-        AwakeWorkers { done: Some(done) }
-    }
-}
-
-impl Drop for AwakeWorkers {
-    /// Lets the workers go back to rayon's own idling (and sleep).
-    fn drop(&mut self) {
-        if let Some(done) = &self.done {
-            done.store(true, Ordering::Release);
-        }
-    }
-}
-
 /// Run `a` and `b` as two rayon tasks when [`parallel_here`], one after the other otherwise:
 /// the fork of `f64`'s `join` and of `dualrev-par`'s forward and reverse passes. Always
 /// inlined, so that `f64`'s `join` compiles as if written out in place.
