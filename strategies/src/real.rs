@@ -46,8 +46,6 @@
 use std::fmt::Debug;
 use std::iter::{Product, Sum};
 use std::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssign};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 
 /// An active scalar: the type a workload computes with.
 ///

@@ -28,7 +28,8 @@
 //! vector), so an overhead ratio measures that cost rather than the algorithm.
 //!
 //! `params` selects the cases whose workload parameters have the given values (the others are
-//! left out); in-process cases are evaluated with them (the other parameters at their
+//! left out): a number, or for a choice parameter the choice's name (`fork = "balanced"`);
+//! in-process cases are evaluated with them (the other parameters at their
 //! defaults). Without `params`, in-process cases use the defaults and a results file's cases
 //! are taken at every parameter value, one series per value.
 //!
@@ -86,6 +87,7 @@
 
 use std::collections::BTreeSet;
 use std::fmt;
+use std::mem;
 use std::path::Path;
 use std::str::FromStr;
 
@@ -600,6 +602,60 @@ struct RawSettings {
     max_work: Option<f64>,
 }
 
+/// A value of a claim's `params`: a number, or the name of a choice parameter's choice.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawParam {
+    Number(f64),
+    Choice(String),
+}
+
+/// The claim's `params` as numbers: a choice's name becomes its index, looked up among the
+/// choice parameters of that name of the registered workloads.
+fn resolve_params(
+    raw: std::collections::BTreeMap<String, RawParam>,
+) -> std::result::Result<Params, String> {
+    let mut params = Params::new();
+    for (key, value) in raw {
+        let number = match value {
+            RawParam::Number(v) if v.is_finite() => v,
+            RawParam::Number(v) => {
+                return Err(format!("params: `{key}` = {v} is not a finite number"));
+            }
+            RawParam::Choice(name) => {
+                let specs: Vec<&workloads::ParamSpec> = workloads::all()
+                    .iter()
+                    .flat_map(|w| w.params())
+                    .filter(|spec| spec.name == key && spec.is_choice())
+                    .collect();
+                let Some(value) = specs.iter().find_map(|spec| spec.parse_value(&name).ok()) else {
+                    let mut choices: Vec<&str> = Vec::new();
+                    for choice in specs.iter().flat_map(|spec| spec.choices.iter()) {
+                        if !choices.contains(choice) {
+                            choices.push(choice);
+                        }
+                    }
+                    return Err(if choices.is_empty() {
+                        format!(
+                            "params: `{key}` = \"{name}\" is not a number, and no workload has a \
+                             choice parameter `{key}`"
+                        )
+                    } else {
+                        format!(
+                            "params: `{key}` = \"{name}\" is not a choice of `{key}`; valid \
+                             choices: {}",
+                            choices.join(", ")
+                        )
+                    });
+                };
+                value
+            }
+        };
+        params.insert(key, number);
+    }
+    Ok(params)
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawClaim {
@@ -610,7 +666,7 @@ struct RawClaim {
     #[serde(default)]
     exclude_workloads: Vec<String>,
     #[serde(default)]
-    params: Params,
+    params: std::collections::BTreeMap<String, RawParam>,
     metric: String,
     x: Option<Axis>,
     model: String,
@@ -888,7 +944,7 @@ fn line_of(text: &str, offset: usize) -> usize {
         + 1
 }
 
-fn validate(raw: RawClaim, line: usize) -> Result<Claim, ClaimsError> {
+fn validate(mut raw: RawClaim, line: usize) -> Result<Claim, ClaimsError> {
     let id = raw.id.trim().to_string();
     let invalid = |message: String| ClaimsError::Invalid {
         id: id.clone(),
@@ -922,11 +978,7 @@ fn validate(raw: RawClaim, line: usize) -> Result<Claim, ClaimsError> {
     if raw.exclude_workloads.iter().any(|p| p.trim().is_empty()) {
         return Err(invalid("`exclude_workloads` has an empty pattern".into()));
     }
-    if let Some((k, v)) = raw.params.iter().find(|(_, v)| !v.is_finite()) {
-        return Err(invalid(format!(
-            "params: `{k}` = {v} is not a finite number"
-        )));
-    }
+    let params = resolve_params(mem::take(&mut raw.params)).map_err(invalid)?;
     let metric: Metric = raw.metric.parse().map_err(invalid)?;
     let expect = expectation(&raw, &metric).map_err(invalid)?;
     if let Some(sizes) = &raw.sizes {
@@ -957,7 +1009,7 @@ fn validate(raw: RawClaim, line: usize) -> Result<Claim, ClaimsError> {
         sentence: raw.sentence.trim().to_string(),
         strategies: Selection::new(raw.strategies, Vec::new()),
         workloads: Selection::new(raw.workloads, raw.exclude_workloads),
-        params: raw.params,
+        params,
         metric,
         expect,
         sizes: raw.sizes,
@@ -1312,6 +1364,38 @@ mod tests {
                 .unwrap()
                 .check_counters()
                 .is_ok()
+        );
+    }
+
+    #[test]
+    fn a_choice_parameter_is_named_by_its_choice() {
+        let text = form(
+            "speedup:2",
+            "at least 1.5",
+            "params = { particles = 16, fork = \"balanced\" }",
+        );
+        let c = &ClaimsFile::parse(&text, "t").unwrap().claims[0];
+        assert_eq!(
+            c.params,
+            [("particles".to_string(), 16.0), ("fork".to_string(), 1.0)].into()
+        );
+        let e = error(&form(
+            "speedup:2",
+            "at least 1.5",
+            "params = { fork = \"tree\" }",
+        ));
+        assert!(
+            e.contains("\"tree\" is not a choice of `fork`") && e.contains("chain, balanced"),
+            "{e}"
+        );
+        let e = error(&form(
+            "speedup:2",
+            "at least 1.5",
+            "params = { steps = \"many\" }",
+        ));
+        assert!(
+            e.contains("no workload has a choice parameter `steps`"),
+            "{e}"
         );
     }
 

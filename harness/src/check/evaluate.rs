@@ -111,7 +111,7 @@ pub(crate) fn plan_cases(
             let params = resolved_params(claim, *w);
             for size in requested_sizes(claim, *w) {
                 let n = needs
-                    .entry((w.name(), size, params_key(&params)))
+                    .entry((w.name(), size, params_key(w.name(), &params)))
                     .or_insert_with(|| Needs {
                         params: params.clone(),
                         ..Needs::default()

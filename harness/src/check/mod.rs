@@ -258,5 +258,5 @@ fn is_requested(claim: &Claim, o: &Observation) -> bool {
         return false;
     };
     usize::try_from(size).is_ok_and(|s| evaluate::requested_sizes(claim, w).contains(&s))
-        && o.params_key() == params_key(&evaluate::resolved_params(claim, w))
+        && o.params_key() == params_key(w.name(), &evaluate::resolved_params(claim, w))
 }

@@ -13,13 +13,10 @@ use workloads::Params;
 use crate::check::claims::{Axis, Metric};
 use crate::results::{CaseResult, Status};
 
-/// The canonical rendering of a workload's parameters (`key=value,...`), used to group cases.
-pub fn params_key(params: &Params) -> String {
-    params
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join(",")
+/// The canonical rendering of the parameters of a case of `workload` (`key=value,...`, a
+/// choice by its name: `fork=balanced,particles=16`), used to group cases and to label them.
+pub fn params_key(workload: &str, params: &Params) -> String {
+    workloads::format_params(workload, params).join(",")
 }
 
 /// How a case failed to give numbers.
@@ -154,7 +151,7 @@ impl Default for Observation {
 impl Observation {
     /// Its parameters rendered canonically (`key=value,...`), for grouping and labels.
     pub fn params_key(&self) -> String {
-        params_key(&self.params)
+        params_key(&self.workload, &self.params)
     }
 
     /// The value of `metric` for this case, or why there is none.
@@ -241,9 +238,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn params_render_canonically_in_key_order() {
+    fn params_render_canonically_in_key_order_with_choices_by_name() {
         let p: Params = [("steps".to_string(), 10.0), ("alpha".to_string(), 0.5)].into();
-        assert_eq!(params_key(&p), "alpha=0.5,steps=10");
+        assert_eq!(params_key("no-such-workload", &p), "alpha=0.5,steps=10");
+        let p: Params = [("particles".to_string(), 16.0), ("fork".to_string(), 1.0)].into();
+        assert_eq!(params_key("fparticles", &p), "fork=balanced,particles=16");
     }
 
     #[test]

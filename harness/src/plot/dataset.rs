@@ -41,7 +41,8 @@ pub struct Group {
     /// The workload.
     pub workload: String,
     /// Its parameters as `key=value` pairs, each value written exactly (the shortest decimal
-    /// that reads back as the same `f64`), so distinct values are distinct groups.
+    /// that reads back as the same `f64`; a choice parameter's value by the choice's name), so
+    /// distinct values are distinct groups.
     pub params: Vec<(String, String)>,
 }
 
@@ -53,7 +54,7 @@ impl Group {
             params: row
                 .params
                 .iter()
-                .map(|(k, v)| (k.clone(), v.to_string()))
+                .map(|(k, &v)| (k.clone(), workloads::format_param(&row.workload, k, v)))
                 .collect(),
         }
     }
