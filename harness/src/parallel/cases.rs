@@ -47,13 +47,9 @@ impl ParallelCase {
         Some(self.span?.greedy(self.threads?))
     }
 
-    /// Its parameters as `k=v, ...`.
+    /// Its parameters as `k=v, ...` (a choice by its name: `fork=balanced`).
     pub fn params_text(&self) -> String {
-        self.params
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join(", ")
+        workloads::format_params(&self.workload, &self.params).join(", ")
     }
 }
 
