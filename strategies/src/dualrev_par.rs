@@ -1616,7 +1616,7 @@ fn atomic_add(cell: &AtomicU64, x: f64) -> u64 {
 
 /// Which rows a call computes: one vector-Jacobian product, or every row of the Jacobian.
 #[derive(Clone, Copy)]
-pub(crate) enum Rows<'a> {
+enum Rows<'a> {
     Cotangent(&'a [f64]),
     Unit(usize),
 }
@@ -1667,7 +1667,7 @@ fn work_and_span(jobs: &[JobRecord], last: JobId, weight: impl Fn(&JobRecord) ->
 /// The driver of `dualrev-par` (`TAPE` false: the dual-numbers reverse pass) and of `tape-par`
 /// (`TAPE` true: the tape's sweep): one forward pass, then one reverse pass per row, each
 /// appending n numbers to `out.derivative`.
-pub(crate) fn differentiate<const TAPE: bool, F, Q>(
+fn differentiate<const TAPE: bool, F, Q>(
     x: &[f64],
     rows: Rows<'_>,
     eval: F,
@@ -1756,6 +1756,43 @@ pub(crate) fn differentiate<const TAPE: bool, F, Q>(
     }
 }
 
+/// A vector-Jacobian product of a program with `inputs` inputs and `outputs` outputs, its
+/// lengths checked: the `vjp_into` of `dualrev-par` (`TAPE` false) and `tape-par` (`TAPE` true),
+/// for sequential and fork-join programs alike.
+pub(crate) fn job_graph_vjp<
+    const TAPE: bool,
+    F: FnOnce(&[ParDual]) -> Outputs<ParDual>,
+    Q: Probe,
+>(
+    (inputs, outputs): (usize, usize),
+    x: &[f64],
+    cotangent: &[f64],
+    eval: F,
+    out: &mut Derivatives,
+    probe: &mut Q,
+) {
+    check_lengths(inputs, outputs, x, cotangent);
+    differentiate::<TAPE, _, _>(x, Rows::Cotangent(cotangent), eval, out, probe);
+}
+
+/// The Jacobian of a program with `inputs` inputs and `outputs` outputs: one forward pass, its
+/// job graph resolved once per output. The `jacobian_into` of `dualrev-par` and `tape-par`.
+pub(crate) fn job_graph_jacobian<
+    const TAPE: bool,
+    F: FnOnce(&[ParDual]) -> Outputs<ParDual>,
+    Q: Probe,
+>(
+    (inputs, outputs): (usize, usize),
+    x: &[f64],
+    eval: F,
+    out: &mut Derivatives,
+    probe: &mut Q,
+) {
+    check_inputs(inputs, x);
+    out.clear();
+    differentiate::<TAPE, _, _>(x, Rows::Unit(outputs), eval, out, probe);
+}
+
 impl Strategy for DualrevPar {
     const NAME: &'static str = "dualrev-par";
     const DESCRIPTION: &'static str =
@@ -1783,9 +1820,15 @@ impl Strategy for DualrevPar {
         out: &mut Derivatives,
         probe: &mut Q,
     ) {
-        check_lengths(program.input_len(), program.output_len(), x, cotangent);
-        let rows = Rows::Cotangent(cotangent);
-        differentiate::<false, _, _>(x, rows, |inputs| program.eval(inputs), out, probe);
+        let shape = (program.input_len(), program.output_len());
+        job_graph_vjp::<false, _, _>(
+            shape,
+            x,
+            cotangent,
+            |inputs| program.eval(inputs),
+            out,
+            probe,
+        );
     }
 
     /// One forward pass, its job graph resolved once per output.
@@ -1795,10 +1838,8 @@ impl Strategy for DualrevPar {
         out: &mut Derivatives,
         probe: &mut Q,
     ) {
-        check_inputs(program.input_len(), x);
-        out.clear();
-        let rows = Rows::Unit(program.output_len());
-        differentiate::<false, _, _>(x, rows, |inputs| program.eval(inputs), out, probe);
+        let shape = (program.input_len(), program.output_len());
+        job_graph_jacobian::<false, _, _>(shape, x, |inputs| program.eval(inputs), out, probe);
     }
 }
 
@@ -1812,9 +1853,15 @@ impl ParStrategy for DualrevPar {
         out: &mut Derivatives,
         probe: &mut Q,
     ) {
-        check_lengths(program.input_len(), program.output_len(), x, cotangent);
-        let rows = Rows::Cotangent(cotangent);
-        differentiate::<false, _, _>(x, rows, |inputs| program.eval(inputs), out, probe);
+        let shape = (program.input_len(), program.output_len());
+        job_graph_vjp::<false, _, _>(
+            shape,
+            x,
+            cotangent,
+            |inputs| program.eval(inputs),
+            out,
+            probe,
+        );
     }
 
     /// One forward pass, its job graph resolved once per output.
@@ -1824,10 +1871,8 @@ impl ParStrategy for DualrevPar {
         out: &mut Derivatives,
         probe: &mut Q,
     ) {
-        check_inputs(program.input_len(), x);
-        out.clear();
-        let rows = Rows::Unit(program.output_len());
-        differentiate::<false, _, _>(x, rows, |inputs| program.eval(inputs), out, probe);
+        let shape = (program.input_len(), program.output_len());
+        job_graph_jacobian::<false, _, _>(shape, x, |inputs| program.eval(inputs), out, probe);
     }
 }
 

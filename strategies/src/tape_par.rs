@@ -76,10 +76,8 @@
 //! assert_eq!(d.counters.get("span_reverse"), Some(2 + 3));
 //! ```
 
-use crate::dualrev_par::{differentiate, Rows};
-use crate::program::{
-    check_inputs, check_lengths, Derivatives, ParProgram, ParStrategy, Probe, Program, Strategy,
-};
+use crate::dualrev_par::{job_graph_jacobian, job_graph_vjp, DualrevPar};
+use crate::program::{Derivatives, ParProgram, ParStrategy, Probe, Program, Strategy};
 
 /// A tape per job, swept in parallel over the job graph (see the module documentation).
 #[derive(Clone, Copy, Debug, Default)]
@@ -88,7 +86,8 @@ pub struct TapePar;
 impl TapePar {
     /// The counters whose value depends on how the threads were scheduled; every other counter
     /// is the same for every thread count and every run.
-    pub const SCHEDULE_DEPENDENT_COUNTERS: &'static [&'static str] = &["atomic_retries"];
+    pub const SCHEDULE_DEPENDENT_COUNTERS: &'static [&'static str] =
+        DualrevPar::SCHEDULE_DEPENDENT_COUNTERS;
 }
 
 impl Strategy for TapePar {
@@ -116,9 +115,15 @@ impl Strategy for TapePar {
         out: &mut Derivatives,
         probe: &mut Q,
     ) {
-        check_lengths(program.input_len(), program.output_len(), x, cotangent);
-        let rows = Rows::Cotangent(cotangent);
-        differentiate::<true, _, _>(x, rows, |inputs| program.eval(inputs), out, probe);
+        let shape = (program.input_len(), program.output_len());
+        job_graph_vjp::<true, _, _>(
+            shape,
+            x,
+            cotangent,
+            |inputs| program.eval(inputs),
+            out,
+            probe,
+        );
     }
 
     /// One forward pass, the jobs' tapes swept once per output.
@@ -128,10 +133,8 @@ impl Strategy for TapePar {
         out: &mut Derivatives,
         probe: &mut Q,
     ) {
-        check_inputs(program.input_len(), x);
-        out.clear();
-        let rows = Rows::Unit(program.output_len());
-        differentiate::<true, _, _>(x, rows, |inputs| program.eval(inputs), out, probe);
+        let shape = (program.input_len(), program.output_len());
+        job_graph_jacobian::<true, _, _>(shape, x, |inputs| program.eval(inputs), out, probe);
     }
 }
 
@@ -145,9 +148,15 @@ impl ParStrategy for TapePar {
         out: &mut Derivatives,
         probe: &mut Q,
     ) {
-        check_lengths(program.input_len(), program.output_len(), x, cotangent);
-        let rows = Rows::Cotangent(cotangent);
-        differentiate::<true, _, _>(x, rows, |inputs| program.eval(inputs), out, probe);
+        let shape = (program.input_len(), program.output_len());
+        job_graph_vjp::<true, _, _>(
+            shape,
+            x,
+            cotangent,
+            |inputs| program.eval(inputs),
+            out,
+            probe,
+        );
     }
 
     /// One forward pass, the jobs' tapes swept once per output.
@@ -157,9 +166,7 @@ impl ParStrategy for TapePar {
         out: &mut Derivatives,
         probe: &mut Q,
     ) {
-        check_inputs(program.input_len(), x);
-        out.clear();
-        let rows = Rows::Unit(program.output_len());
-        differentiate::<true, _, _>(x, rows, |inputs| program.eval(inputs), out, probe);
+        let shape = (program.input_len(), program.output_len());
+        job_graph_jacobian::<true, _, _>(shape, x, |inputs| program.eval(inputs), out, probe);
     }
 }
