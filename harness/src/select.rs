@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use strategies::StrategyKind;
-use workloads::{ParamSpec, ParamTexts, Params, Workload};
+use workloads::{ParamTexts, Params, Workload};
 
 use crate::error::{Error, Result};
 use crate::measure::thread::MAX_THREADS;
@@ -202,34 +202,19 @@ pub fn params(args: &[String]) -> Result<ParamTexts> {
 /// Whether `value` can be a value of a parameter called `key` of some registered workload: one
 /// of the choices of such a choice parameter, or else a number. The error says which.
 fn check_param_value(key: &str, value: &str) -> std::result::Result<(), String> {
-    let choice_specs: Vec<&ParamSpec> = workloads::all()
-        .iter()
-        .flat_map(|w| w.params())
-        .filter(|spec| spec.name == key && spec.is_choice())
-        .collect();
-    if choice_specs.is_empty() {
-        return match value.parse::<f64>() {
+    match workloads::choice_value(key, value) {
+        None => match value.parse::<f64>() {
             Ok(_) => Ok(()),
             Err(_) => Err(format!(
                 "the value `{value}` is not a number (e.g. 10 or 0.5)"
             )),
-        };
+        },
+        Some(Ok(_)) => Ok(()),
+        Some(Err(valid)) => Err(format!(
+            "`{value}` is not a choice of `{key}`; valid choices: {}",
+            valid.join(", ")
+        )),
     }
-    if choice_specs
-        .iter()
-        .any(|spec| spec.choices.contains(&value))
-    {
-        return Ok(());
-    }
-    let mut valid: Vec<&str> = choice_specs
-        .iter()
-        .flat_map(|spec| spec.choices.iter().copied())
-        .collect();
-    valid.dedup();
-    Err(format!(
-        "`{value}` is not a choice of `{key}`; valid choices: {}",
-        valid.join(", ")
-    ))
 }
 
 /// The values that `texts` (from [`params`]) give `workload`'s parameters

@@ -449,6 +449,31 @@ pub fn format_param(workload: &str, name: &str, value: f64) -> String {
         .map_or_else(|| format!("{value}"), |spec| spec.format_value(value))
 }
 
+/// The value of the choice `name` of the choice parameters called `key` among the registered
+/// workloads: `None` when no workload has a choice parameter `key`, else its index, or, when
+/// `name` is none of the choices, every valid choice (in the order the workloads list them,
+/// each once).
+pub fn choice_value(key: &str, name: &str) -> Option<Result<f64, Vec<&'static str>>> {
+    let specs: Vec<&ParamSpec> = all()
+        .iter()
+        .flat_map(|w| w.params())
+        .filter(|spec| spec.name == key && spec.is_choice())
+        .collect();
+    if specs.is_empty() {
+        return None;
+    }
+    if let Some(value) = specs.iter().find_map(|spec| spec.parse_value(name).ok()) {
+        return Some(Ok(value));
+    }
+    let mut valid: Vec<&'static str> = Vec::new();
+    for &choice in specs.iter().flat_map(|spec| spec.choices.iter()) {
+        if !valid.contains(&choice) {
+            valid.push(choice);
+        }
+    }
+    Some(Err(valid))
+}
+
 /// Every parameter of `params` as `name=value` ([`format_param`]), in name order:
 /// `["fork=balanced", "particles=16"]`.
 pub fn format_params(workload: &str, params: &Params) -> Vec<String> {

@@ -622,34 +622,22 @@ fn resolve_params(
             RawParam::Number(v) => {
                 return Err(format!("params: `{key}` = {v} is not a finite number"));
             }
-            RawParam::Choice(name) => {
-                let specs: Vec<&workloads::ParamSpec> = workloads::all()
-                    .iter()
-                    .flat_map(|w| w.params())
-                    .filter(|spec| spec.name == key && spec.is_choice())
-                    .collect();
-                let Some(value) = specs.iter().find_map(|spec| spec.parse_value(&name).ok()) else {
-                    let mut choices: Vec<&str> = Vec::new();
-                    for choice in specs.iter().flat_map(|spec| spec.choices.iter()) {
-                        if !choices.contains(choice) {
-                            choices.push(choice);
-                        }
-                    }
-                    return Err(if choices.is_empty() {
-                        format!(
-                            "params: `{key}` = \"{name}\" is not a number, and no workload has a \
-                             choice parameter `{key}`"
-                        )
-                    } else {
-                        format!(
-                            "params: `{key}` = \"{name}\" is not a choice of `{key}`; valid \
-                             choices: {}",
-                            choices.join(", ")
-                        )
-                    });
-                };
-                value
-            }
+            RawParam::Choice(name) => match workloads::choice_value(&key, &name) {
+                Some(Ok(value)) => value,
+                Some(Err(valid)) => {
+                    return Err(format!(
+                        "params: `{key}` = \"{name}\" is not a choice of `{key}`; valid \
+                         choices: {}",
+                        valid.join(", ")
+                    ));
+                }
+                None => {
+                    return Err(format!(
+                        "params: `{key}` = \"{name}\" is not a number, and no workload has a \
+                         choice parameter `{key}`"
+                    ));
+                }
+            },
         };
         params.insert(key, number);
     }
