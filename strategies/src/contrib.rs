@@ -46,7 +46,7 @@ use smallvec::SmallVec;
 
 use crate::pool;
 use crate::program::{check_inputs, check_lengths, Derivatives, Probe, Program};
-use crate::real::{partials, Real};
+use crate::real::{partials, Binary, Real, Unary};
 
 /// A node's ID: its position in the topological order of one gradient's computation graph.
 pub type Id = u32;
@@ -593,56 +593,59 @@ impl Real for Dual {
         self.value
     }
     #[inline(always)]
-    fn sin(&self) -> Self {
-        Dual::unary(self.clone(), self.value.sin(), partials::sin(self.value))
+    fn is_structural_zero(&self) -> bool {
+        self.value == 0.0 && !self.is_active()
     }
     #[inline(always)]
-    fn cos(&self) -> Self {
-        Dual::unary(self.clone(), self.value.cos(), partials::cos(self.value))
+    fn apply(&self, f: Unary) -> Self {
+        let y = f.value(self.value);
+        Dual::unary(self.clone(), y, partials::unary(f, &self.value, &y))
     }
     #[inline(always)]
-    fn tan(&self) -> Self {
-        let t = self.value.tan();
-        Dual::unary(self.clone(), t, partials::tan_from_result(t))
-    }
-    #[inline(always)]
-    fn exp(&self) -> Self {
-        let e = self.value.exp();
-        Dual::unary(self.clone(), e, partials::exp_from_result(e))
-    }
-    #[inline(always)]
-    fn ln(&self) -> Self {
-        Dual::unary(self.clone(), self.value.ln(), partials::ln(self.value))
-    }
-    #[inline(always)]
-    fn sqrt(&self) -> Self {
-        let s = self.value.sqrt();
-        Dual::unary(self.clone(), s, partials::sqrt_from_result(s))
-    }
-    #[inline(always)]
-    fn tanh(&self) -> Self {
-        let t = self.value.tanh();
-        Dual::unary(self.clone(), t, partials::tanh_from_result(t))
+    fn apply2(&self, other: &Self, f: Binary) -> Self {
+        let r = f.value(self.value, other.value);
+        let (dx, dy) = partials::binary(f, &self.value, &other.value, &r);
+        Dual::binary(self.clone(), other.clone(), r, dx, dy)
     }
     #[inline(always)]
     fn powi(&self, n: i32) -> Self {
         Dual::unary(
             self.clone(),
             self.value.powi(n),
-            partials::powi(self.value, n),
+            partials::powi(&self.value, n),
         )
     }
-    #[inline(always)]
-    fn powf(&self, p: &Self) -> Self {
-        let r = self.value.powf(p.value);
-        let (dx, dp) = partials::powf(self.value, p.value, r);
-        Dual::binary(self.clone(), p.clone(), r, dx, dp)
-    }
-    #[inline(always)]
-    fn abs(&self) -> Self {
-        Dual::unary(self.clone(), self.value.abs(), partials::abs(self.value))
+}
+
+impl<'a> Sum<&'a Dual> for Dual {
+    fn sum<I: Iterator<Item = &'a Dual>>(iter: I) -> Dual {
+        iter.fold(Dual::constant(0.0), |acc, x| acc + x.clone())
     }
 }
+
+impl<'a> Product<&'a Dual> for Dual {
+    fn product<I: Iterator<Item = &'a Dual>>(iter: I) -> Dual {
+        iter.fold(Dual::constant(1.0), |acc, x| acc * x.clone())
+    }
+}
+
+impl Dual {
+    /// `c - self`, a one-operand operation.
+    #[inline(always)]
+    fn f64_sub(self, c: f64) -> Dual {
+        let v = c - self.value;
+        Dual::unary(self, v, partials::neg())
+    }
+    /// `c / self`, a one-operand operation.
+    #[inline(always)]
+    fn f64_div(self, c: f64) -> Dual {
+        let q = c / self.value;
+        let d = partials::div(self.value, q).1;
+        Dual::unary(self, q, d)
+    }
+}
+
+crate::real::impl_constant_on_the_left!(Dual, add, f64_sub, mul, f64_div);
 
 /// An output to start the reverse pass from: its ID, its Contrib (`None` if the output is an
 /// input) and its cotangent (the output's component of the vector `w` of `w^T J`).

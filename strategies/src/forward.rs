@@ -65,7 +65,7 @@ use crate::program::{
     check_inputs, check_lengths, Derivatives, Outputs, ParProgram, ParStrategy, Probe, Program,
     Strategy,
 };
-use crate::real::{partials, ParReal, Real};
+use crate::real::{partials, Binary, ParReal, Real, Unary};
 
 /// Implements every [`Real`] operation (and the operator traits, comparisons on primal values,
 /// `Sum` and `Product`) for a scalar type that provides `inactive`, `unary`, `binary` and a
@@ -118,12 +118,24 @@ macro_rules! impl_real_from_partials {
             fn div_f64(&self, c: f64) -> Self {
                 self.unary(self.value / c, $crate::real::partials::div_constant(c))
             }
+            /// `c - self`, a unary node.
+            #[inline(always)]
+            fn f64_sub(&self, c: f64) -> Self {
+                self.unary(c - self.value, $crate::real::partials::neg())
+            }
+            /// `c / self`, a unary node.
+            #[inline(always)]
+            fn f64_div(&self, c: f64) -> Self {
+                let q = c / self.value;
+                self.unary(q, $crate::real::partials::div(self.value, q).1)
+            }
         }
 
         $crate::forward::impl_real_from_partials!(@op $T, Add, add, AddAssign, add_assign, add_ref, add_f64);
         $crate::forward::impl_real_from_partials!(@op $T, Sub, sub, SubAssign, sub_assign, sub_ref, sub_f64);
         $crate::forward::impl_real_from_partials!(@op $T, Mul, mul, MulAssign, mul_assign, mul_ref, mul_f64);
         $crate::forward::impl_real_from_partials!(@op $T, Div, div, DivAssign, div_assign, div_ref, div_f64);
+        $crate::real::impl_constant_on_the_left!($T, add_f64, f64_sub, mul_f64, f64_div);
 
         impl ::std::ops::Neg for $T {
             type Output = $T;
@@ -157,6 +169,18 @@ macro_rules! impl_real_from_partials {
             }
         }
 
+        impl<'a> ::std::iter::Sum<&'a $T> for $T {
+            fn sum<I: Iterator<Item = &'a $T>>(iter: I) -> $T {
+                iter.fold(<$T>::inactive(0.0), |acc, x| acc.add_ref(x))
+            }
+        }
+
+        impl<'a> ::std::iter::Product<&'a $T> for $T {
+            fn product<I: Iterator<Item = &'a $T>>(iter: I) -> $T {
+                iter.fold(<$T>::inactive(1.0), |acc, x| acc.mul_ref(x))
+            }
+        }
+
         impl $crate::real::Real for $T {
             #[inline(always)]
             fn constant(value: f64) -> Self {
@@ -167,50 +191,23 @@ macro_rules! impl_real_from_partials {
                 self.value
             }
             #[inline(always)]
-            fn sin(&self) -> Self {
-                self.unary(self.value.sin(), $crate::real::partials::sin(self.value))
+            fn is_structural_zero(&self) -> bool {
+                self.value == 0.0 && !self.is_active()
             }
             #[inline(always)]
-            fn cos(&self) -> Self {
-                self.unary(self.value.cos(), $crate::real::partials::cos(self.value))
+            fn apply(&self, f: $crate::real::Unary) -> Self {
+                let y = f.value(self.value);
+                self.unary(y, $crate::real::partials::unary(f, &self.value, &y))
             }
             #[inline(always)]
-            fn tan(&self) -> Self {
-                let t = self.value.tan();
-                self.unary(t, $crate::real::partials::tan_from_result(t))
-            }
-            #[inline(always)]
-            fn exp(&self) -> Self {
-                let e = self.value.exp();
-                self.unary(e, $crate::real::partials::exp_from_result(e))
-            }
-            #[inline(always)]
-            fn ln(&self) -> Self {
-                self.unary(self.value.ln(), $crate::real::partials::ln(self.value))
-            }
-            #[inline(always)]
-            fn sqrt(&self) -> Self {
-                let s = self.value.sqrt();
-                self.unary(s, $crate::real::partials::sqrt_from_result(s))
-            }
-            #[inline(always)]
-            fn tanh(&self) -> Self {
-                let t = self.value.tanh();
-                self.unary(t, $crate::real::partials::tanh_from_result(t))
+            fn apply2(&self, other: &Self, f: $crate::real::Binary) -> Self {
+                let r = f.value(self.value, other.value);
+                let (dx, dy) = $crate::real::partials::binary(f, &self.value, &other.value, &r);
+                self.binary(other, r, dx, dy)
             }
             #[inline(always)]
             fn powi(&self, n: i32) -> Self {
-                self.unary(self.value.powi(n), $crate::real::partials::powi(self.value, n))
-            }
-            #[inline(always)]
-            fn powf(&self, p: &Self) -> Self {
-                let r = self.value.powf(p.value);
-                let (dx, dp) = $crate::real::partials::powf(self.value, p.value, r);
-                self.binary(p, r, dx, dp)
-            }
-            #[inline(always)]
-            fn abs(&self) -> Self {
-                self.unary(self.value.abs(), $crate::real::partials::abs(self.value))
+                self.unary(self.value.powi(n), $crate::real::partials::powi(&self.value, n))
             }
         }
     };
@@ -246,45 +243,267 @@ macro_rules! impl_real_from_partials {
 
 pub(crate) use impl_real_from_partials;
 
-/// A dual number: a primal value and one tangent (directional derivative).
+/// A dual number: a primal value and one tangent (directional derivative), both of the scalar
+/// type `R`.
+///
+/// `Dual` (`R = f64`) is the scalar of the `forward` strategy. With `R` the active scalar of
+/// another strategy, `Dual<R>` is itself a [`Real`], so a program evaluated on it is a program
+/// of that strategy: differentiating its tangent in reverse mode gives a Hessian-vector
+/// product (reverse over forward, [`crate::hvp`]). Every operation takes its partial from the
+/// generic table [`partials`], computed in `R` on the value, so the strategy below sees the
+/// partials themselves as operations of the program and differentiates them too. A tangent that
+/// is a structural zero ([`Real::is_structural_zero`]: an unseeded direction) stays one and
+/// records nothing below.
 #[derive(Clone, Copy, Debug)]
-pub struct Dual {
-    value: f64,
-    tangent: f64,
+pub struct Dual<R = f64> {
+    value: R,
+    tangent: R,
 }
 
-impl Dual {
+impl<R: Real> Dual<R> {
     /// A dual number with the given value and tangent (an input seeded in some direction).
-    pub fn new(value: f64, tangent: f64) -> Self {
+    pub fn new(value: R, tangent: R) -> Self {
         Self { value, tangent }
     }
 
+    /// The value, as the scalar it is made of (for `Dual<f64>`, the primal value).
+    pub fn primal(&self) -> &R {
+        &self.value
+    }
+
     /// The tangent: the derivative of this value in the direction the pass was seeded with.
-    pub fn tangent(&self) -> f64 {
-        self.tangent
+    pub fn tangent(&self) -> &R {
+        &self.tangent
     }
 
+    /// Both parts, value first.
+    pub fn into_parts(self) -> (R, R) {
+        (self.value, self.tangent)
+    }
+
+    #[inline(always)]
     fn inactive(value: f64) -> Self {
-        Self::new(value, 0.0)
+        Self::new(R::constant(value), R::constant(0.0))
     }
 
-    #[inline]
-    fn unary(&self, value: f64, d: f64) -> Self {
-        Self::new(value, partials::times(d, self.tangent))
+    /// A one-operand operation with value `value` and partial `d`.
+    #[inline(always)]
+    fn unary(&self, value: R, d: R) -> Self {
+        Self::new(value, partials::times(d, self.tangent.clone()))
     }
 
-    #[inline]
-    fn binary(&self, other: &Self, value: f64, dx: f64, dy: f64) -> Self {
-        Self::new(
-            value,
-            partials::times(dx, self.tangent) + partials::times(dy, other.tangent),
+    /// A two-operand operation with value `value` and partials `dx`, `dy`; a structural zero
+    /// term is left out of the sum.
+    #[inline(always)]
+    fn binary(&self, other: &Self, value: R, dx: R, dy: R) -> Self {
+        let a = partials::times(dx, self.tangent.clone());
+        let b = partials::times(dy, other.tangent.clone());
+        let tangent = if b.is_structural_zero() {
+            a
+        } else if a.is_structural_zero() {
+            b
+        } else {
+            a + b
+        };
+        Self::new(value, tangent)
+    }
+
+    /// A one-operand operation with a constant partial `d` (a constant operand of `+`, `*`,
+    /// ...).
+    #[inline(always)]
+    fn scaled(&self, value: R, d: f64) -> Self {
+        let tangent = if d == 0.0 || self.tangent.is_structural_zero() {
+            R::constant(0.0)
+        } else if d == 1.0 {
+            self.tangent.clone()
+        } else if d == -1.0 {
+            -self.tangent.clone()
+        } else {
+            self.tangent.clone() * d
+        };
+        Self::new(value, tangent)
+    }
+
+    #[inline(always)]
+    fn add_ref(&self, rhs: &Self) -> Self {
+        let (dx, dy) = partials::add();
+        self.binary(
+            rhs,
+            self.value.clone() + rhs.value.clone(),
+            R::constant(dx),
+            R::constant(dy),
         )
+    }
+    #[inline(always)]
+    fn sub_ref(&self, rhs: &Self) -> Self {
+        let (dx, dy) = partials::sub();
+        self.binary(
+            rhs,
+            self.value.clone() - rhs.value.clone(),
+            R::constant(dx),
+            R::constant(dy),
+        )
+    }
+    #[inline(always)]
+    fn mul_ref(&self, rhs: &Self) -> Self {
+        let (dx, dy) = partials::mul(self.value.clone(), rhs.value.clone());
+        self.binary(rhs, self.value.clone() * rhs.value.clone(), dx, dy)
+    }
+    #[inline(always)]
+    fn div_ref(&self, rhs: &Self) -> Self {
+        let q = self.value.clone() / rhs.value.clone();
+        let (dx, dy) = partials::div(rhs.value.clone(), q.clone());
+        self.binary(rhs, q, dx, dy)
+    }
+    #[inline(always)]
+    fn add_f64(&self, c: f64) -> Self {
+        self.scaled(self.value.clone() + c, partials::add_constant())
+    }
+    #[inline(always)]
+    fn sub_f64(&self, c: f64) -> Self {
+        self.scaled(self.value.clone() - c, partials::add_constant())
+    }
+    #[inline(always)]
+    fn mul_f64(&self, c: f64) -> Self {
+        self.scaled(self.value.clone() * c, partials::mul_constant(c))
+    }
+    #[inline(always)]
+    fn div_f64(&self, c: f64) -> Self {
+        self.scaled(self.value.clone() / c, partials::div_constant(c))
+    }
+    #[inline(always)]
+    fn f64_sub(&self, c: f64) -> Self {
+        self.scaled(R::constant(c) - self.value.clone(), partials::neg())
+    }
+    #[inline(always)]
+    fn f64_div(&self, c: f64) -> Self {
+        let q = R::constant(c) / self.value.clone();
+        let d = partials::div(self.value.clone(), q.clone()).1;
+        self.unary(q, d)
     }
 }
 
-impl_real_from_partials!(Dual);
+macro_rules! dual_operators {
+    ($($Op:ident $op:ident $OpAssign:ident $op_assign:ident $by_ref:ident $by_f64:ident;)*) => {$(
+        impl<R: Real> ::std::ops::$Op for Dual<R> {
+            type Output = Dual<R>;
+            #[inline(always)]
+            fn $op(self, rhs: Dual<R>) -> Dual<R> {
+                self.$by_ref(&rhs)
+            }
+        }
+        impl<R: Real> ::std::ops::$Op<f64> for Dual<R> {
+            type Output = Dual<R>;
+            #[inline(always)]
+            fn $op(self, rhs: f64) -> Dual<R> {
+                self.$by_f64(rhs)
+            }
+        }
+        impl<R: Real> ::std::ops::$OpAssign for Dual<R> {
+            #[inline(always)]
+            fn $op_assign(&mut self, rhs: Dual<R>) {
+                *self = self.$by_ref(&rhs);
+            }
+        }
+        impl<R: Real> ::std::ops::$OpAssign<f64> for Dual<R> {
+            #[inline(always)]
+            fn $op_assign(&mut self, rhs: f64) {
+                *self = self.$by_f64(rhs);
+            }
+        }
+    )*};
+}
 
-impl ParReal for Dual {
+dual_operators! {
+    Add add AddAssign add_assign add_ref add_f64;
+    Sub sub SubAssign sub_assign sub_ref sub_f64;
+    Mul mul MulAssign mul_assign mul_ref mul_f64;
+    Div div DivAssign div_assign div_ref div_f64;
+}
+
+crate::real::impl_constant_on_the_left!(Dual<f64>, add_f64, f64_sub, mul_f64, f64_div);
+
+impl<R: Real> std::ops::Neg for Dual<R> {
+    type Output = Dual<R>;
+    #[inline(always)]
+    fn neg(self) -> Dual<R> {
+        self.scaled(-self.value.clone(), partials::neg())
+    }
+}
+
+impl<R: Real> PartialEq for Dual<R> {
+    fn eq(&self, other: &Self) -> bool {
+        self.value() == other.value()
+    }
+}
+
+impl<R: Real> PartialOrd for Dual<R> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        self.value().partial_cmp(&other.value())
+    }
+}
+
+impl<R: Real> std::iter::Sum for Dual<R> {
+    fn sum<I: Iterator<Item = Dual<R>>>(iter: I) -> Dual<R> {
+        iter.fold(Dual::inactive(0.0), |acc, x| acc.add_ref(&x))
+    }
+}
+
+impl<R: Real> std::iter::Product for Dual<R> {
+    fn product<I: Iterator<Item = Dual<R>>>(iter: I) -> Dual<R> {
+        iter.fold(Dual::inactive(1.0), |acc, x| acc.mul_ref(&x))
+    }
+}
+
+impl<'a, R: Real> std::iter::Sum<&'a Dual<R>> for Dual<R> {
+    fn sum<I: Iterator<Item = &'a Dual<R>>>(iter: I) -> Dual<R> {
+        iter.fold(Dual::inactive(0.0), |acc, x| acc.add_ref(x))
+    }
+}
+
+impl<'a, R: Real> std::iter::Product<&'a Dual<R>> for Dual<R> {
+    fn product<I: Iterator<Item = &'a Dual<R>>>(iter: I) -> Dual<R> {
+        iter.fold(Dual::inactive(1.0), |acc, x| acc.mul_ref(x))
+    }
+}
+
+impl<R: Real> Real for Dual<R> {
+    #[inline(always)]
+    fn constant(value: f64) -> Self {
+        Dual::inactive(value)
+    }
+    #[inline(always)]
+    fn value(&self) -> f64 {
+        self.value.value()
+    }
+    #[inline(always)]
+    fn is_structural_zero(&self) -> bool {
+        self.value.is_structural_zero() && self.tangent.is_structural_zero()
+    }
+    #[inline(always)]
+    fn apply(&self, f: Unary) -> Self {
+        let y = self.value.apply(f);
+        let d = partials::unary(f, &self.value, &y);
+        self.unary(y, d)
+    }
+    #[inline(always)]
+    fn apply2(&self, other: &Self, f: Binary) -> Self {
+        let r = self.value.apply2(&other.value, f);
+        let (dx, dy) = partials::binary(f, &self.value, &other.value, &r);
+        self.binary(other, r, dx, dy)
+    }
+    #[inline(always)]
+    fn powi(&self, n: i32) -> Self {
+        let d = partials::powi(&self.value, n);
+        self.unary(self.value.powi(n), d)
+    }
+}
+
+/// A nested dual number crosses threads when its parts do. Its `join` runs the two branches
+/// one after the other on the calling thread: the fork-join structure is not passed down to
+/// the strategy below (`forward`'s passes are sequential anyway, and a nested fork-join
+/// program under `dualrev-par` is differentiated as the sequential program it then is).
+impl<R: ParReal> ParReal for Dual<R> {
     fn join<A, B, RA, RB>(a: A, b: B) -> (RA, RB)
     where
         A: FnOnce() -> RA + Send,

@@ -72,6 +72,12 @@ impl DualVec {
         }
     }
 
+    /// Whether it carries a tangent (depends on a seeded input).
+    #[inline(always)]
+    fn is_active(&self) -> bool {
+        self.tangent.is_some()
+    }
+
     #[inline(always)]
     fn unary(&self, value: f64, d: f64) -> Self {
         Self {

@@ -35,6 +35,7 @@ pub mod dualrev;
 pub mod dualrev_par;
 pub mod forward;
 pub mod forward_vec;
+pub mod hvp;
 mod job_blocks;
 pub mod manual;
 pub mod naive;

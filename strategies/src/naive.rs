@@ -207,6 +207,12 @@ impl NaiveDual {
         }
     }
 
+    /// Whether it belongs to a gradient (a constant does not).
+    #[inline(always)]
+    fn is_active(&self) -> bool {
+        self.generation != NO_GRADIENT
+    }
+
     /// A constant: backpropagator `dz -> 0`, the zero vector of the gradient that calls it.
     fn inactive(value: f64) -> Self {
         let backprop: Backpropagator = if FRAME.with(Cell::get).counting {

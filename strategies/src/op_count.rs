@@ -18,7 +18,7 @@ use std::iter::{Product, Sum};
 use std::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssign};
 
 use crate::program::Program;
-use crate::real::Real;
+use crate::real::{Binary, Real, Unary};
 
 thread_local! {
     static OPS: Cell<u64> = const { Cell::new(0) };
@@ -145,37 +145,54 @@ impl Real for Counted {
     fn value(&self) -> f64 {
         self.value
     }
-    fn sin(&self) -> Self {
-        self.unary(self.value.sin())
+    fn is_structural_zero(&self) -> bool {
+        self.value == 0.0
     }
-    fn cos(&self) -> Self {
-        self.unary(self.value.cos())
+    fn apply(&self, f: Unary) -> Self {
+        self.unary(f.value(self.value))
     }
-    fn tan(&self) -> Self {
-        self.unary(self.value.tan())
-    }
-    fn exp(&self) -> Self {
-        self.unary(self.value.exp())
-    }
-    fn ln(&self) -> Self {
-        self.unary(self.value.ln())
-    }
-    fn sqrt(&self) -> Self {
-        self.unary(self.value.sqrt())
-    }
-    fn tanh(&self) -> Self {
-        self.unary(self.value.tanh())
+    fn apply2(&self, other: &Self, f: Binary) -> Self {
+        self.binary(other, f.value(self.value, other.value))
     }
     fn powi(&self, n: i32) -> Self {
         self.unary(self.value.powi(n))
     }
-    fn powf(&self, p: &Self) -> Self {
-        self.binary(p, self.value.powf(p.value))
-    }
-    fn abs(&self) -> Self {
-        self.unary(self.value.abs())
+}
+
+impl<'a> Sum<&'a Counted> for Counted {
+    fn sum<I: Iterator<Item = &'a Counted>>(iter: I) -> Counted {
+        iter.fold(Counted::constant(0.0), |a, b| a + *b)
     }
 }
+
+impl<'a> Product<&'a Counted> for Counted {
+    fn product<I: Iterator<Item = &'a Counted>>(iter: I) -> Counted {
+        iter.fold(Counted::constant(1.0), |a, b| a * *b)
+    }
+}
+
+impl Counted {
+    fn plus_constant(&self, c: f64) -> Counted {
+        self.unary(self.value + c)
+    }
+    fn subtracted_from(&self, c: f64) -> Counted {
+        self.unary(c - self.value)
+    }
+    fn times_constant(&self, c: f64) -> Counted {
+        self.unary(self.value * c)
+    }
+    fn divided_into(&self, c: f64) -> Counted {
+        self.unary(c / self.value)
+    }
+}
+
+crate::real::impl_constant_on_the_left!(
+    Counted,
+    plus_constant,
+    subtracted_from,
+    times_constant,
+    divided_into
+);
 
 #[cfg(test)]
 mod tests {

@@ -88,7 +88,7 @@ use easy_ml::numeric::extra::{Cos, Exp, Ln, Pow, Sin, Sqrt};
 
 use crate::peers::PeerScalar;
 use crate::program::{check_lengths, Derivatives, Probe, Program, Strategy};
-use crate::real::partials;
+use crate::real::{partials, Unary};
 
 /// The generation of constants and of "no gradient running" (never given to a gradient).
 const IDLE: u64 = 0;
@@ -328,7 +328,7 @@ impl PeerScalar for EasyMlReal {
     }
     #[inline(always)]
     fn tan(&self) -> Self {
-        self.unary(f64::tan, |x| partials::tan_from_result(x.tan()))
+        self.unary(f64::tan, |x| partials::unary(Unary::Tan, &x, &x.tan()))
     }
     #[inline(always)]
     fn exp(&self) -> Self {
@@ -347,7 +347,7 @@ impl PeerScalar for EasyMlReal {
     }
     #[inline(always)]
     fn tanh(&self) -> Self {
-        self.unary(f64::tanh, |x| partials::tanh_from_result(x.tanh()))
+        self.unary(f64::tanh, |x| partials::unary(Unary::Tanh, &x, &x.tanh()))
     }
     #[inline(always)]
     fn powi(&self, n: i32) -> Self {
@@ -364,7 +364,7 @@ impl PeerScalar for EasyMlReal {
     }
     #[inline(always)]
     fn abs(&self) -> Self {
-        self.unary(f64::abs, partials::abs)
+        self.unary(f64::abs, |x| partials::unary(Unary::Abs, &x, &x.abs()))
     }
 }
 

@@ -18,6 +18,8 @@
 //! zero cotangent (dualbench's [`partials::times`](crate::real::partials::times) gives 0), a
 //! peer may give NaN, which `verify` reports.
 
+use crate::real::Unary;
+
 #[cfg(feature = "peer-ad-trait")]
 pub mod ad_trait;
 #[cfg(feature = "peer-autodiff")]
@@ -125,6 +127,74 @@ pub trait PeerScalar: Clone + std::fmt::Debug {
     fn powf(&self, p: &Self) -> Self;
     /// Absolute value.
     fn abs(&self) -> Self;
+
+    /// Whether it is a structural zero ([`Real::is_structural_zero`](crate::Real)): an
+    /// inactive 0. The default, for a crate whose scalar cannot tell, is never: a product with
+    /// it is then always formed.
+    fn is_structural_zero(&self) -> bool {
+        false
+    }
+    /// The one-operand function `f` when it is none of the eight above. The default composes
+    /// it from the crate's own operations (`sinh x = (e^x - e^-x) / 2`, `log2 x = ln x / ln 2`,
+    /// ...), so that what is measured is still only the crate's recording; an adapter overrides
+    /// it with the crate's own function where the crate has one. A function with no composition
+    /// from the operations above (`asin`, `acos`, `atan`, `erf`) panics with the peer's name
+    /// unless the adapter provides it.
+    fn elementary(&self, f: Unary) -> Self {
+        composed(self, f)
+    }
+    /// `atan2(self, x)`. The default panics: it has no composition from the operations above.
+    fn atan2(&self, x: &Self) -> Self {
+        let _ = x;
+        not_provided::<Self>("atan2")
+    }
+    /// `hypot(self, y)`. The default is `sqrt(self^2 + y^2)`, which overflows where the
+    /// squares do.
+    fn hypot(&self, y: &Self) -> Self {
+        self.mul(self).add(&y.mul(y)).sqrt()
+    }
+}
+
+/// The default of [`PeerScalar::elementary`]: `f` composed from the crate's own operations.
+fn composed<T: PeerScalar>(x: &T, f: Unary) -> T {
+    use std::f64::consts::{LN_10, LN_2};
+    match f {
+        Unary::Sin => x.sin(),
+        Unary::Cos => x.cos(),
+        Unary::Tan => x.tan(),
+        Unary::Exp => x.exp(),
+        Unary::Ln => x.ln(),
+        Unary::Sqrt => x.sqrt(),
+        Unary::Tanh => x.tanh(),
+        Unary::Abs => x.abs(),
+        Unary::Sinh => x.exp().sub(&x.neg().exp()).mul_f64(0.5),
+        Unary::Cosh => x.exp().add(&x.neg().exp()).mul_f64(0.5),
+        Unary::Asinh => x.add(&x.mul(x).add_f64(1.0).sqrt()).ln(),
+        Unary::Acosh => x.add(&x.mul(x).sub_f64(1.0).sqrt()).ln(),
+        Unary::Atanh => x.add_f64(1.0).div(&x.neg().add_f64(1.0)).ln().mul_f64(0.5),
+        Unary::Ln1p => x.add_f64(1.0).ln(),
+        Unary::ExpM1 => x.exp().sub_f64(1.0),
+        Unary::Log2 => x.ln().div_f64(LN_2),
+        Unary::Log10 => x.ln().div_f64(LN_10),
+        Unary::Exp2 => x.mul_f64(LN_2).exp(),
+        Unary::Cbrt => x
+            .abs()
+            .powf(&T::constant(1.0 / 3.0))
+            .mul_f64(x.value().signum()),
+        Unary::Recip => T::constant(1.0).div(x),
+        Unary::Asin | Unary::Acos | Unary::Atan | Unary::Erf => not_provided::<T>(f.name()),
+    }
+}
+
+/// Panics: the peer's crate has no such function and it has no composition from the crate's
+/// operations.
+#[cold]
+fn not_provided<T>(function: &str) -> ! {
+    panic!(
+        "{} has no `{function}`: the crate provides no such operation and it cannot be composed \
+         from the operations it has",
+        std::any::type_name::<T>()
+    )
 }
 
 /// The output a reverse-mode peer sweeps from, for crates that seed one output with 1: that
@@ -195,24 +265,84 @@ macro_rules! impl_real_for_peer {
             fn value(&self) -> f64 {
                 <$T as $crate::peers::PeerScalar>::value(self)
             }
-            $crate::peers::impl_real_for_peer!(@unary $T, sin, cos, tan, exp, ln, sqrt, tanh, abs);
+            #[inline(always)]
+            fn is_structural_zero(&self) -> bool {
+                <$T as $crate::peers::PeerScalar>::is_structural_zero(self)
+            }
+            #[inline(always)]
+            fn apply(&self, f: $crate::real::Unary) -> Self {
+                use $crate::peers::PeerScalar as P;
+                use $crate::real::Unary;
+                match f {
+                    Unary::Sin => P::sin(self),
+                    Unary::Cos => P::cos(self),
+                    Unary::Tan => P::tan(self),
+                    Unary::Exp => P::exp(self),
+                    Unary::Ln => P::ln(self),
+                    Unary::Sqrt => P::sqrt(self),
+                    Unary::Tanh => P::tanh(self),
+                    Unary::Abs => P::abs(self),
+                    f => P::elementary(self, f),
+                }
+            }
+            #[inline(always)]
+            fn apply2(&self, other: &Self, f: $crate::real::Binary) -> Self {
+                use $crate::peers::PeerScalar as P;
+                use $crate::real::Binary;
+                match f {
+                    Binary::Powf => P::powf(self, other),
+                    Binary::Atan2 => P::atan2(self, other),
+                    Binary::Hypot => P::hypot(self, other),
+                }
+            }
             #[inline(always)]
             fn powi(&self, n: i32) -> Self {
                 <$T as $crate::peers::PeerScalar>::powi(self, n)
             }
-            #[inline(always)]
-            fn powf(&self, p: &Self) -> Self {
-                <$T as $crate::peers::PeerScalar>::powf(self, p)
+        }
+        impl<'a> ::std::iter::Sum<&'a $T> for $T {
+            fn sum<I: Iterator<Item = &'a $T>>(iter: I) -> $T {
+                iter.fold(<$T as $crate::peers::PeerScalar>::constant(0.0), |acc, x| {
+                    <$T as $crate::peers::PeerScalar>::add(&acc, x)
+                })
             }
         }
-    };
-    (@unary $T:ty, $($f:ident),*) => {
-        $(
-            #[inline(always)]
-            fn $f(&self) -> Self {
-                <$T as $crate::peers::PeerScalar>::$f(self)
+        impl<'a> ::std::iter::Product<&'a $T> for $T {
+            fn product<I: Iterator<Item = &'a $T>>(iter: I) -> $T {
+                iter.fold(<$T as $crate::peers::PeerScalar>::constant(1.0), |acc, x| {
+                    <$T as $crate::peers::PeerScalar>::mul(&acc, x)
+                })
             }
-        )*
+        }
+        impl ::std::ops::Add<$T> for f64 {
+            type Output = $T;
+            #[inline(always)]
+            fn add(self, rhs: $T) -> $T {
+                <$T as $crate::peers::PeerScalar>::add_f64(&rhs, self)
+            }
+        }
+        impl ::std::ops::Sub<$T> for f64 {
+            type Output = $T;
+            #[inline(always)]
+            fn sub(self, rhs: $T) -> $T {
+                <$T as $crate::peers::PeerScalar>::add_f64(&<$T as $crate::peers::PeerScalar>::neg(&rhs), self)
+            }
+        }
+        impl ::std::ops::Mul<$T> for f64 {
+            type Output = $T;
+            #[inline(always)]
+            fn mul(self, rhs: $T) -> $T {
+                <$T as $crate::peers::PeerScalar>::mul_f64(&rhs, self)
+            }
+        }
+        impl ::std::ops::Div<$T> for f64 {
+            type Output = $T;
+            #[inline(always)]
+            fn div(self, rhs: $T) -> $T {
+                let c = <$T as $crate::peers::PeerScalar>::constant(self);
+                <$T as $crate::peers::PeerScalar>::div(&c, &rhs)
+            }
+        }
     };
     (@op $T:ty, $Op:ident, $op:ident, $OpAssign:ident, $op_assign:ident, $by_ref:ident, $by_f64:ident) => {
         impl ::std::ops::$Op for $T {

@@ -2,6 +2,7 @@
 //! graph of one evaluation.
 
 use super::*;
+use strategies::real::{Binary, Unary};
 
 /// The scalar of the checker's own interpreter: a primal value with, per input, its tangent
 /// (the forward-mode derivative, used only to judge finite differences), its path bound B (the
@@ -241,40 +242,31 @@ impl Real for Tracked {
     fn value(&self) -> f64 {
         self.value
     }
-    fn sin(&self) -> Self {
-        self.unary(self.value.sin(), partials::sin(self.value))
+    fn is_structural_zero(&self) -> bool {
+        self.value == 0.0 && self.vertex.is_none()
     }
-    fn cos(&self) -> Self {
-        self.unary(self.value.cos(), partials::cos(self.value))
+    fn apply(&self, f: Unary) -> Self {
+        let y = f.value(self.value);
+        self.unary(y, partials::unary(f, &self.value, &y))
     }
-    fn tan(&self) -> Self {
-        let t = self.value.tan();
-        self.unary(t, partials::tan_from_result(t))
-    }
-    fn exp(&self) -> Self {
-        let e = self.value.exp();
-        self.unary(e, partials::exp_from_result(e))
-    }
-    fn ln(&self) -> Self {
-        self.unary(self.value.ln(), partials::ln(self.value))
-    }
-    fn sqrt(&self) -> Self {
-        let s = self.value.sqrt();
-        self.unary(s, partials::sqrt_from_result(s))
-    }
-    fn tanh(&self) -> Self {
-        let t = self.value.tanh();
-        self.unary(t, partials::tanh_from_result(t))
+    fn apply2(&self, other: &Self, f: Binary) -> Self {
+        let r = f.value(self.value, other.value);
+        let (dx, dy) = partials::binary(f, &self.value, &other.value, &r);
+        self.binary(other, r, dx, dy)
     }
     fn powi(&self, n: i32) -> Self {
-        self.unary(self.value.powi(n), partials::powi(self.value, n))
+        self.unary(self.value.powi(n), partials::powi(&self.value, n))
     }
-    fn powf(&self, p: &Self) -> Self {
-        let r = self.value.powf(p.value);
-        let (dx, dp) = partials::powf(self.value, p.value, r);
-        self.binary(p, r, dx, dp)
+}
+
+impl<'a> Sum<&'a Tracked> for Tracked {
+    fn sum<I: Iterator<Item = &'a Tracked>>(iter: I) -> Tracked {
+        iter.fold(Tracked::inactive(0.0), |acc, x| acc.plus(x))
     }
-    fn abs(&self) -> Self {
-        self.unary(self.value.abs(), partials::abs(self.value))
+}
+
+impl<'a> Product<&'a Tracked> for Tracked {
+    fn product<I: Iterator<Item = &'a Tracked>>(iter: I) -> Tracked {
+        iter.fold(Tracked::inactive(1.0), |acc, x| acc.times(x))
     }
 }
