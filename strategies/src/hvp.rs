@@ -318,8 +318,10 @@ mod tests {
         let (s, c, e) = (x[0].sin(), x[0].cos(), x[1].exp());
         let v = [1.0, -1.0];
         let want = [-s * e - c * e, c * e - s * e];
+        let held: Box<dyn DynProgram> = Box::new(ForkJoin(Forked));
+        let program = held.directional(&v);
+        assert!(program.fork_join());
         for &strategy in StrategyKind::ALL {
-            let program = ForkJoin(Directional::new(&Forked, &v, 2));
             if strategy == StrategyKind::Primal || program.why_unavailable(strategy).is_some() {
                 continue;
             }

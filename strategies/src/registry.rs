@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use crate::hvp::Directional;
 use crate::op_count::{count_ops, OpCount};
 use crate::program::{
     Derivatives, Jacobian, ParProgram, ParStrategy, Phases, Program, Recorder, Strategy, Vjp,
@@ -376,6 +377,14 @@ pub trait DynProgram: Send + Sync {
         samples: usize,
         batch: u64,
     ) -> Vec<Phases>;
+    /// Its directional derivative along `direction` ([`hvp::Directional`]), held the same way:
+    /// its gradient is the Hessian-vector product, and every use of a `DynProgram` (timing,
+    /// counters, T) applies to it.
+    ///
+    /// # Panics
+    ///
+    /// If `direction` does not have one entry per input.
+    fn directional<'a>(&'a self, direction: &'a [f64]) -> Box<dyn DynProgram + 'a>;
 }
 
 impl<P: Program + Send + Sync> DynProgram for P {
@@ -432,6 +441,9 @@ impl<P: Program + Send + Sync> DynProgram for P {
         batch: u64,
     ) -> Vec<Phases> {
         strategy.time_phases(self, x, samples, batch)
+    }
+    fn directional<'a>(&'a self, direction: &'a [f64]) -> Box<dyn DynProgram + 'a> {
+        Box::new(Directional::new(self, direction, Program::input_len(self)))
     }
 }
 
@@ -506,6 +518,13 @@ impl<P: ParProgram + Program + Send + Sync> DynProgram for ForkJoin<P> {
         batch: u64,
     ) -> Vec<Phases> {
         strategy.fork_join_time_phases(&self.0, x, samples, batch)
+    }
+    fn directional<'a>(&'a self, direction: &'a [f64]) -> Box<dyn DynProgram + 'a> {
+        Box::new(ForkJoin(Directional::new(
+            &self.0,
+            direction,
+            Program::input_len(&self.0),
+        )))
     }
 }
 
