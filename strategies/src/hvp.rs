@@ -331,6 +331,14 @@ mod tests {
     }
 
     #[test]
+    #[should_panic(expected = "second derivatives, not third")]
+    fn a_directional_derivative_has_no_directional_derivative() {
+        let held: Box<dyn DynProgram> = Box::new(Product);
+        let v = [1.0, 0.0];
+        let _ = held.directional(&v).directional(&v);
+    }
+
+    #[test]
     #[should_panic(expected = "direction has length 1 but the program takes 2 inputs")]
     fn a_direction_of_the_wrong_length_is_refused() {
         let _ = Directional::new(&Product, &[1.0], 2);

@@ -443,7 +443,11 @@ impl<P: Program + Send + Sync> DynProgram for P {
         strategy.time_phases(self, x, samples, batch)
     }
     fn directional<'a>(&'a self, direction: &'a [f64]) -> Box<dyn DynProgram + 'a> {
-        Box::new(Directional::new(self, direction, Program::input_len(self)))
+        Box::new(SecondOrder(Directional::new(
+            self,
+            direction,
+            Program::input_len(self),
+        )))
     }
 }
 
@@ -520,11 +524,81 @@ impl<P: ParProgram + Program + Send + Sync> DynProgram for ForkJoin<P> {
         strategy.fork_join_time_phases(&self.0, x, samples, batch)
     }
     fn directional<'a>(&'a self, direction: &'a [f64]) -> Box<dyn DynProgram + 'a> {
-        Box::new(ForkJoin(Directional::new(
+        Box::new(SecondOrder(ForkJoin(Directional::new(
             &self.0,
             direction,
             Program::input_len(&self.0),
-        )))
+        ))))
+    }
+}
+
+/// A directional-derivative program as [`DynProgram::directional`] hands it out: `D` (the
+/// [`Directional`] of a program, or its [`ForkJoin`]) with every method forwarded to it, except
+/// `directional` itself, which panics. Without this wrapper the held program's `directional`
+/// would be the directional of a directional, and so on: the compiler would instantiate the
+/// nesting without end. dualbench computes second derivatives, not third.
+struct SecondOrder<D>(D);
+
+impl<D: DynProgram> DynProgram for SecondOrder<D> {
+    fn fork_join(&self) -> bool {
+        self.0.fork_join()
+    }
+    fn input_len(&self) -> usize {
+        self.0.input_len()
+    }
+    fn output_len(&self) -> usize {
+        self.0.output_len()
+    }
+    fn primal(&self, x: &[f64]) -> Vec<f64> {
+        self.0.primal(x)
+    }
+    fn why_unavailable(&self, strategy: StrategyKind) -> Option<&'static str> {
+        self.0.why_unavailable(strategy)
+    }
+    fn op_count(&self, x: &[f64]) -> OpCount {
+        self.0.op_count(x)
+    }
+    fn vjp(&self, strategy: StrategyKind, x: &[f64], cotangent: &[f64]) -> Vjp {
+        self.0.vjp(strategy, x, cotangent)
+    }
+    fn jacobian(&self, strategy: StrategyKind, x: &[f64]) -> Jacobian {
+        self.0.jacobian(strategy, x)
+    }
+    fn gradient_recorded(
+        &self,
+        strategy: StrategyKind,
+        x: &[f64],
+        out: &mut Derivatives,
+        recorder: &mut Recorder,
+    ) {
+        self.0.gradient_recorded(strategy, x, out, recorder);
+    }
+    fn gradient_buffer(&self) -> Derivatives {
+        self.0.gradient_buffer()
+    }
+    fn time_gradients(
+        &self,
+        strategy: StrategyKind,
+        x: &[f64],
+        samples: usize,
+        batch: u64,
+    ) -> Vec<Duration> {
+        self.0.time_gradients(strategy, x, samples, batch)
+    }
+    fn time_phases(
+        &self,
+        strategy: StrategyKind,
+        x: &[f64],
+        samples: usize,
+        batch: u64,
+    ) -> Vec<Phases> {
+        self.0.time_phases(strategy, x, samples, batch)
+    }
+    fn directional<'a>(&'a self, _direction: &'a [f64]) -> Box<dyn DynProgram + 'a> {
+        panic!(
+            "a directional derivative has no directional derivative here: dualbench computes \
+             second derivatives, not third"
+        )
     }
 }
 
