@@ -29,6 +29,8 @@ pub enum Command {
     List(commands::list::ListArgs),
     /// Compute one gradient (or vector-Jacobian product) and print it as JSON.
     Grad(commands::grad::GradArgs),
+    /// Compute one Hessian-vector product (second derivatives) and print it as JSON.
+    Hvp(commands::hvp::HvpArgs),
     /// Check every strategy against every other and against finite differences.
     Verify(commands::verify::VerifyArgs),
     /// Measure a sweep of (workload, strategy, size) cases and write results files.
@@ -100,9 +102,8 @@ pub fn exit_codes(command: &str) -> Option<&'static [(u8, &'static str)]> {
                 "a regression of a --fail-on tier, or a case that stopped finishing",
             ),
         ],
-        "list" | "grad" | "run" | "merge" | "plot" | "gradbench" | "completions" | "man" => {
-            &[OK, USAGE]
-        }
+        "list" | "grad" | "hvp" | "run" | "merge" | "plot" | "gradbench" | "completions"
+        | "man" => &[OK, USAGE],
         _ => return None,
     })
 }
@@ -232,6 +233,7 @@ pub fn execute(cli: Cli) -> Result<Outcome> {
     match cli.command {
         Command::List(args) => commands::list::execute(args),
         Command::Grad(args) => commands::grad::execute(args),
+        Command::Hvp(args) => commands::hvp::execute(args),
         Command::Verify(args) => commands::verify::execute(args),
         Command::Run(args) => commands::run::execute(args),
         Command::Merge(args) => commands::merge::execute(args),

@@ -14,6 +14,7 @@
 //! | `value` | the output: a number, or an array when the program has several outputs |
 //! | `gradient` | one output, or `--cotangent` given: w^T J (w = 1 by default); `null` for `primal` |
 //! | `jacobian` | several outputs and no `--cotangent`: one row per output (`null` for `primal`); then there is no `gradient` key |
+//! | `hessian` | only with `--hessian`: the Hessian of w^T f (w as for `gradient`), one row per input, from n Hessian-vector products under the strategy (reverse over forward, [`crate::hessian`]); `null` for `primal` |
 //! | `counters` | the strategy's counters, `{"name": count, ...}` in the strategy's order |
 //! | `ops` | T, the primal operation count at this input |
 //!
@@ -130,6 +131,9 @@ pub struct GradReport {
     /// The gradient or the Jacobian.
     #[serde(flatten)]
     pub derivative: Derivative,
+    /// With `--hessian`: the Hessian of w^T f, one row per input (`null` for `primal`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hessian: Option<Option<Vec<Vec<JsonNumber>>>>,
     /// The strategy's counters (the output's seed call counts as a call).
     pub counters: CounterMap,
     /// T, the primal operation count at this input.
@@ -155,29 +159,70 @@ pub struct Request {
     pub force: bool,
     /// The threads of the pool the evaluation runs in.
     pub threads: usize,
+    /// Also compute the Hessian (n Hessian-vector products, [`crate::hessian`]).
+    pub hessian: bool,
 }
 
-/// Validate the request, evaluate, and build the report (everything but printing it).
-pub fn compute(args: &Request) -> Result<GradReport> {
-    let workload = select::workload(&args.workload)?;
-    let strategy = select::strategy(&args.strategy)?;
-    let params = select::resolve_params(workload, &select::params(&args.params)?)?;
-    let mut instance = workloads::instantiate(workload, args.size, &params)?;
+/// A validated request of one case: the workload and strategy found, the instance built (with
+/// `--input`'s vector in place of the generated one) and the cotangent read. Shared by `grad`
+/// and `hvp` ([`crate::hessian`]).
+pub(crate) struct Prepared {
+    /// The workload's CLI name.
+    pub(crate) workload: &'static str,
+    /// The strategy.
+    pub(crate) strategy: StrategyKind,
+    /// The instance, its input replaced by `--input`'s.
+    pub(crate) instance: Instance,
+    /// The cotangent of `--cotangent`, of length m.
+    pub(crate) cotangent: Option<Vec<f64>>,
+}
+
+impl Prepared {
+    /// Every parameter of the instance, as printed in `params`.
+    pub(crate) fn params(&self) -> BTreeMap<String, JsonNumber> {
+        self.instance
+            .params
+            .iter()
+            .map(|(k, &v)| (k.clone(), JsonNumber(v)))
+            .collect()
+    }
+
+    /// The input layout, as printed in `inputs`.
+    pub(crate) fn inputs(&self) -> Vec<InputBlock> {
+        self.instance.layout.iter().map(InputBlock::from).collect()
+    }
+}
+
+/// Find the workload and the strategy, build the instance and read `--input` and
+/// `--cotangent`, refusing what does not fit (a strategy that cannot run the workload, both
+/// files on stdin, a vector of the wrong length).
+pub(crate) fn prepare(
+    workload: &str,
+    strategy: &str,
+    size: Option<usize>,
+    params: &[String],
+    input: Option<&Path>,
+    cotangent: Option<&Path>,
+) -> Result<Prepared> {
+    let workload = select::workload(workload)?;
+    let strategy = select::strategy(strategy)?;
+    let params = select::resolve_params(workload, &select::params(params)?)?;
+    let mut instance = workloads::instantiate(workload, size, &params)?;
     if let Some(reason) = instance.program.why_unavailable(strategy) {
         return Err(unavailable(workload.name(), strategy, reason));
     }
-    if args.input.is_some() && args.input == args.cotangent && is_stdin(args.input.as_deref()) {
+    if input.is_some() && input == cotangent && is_stdin(input) {
         return Err(Error::usage(
             "--input and --cotangent cannot both read stdin (`-`); put one of them in a file",
         ));
     }
-    if let Some(path) = &args.input {
+    if let Some(path) = input {
         let x = read_vector(path, "--input")?;
         check_input_len(path, workload.name(), &instance, &x)?;
         instance.input = x;
     }
     let m = instance.program.output_len();
-    let cotangent = match &args.cotangent {
+    let cotangent = match cotangent {
         Some(path) => {
             let w = read_vector(path, "--cotangent")?;
             if w.len() != m {
@@ -193,14 +238,38 @@ pub fn compute(args: &Request) -> Result<GradReport> {
         }
         None => None,
     };
+    Ok(Prepared {
+        workload: workload.name(),
+        strategy,
+        instance,
+        cotangent,
+    })
+}
 
+/// Validate the request, evaluate, and build the report (everything but printing it).
+pub fn compute(args: &Request) -> Result<GradReport> {
+    let prepared = prepare(
+        &args.workload,
+        &args.strategy,
+        args.size,
+        &args.params,
+        args.input.as_deref(),
+        args.cotangent.as_deref(),
+    )?;
+    let Prepared {
+        workload,
+        strategy,
+        ref instance,
+        ref cotangent,
+    } = prepared;
+    let m = instance.program.output_len();
     let program = instance.program.as_ref();
     let x = instance.input.as_slice();
     let pool = GuardedPool::new(args.threads)?;
     if !args.force {
         // A given cotangent is one vector-Jacobian product; otherwise the Jacobian is m.
         let rows = if cotangent.is_some() { 1 } else { m };
-        refuse_beyond_cap(&pool, workload.name(), strategy, program, x, rows)?;
+        refuse_beyond_cap(&pool, workload, strategy, program, x, rows)?;
     }
     let (value, derivative, counters, ops) = pool
         .run(|| {
@@ -227,34 +296,60 @@ pub fn compute(args: &Request) -> Result<GradReport> {
                 }
             }
         })
-        .map_err(|message| evaluation_error(workload.name(), strategy, &message))?;
+        .map_err(|message| evaluation_error(workload, strategy, &message))?;
+
+    let hessian = if args.hessian {
+        let w = hessian_weights(workload, m, cotangent.as_deref())?;
+        crate::hessian::check_hessian_size(workload, program.input_len())?;
+        let rows = pool
+            .run(|| crate::hessian::hessian_rows(program, strategy, x, &w))
+            .map_err(|message| evaluation_error(workload, strategy, &message))??;
+        Some(rows.map(|rows| rows.iter().map(|r| json_numbers(r)).collect()))
+    } else {
+        None
+    };
 
     Ok(GradReport {
         schema_version: GRAD_SCHEMA_VERSION,
-        workload: workload.name(),
+        workload,
         strategy: strategy.name(),
         size: instance.size,
-        params: instance
-            .params
-            .iter()
-            .map(|(k, &v)| (k.clone(), JsonNumber(v)))
-            .collect(),
-        inputs: instance.layout.iter().map(InputBlock::from).collect(),
+        params: prepared.params(),
+        inputs: prepared.inputs(),
         cotangent: cotangent.as_deref().map(json_numbers),
         value: match value.as_slice() {
             [v] => OutputValue::One(JsonNumber(*v)),
             many => OutputValue::Many(json_numbers(many)),
         },
         derivative,
+        hessian,
         counters: CounterMap(counters),
         ops,
     })
 }
 
+/// The output weights w of a second derivative H_w = sum_j w_j H_j: `--cotangent`'s, or 1 for
+/// a program with one output; an error naming the fix for a program with several outputs and
+/// no `--cotangent` (its Hessians are m matrices, not one).
+pub(crate) fn hessian_weights(
+    workload: &str,
+    m: usize,
+    cotangent: Option<&[f64]>,
+) -> Result<Vec<f64>> {
+    match (cotangent, m) {
+        (Some(w), _) => Ok(w.to_vec()),
+        (None, 1) => Ok(vec![1.0]),
+        (None, m) => Err(Error::usage(format!(
+            "workload `{workload}` has {m} outputs: give --cotangent FILE with {m} weights w, \
+             for the Hessian of w^T f (sum_j w_j H_j)"
+        ))),
+    }
+}
+
 /// An error if the predicted work of the evaluation (`rows` vector-Jacobian products) is
 /// beyond [`WORK_CAP`]. The prediction and its exemptions are `verify`'s
 /// ([`caps::predicted_work`]): the linear and log-linear strategies always run.
-fn refuse_beyond_cap(
+pub(crate) fn refuse_beyond_cap(
     pool: &GuardedPool,
     workload: &str,
     strategy: StrategyKind,
@@ -303,7 +398,7 @@ pub fn unavailable(workload: &str, strategy: StrategyKind, reason: &str) -> Erro
     ))
 }
 
-fn evaluation_error(workload: &str, strategy: StrategyKind, message: &str) -> Error {
+pub(crate) fn evaluation_error(workload: &str, strategy: StrategyKind, message: &str) -> Error {
     Error::usage(format!(
         "strategy `{}` failed on workload `{workload}`: {message}",
         strategy.name()
@@ -706,6 +801,52 @@ mod tests {
         }
     }
 
+    fn request(workload: &str, strategy: &str, size: usize, hessian: bool) -> Request {
+        Request {
+            workload: workload.into(),
+            strategy: strategy.into(),
+            size: Some(size),
+            params: Vec::new(),
+            input: None,
+            cotangent: None,
+            force: false,
+            threads: 1,
+            hessian,
+        }
+    }
+
+    /// fdotprod is x . y: its Hessian is [[0, I], [I, 0]], under every strategy that nests.
+    #[test]
+    fn the_hessian_of_a_dot_product_is_the_exchange_matrix() {
+        for strategy in ["tape", "dualrev", "forward", "naive"] {
+            let report = compute(&request("fdotprod", strategy, 3, true)).unwrap();
+            let json = serde_json::to_value(&report).unwrap();
+            let want: Vec<Vec<f64>> = (0..6)
+                .map(|i| {
+                    (0..6)
+                        .map(|j| f64::from(u8::from((i + 3) % 6 == j)))
+                        .collect()
+                })
+                .collect();
+            assert_eq!(json["hessian"], serde_json::json!(want), "{strategy}");
+        }
+        let without = compute(&request("fdotprod", "tape", 3, false)).unwrap();
+        assert!(serde_json::to_value(&without)
+            .unwrap()
+            .get("hessian")
+            .is_none());
+        let primal = compute(&request("fdotprod", "primal", 3, true)).unwrap();
+        assert!(serde_json::to_value(&primal).unwrap()["hessian"].is_null());
+    }
+
+    #[test]
+    fn a_hessian_of_several_outputs_needs_weights() {
+        let mut fixed_size = request("frotvecquat", "tape", 1, true);
+        fixed_size.size = None;
+        let e = compute(&fixed_size).unwrap_err();
+        assert!(e.to_string().contains("give --cotangent FILE"), "{e}");
+    }
+
     #[test]
     fn report_has_gradient_or_jacobian_never_both() {
         let report = |derivative| GradReport {
@@ -718,6 +859,7 @@ mod tests {
             cotangent: None,
             value: OutputValue::One(JsonNumber(2.0)),
             derivative,
+            hessian: None,
             counters: CounterMap(Counters::from_pairs(&[("b", 2), ("a", 1)])),
             ops: 3,
         };

@@ -33,6 +33,7 @@ pub mod compare;
 pub mod error;
 pub mod gradbench;
 pub mod gradient;
+pub mod hessian;
 pub mod interrupt;
 pub mod listing;
 pub mod measure;

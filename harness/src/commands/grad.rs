@@ -46,6 +46,10 @@ pub struct GradArgs {
         allow_hyphen_values = true
     )]
     pub threads: usize,
+    /// Also print the Hessian of the output (of w^T f with --cotangent) as `hessian`: n
+    /// Hessian-vector products under the strategy, for n up to 1000.
+    #[arg(long)]
+    pub hessian: bool,
 }
 
 /// Run `dualbench grad`.
@@ -59,6 +63,7 @@ pub fn execute(args: GradArgs) -> Result<Outcome> {
         cotangent: args.cotangent,
         force: args.force,
         threads: args.threads,
+        hessian: args.hessian,
     })?;
     let json = serde_json::to_string(&report)
         .map_err(|e| Error::usage(format!("cannot encode the result as JSON: {e}")))?;

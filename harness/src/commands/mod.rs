@@ -7,6 +7,7 @@ pub mod count_instructions;
 pub mod grad;
 pub mod gradbench;
 pub mod gradbench_worker;
+pub mod hvp;
 pub mod list;
 pub mod man;
 pub mod merge;

@@ -41,6 +41,11 @@ pub struct VerifyArgs {
     /// No progress bar and no messages on stderr.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Check second derivatives instead of first: every strategy's Hessian-vector product
+    /// along a fixed random direction against every other's and against finite differences of
+    /// first derivatives, and the Hessian's symmetry.
+    #[arg(long, conflicts_with = "random")]
+    pub second_order: bool,
 }
 
 fn parse_threads(text: &str) -> std::result::Result<usize, String> {
@@ -91,19 +96,22 @@ fn execute_random(programs: usize, args: VerifyArgs) -> Result<Outcome> {
 
 /// `verify` on the workload cases.
 fn execute_workloads(args: VerifyArgs) -> Result<Outcome> {
+    let second_order = args.second_order;
     let plan = Plan::new(&Request {
         workloads: args.workloads,
         strategies: args.strategies,
         sizes: args.sizes,
         threads: args.threads,
+        second_order: args.second_order,
     })?;
     let bar = progress_bar(plan.cases.len(), "cases", args.quiet);
     let mut start = Instant::now();
     let report = plan.run(|case| {
         let size = case.size.map(|s| format!(" size {s}")).unwrap_or_default();
         let verdict = if case.passed { "ok" } else { "FAIL" };
+        let order = if second_order { " (second order)" } else { "" };
         let line = format!(
-            "verify {}{size}: {verdict} ({:.2} s)",
+            "verify {}{size}{order}: {verdict} ({:.2} s)",
             case.workload,
             start.elapsed().as_secs_f64()
         );

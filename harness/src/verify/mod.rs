@@ -113,6 +113,8 @@ pub struct Request {
     pub sizes: Vec<String>,
     /// `--threads`: the threads of the pool every evaluation runs in.
     pub threads: usize,
+    /// `--second-order`: check Hessian-vector products instead of Jacobians.
+    pub second_order: bool,
 }
 
 impl Default for Request {
@@ -123,6 +125,7 @@ impl Default for Request {
             strategies: Vec::new(),
             sizes: Vec::new(),
             threads: 1,
+            second_order: false,
         }
     }
 }
@@ -136,6 +139,8 @@ pub struct Plan {
     pub strategies: Vec<StrategyKind>,
     /// The pool every evaluation runs in.
     pub pool: GuardedPool,
+    /// Whether the cases are checked at second order ([`second_order`]).
+    pub second_order: bool,
 }
 
 impl Plan {
@@ -194,6 +199,7 @@ impl Plan {
             cases,
             strategies,
             pool,
+            second_order: request.second_order,
         })
     }
 
@@ -203,7 +209,11 @@ impl Plan {
             .cases
             .iter()
             .map(|(name, instance)| {
-                let report = verify_case(name, instance, &self.strategies, &self.pool);
+                let report = if self.second_order {
+                    second_order(name, instance, &self.strategies, &self.pool)
+                } else {
+                    verify_case(name, instance, &self.strategies, &self.pool)
+                };
                 on_case(&report);
                 report
             })
@@ -234,7 +244,83 @@ pub fn verify_case(
     strategies: &[StrategyKind],
     pool: &GuardedPool,
 ) -> CaseReport {
+    verify_program(
+        workload,
+        instance,
+        instance.program.as_ref(),
+        strategies,
+        pool,
+    )
+}
+
+/// The seeds of the two directions of [`second_order`]: v, along which every strategy's
+/// Hessian-vector product is checked, and u, the second side of the symmetry check.
+pub const SECOND_ORDER_SEEDS: (u64, u64) = (1, 2);
+
+/// Check `instance` at second order. With v drawn from [`SECOND_ORDER_SEEDS`] (uniform on
+/// [-1, 1]^n, [`crate::hessian::random_direction`]), the program is replaced by its
+/// directional derivative x -> J(x) v ([`strategies::hvp`]), whose Jacobian rows are the
+/// Hessian-vector products H_j v: [`verify_case`]'s checks then hold every strategy's H v
+/// (reverse over forward; forward over forward for `forward`) against every other's and
+/// against finite differences of the first derivatives, with the same metric, tolerances,
+/// reliability rules and caps (the predicted work is that of the nested program). One more
+/// check, `symmetry`: with a second direction u, u^T (H v) and v^T (H u), both from the
+/// first strategy whose products were checked, agree within [`AD_TOLERANCE`].
+pub fn second_order(
+    workload: &'static str,
+    instance: &Instance,
+    strategies: &[StrategyKind],
+    pool: &GuardedPool,
+) -> CaseReport {
     let program = instance.program.as_ref();
+    let x = instance.input.as_slice();
+    let n = program.input_len();
+    let v = crate::hessian::random_direction(n, SECOND_ORDER_SEEDS.0);
+    let u = crate::hessian::random_direction(n, SECOND_ORDER_SEEDS.1);
+    let along_v = program.directional(&v);
+    let mut report = verify_program(workload, instance, along_v.as_ref(), strategies, pool);
+    let checked = report.strategies.iter().find_map(|r| {
+        let strategy = strategies.iter().find(|s| s.name() == r.strategy)?;
+        (r.status == Status::Checked && strategy.differentiates()).then_some(*strategy)
+    });
+    let Some(strategy) = checked else {
+        return report;
+    };
+    let along_u = program.directional(&u);
+    let w = vec![1.0; program.output_len()];
+    let products = pool.run(|| {
+        (
+            along_v.vjp(strategy, x, &w).gradient,
+            along_u.vjp(strategy, x, &w).gradient,
+        )
+    });
+    if let Ok((Some(hv), Some(hu))) = products {
+        let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(a, b)| a * b).sum::<f64>();
+        let (uhv, vhu) = (dot(&u, &hv), dot(&v, &hu));
+        let e = relative_error(uhv, vhu);
+        if e > AD_TOLERANCE {
+            report.findings.push(Finding {
+                kind: "symmetry",
+                what: format!("{}: u^T (H v) vs v^T (H u)", strategy.name()),
+                at: "sum over the outputs".to_string(),
+                numbers: (JsonNumber(uhv), JsonNumber(vhu)),
+                error: JsonNumber(e),
+            });
+            report.passed = false;
+        }
+    }
+    report
+}
+
+/// [`verify_case`] of `program` (the instance's own, or its directional derivative) at the
+/// instance's input; the instance gives the size and the input layout.
+fn verify_program(
+    workload: &'static str,
+    instance: &Instance,
+    program: &dyn strategies::DynProgram,
+    strategies: &[StrategyKind],
+    pool: &GuardedPool,
+) -> CaseReport {
     let x = instance.input.as_slice();
     let (n, m) = (program.input_len(), program.output_len());
     let mut report = CaseReport {
@@ -456,6 +542,34 @@ mod tests {
             input,
             program: Box::new(program),
         }
+    }
+
+    /// At second order the rows compared are Hessian-vector products: every strategy runs
+    /// (manual cannot nest and is skipped with its reason), all agree, and the symmetry check
+    /// finds nothing.
+    #[test]
+    fn second_order_checks_hessian_vector_products_of_every_strategy() {
+        let case = instance(TwoOutputs, vec![0.7, -2.5]);
+        let r = second_order("two", &case, StrategyKind::ALL, &pool());
+        assert!(r.passed, "{r:?}");
+        let checked: Vec<&str> = r
+            .strategies
+            .iter()
+            .filter(|s| s.status == Status::Checked)
+            .map(|s| s.strategy)
+            .collect();
+        for name in ["tape", "dualrev", "naive", "forward", "sparse"] {
+            assert!(checked.contains(&name), "{name} not checked: {checked:?}");
+        }
+        let manual = r
+            .strategies
+            .iter()
+            .find(|s| s.strategy == "manual")
+            .unwrap();
+        assert_eq!(manual.status, Status::Skipped);
+        assert!(r.findings.iter().all(|f| f.kind != "symmetry"));
+        assert_eq!(r.fd.status, Status::Checked);
+        assert!(r.fd.reliable > 0, "{r:?}");
     }
 
     #[test]
