@@ -273,7 +273,9 @@ fn a_scripted_session_gets_every_answer_right_and_survives_bad_input() {
         &["no function `hessian`", "primal, gradient"],
     );
     assert_failure(&lines[27], 27, &["module `kmeans` is not defined"]);
-    assert_failure(&lines[29], 29, &["second derivatives"]);
+    // kmeans dir: the one point 0 is nearest the centroid 1, which minus the mean of its
+    // points is 1.
+    assert_output(&lines[29], 29, &json!([[1.0]]), 1);
     // kmeans cost: 0 is nearest 1 (distance^2 1), 3 nearest 2.5 (0.25).
     assert_output(&lines[30], 30, &json!(1.25), 1);
     assert_eq!(lines[31], json!({"id": 31}));
@@ -336,6 +338,96 @@ fn every_efficient_strategy_answers_the_same_gradients() {
         assert_output(&lines[1], 1, &jacobian, 1);
         assert_output(&lines[3], 3, &json!([4.0, -3.0, -2.0, 1.0]), 1);
     }
+}
+
+/// A kmeans input as GradBench's eval draws one: `n` points in [0, 1)^d (here from a fixed
+/// linear congruential sequence), the centroids the last `k` of them.
+fn kmeans_input(n: usize, k: usize, d: usize) -> Value {
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let points: Vec<Vec<f64>> = (0..n)
+        .map(|_| {
+            (0..d)
+                .map(|_| {
+                    state = state
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    (state >> 11) as f64 / (1u64 << 53) as f64
+                })
+                .collect()
+        })
+        .collect();
+    let centroids = points[n - k..].to_vec();
+    json!({"points": points, "centroids": centroids, "min_runs": 1, "min_seconds": 0})
+}
+
+/// kmeans' `dir` as GradBench's `manual` tool computes it, with no derivative: J / H is each
+/// centroid minus the mean of the points nearest to it (the first of the nearest on ties).
+fn lloyd_step(input: &Value) -> Value {
+    let rows = |key: &str| -> Vec<Vec<f64>> { serde_json::from_value(input[key].clone()).unwrap() };
+    let (points, centroids) = (rows("points"), rows("centroids"));
+    let d = centroids[0].len();
+    let mut sums = vec![vec![0.0; d]; centroids.len()];
+    let mut members = vec![0.0; centroids.len()];
+    for p in &points {
+        let distance =
+            |c: &Vec<f64>| -> f64 { c.iter().zip(p).map(|(c, p)| (c - p) * (c - p)).sum() };
+        let mut nearest = 0;
+        for (j, c) in centroids.iter().enumerate() {
+            if distance(c) < distance(&centroids[nearest]) {
+                nearest = j;
+            }
+        }
+        members[nearest] += 1.0;
+        for (s, p) in sums[nearest].iter_mut().zip(p) {
+            *s += p;
+        }
+    }
+    let step: Vec<Vec<f64>> = centroids
+        .iter()
+        .zip(sums.iter().zip(&members))
+        .map(|(c, (s, m))| c.iter().zip(s).map(|(c, s)| c - s / m).collect())
+        .collect();
+    json!(step)
+}
+
+#[test]
+fn kmeans_dir_is_the_newton_direction_under_every_strategy_that_differentiates() {
+    let (small, larger) = (kmeans_input(12, 3, 2), kmeans_input(200, 10, 8));
+    let script = vec![
+        define(0, "kmeans"),
+        evaluate(1, "kmeans", "dir", small.clone()),
+        evaluate(2, "kmeans", "dir", larger.clone()),
+        evaluate(3, "kmeans", "cost", small.clone()),
+    ];
+    let (want_small, want_larger) = (lloyd_step(&small), lloyd_step(&larger));
+    // Every centroid has a point of its own, and they are not all the same step.
+    assert_ne!(want_small[0], want_small[1]);
+    for strategy in [
+        "tape",
+        "dualrev",
+        "dualrev-par",
+        "tape-par",
+        "sparse",
+        "forward",
+        "forward-vec",
+        "naive",
+    ] {
+        let (lines, stderr) = session(strategy, &[], &script);
+        assert_eq!(lines.len(), 4, "{strategy}: {stderr}");
+        assert_output(&lines[1], 1, &want_small, 1);
+        assert_output(&lines[2], 2, &want_larger, 1);
+        assert_eq!(lines[3]["success"], true, "{strategy}: {}", lines[3]);
+    }
+    let (lines, _) = session("manual", &[], &script);
+    assert_failure(
+        &lines[1],
+        1,
+        &[
+            "strategy `manual` cannot compute kmeans `dir`",
+            "hand-written adjoint",
+        ],
+    );
+    assert_eq!(lines[3]["success"], true, "{}", lines[3]);
 }
 
 #[test]

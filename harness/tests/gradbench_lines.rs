@@ -58,8 +58,15 @@ fn valid_session() -> Vec<Value> {
             "cost",
             json!({"points": [[0.0], [3.0]], "centroids": [[1.0], [2.5]]}),
         ),
-        json!({"id": 17, "kind": "analysis", "of": 16, "valid": false, "error": "off"}),
-        json!({"id": 18, "kind": "bye"}),
+        evaluate(
+            17,
+            "kmeans",
+            "dir",
+            json!({"points": [[0.0, 1.0], [3.0, 1.0], [2.0, 2.0]],
+                   "centroids": [[1.0, 0.5], [2.5, 1.25]], "min_runs": 2}),
+        ),
+        json!({"id": 18, "kind": "analysis", "of": 17, "valid": false, "error": "off"}),
+        json!({"id": 19, "kind": "bye"}),
     ]);
     session
 }
@@ -287,9 +294,9 @@ proptest! {
 
     #[test]
     fn mutated_sessions_are_answered_line_by_line_and_go_on(
-        // Mostly the evaluate messages (lines 8 to 14), whose inputs have the most places.
+        // Mostly the evaluate messages (lines 8 to 15), whose inputs have the most places.
         mutations in prop::collection::vec(
-            (prop_oneof![3 => 8usize..15, 1 => any::<usize>()], mutation()),
+            (prop_oneof![3 => 8usize..16, 1 => any::<usize>()], mutation()),
             1..5,
         ),
         strategy in 0..STRATEGIES.len(),
@@ -333,6 +340,35 @@ proptest! {
             serde_json::from_str::<Value>(&response.to_line()).unwrap()["output"].clone(),
             json!([0.5, 0.5])
         );
+    }
+}
+
+/// Unmutated, the valid session is answered in full under every strategy of the property
+/// test: every evaluate succeeds, and kmeans' `dir` is the closed form (each centroid minus the
+/// mean of its points: (0, 1) is nearest (1, 0.5); (3, 1) and (2, 2) nearest (2.5, 1.25)).
+#[test]
+fn the_valid_session_is_answered_in_full() {
+    for &strategy in STRATEGIES {
+        let mut session = Session::new(
+            strategy,
+            InProcess {
+                strategy,
+                work_cap: 1e6,
+            },
+        );
+        for message in valid_session() {
+            let Answer::Respond { response, .. } = session.answer(message.to_string().as_bytes())
+            else {
+                panic!("{message} was skipped");
+            };
+            let answer: Value = serde_json::from_str(&response.to_line()).unwrap();
+            if message["kind"] == "evaluate" {
+                assert_eq!(answer["success"], true, "{}: {answer}", strategy.name());
+            }
+            if message["function"] == "dir" {
+                assert_eq!(answer["output"], json!([[1.0, -0.5], [0.0, -0.25]]));
+            }
+        }
     }
 }
 

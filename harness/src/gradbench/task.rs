@@ -10,15 +10,20 @@
 //! is refused before anything is built. A path-counting strategy's work also depends on the
 //! program's paths, which only a counting run of the program tells: that run is made once the
 //! shape's bound has passed (it costs T, below the cap), and its count is checked again.
+//!
+//! **Two programs.** kmeans' `dir` runs two vector-Jacobian products per run, the cost's and
+//! that of its derivative along all ones ([`crate::gradbench::modules::Curvature`]): its
+//! predicted work is the sum of the two programs' works, each checked as above, and both must
+//! be available under the strategy.
 
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use strategies::op_count::OpCount;
-use strategies::{CostClass, StrategyKind};
+use strategies::{CostClass, DynProgram, StrategyKind};
 
 use crate::gradbench::input::{Runs, MAX_RUNS};
-use crate::gradbench::modules::{Computes, Module, Plan, Shape};
+use crate::gradbench::modules::{Computes, Curvature, Module, Plan, Shape};
 use crate::gradbench::protocol::{EvaluateReply, EvaluateRequest, Timing};
 use crate::output;
 use crate::verify::caps;
@@ -61,39 +66,43 @@ impl Task {
     fn runs_under(&self, strategy: StrategyKind) -> StrategyKind {
         match self.computes {
             Computes::Value => StrategyKind::Primal,
-            Computes::Gradient => strategy,
+            Computes::Gradient | Computes::NewtonDirection => strategy,
         }
     }
 
-    /// The predicted work of the whole evaluation under `strategy` at `count`: `min_runs`
-    /// runs plus the setup.
-    fn predicted_work(&self, strategy: StrategyKind, count: &OpCount) -> f64 {
-        let per_run = caps::work(self.runs_under(strategy), count, self.plan.x.len(), 1);
+    /// The predicted work of the whole evaluation under `strategy` at `counts`, one for each
+    /// program a run differentiates: `min_runs` runs plus the setup.
+    fn predicted_work(&self, strategy: StrategyKind, counts: &[OpCount]) -> f64 {
+        let per_run: f64 = counts
+            .iter()
+            .map(|count| caps::work(self.runs_under(strategy), count, self.plan.x.len(), 1))
+            .sum();
         per_run * self.runs.min_runs as f64 + self.plan.setup
     }
 
     /// Why the evaluation is refused under `strategy` and `work_cap` (0: no cap), if it is:
-    /// the input, the predicted work and the cap.
-    fn refusal(&self, strategy: StrategyKind, count: &OpCount, work_cap: f64) -> Option<String> {
-        let work = self.predicted_work(strategy, count);
+    /// the input, the predicted work and the cap. `counts` are those of
+    /// [`predicted_work`](Self::predicted_work).
+    fn refusal(&self, strategy: StrategyKind, counts: &[OpCount], work_cap: f64) -> Option<String> {
+        let work = self.predicted_work(strategy, counts);
         if !caps::beyond(work, work_cap) {
             return None;
         }
         let under = match self.computes {
             Computes::Value => "on f64".to_string(),
-            Computes::Gradient => format!("under strategy `{}`", strategy.name()),
+            Computes::Gradient | Computes::NewtonDirection => {
+                format!("under strategy `{}`", strategy.name())
+            }
         };
+        let naive_calls: f64 = counts.iter().map(|c| c.naive_calls).sum();
         let runs = match self.runs.min_runs {
             1 => String::new(),
             runs => format!(" and `min_runs` = {runs}"),
         };
         // Before the count, a path-counting strategy's work is known only from below.
         let (about, paths) = match self.runs_under(strategy).cost_class() {
-            CostClass::Paths if count.naive_calls == 0.0 => ("at least", String::new()),
-            CostClass::Paths => (
-                "about",
-                format!(", {:.3e} backpropagator calls", count.naive_calls),
-            ),
+            CostClass::Paths if naive_calls == 0.0 => ("at least", String::new()),
+            CostClass::Paths => ("about", format!(", {naive_calls:.3e} backpropagator calls")),
             _ => ("about", String::new()),
         };
         let linear = if caps::is_capped(self.runs_under(strategy)) {
@@ -108,7 +117,7 @@ impl Task {
             self.module.name(),
             self.function,
             self.plan.sizes,
-            self.plan.ops,
+            self.plan.ops_per_run(),
             self.plan.x.len(),
             if runs.is_empty() {
                 ""
@@ -124,47 +133,62 @@ impl Task {
     /// output is the last run's.
     pub fn run(&self, strategy: StrategyKind, work_cap: f64) -> EvaluateReply {
         // u64 saturates: a T beyond it is beyond any cap.
-        let shape_count = OpCount {
-            ops: self.plan.ops as u64,
+        let shape_count = |ops: f64| OpCount {
+            ops: ops as u64,
             naive_calls: 0.0,
         };
-        if let Some(refusal) = self.refusal(strategy, &shape_count, work_cap) {
+        let mut shape_counts = vec![shape_count(self.plan.ops)];
+        shape_counts.extend(self.plan.curvature.as_ref().map(|c| shape_count(c.ops)));
+        if let Some(refusal) = self.refusal(strategy, &shape_counts, work_cap) {
             return EvaluateReply::failure(refusal);
         }
         let program = self.plan.build();
-        if let Some(reason) = program.why_unavailable(self.runs_under(strategy)) {
-            return EvaluateReply::failure(format!(
-                "strategy `{}` cannot compute {} `{}`: {reason}",
-                strategy.name(),
-                self.module.name(),
-                self.function
-            ));
+        let curvature = self.plan.curvature.as_ref().map(Curvature::build);
+        let programs: Vec<&dyn DynProgram> = std::iter::once(&*program)
+            .chain(curvature.as_deref())
+            .collect();
+        for p in &programs {
+            if let Some(reason) = p.why_unavailable(self.runs_under(strategy)) {
+                return EvaluateReply::failure(format!(
+                    "strategy `{}` cannot compute {} `{}`: {reason}",
+                    strategy.name(),
+                    self.module.name(),
+                    self.function
+                ));
+            }
         }
         if self.runs_under(strategy).cost_class() == CostClass::Paths {
-            let count = program.op_count(&self.plan.x);
-            if let Some(refusal) = self.refusal(strategy, &count, work_cap) {
+            let counts: Vec<OpCount> = programs.iter().map(|p| p.op_count(&self.plan.x)).collect();
+            if let Some(refusal) = self.refusal(strategy, &counts, work_cap) {
                 return EvaluateReply::failure(refusal);
             }
         }
         let x = &self.plan.x;
+        let gradient = |program: &dyn DynProgram| {
+            program
+                .vjp(strategy, x, &[1.0])
+                .gradient
+                .ok_or_else(|| format!("strategy `{}` computes no derivatives", strategy.name()))
+        };
         let mut timings = Vec::new();
         let mut total = Duration::ZERO;
         let mut output;
         loop {
             let started = Instant::now();
-            output = match self.computes {
-                Computes::Value => program.primal(x),
-                Computes::Gradient => match program.vjp(strategy, x, &[1.0]).gradient {
-                    Some(gradient) => gradient,
-                    None => {
-                        return EvaluateReply::failure(format!(
-                            "strategy `{}` computes no derivatives",
-                            strategy.name()
-                        ))
-                    }
-                },
+            // A curvature program is planned exactly for a Newton direction.
+            let run = match (self.computes, &self.plan.curvature, curvature.as_deref()) {
+                (Computes::Value, _, _) => Ok(program.primal(x)),
+                (_, Some(plan), Some(curvature)) => gradient(&*program).and_then(|j| {
+                    let h = gradient(curvature)?;
+                    plan.direction(&j, &h)
+                }),
+                _ => gradient(&*program),
             };
             let elapsed = started.elapsed();
+            output = match run {
+                Ok(output) => output,
+                Err(error) => return EvaluateReply::failure(error),
+            };
             std::hint::black_box(&output);
             total += elapsed;
             timings.push(Timing {
@@ -214,6 +238,7 @@ fn output_value(shape: Shape, values: &[f64]) -> Result<Value, String> {
     Ok(match shape {
         Shape::Number => json!(values[0]),
         Shape::Vector => json!(values),
+        Shape::Rows(width) => json!(values.chunks(width).collect::<Vec<_>>()),
         Shape::GmmIndependent { d, k } => {
             let triangle = d * (d - 1) / 2;
             let (alpha, rest) = values.split_at(k);
@@ -290,5 +315,77 @@ mod tests {
         // A linear strategy runs it under the same cap.
         let det = task("det", "gradient", json!({"A": vec![0.5; 25], "ell": 5}));
         assert!(det.run(StrategyKind::Tape, shape_bound / 2.0).success);
+    }
+
+    /// Points 0 and 1 are nearest (0.5, 0), the point (10, 4) nearest (9, 2): `dir` is each
+    /// centroid minus its cluster's mean, (0.5 - 0.5, 0 - 0.5) and (9 - 10, 2 - 4).
+    fn kmeans_dir() -> Task {
+        task(
+            "kmeans",
+            "dir",
+            json!({"points": [[0.0, 0.0], [1.0, 1.0], [10.0, 4.0]],
+                   "centroids": [[0.5, 0.0], [9.0, 2.0]], "min_runs": 2}),
+        )
+    }
+
+    #[test]
+    fn kmeans_dir_answers_a_row_per_centroid_under_the_strategy() {
+        for strategy in [
+            StrategyKind::Tape,
+            StrategyKind::Forward,
+            StrategyKind::Dualrev,
+            StrategyKind::Naive,
+        ] {
+            let reply = kmeans_dir().run(strategy, 0.0);
+            assert!(reply.success, "{}: {reply:?}", strategy.name());
+            assert_eq!(
+                reply.output,
+                Some(json!([[0.0, -0.5], [-1.0, -2.0]])),
+                "{}",
+                strategy.name()
+            );
+            assert_eq!(reply.timings.len(), 2);
+        }
+    }
+
+    #[test]
+    fn kmeans_dir_is_refused_by_the_strategies_without_second_derivatives() {
+        let error = kmeans_dir().run(StrategyKind::Manual, 0.0).error.unwrap();
+        assert!(
+            error.contains("strategy `manual` cannot compute kmeans `dir`"),
+            "{error}"
+        );
+        assert!(error.contains("hand-written adjoint"), "{error}");
+        let error = kmeans_dir().run(StrategyKind::Primal, 0.0).error.unwrap();
+        assert_eq!(error, "strategy `primal` computes no derivatives");
+        let error = task(
+            "kmeans",
+            "dir",
+            json!({"points": [[0.0]], "centroids": [[0.0], [5.0]]}),
+        )
+        .run(StrategyKind::Tape, 0.0)
+        .error
+        .unwrap();
+        assert!(error.contains("0 at centroid 1 (coordinate 0)"), "{error}");
+    }
+
+    /// `dir`'s work is its two products': a cap that the cost's product alone is within
+    /// refuses it, and the error's T is the sum.
+    #[test]
+    fn kmeans_dirs_work_is_both_products() {
+        let dir = kmeans_dir();
+        let (n, runs) = (dir.plan.x.len() as f64, 2.0);
+        let curvature = dir.plan.curvature.as_ref().unwrap().ops;
+        let both = (dir.plan.ops + n + curvature + n) * runs;
+        let error = dir.run(StrategyKind::Tape, both - 1.0).error.unwrap();
+        assert!(
+            error.contains(&format!(
+                "T = {:.3e} operations per run",
+                dir.plan.ops + curvature
+            )),
+            "{error}"
+        );
+        assert!((dir.plan.ops + n) * runs < both - 1.0);
+        assert!(kmeans_dir().run(StrategyKind::Tape, both).success);
     }
 }
