@@ -364,9 +364,8 @@ mod tests {
         for x in [0.75, -2.5] {
             let (values, derivatives) = constants_on_the_left_expected(x);
             for k in 0..4 {
-                let r = Dualrev::vjp_with_for_test(&[x], |v| {
-                    outputs![constants_on_the_left(&v[0])[k].clone()]
-                });
+                let r =
+                    Dualrev::vjp_with_for_test(&[x], |v| outputs![constants_on_the_left(&v[0])[k]]);
                 assert_eq!(
                     (r.value[0], r.derivative[0]),
                     (values[k], derivatives[k]),

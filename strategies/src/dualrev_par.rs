@@ -1896,7 +1896,7 @@ mod tests {
         for x in [0.75, -2.5] {
             let (values, derivatives) = constants_on_the_left_expected(x);
             for k in 0..4 {
-                let eval = |v: &[ParDual]| outputs![constants_on_the_left(&v[0])[k].clone()];
+                let eval = |v: &[ParDual]| outputs![constants_on_the_left(&v[0])[k]];
                 let mut par = Derivatives::default();
                 job_graph_vjp::<false, _, _>((1, 1), &[x], &[1.0], eval, &mut par, &mut Silent);
                 let mut tape = Derivatives::default();

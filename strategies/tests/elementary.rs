@@ -439,7 +439,7 @@ fn tape_differentiates_constants_on_the_left() {
         let mut derivatives = [0.0; 4];
         for i in 0..4 {
             let r = Tape::vjp_with(&[x], &[1.0], |v: &[TapeReal]| {
-                let a = v[0].clone();
+                let a = v[0];
                 outputs![match i {
                     0 => 2.0 * a,
                     1 => 1.0 - a,
@@ -460,17 +460,12 @@ fn forward_duals_differentiate_constants_on_the_left() {
     use strategies::forward_vec::{DualVec, LANES};
     for x in [0.75, -2.5] {
         let a = Dual::new(x, 1.0);
-        let results = [
-            2.0 * a.clone(),
-            1.0 - a.clone(),
-            3.0 / a.clone(),
-            1.0 + a.clone(),
-        ];
+        let results = [2.0 * a, 1.0 - a, 3.0 / a, 1.0 + a];
         assert_left_constants(
             "forward",
             0.0,
             x,
-            results.clone().map(|d| *d.primal()),
+            results.map(|d| *d.primal()),
             results.map(|d| *d.tangent()),
         );
 

@@ -216,8 +216,9 @@ impl PeerScalar for AdTraitReal {
     }
     /// The crate's own `ComplexField` function (nalgebra's trait, as ad_trait implements it
     /// for `adr`) where it has one; `cbrt` (its `cbrt` is `powf(1/3)`, NaN below 0) is
-    /// [`composed`], and `erf`, which it neither has nor can compose, and which it cannot record
-    /// with a given derivative (its node kinds are a closed enum), is [`linearized`].
+    /// composed (`peers::composed`), and `erf`, which it neither has nor can compose, and which
+    /// it cannot record with a given derivative (its node kinds are a closed enum), is
+    /// linearized (`peers::linearized`).
     #[inline(always)]
     fn elementary(&self, f: Unary) -> Self {
         let x = self.0;

@@ -70,7 +70,7 @@
 //!   [`ParReal`](crate::ParReal), so fork-join programs do not run under this peer.
 //! - **NaN rules.** The sweep skips a zero adjoint and a zero multiplier, so a zero partial
 //!   times an infinite adjoint contributes 0, as dualbench's
-//!   [`partials::times`](crate::real::partials::times) does. Its local rules are its own:
+//!   [`partials::times`] does. Its local rules are its own:
 //!   `ln` has a NaN derivative below 0, `abs` derivative 0 at 0, `tan` and `tanh` use
 //!   1 / cos^2 and 1 / cosh^2, and `powf` with a constant integer exponent becomes `powi`.
 //! - **Depth.** Recording and the sweep are loops over flat vectors and `Reverse` is `Copy`

@@ -237,7 +237,7 @@ impl PeerScalar for NumDualReal {
             Unary::Recip => DualNum::recip(x),
             Unary::Erf => {
                 let y = f.value(x.re);
-                Dual8::new(y, &x.eps * partials::unary(f, &x.re, &y))
+                Dual8::new(y, x.eps * partials::unary(f, &x.re, &y))
             }
             f => return composed(self, f),
         })

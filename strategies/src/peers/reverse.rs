@@ -359,10 +359,10 @@ impl PeerScalar for ReverseReal {
         self.check();
         self.with(self.var.abs())
     }
-    /// The crate's own `Var` method where it has one; `exp_m1` (which it lacks) and `cbrt`
-    /// (its `cbrt` is `powf(1/3)`, NaN below 0) are [`composed`], and `erf`, which it neither
-    /// has nor can compose, and which it cannot record with a given derivative (its node
-    /// constructor is private), is [`linearized`].
+    /// The crate's own `Var` method where it has one; `exp_m1` (which it lacks) and `cbrt` (its
+    /// `cbrt` is `powf(1/3)`, NaN below 0) are composed (`peers::composed`), and `erf`, which
+    /// it neither has nor can compose, and which it cannot record with a given derivative (its
+    /// node constructor is private), is linearized (`peers::linearized`).
     #[inline(always)]
     fn elementary(&self, f: Unary) -> Self {
         // Before the crate touches the tape (see `ShelvedTape`).
@@ -387,7 +387,7 @@ impl PeerScalar for ReverseReal {
         };
         self.with(own)
     }
-    /// Composed from the crate's `atan` ([`atan2_from_atan`]): it has no `atan2`.
+    /// Composed from the crate's `atan` (`peers::atan2_from_atan`): it has no `atan2`.
     #[inline(always)]
     fn atan2(&self, x: &Self) -> Self {
         atan2_from_atan(self, x)

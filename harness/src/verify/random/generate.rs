@@ -28,8 +28,11 @@ pub fn generate(seed: u64) -> Generated {
 /// Which side of a domain edge [`Generator::near`] puts a value on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Side {
+    /// Above the edge (`ln` near 0, `acosh` near 1).
     Above,
+    /// Below the edge (`asin` near 1).
     Below,
+    /// Either side, drawn (`recip` near 0).
     Either,
 }
 

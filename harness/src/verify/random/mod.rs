@@ -108,7 +108,7 @@
 //! fractions of h, which an oscillation whose period divides h / 2 cannot alias with. None of
 //! these tests uses the value of a partial, only the smoothness of the tangent, so a wrong
 //! partial shared by every strategy still shows against finite differences. The run reports at
-//! how many Jacobian entries finite differences were compared (about 85%).
+//! how many Jacobian entries finite differences were compared (about 80%).
 //!
 //! # Shrinking
 //!

@@ -157,11 +157,11 @@ impl Unary {
     }
 
     pub(super) fn name(self) -> &'static str {
-        match self {
-            Unary::Neg => "neg",
-            Unary::Relu => "relu",
-            Unary::Square => "square",
-            _ => self.elementary().map_or("", Elementary::name),
+        match (self, self.elementary()) {
+            (_, Some(f)) => f.name(),
+            (Unary::Neg, None) => "neg",
+            (Unary::Relu, None) => "relu",
+            (_, None) => "square",
         }
     }
 
