@@ -821,6 +821,28 @@ mod tests {
         Dual::input(value)
     }
 
+    /// The ladder rungs' scalar records each mixed operation with the constant on the left
+    /// as one edge to its operand, with the shared partial.
+    #[test]
+    fn constants_on_the_left_are_one_edge_with_the_shared_partial() {
+        use crate::test_programs::{constants_on_the_left, constants_on_the_left_expected};
+        for x in [0.75, -2.5] {
+            let (values, derivatives) = constants_on_the_left_expected(x);
+            let _scope = GradientScope::enter();
+            let input = input_in_scope(x);
+            for (k, y) in constants_on_the_left(&input).iter().enumerate() {
+                let node = y.contrib.as_ref().expect("an active result");
+                assert_eq!(y.value(), values[k], "{k}");
+                assert_eq!(node.edge_count(), 1, "{k}");
+                assert_eq!(
+                    (node.ids[0], node.partials[0]),
+                    (input.id, derivatives[k]),
+                    "{k}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn values_outside_a_gradient_are_constants_without_ids() {
         let x = Dual::constant(2.0);

@@ -358,6 +358,23 @@ mod tests {
     use crate::real::Real;
     use crate::test_programs::SinChain;
 
+    #[test]
+    fn constants_on_the_left_have_the_shared_partials() {
+        use crate::test_programs::{constants_on_the_left, constants_on_the_left_expected};
+        for x in [0.75, -2.5] {
+            let (values, derivatives) = constants_on_the_left_expected(x);
+            for k in 0..4 {
+                let r =
+                    Dualrev::vjp_with_for_test(&[x], |v| outputs![constants_on_the_left(&v[0])[k]]);
+                assert_eq!(
+                    (r.value[0], r.derivative[0]),
+                    (values[k], derivatives[k]),
+                    "{k}"
+                );
+            }
+        }
+    }
+
     /// Builds a long sin chain, then returns only the input: the chain is dropped inside the
     /// program, outside any reverse pass.
     struct DiscardedChain(usize);

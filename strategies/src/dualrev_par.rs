@@ -1887,6 +1887,31 @@ mod tests {
     use crate::tape_par::TapePar;
     use crate::test_programs::{ForkedProduct, Shared, SinChain, SquareChain};
 
+    /// Both job-graph strategies (`dualrev-par` and, with `TAPE`, `tape-par`) on the four
+    /// mixed operations with the constant on the left.
+    #[test]
+    fn constants_on_the_left_have_the_shared_partials() {
+        use crate::program::Silent;
+        use crate::test_programs::{constants_on_the_left, constants_on_the_left_expected};
+        for x in [0.75, -2.5] {
+            let (values, derivatives) = constants_on_the_left_expected(x);
+            for k in 0..4 {
+                let eval = |v: &[ParDual]| outputs![constants_on_the_left(&v[0])[k]];
+                let mut par = Derivatives::default();
+                job_graph_vjp::<false, _, _>((1, 1), &[x], &[1.0], eval, &mut par, &mut Silent);
+                let mut tape = Derivatives::default();
+                job_graph_vjp::<true, _, _>((1, 1), &[x], &[1.0], eval, &mut tape, &mut Silent);
+                for r in [par, tape] {
+                    assert_eq!(
+                        (r.value[0], r.derivative[0]),
+                        (values[k], derivatives[k]),
+                        "{k}"
+                    );
+                }
+            }
+        }
+    }
+
     fn pool(threads: usize) -> rayon::ThreadPool {
         rayon::ThreadPoolBuilder::new()
             .num_threads(threads)

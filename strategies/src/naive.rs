@@ -432,6 +432,20 @@ mod tests {
     use crate::test_programs::SquareChain;
 
     #[test]
+    fn constants_on_the_left_have_the_shared_partials() {
+        use crate::test_programs::{constants_on_the_left, constants_on_the_left_expected};
+        for x in [0.75, -2.5] {
+            let (values, derivatives) = constants_on_the_left_expected(x);
+            let (_scope, frame) = GradientScope::enter(1, false);
+            let input = NaiveDual::input(x, 0, frame);
+            for (k, y) in constants_on_the_left(&input).iter().enumerate() {
+                assert_eq!(y.value, values[k], "{k}");
+                assert_eq!((y.backprop)(1.0), [derivatives[k]], "{k}");
+            }
+        }
+    }
+
+    #[test]
     fn naive_square_chain_calls_are_exponential() {
         // calls(0) = 1 (the input's own call); step k calls its own closure once and the
         // previous value's backpropagator twice: calls(k) = 1 + 2 calls(k - 1) = 2^(k+1) - 1.

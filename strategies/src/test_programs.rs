@@ -138,3 +138,31 @@ impl Program for RepeatedOutput {
         outputs![y.clone(), y, R::constant(1.0)]
     }
 }
+
+/// `[2 x, 1 - x, 3 / x, 1 + x]`: the four mixed operations with the `f64` constant on the left,
+/// which exist only for concrete scalar types (`impl Mul<T> for f64`), so that each strategy's
+/// unit tests run them on its own scalar inside its own gradient.
+pub(crate) fn constants_on_the_left<T: Clone>(x: &T) -> [T; 4]
+where
+    f64: std::ops::Mul<T, Output = T>
+        + std::ops::Sub<T, Output = T>
+        + std::ops::Div<T, Output = T>
+        + std::ops::Add<T, Output = T>,
+{
+    [
+        2.0 * x.clone(),
+        1.0 - x.clone(),
+        3.0 / x.clone(),
+        1.0 + x.clone(),
+    ]
+}
+
+/// The values and derivatives of [`constants_on_the_left`] at `x`, from the shared partials:
+/// `d (c / x) = -(c / x) / x`.
+pub(crate) fn constants_on_the_left_expected(x: f64) -> ([f64; 4], [f64; 4]) {
+    let q = 3.0 / x;
+    (
+        [2.0 * x, 1.0 - x, q, 1.0 + x],
+        [2.0, -1.0, crate::real::partials::div(x, q).1, 1.0],
+    )
+}

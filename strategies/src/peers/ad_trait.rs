@@ -22,9 +22,12 @@
 //!    `adr::new_variable(x_i, false)` for each input;
 //! 2. evaluate the program; every [`AdTraitReal`] operation is the crate's own (`adr + adr`,
 //!    `adr * F64(c)` (its mixed constant operation, which records a binary node with a constant
-//!    operand), and `ComplexField::sin`, `powi`, `powf`, `abs`, ... as ad_trait implements
-//!    them); [`Real::constant`](crate::Real::constant) is `AD::constant`, which records
-//!    nothing;
+//!    operand), and `ComplexField::sin`, `powi`, `powf`, `abs`, `asin`, ..., `RealField::atan2`
+//!    as ad_trait implements them); [`Real::constant`](crate::Real::constant) is
+//!    `AD::constant`, which records nothing. The crate's `cbrt` is `powf(1/3)`, NaN below 0,
+//!    so `cbrt` is composed from its `abs` and `powf`; it has no `erf`, which is recorded as
+//!    its tangent line with the crate's mixed operations (`docs/peers.md`, "Elementary
+//!    functions");
 //! 3. seed: if exactly one cotangent entry is nonzero and it is 1, that output itself;
 //!    otherwise `sum_j w_j y_j` over the nonzero entries, recorded with the crate's `adr *
 //!    F64` and `adr + adr` (the crate seeds one output per pass). With no nonzero entry the
@@ -76,12 +79,13 @@
 
 use std::cell::{Cell, RefCell};
 
-use ad_trait::nalgebra::ComplexField;
+use ad_trait::nalgebra::{ComplexField, RealField};
 use ad_trait::reverse_ad::adr::{adr, GlobalComputationGraph};
 use ad_trait::{AD, F64};
 
-use crate::peers::PeerScalar;
+use crate::peers::{composed, linearized, PeerScalar};
 use crate::program::{check_lengths, Derivatives, Probe, Program, Strategy};
+use crate::real::Unary;
 
 thread_local! {
     /// Whether a gradient is running on this thread (the crate's graph is in use).
@@ -204,6 +208,46 @@ impl PeerScalar for AdTraitReal {
     #[inline(always)]
     fn abs(&self) -> Self {
         AdTraitReal(ComplexField::abs(self.0))
+    }
+    /// A constant of ad_trait is an `adr` off the graph (`adr::is_constant`).
+    #[inline(always)]
+    fn is_structural_zero(&self) -> bool {
+        self.0.is_constant() && self.0.value() == 0.0
+    }
+    /// The crate's own `ComplexField` function (nalgebra's trait, as ad_trait implements it
+    /// for `adr`) where it has one; `cbrt` (its `cbrt` is `powf(1/3)`, NaN below 0) is
+    /// composed (`peers::composed`), and `erf`, which it neither has nor can compose, and which
+    /// it cannot record with a given derivative (its node kinds are a closed enum), is
+    /// linearized (`peers::linearized`).
+    #[inline(always)]
+    fn elementary(&self, f: Unary) -> Self {
+        let x = self.0;
+        AdTraitReal(match f {
+            Unary::Asin => ComplexField::asin(x),
+            Unary::Acos => ComplexField::acos(x),
+            Unary::Atan => ComplexField::atan(x),
+            Unary::Sinh => ComplexField::sinh(x),
+            Unary::Cosh => ComplexField::cosh(x),
+            Unary::Asinh => ComplexField::asinh(x),
+            Unary::Acosh => ComplexField::acosh(x),
+            Unary::Atanh => ComplexField::atanh(x),
+            Unary::Ln1p => ComplexField::ln_1p(x),
+            Unary::ExpM1 => ComplexField::exp_m1(x),
+            Unary::Log2 => ComplexField::log2(x),
+            Unary::Log10 => ComplexField::log10(x),
+            Unary::Exp2 => ComplexField::exp2(x),
+            Unary::Recip => ComplexField::recip(x),
+            Unary::Erf => return linearized(self, f),
+            f => return composed(self, f),
+        })
+    }
+    #[inline(always)]
+    fn atan2(&self, x: &Self) -> Self {
+        AdTraitReal(RealField::atan2(self.0, x.0))
+    }
+    #[inline(always)]
+    fn hypot(&self, y: &Self) -> Self {
+        AdTraitReal(ComplexField::hypot(self.0, y.0))
     }
 }
 

@@ -10,7 +10,9 @@
 //! no global or thread-local state: the derivative travels with the value. [`AutodiffReal`]
 //! wraps an `F1`, and each [`PeerScalar`] method calls the crate's own operation: `F1 + F1`,
 //! `F1 * f64` (its mixed operation with an `f64` constant, which scales `dx` by the constant),
-//! `Float::sin`, `Float::powi`, `Float::powf`, `Float::abs`, ...
+//! `Float::sin`, `Float::powi`, `Float::powf`, `Float::abs`, `Float::atan2`, ... (every
+//! elementary function but `erf`, which autodiff lacks: an `F1` formed with its public `F::new`
+//! with dualbench's derivative).
 //!
 //! # How the driver uses it
 //!
@@ -65,9 +67,9 @@
 
 use autodiff::{Float, F, F1};
 
-use crate::peers::PeerScalar;
+use crate::peers::{composed, PeerScalar};
 use crate::program::{check_inputs, check_lengths, Derivatives, Outputs, Probe, Program, Strategy};
-use crate::real::{partials, Real};
+use crate::real::{partials, Real, Unary};
 
 /// autodiff's first-order dual number `F1` (value and one derivative) as a [`Real`].
 #[derive(Clone, Copy, Debug)]
@@ -165,6 +167,45 @@ impl PeerScalar for AutodiffReal {
     #[inline(always)]
     fn abs(&self) -> Self {
         Self(Float::abs(self.0))
+    }
+    /// The crate's own `Float` function; `erf`, which autodiff lacks, is an `F1` formed with
+    /// the crate's public constructor `F::new(f(x), dx * f'(x))`, as its own functions form
+    /// theirs, with dualbench's derivative. (`is_structural_zero` keeps its default: an `F1`
+    /// with `dx = 0` may be an active value in a direction that does not move it, which the
+    /// crate does not tell from a constant.)
+    #[inline(always)]
+    fn elementary(&self, f: Unary) -> Self {
+        let x = self.0;
+        Self(match f {
+            Unary::Asin => Float::asin(x),
+            Unary::Acos => Float::acos(x),
+            Unary::Atan => Float::atan(x),
+            Unary::Sinh => Float::sinh(x),
+            Unary::Cosh => Float::cosh(x),
+            Unary::Asinh => Float::asinh(x),
+            Unary::Acosh => Float::acosh(x),
+            Unary::Atanh => Float::atanh(x),
+            Unary::Ln1p => Float::ln_1p(x),
+            Unary::ExpM1 => Float::exp_m1(x),
+            Unary::Log2 => Float::log2(x),
+            Unary::Log10 => Float::log10(x),
+            Unary::Exp2 => Float::exp2(x),
+            Unary::Cbrt => Float::cbrt(x),
+            Unary::Recip => Float::recip(x),
+            Unary::Erf => {
+                let y = f.value(x.x);
+                F::new(y, x.dx * partials::unary(f, &x.x, &y))
+            }
+            f => return composed(self, f),
+        })
+    }
+    #[inline(always)]
+    fn atan2(&self, x: &Self) -> Self {
+        Self(Float::atan2(self.0, x.0))
+    }
+    #[inline(always)]
+    fn hypot(&self, y: &Self) -> Self {
+        Self(Float::hypot(self.0, y.0))
     }
 }
 

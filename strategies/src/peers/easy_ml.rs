@@ -22,9 +22,11 @@
 //! 2. lift each input with `WengertList::variable`, evaluate the program; every [`EasyMlReal`]
 //!    operation is the crate's own (`&Record + &Record`, `Record * f64`, `Sin`, `Exp`, `Ln`,
 //!    `Sqrt`, `Pow` for `powf` and, with an `f64` exponent, `powi`), and
-//!    [`Real::constant`](crate::Real::constant) is `Record::constant`. easy-ml has no `tan`,
-//!    `tanh` or `abs`: those use the crate's documented extension point `Record::unary` with
-//!    dualbench's local derivatives ([`partials`]);
+//!    [`Real::constant`](crate::Real::constant) is `Record::constant`; `recip` is its
+//!    `SwappedOperations::div_swapped`. easy-ml has no `tan`, `tanh`, `abs` nor any other
+//!    elementary function (`asin` ... `erf`, `atan2`, `hypot`): those use the crate's
+//!    documented extension points `Record::unary` and `Record::binary` with dualbench's local
+//!    derivatives ([`partials`]);
 //! 3. seed: if exactly one cotangent entry is nonzero and it is 1, that output itself;
 //!    otherwise `sum_j w_j y_j` over the nonzero entries, recorded with the crate's `Record *
 //!    f64` and `Record + Record`. With no nonzero entry, or a constant seed, the gradient is
@@ -83,12 +85,13 @@ use std::cell::{Cell, RefCell};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 
+use easy_ml::differentiation::record_operations::SwappedOperations;
 use easy_ml::differentiation::{Record, WengertList};
 use easy_ml::numeric::extra::{Cos, Exp, Ln, Pow, Sin, Sqrt};
 
 use crate::peers::PeerScalar;
 use crate::program::{check_lengths, Derivatives, Probe, Program, Strategy};
-use crate::real::{partials, Unary};
+use crate::real::{partials, Binary, Unary};
 
 /// The generation of constants and of "no gradient running" (never given to a gradient).
 const IDLE: u64 = 0;
@@ -245,6 +248,29 @@ impl EasyMlReal {
             self.record.history(),
         ))
     }
+
+    /// A two-operand function easy-ml does not have, through its `Record::binary` with
+    /// dualbench's partials ([`partials::binary`]); like [`EasyMlReal::unary`], the result gets
+    /// the list's lifetime back with `Record::from_existing`, on the list of whichever operand
+    /// has one.
+    #[inline(always)]
+    fn binary(&self, other: &Self, f: Binary) -> Self {
+        let generation = self.check_both(other);
+        let partial = |x: f64, y: f64| partials::binary(f, &x, &y, &f.value(x, y));
+        let r = self.record.binary(
+            &other.record,
+            |x, y| f.value(x, y),
+            |x, y| partial(x, y).0,
+            |x, y| partial(x, y).1,
+        );
+        EasyMlReal {
+            record: Record::from_existing(
+                (r.number, r.index),
+                self.record.history().or(other.record.history()),
+            ),
+            generation,
+        }
+    }
 }
 
 impl PeerScalar for EasyMlReal {
@@ -365,6 +391,30 @@ impl PeerScalar for EasyMlReal {
     #[inline(always)]
     fn abs(&self) -> Self {
         self.unary(f64::abs, |x| partials::unary(Unary::Abs, &x, &x.abs()))
+    }
+    /// A constant of easy-ml is a record without list.
+    #[inline(always)]
+    fn is_structural_zero(&self) -> bool {
+        self.record.history().is_none() && self.record.number == 0.0
+    }
+    /// easy-ml has none of these but `recip` (its `SwappedOperations::div_swapped`, `1 / x`
+    /// as one entry); each other one is one entry through its documented extension point
+    /// `Record::unary`, with dualbench's derivative, as `tan`, `tanh` and `abs` are.
+    #[inline(always)]
+    fn elementary(&self, f: Unary) -> Self {
+        if f == Unary::Recip {
+            self.check();
+            return self.with(SwappedOperations::div_swapped(self.record, 1.0));
+        }
+        self.unary(|x| f.value(x), |x| partials::unary(f, &x, &f.value(x)))
+    }
+    #[inline(always)]
+    fn atan2(&self, x: &Self) -> Self {
+        self.binary(x, Binary::Atan2)
+    }
+    #[inline(always)]
+    fn hypot(&self, y: &Self) -> Self {
+        self.binary(y, Binary::Hypot)
     }
 }
 

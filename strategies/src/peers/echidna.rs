@@ -14,9 +14,11 @@
 //! statement with its local partials onto the active tape; only the active operands get an
 //! operand entry. Each [`PeerEchidna`] method calls the crate's own operation: its `+ - * /` and
 //! `Neg` on `Reverse<f64>`, its mixed `Reverse<f64> op f64` (one unary statement), and its
-//! `num_traits::Float` implementation for `sin`, `cos`, `tan`, `exp`, `ln`, `sqrt`, `tanh`,
-//! `powi`, `powf` and `abs` (reached through the `echidna::Float` bound, as dualbench does not
-//! depend on num-traits itself).
+//! `num_traits::Float` implementation for every elementary function of [`Real`](crate::Real)
+//! but `erf` (`sin`, `powi`, `powf`, `asin`, `atan2`, `hypot`, ...; reached through the
+//! `echidna::Float` bound, as dualbench does not depend on num-traits itself). echidna has no
+//! `erf`: it is one statement pushed with the crate's `Tape::push_unary` on the active tape, as
+//! its own functions push theirs, with dualbench's derivative.
 //!
 //! # How the driver uses the crate
 //!
@@ -68,7 +70,7 @@
 //!   [`ParReal`](crate::ParReal), so fork-join programs do not run under this peer.
 //! - **NaN rules.** The sweep skips a zero adjoint and a zero multiplier, so a zero partial
 //!   times an infinite adjoint contributes 0, as dualbench's
-//!   [`partials::times`](crate::real::partials::times) does. Its local rules are its own:
+//!   [`partials::times`] does. Its local rules are its own:
 //!   `ln` has a NaN derivative below 0, `abs` derivative 0 at 0, `tan` and `tanh` use
 //!   1 / cos^2 and 1 / cosh^2, and `powf` with a constant integer exponent becomes `powi`.
 //! - **Depth.** Recording and the sweep are loops over flat vectors and `Reverse` is `Copy`
@@ -82,12 +84,13 @@
 
 use std::cell::Cell;
 
-use echidna::tape::{Tape, TapeGuard, CONSTANT};
+use echidna::tape::{with_active_tape, Tape, TapeGuard, CONSTANT};
 use echidna::{Reverse, Scalar};
 use smallvec::SmallVec;
 
 use crate::peers::PeerScalar;
 use crate::program::{check_lengths, Derivatives, Probe, Program, Strategy};
+use crate::real::{partials, Unary};
 
 /// The active scalar of `peer-echidna`: echidna's reverse-mode `Reverse<f64>`, recording on the
 /// thread's active echidna tape.
@@ -98,6 +101,8 @@ pub struct EchidnaReal(Reverse<f64>);
 /// these forward to it through the `echidna::Float` bound (whose supertrait it is).
 mod elementary {
     use echidna::Float;
+
+    use crate::real::Unary;
 
     #[inline(always)]
     pub(super) fn sin<T: Float>(x: T) -> T {
@@ -138,6 +143,44 @@ mod elementary {
     #[inline(always)]
     pub(super) fn abs<T: Float>(x: T) -> T {
         x.abs()
+    }
+    /// The crate's own `f`: every one-operand function but `erf`, which it does not have.
+    #[inline(always)]
+    pub(super) fn named<T: Float>(x: T, f: Unary) -> Option<T> {
+        Some(match f {
+            Unary::Sin => x.sin(),
+            Unary::Cos => x.cos(),
+            Unary::Tan => x.tan(),
+            Unary::Exp => x.exp(),
+            Unary::Ln => x.ln(),
+            Unary::Sqrt => x.sqrt(),
+            Unary::Tanh => x.tanh(),
+            Unary::Abs => x.abs(),
+            Unary::Asin => x.asin(),
+            Unary::Acos => x.acos(),
+            Unary::Atan => x.atan(),
+            Unary::Sinh => x.sinh(),
+            Unary::Cosh => x.cosh(),
+            Unary::Asinh => x.asinh(),
+            Unary::Acosh => x.acosh(),
+            Unary::Atanh => x.atanh(),
+            Unary::Ln1p => x.ln_1p(),
+            Unary::ExpM1 => x.exp_m1(),
+            Unary::Log2 => x.log2(),
+            Unary::Log10 => x.log10(),
+            Unary::Exp2 => x.exp2(),
+            Unary::Cbrt => x.cbrt(),
+            Unary::Recip => x.recip(),
+            Unary::Erf => return None,
+        })
+    }
+    #[inline(always)]
+    pub(super) fn atan2<T: Float>(y: T, x: T) -> T {
+        y.atan2(x)
+    }
+    #[inline(always)]
+    pub(super) fn hypot<T: Float>(x: T, y: T) -> T {
+        x.hypot(y)
     }
 }
 
@@ -225,6 +268,37 @@ impl PeerScalar for EchidnaReal {
     #[inline(always)]
     fn abs(&self) -> Self {
         EchidnaReal(elementary::abs(self.0))
+    }
+    /// A constant of echidna is a `Reverse` with index `CONSTANT` (an operation on constants
+    /// inside a gradient is on the tape, without operands, and is not one).
+    #[inline(always)]
+    fn is_structural_zero(&self) -> bool {
+        self.0.index() == CONSTANT && PeerScalar::value(self) == 0.0
+    }
+    /// The crate's own function (its `num_traits::Float`); `erf`, which echidna lacks, is one
+    /// statement pushed with the crate's public `Tape::push_unary` on the active tape (exactly
+    /// what its own unary functions do) with dualbench's derivative.
+    #[inline(always)]
+    fn elementary(&self, f: Unary) -> Self {
+        elementary::named(self.0, f).map_or_else(
+            || {
+                let v = PeerScalar::value(self);
+                let y = f.value(v);
+                let d = partials::unary(f, &v, &y);
+                let index =
+                    with_active_tape(|tape: &mut Tape<f64>| tape.push_unary(self.0.index(), d));
+                EchidnaReal(Reverse::from_tape(y, index))
+            },
+            EchidnaReal,
+        )
+    }
+    #[inline(always)]
+    fn atan2(&self, x: &Self) -> Self {
+        EchidnaReal(elementary::atan2(self.0, x.0))
+    }
+    #[inline(always)]
+    fn hypot(&self, y: &Self) -> Self {
+        EchidnaReal(elementary::hypot(self.0, y.0))
     }
 }
 

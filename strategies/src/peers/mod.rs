@@ -156,7 +156,8 @@ pub trait PeerScalar: Clone + std::fmt::Debug {
 }
 
 /// The default of [`PeerScalar::elementary`]: `f` composed from the crate's own operations.
-fn composed<T: PeerScalar>(x: &T, f: Unary) -> T {
+/// An adapter whose crate has some of the functions calls it for the others.
+pub(crate) fn composed<T: PeerScalar>(x: &T, f: Unary) -> T {
     use std::f64::consts::{LN_10, LN_2};
     match f {
         Unary::Sin => x.sin(),
@@ -183,6 +184,55 @@ fn composed<T: PeerScalar>(x: &T, f: Unary) -> T {
             .mul_f64(x.value().signum()),
         Unary::Recip => T::constant(1.0).div(x),
         Unary::Asin | Unary::Acos | Unary::Atan | Unary::Erf => not_provided::<T>(f.name()),
+    }
+}
+
+/// `f(x)` recorded with the crate's own mixed operations as its tangent line at x:
+/// `(x - v) * f'(v) + f(v)` with `v` the value of `x`, `f(v)` from [`Unary::value`] and
+/// `f'(v)` from [`partials::unary`](crate::real::partials::unary). `x - v` is exactly 0, so the
+/// value is `f(v)` and the derivative `f'(v)`, both dualbench's to the bit; the crate records
+/// three unary operations (`- f64`, `* f64`, `+ f64`). It is the fallback for a function a
+/// crate neither has nor can compose (`erf`) and whose crate offers no operation with a
+/// caller-given derivative; it holds for first derivatives only, which is all a peer computes.
+/// Where the derivative is 0, or x is not finite (`x - v` would be NaN), the result is the
+/// constant `f(v)`: a derivative 0 either way for every function it is used for (`erf`).
+#[cfg(any(feature = "peer-reverse", feature = "peer-ad-trait"))]
+pub(crate) fn linearized<T: PeerScalar>(x: &T, f: Unary) -> T {
+    let v = x.value();
+    let y = f.value(v);
+    let d = crate::real::partials::unary(f, &v, &y);
+    if d == 0.0 || !v.is_finite() {
+        T::constant(y)
+    } else {
+        x.sub_f64(v).mul_f64(d).add_f64(y)
+    }
+}
+
+/// `atan2(y, x)` (y the ordinate, as `f64::atan2`) composed from the crate's `atan` and its
+/// arithmetic, for a crate that has `atan` but no `atan2`: `atan(y / x)` moved by ±π into the
+/// right quadrant where x < 0, and `±π/2 - atan(x / y)` where |y| > |x| (so that the quotient
+/// never exceeds 1 in magnitude and never divides by zero away from the origin). Each branch has
+/// the partials `(x, -y) / (x^2 + y^2)`. At the origin, where dualbench's partials are NaN, the
+/// result is the constant `atan2(y, x)`, without derivative.
+#[cfg(feature = "peer-reverse")]
+pub(crate) fn atan2_from_atan<T: PeerScalar>(y: &T, x: &T) -> T {
+    use std::f64::consts::{FRAC_PI_2, PI};
+    let (yv, xv) = (y.value(), x.value());
+    if yv == 0.0 && xv == 0.0 {
+        return T::constant(yv.atan2(xv));
+    }
+    if yv.abs() > xv.abs() {
+        let quarter = if yv > 0.0 { FRAC_PI_2 } else { -FRAC_PI_2 };
+        x.div(y).elementary(Unary::Atan).neg().add_f64(quarter)
+    } else {
+        let angle = y.div(x).elementary(Unary::Atan);
+        if xv > 0.0 {
+            angle
+        } else if yv.is_sign_negative() {
+            angle.sub_f64(PI)
+        } else {
+            angle.add_f64(PI)
+        }
     }
 }
 

@@ -12,7 +12,10 @@
 //! each [`PeerScalar`] method calls the crate's own operation: `a + b`, `a * b` (its
 //! product rule), `a + f64` / `a * f64` (its mixed operations with an `f64` constant, which
 //! leave or scale `eps`), `DualNum::sin`, `DualNum::powi`, `DualNum::powf` / `DualNum::powd`,
-//! and its `num_traits::Signed::abs`.
+//! `DualNum::asin`, `DualNum::atan2`, ... (every elementary function but `erf` and `hypot`),
+//! and its `num_traits::Signed::abs`. `hypot` is `sqrt(x^2 + y^2)` from the crate's operations
+//! (what its nalgebra `hypot` computes); `erf`, which num-dual lacks, is its chain rule written
+//! with its public constructor (`DualVec::new(erf(re), eps * erf'(re))`).
 //!
 //! `powf` with an active exponent calls `DualNum::powd` (the crate's "power with dual
 //! exponent", `exp(ln(x) * p)`); when the exponent carries no derivative part (a constant,
@@ -79,9 +82,9 @@
 
 use num_dual::{DualNum, DualSVec64};
 
-use crate::peers::PeerScalar;
+use crate::peers::{composed, PeerScalar};
 use crate::program::{check_inputs, check_lengths, Derivatives, Outputs, Probe, Program, Strategy};
-use crate::real::{partials, Real};
+use crate::real::{partials, Real, Unary};
 
 /// Directions pushed per pass: the width of the crate's tangent vector in [`NumDualReal`].
 pub const LANES: usize = 8;
@@ -203,6 +206,45 @@ impl PeerScalar for NumDualReal {
     #[inline(always)]
     fn abs(&self) -> Self {
         Self(signed_abs(&self.0))
+    }
+    /// A value without derivative part (a constant, or a value no seeded input of the pass
+    /// reaches) has derivative zero in every direction of the pass.
+    #[inline(always)]
+    fn is_structural_zero(&self) -> bool {
+        self.0.eps.0.is_none() && self.0.re == 0.0
+    }
+    /// The crate's own `DualNum` function; `erf`, which num-dual lacks, is the crate's chain
+    /// rule written with its public API (`DualVec::new(f(re), eps * f'(re))`, what its own
+    /// functions do) with dualbench's derivative.
+    #[inline(always)]
+    fn elementary(&self, f: Unary) -> Self {
+        let x = &self.0;
+        Self(match f {
+            Unary::Asin => DualNum::asin(x),
+            Unary::Acos => DualNum::acos(x),
+            Unary::Atan => DualNum::atan(x),
+            Unary::Sinh => DualNum::sinh(x),
+            Unary::Cosh => DualNum::cosh(x),
+            Unary::Asinh => DualNum::asinh(x),
+            Unary::Acosh => DualNum::acosh(x),
+            Unary::Atanh => DualNum::atanh(x),
+            Unary::Ln1p => DualNum::ln_1p(x),
+            Unary::ExpM1 => DualNum::exp_m1(x),
+            Unary::Log2 => DualNum::log2(x),
+            Unary::Log10 => DualNum::log10(x),
+            Unary::Exp2 => DualNum::exp2(x),
+            Unary::Cbrt => DualNum::cbrt(x),
+            Unary::Recip => DualNum::recip(x),
+            Unary::Erf => {
+                let y = f.value(x.re);
+                Dual8::new(y, x.eps * partials::unary(f, &x.re, &y))
+            }
+            f => return composed(self, f),
+        })
+    }
+    #[inline(always)]
+    fn atan2(&self, x: &Self) -> Self {
+        Self(DualNum::atan2(&self.0, x.0))
     }
 }
 

@@ -19,8 +19,11 @@
 //!    this thread's state;
 //! 2. lift each input with `Tape::add_var` and evaluate the program; every [`ReverseReal`]
 //!    operation is the crate's own (`Var + Var`, `Var * f64`, `Var::sin`, `Var::powi`,
-//!    `Powf::powf`, ...), and [`Real::constant`](crate::Real::constant) is `Tape::add_var` on the
-//!    installed tape;
+//!    `Powf::powf`, `Var::asin`, ...), and [`Real::constant`](crate::Real::constant) is
+//!    `Tape::add_var` on the installed tape. The crate lacks `exp_m1`, `atan2` and `hypot`,
+//!    which are composed from its operations, and `erf`, which is recorded as its tangent line
+//!    with the crate's mixed operations (`docs/peers.md`, "Elementary functions"); its `cbrt`
+//!    is `powf(1/3)`, NaN below 0, so `cbrt` is composed too;
 //! 3. seed: if exactly one cotangent entry is nonzero and it is 1, that output itself;
 //!    otherwise `sum_j w_j y_j` over the nonzero entries, recorded with the crate's `Var * f64`
 //!    and `Var + Var` (the crate's only reverse pass seeds one `Var` with 1). With no nonzero
@@ -93,8 +96,9 @@ use std::sync::{Mutex, PoisonError};
 
 use reverse::{Gradient, Powf, Tape, Var};
 
-use crate::peers::PeerScalar;
+use crate::peers::{atan2_from_atan, composed, linearized, PeerScalar};
 use crate::program::{check_lengths, Derivatives, Probe, Program, Strategy};
+use crate::real::Unary;
 
 /// The generation of "no gradient running" (never given to a gradient).
 const IDLE: u64 = 0;
@@ -354,6 +358,39 @@ impl PeerScalar for ReverseReal {
     fn abs(&self) -> Self {
         self.check();
         self.with(self.var.abs())
+    }
+    /// The crate's own `Var` method where it has one; `exp_m1` (which it lacks) and `cbrt` (its
+    /// `cbrt` is `powf(1/3)`, NaN below 0) are composed (`peers::composed`), and `erf`, which
+    /// it neither has nor can compose, and which it cannot record with a given derivative (its
+    /// node constructor is private), is linearized (`peers::linearized`).
+    #[inline(always)]
+    fn elementary(&self, f: Unary) -> Self {
+        // Before the crate touches the tape (see `ShelvedTape`).
+        self.check();
+        let var = &self.var;
+        let own = match f {
+            Unary::Asin => var.asin(),
+            Unary::Acos => var.acos(),
+            Unary::Atan => var.atan(),
+            Unary::Sinh => var.sinh(),
+            Unary::Cosh => var.cosh(),
+            Unary::Asinh => var.asinh(),
+            Unary::Acosh => var.acosh(),
+            Unary::Atanh => var.atanh(),
+            Unary::Ln1p => var.ln_1p(),
+            Unary::Log2 => var.log2(),
+            Unary::Log10 => var.log10(),
+            Unary::Exp2 => var.exp2(),
+            Unary::Recip => var.recip(),
+            Unary::Erf => return linearized(self, f),
+            f => return composed(self, f),
+        };
+        self.with(own)
+    }
+    /// Composed from the crate's `atan` (`peers::atan2_from_atan`): it has no `atan2`.
+    #[inline(always)]
+    fn atan2(&self, x: &Self) -> Self {
+        atan2_from_atan(self, x)
     }
 }
 

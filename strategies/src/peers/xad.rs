@@ -12,8 +12,9 @@
 //! pushes its local partials onto the active tape; an operation whose operands are all
 //! constants records nothing and yields a constant. Each [`PeerXad`] method calls the crate's
 //! own operation — its `+ - * /` on `AReal`, its mixed `AReal op f64` (recorded as one
-//! unary statement), its `Neg`, and its `xad_rs::math::ad::{sin, cos, tan, exp, ln, sqrt,
-//! tanh, abs, powi, pow}` — so what is measured is the crate's recording and reverse sweep.
+//! unary statement), its `Neg` and `f64 / AReal` (for `recip`), and its `xad_rs::math::ad`
+//! functions: every elementary function of [`Real`](crate::Real) (`sin` ... `erf`, `atan2`,
+//! `hypot`, `powi`, `pow`) — so what is measured is the crate's recording and reverse sweep.
 //!
 //! # How the driver uses the crate
 //!
@@ -87,8 +88,9 @@ use std::cell::Cell;
 
 use xad_rs::{math, AReal, Tape};
 
-use crate::peers::PeerScalar;
+use crate::peers::{composed, PeerScalar};
 use crate::program::{check_lengths, Derivatives, Probe, Program, Strategy};
+use crate::real::Unary;
 
 /// The active scalar of `peer-xad`: xad-rs's reverse-mode `AReal<f64>`, recording on the
 /// thread's active xad tape.
@@ -179,6 +181,43 @@ impl PeerScalar for XadReal {
     #[inline(always)]
     fn abs(&self) -> Self {
         XadReal(math::ad::abs(&self.0))
+    }
+    /// A constant of xad-rs is an `AReal` without tape slot.
+    #[inline(always)]
+    fn is_structural_zero(&self) -> bool {
+        !self.0.should_record() && self.0.value() == 0.0
+    }
+    /// Every one of them is the crate's own `math::ad` function (`recip` is its `f64 / AReal`).
+    #[inline(always)]
+    fn elementary(&self, f: Unary) -> Self {
+        let x = &self.0;
+        XadReal(match f {
+            Unary::Asin => math::ad::asin(x),
+            Unary::Acos => math::ad::acos(x),
+            Unary::Atan => math::ad::atan(x),
+            Unary::Sinh => math::ad::sinh(x),
+            Unary::Cosh => math::ad::cosh(x),
+            Unary::Asinh => math::ad::asinh(x),
+            Unary::Acosh => math::ad::acosh(x),
+            Unary::Atanh => math::ad::atanh(x),
+            Unary::Ln1p => math::ad::ln_1p(x),
+            Unary::ExpM1 => math::ad::exp_m1(x),
+            Unary::Log2 => math::ad::log2(x),
+            Unary::Log10 => math::ad::log10(x),
+            Unary::Exp2 => math::ad::exp2(x),
+            Unary::Cbrt => math::ad::cbrt(x),
+            Unary::Erf => math::ad::erf(x),
+            Unary::Recip => 1.0 / *x,
+            f => return composed(self, f),
+        })
+    }
+    #[inline(always)]
+    fn atan2(&self, x: &Self) -> Self {
+        XadReal(math::ad::atan2(&self.0, &x.0))
+    }
+    #[inline(always)]
+    fn hypot(&self, y: &Self) -> Self {
+        XadReal(math::ad::hypot(&self.0, &y.0))
     }
 }
 

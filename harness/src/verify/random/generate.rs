@@ -25,6 +25,17 @@ pub fn generate(seed: u64) -> Generated {
     }
 }
 
+/// Which side of a domain edge [`Generator::near`] puts a value on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Side {
+    /// Above the edge (`ln` near 0, `acosh` near 1).
+    Above,
+    /// Below the edge (`asin` near 1).
+    Below,
+    /// Either side, drawn (`recip` near 0).
+    Either,
+}
+
 /// Draws one program, keeping the primal value of everything drawn so far (so that it can
 /// place values next to domain edges).
 pub(super) struct Generator<'a> {
@@ -181,12 +192,23 @@ impl<'a> Generator<'a> {
     /// With probability `p`, a new value `a - c` at 1e-12 .. 1e-3 in magnitude (positive, or
     /// of either sign), else `a`.
     pub(super) fn near_edge(&mut self, a: usize, p: f64, positive: bool) -> usize {
+        let side = if positive { Side::Above } else { Side::Either };
+        self.near(a, p, 0.0, side)
+    }
+
+    /// With probability `p`, a new value `a - c` at 1e-12 .. 1e-3 from `edge` (on `side` of
+    /// it), else `a`.
+    pub(super) fn near(&mut self, a: usize, p: f64, edge: f64, side: Side) -> usize {
         if !self.chance(p) {
             return a;
         }
         let tiny = self.tiny();
-        let target = if positive { tiny } else { self.signed(tiny) };
-        let c = self.values[a] - target;
+        let offset = match side {
+            Side::Above => tiny,
+            Side::Below => -tiny,
+            Side::Either => self.signed(tiny),
+        };
+        let c = self.values[a] - (edge + offset);
         self.push(Operation::Arith {
             op: Arith::Sub,
             assign: false,
@@ -197,7 +219,13 @@ impl<'a> Generator<'a> {
 
     pub(super) fn operation(&mut self) -> Operation {
         match self.rng.random_range(0..20) {
-            0..=6 => self.arith(),
+            0..=5 => self.arith(),
+            6 => {
+                let op = self.pick(&Binary::ALL);
+                let a = self.operand();
+                let b = self.operand();
+                Operation::Binary { op, a, b }
+            }
             7..=11 => self.unary(),
             12 => {
                 let base = self.operand();
@@ -269,7 +297,17 @@ impl<'a> Generator<'a> {
         let op = self.pick(&Unary::ALL);
         let arg = self.operand();
         let arg = match op {
-            Unary::Ln | Unary::Sqrt => self.near_edge(arg, 0.25, true),
+            Unary::Ln | Unary::Sqrt | Unary::Log2 | Unary::Log10 => self.near_edge(arg, 0.25, true),
+            Unary::Cbrt | Unary::Recip => self.near_edge(arg, 0.25, false),
+            Unary::Asin | Unary::Acos | Unary::Atanh => {
+                if self.chance(0.5) {
+                    self.near(arg, 0.25, 1.0, Side::Below)
+                } else {
+                    self.near(arg, 0.25, -1.0, Side::Above)
+                }
+            }
+            Unary::Acosh => self.near(arg, 0.25, 1.0, Side::Above),
+            Unary::Ln1p => self.near(arg, 0.25, -1.0, Side::Above),
             _ => arg,
         };
         Operation::Unary { op, arg }

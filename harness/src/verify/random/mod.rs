@@ -14,23 +14,31 @@
 //! [`generate`] draws a program from its seed with ChaCha8 (the same program on every
 //! machine). Every operation applies one primitive of [`Real`] to earlier values: `+ - * /`
 //! with an active right operand, with an `f64` constant on the right and with an inactive
-//! `R::constant`, each also in its `*Assign` form; `neg sin cos tan exp ln sqrt tanh abs relu
-//! square`; `powi` (exponents from -64 to 64); `powf` with an active and with a constant
-//! exponent; `max` and `min` (a quarter of them of a value with itself: exact ties); `Sum` and
-//! `Product` of 2 to 4 values; `R::constant`; and a value-dependent branch `if a > b { c } else
-//! { d }`. Operands are one of the last three values half of the time (depth) and any earlier
-//! value otherwise (sharing).
+//! `R::constant`, each also in its `*Assign` form; `neg relu square` and every one-operand
+//! elementary function (`sin cos tan exp ln sqrt tanh abs asin acos atan sinh cosh asinh acosh
+//! atanh ln_1p exp_m1 log2 log10 exp2 cbrt erf recip`, [`Real::apply`]); `atan2` and `hypot`;
+//! `powi` (exponents from -64 to 64); `powf` with an active and with a constant exponent; `max`
+//! and `min` (a quarter of them of a value with itself: exact ties); `Sum` and `Product` of 2
+//! to 4 values; `R::constant`; and a value-dependent branch `if a > b { c } else { d }`.
+//! Operands are one of the last three values half of the time (depth) and any earlier value
+//! otherwise (sharing).
 //!
 //! Arguments stay inside each primitive's domain by branching on primal values, as every
-//! strategy does identically: a zero denominator becomes `b + 1`; `ln`, `sqrt` and `powf` with
-//! an active or a fractional exponent take `|a| + 1` unless `a > 0`; `tan` takes `tan(sin a)`
-//! beyond |a| = 1.5, `exp` takes `exp(-a)` from a = 4, and `powi` takes `(sin a + 2)^n` where
-//! |a| > 2 (or |a| < 0.5 with n < 0). A `powf` with an integral constant exponent keeps a
-//! negative base, where its exponent's partial is NaN. Inside the domain the generator goes to
-//! the edges: a third of the denominators, and a quarter of the arguments of `ln`, `sqrt` and
-//! the bases of `powf`, are a helper `a - c` whose constant c puts it at 1e-12 .. 1e-3 in
-//! magnitude at the program's point; constants and coordinates are also drawn tiny
-//! (1e-12 .. 1e-3), integral, or equal to one another (ties).
+//! strategy does identically: a zero denominator becomes `b + 1`, and so does the argument 0 of
+//! `recip` and `cbrt` (whose partial is infinite there) and the second argument of `atan2` and
+//! `hypot` at the origin (where their partials are NaN); `ln`, `log2`, `log10`, `sqrt` and
+//! `powf` with an active or a fractional exponent take `|a| + 1` unless `a > 0`; `asin`, `acos`
+//! and `atanh` take `sin(a) * 0.5` unless |a| < 1, `acosh` takes `|a| + 2` unless a > 1, and
+//! `ln_1p` takes `|a|` unless a > -1; `tan` takes `tan(sin a)` beyond |a| = 1.5, `sinh` and
+//! `cosh` take `sin a` from |a| = 4, `exp`, `exp_m1` and `exp2` take `-a` from a = 4, and
+//! `powi` takes `(sin a + 2)^n` where |a| > 2 (or |a| < 0.5 with n < 0). A `powf` with an
+//! integral constant exponent keeps a negative base, where its exponent's partial is NaN.
+//! Inside the domain the generator goes to the edges: a third of the denominators, and a
+//! quarter of the arguments of `ln`, `log2`, `log10`, `sqrt`, `recip`, `cbrt`, `asin`, `acos`,
+//! `atanh`, `acosh` and `ln_1p` and of the bases of `powf`, are a helper `a - c` whose constant
+//! c puts it at 1e-12 .. 1e-3 from the domain's edge (0, ±1, 1, -1) at the program's point;
+//! constants and coordinates are also drawn tiny (1e-12 .. 1e-3), integral, or equal to one
+//! another (ties).
 //!
 //! # The comparison
 //!
@@ -100,7 +108,7 @@
 //! fractions of h, which an oscillation whose period divides h / 2 cannot alias with. None of
 //! these tests uses the value of a partial, only the smoothness of the tangent, so a wrong
 //! partial shared by every strategy still shows against finite differences. The run reports at
-//! how many Jacobian entries finite differences were compared (about 85%).
+//! how many Jacobian entries finite differences were compared (about 80%).
 //!
 //! # Shrinking
 //!
@@ -468,6 +476,7 @@ mod tests {
                 format!("{op:?} {form}{}", if *assign { " assign" } else { "" })
             }
             Operation::Unary { op, .. } => op.name().to_string(),
+            Operation::Binary { op, .. } => op.name().to_string(),
             Operation::Powi { exponent, .. } if *exponent < 0 => "powi negative".to_string(),
             Operation::Powi { exponent, .. } if *exponent > 16 => "powi large".to_string(),
             Operation::Powi { .. } => "powi".to_string(),
@@ -527,6 +536,7 @@ mod tests {
                 otherwise: 1,
             },
         ]);
+        operations.extend(Binary::ALL.map(|op| Operation::Binary { op, a: 0, b: 1 }));
         operations
     }
 
@@ -577,6 +587,26 @@ mod tests {
         assert_eq!(seen, expected);
     }
 
+    /// `verify --random N` with the default seed (0) checks programs `program_seed(0, k)` for
+    /// k < N: the first 100 of them already apply every elementary function of `Real` (every
+    /// `strategies::real::Unary`, and `atan2`, `hypot` and `powf` with an active exponent), so a
+    /// run of 10^4 covers each many times over.
+    #[test]
+    fn the_first_programs_of_the_default_seed_apply_every_elementary_function() {
+        let seen: Vec<String> = (0..100)
+            .flat_map(|k| generate(program_seed(0, k)).program.operations)
+            .map(|op| label(&op))
+            .collect();
+        let expected = strategies::real::Unary::ALL
+            .map(|f| f.name())
+            .into_iter()
+            .chain(["atan2", "hypot", "powf active"]);
+        for name in expected {
+            let count = seen.iter().filter(|s| *s == name).count();
+            assert!(count >= 3, "{name} appears {count} times");
+        }
+    }
+
     #[test]
     fn the_printer_writes_every_operation_as_one_line_naming_its_primitive() {
         let operations = every_operation();
@@ -624,6 +654,22 @@ mod tests {
             "abs(x0)",
             "relu(x0)",
             "square(x0)",
+            "asin(x0)",
+            "acos(x0)",
+            "atan(x0)",
+            "sinh(x0)",
+            "cosh(x0)",
+            "asinh(x0)",
+            "acosh(abs(x0) + 2)",
+            "atanh(x0)",
+            "ln_1p(x0)",
+            "exp_m1(x0)",
+            "log2(x0)",
+            "log10(x0)",
+            "exp2(x0)",
+            "cbrt(x0)",
+            "erf(x0)",
+            "recip(x0)",
             "powi(x0, -31)",
             "powf(x0, x1)",
             "powf(x0, constant(0.5))",
@@ -633,6 +679,8 @@ mod tests {
             "product(x1, x0)",
             "constant(1e-12)",
             "if x0 > x1 { x0 } else { x1 }",
+            "{ atan2(x0, x1) }",
+            "{ hypot(x0, x1) }",
         ];
         assert_eq!(tokens.len(), operations.len());
         for (k, token) in tokens.iter().enumerate() {

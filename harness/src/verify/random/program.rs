@@ -2,6 +2,7 @@
 //! printer.
 
 use super::*;
+use strategies::real::{Binary as Elementary2, Unary as Elementary};
 
 /// An arithmetic operator.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,10 +75,26 @@ pub(super) enum Unary {
     Abs,
     Relu,
     Square,
+    Asin,
+    Acos,
+    Atan,
+    Sinh,
+    Cosh,
+    Asinh,
+    Acosh,
+    Atanh,
+    Ln1p,
+    ExpM1,
+    Log2,
+    Log10,
+    Exp2,
+    Cbrt,
+    Erf,
+    Recip,
 }
 
 impl Unary {
-    pub(super) const ALL: [Unary; 11] = [
+    pub(super) const ALL: [Unary; 27] = [
         Unary::Neg,
         Unary::Sin,
         Unary::Cos,
@@ -89,21 +106,62 @@ impl Unary {
         Unary::Abs,
         Unary::Relu,
         Unary::Square,
+        Unary::Asin,
+        Unary::Acos,
+        Unary::Atan,
+        Unary::Sinh,
+        Unary::Cosh,
+        Unary::Asinh,
+        Unary::Acosh,
+        Unary::Atanh,
+        Unary::Ln1p,
+        Unary::ExpM1,
+        Unary::Log2,
+        Unary::Log10,
+        Unary::Exp2,
+        Unary::Cbrt,
+        Unary::Erf,
+        Unary::Recip,
     ];
 
+    /// The elementary function of [`Real`] it applies, for those that are one
+    /// ([`Real::apply`]).
+    pub(super) fn elementary(self) -> Option<Elementary> {
+        Some(match self {
+            Unary::Neg | Unary::Relu | Unary::Square => return None,
+            Unary::Sin => Elementary::Sin,
+            Unary::Cos => Elementary::Cos,
+            Unary::Tan => Elementary::Tan,
+            Unary::Exp => Elementary::Exp,
+            Unary::Ln => Elementary::Ln,
+            Unary::Sqrt => Elementary::Sqrt,
+            Unary::Tanh => Elementary::Tanh,
+            Unary::Abs => Elementary::Abs,
+            Unary::Asin => Elementary::Asin,
+            Unary::Acos => Elementary::Acos,
+            Unary::Atan => Elementary::Atan,
+            Unary::Sinh => Elementary::Sinh,
+            Unary::Cosh => Elementary::Cosh,
+            Unary::Asinh => Elementary::Asinh,
+            Unary::Acosh => Elementary::Acosh,
+            Unary::Atanh => Elementary::Atanh,
+            Unary::Ln1p => Elementary::Ln1p,
+            Unary::ExpM1 => Elementary::ExpM1,
+            Unary::Log2 => Elementary::Log2,
+            Unary::Log10 => Elementary::Log10,
+            Unary::Exp2 => Elementary::Exp2,
+            Unary::Cbrt => Elementary::Cbrt,
+            Unary::Erf => Elementary::Erf,
+            Unary::Recip => Elementary::Recip,
+        })
+    }
+
     pub(super) fn name(self) -> &'static str {
-        match self {
-            Unary::Neg => "neg",
-            Unary::Sin => "sin",
-            Unary::Cos => "cos",
-            Unary::Tan => "tan",
-            Unary::Exp => "exp",
-            Unary::Ln => "ln",
-            Unary::Sqrt => "sqrt",
-            Unary::Tanh => "tanh",
-            Unary::Abs => "abs",
-            Unary::Relu => "relu",
-            Unary::Square => "square",
+        match (self, self.elementary()) {
+            (_, Some(f)) => f.name(),
+            (Unary::Neg, None) => "neg",
+            (Unary::Relu, None) => "relu",
+            (_, None) => "square",
         }
     }
 
@@ -112,32 +170,39 @@ impl Unary {
     pub(super) fn in_domain(self, a: f64) -> bool {
         match self {
             Unary::Tan => a.abs() < TAN_LIMIT,
-            Unary::Exp => a < EXP_LIMIT,
-            Unary::Ln | Unary::Sqrt => a > 0.0,
+            Unary::Exp | Unary::ExpM1 | Unary::Exp2 => a < EXP_LIMIT,
+            Unary::Sinh | Unary::Cosh => a.abs() < EXP_LIMIT,
+            Unary::Ln | Unary::Sqrt | Unary::Log2 | Unary::Log10 => a > 0.0,
+            Unary::Asin | Unary::Acos | Unary::Atanh => a.abs() < 1.0,
+            Unary::Acosh => a > 1.0,
+            Unary::Ln1p => a > -1.0,
+            Unary::Cbrt | Unary::Recip => a != 0.0,
             _ => true,
         }
     }
 
     /// The primitive, behind its domain guard.
     pub(super) fn apply<R: Real>(self, a: &R) -> R {
-        let direct = self.in_domain(a.value());
-        match self {
-            Unary::Neg => -a.clone(),
-            Unary::Sin => a.sin(),
-            Unary::Cos => a.cos(),
-            Unary::Tan if direct => a.tan(),
-            Unary::Tan => a.sin().tan(),
-            Unary::Exp if direct => a.exp(),
-            Unary::Exp => (-a.clone()).exp(),
-            Unary::Ln if direct => a.ln(),
-            Unary::Ln => shifted(a).ln(),
-            Unary::Sqrt if direct => a.sqrt(),
-            Unary::Sqrt => shifted(a).sqrt(),
-            Unary::Tanh => a.tanh(),
-            Unary::Abs => a.abs(),
-            Unary::Relu => a.relu(),
-            Unary::Square => a.square(),
+        let Some(f) = self.elementary() else {
+            return match self {
+                Unary::Neg => -a.clone(),
+                Unary::Relu => a.relu(),
+                _ => a.square(),
+            };
+        };
+        if self.in_domain(a.value()) {
+            return a.apply(f);
         }
+        let stand_in = match self {
+            Unary::Tan | Unary::Sinh | Unary::Cosh => a.sin(),
+            Unary::Exp | Unary::ExpM1 | Unary::Exp2 => -a.clone(),
+            Unary::Asin | Unary::Acos | Unary::Atanh => a.sin() * 0.5,
+            Unary::Acosh => shifted(a) + 1.0,
+            Unary::Ln1p => a.abs(),
+            Unary::Cbrt | Unary::Recip => a.clone() + 1.0,
+            _ => shifted(a),
+        };
+        stand_in.apply(f)
     }
 
     /// Which side of its guard, or of its kink (`abs`, `relu`), `a` is on.
@@ -153,19 +218,85 @@ impl Unary {
 
     /// The guarded primitive as pseudo-code.
     pub(super) fn text(self, a: &str) -> String {
+        let f = self.name();
+        let guarded = |condition: String, stand_in: String| {
+            format!("if {condition} {{ {f}({a}) }} else {{ {f}({stand_in}) }}")
+        };
         match self {
             Unary::Neg => format!("-{a}"),
-            Unary::Tan => {
-                format!("if abs({a}) < {TAN_LIMIT:?} {{ tan({a}) }} else {{ tan(sin({a})) }}")
+            Unary::Tan => guarded(format!("abs({a}) < {TAN_LIMIT:?}"), format!("sin({a})")),
+            Unary::Exp | Unary::ExpM1 | Unary::Exp2 => {
+                guarded(format!("{a} < {EXP_LIMIT:?}"), format!("-{a}"))
             }
-            Unary::Exp => format!("if {a} < {EXP_LIMIT:?} {{ exp({a}) }} else {{ exp(-{a}) }}"),
-            Unary::Ln | Unary::Sqrt => {
-                let f = self.name();
-                format!("if {a} > 0 {{ {f}({a}) }} else {{ {f}(abs({a}) + 1) }}")
+            Unary::Sinh | Unary::Cosh => {
+                guarded(format!("abs({a}) < {EXP_LIMIT:?}"), format!("sin({a})"))
             }
-            _ => format!("{}({a})", self.name()),
+            Unary::Ln | Unary::Sqrt | Unary::Log2 | Unary::Log10 => {
+                guarded(format!("{a} > 0"), format!("abs({a}) + 1"))
+            }
+            Unary::Asin | Unary::Acos | Unary::Atanh => {
+                guarded(format!("abs({a}) < 1"), format!("sin({a}) * 0.5"))
+            }
+            Unary::Acosh => guarded(format!("{a} > 1"), format!("abs({a}) + 2")),
+            Unary::Ln1p => guarded(format!("{a} > -1"), format!("abs({a})")),
+            Unary::Cbrt | Unary::Recip => guarded(format!("{a} != 0"), format!("{a} + 1")),
+            _ => format!("{f}({a})"),
         }
     }
+}
+
+/// A two-operand elementary function besides `powf` (which has its own operation).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Binary {
+    Atan2,
+    Hypot,
+}
+
+impl Binary {
+    pub(super) const ALL: [Binary; 2] = [Binary::Atan2, Binary::Hypot];
+
+    /// The function of [`Real`] it applies ([`Real::apply2`]).
+    pub(super) fn elementary(self) -> Elementary2 {
+        match self {
+            Binary::Atan2 => Elementary2::Atan2,
+            Binary::Hypot => Elementary2::Hypot,
+        }
+    }
+
+    pub(super) fn name(self) -> &'static str {
+        self.elementary().name()
+    }
+
+    /// `f(a, b)`, with `b + 1` for `b` at the origin, where both functions have NaN partials.
+    pub(super) fn apply<R: Real>(self, a: &R, b: &R) -> R {
+        if at_origin(a.value(), b.value()) {
+            a.apply2(&(b.clone() + 1.0), self.elementary())
+        } else {
+            a.apply2(b, self.elementary())
+        }
+    }
+
+    /// Which side of its guard (the origin) the point is on and, for `atan2`, of its branch
+    /// cut: a negative `b` with `a` of either sign (the sign bit, so that `-0` and `+0`, whose
+    /// angles are -pi and pi, are on different sides).
+    pub(super) fn branch(self, a: f64, b: f64) -> u8 {
+        if at_origin(a, b) {
+            2
+        } else {
+            u8::from(self == Binary::Atan2 && b < 0.0 && a.is_sign_negative())
+        }
+    }
+
+    /// The guarded function as pseudo-code.
+    pub(super) fn text(self, a: &str, b: &str) -> String {
+        let f = self.name();
+        format!("if {a} != 0 || {b} != 0 {{ {f}({a}, {b}) }} else {{ {f}({a}, {b} + 1) }}")
+    }
+}
+
+/// Whether (a, b) is the origin, where `atan2` and `hypot` have NaN partials.
+pub(super) fn at_origin(a: f64, b: f64) -> bool {
+    a == 0.0 && b == 0.0
 }
 
 /// `|a| + 1`, the in-domain stand-in for an argument that is not positive.
@@ -194,6 +325,8 @@ pub(super) enum Operation {
     },
     /// A one-operand primitive behind its domain guard.
     Unary { op: Unary, arg: usize },
+    /// `atan2(a, b)` or `hypot(a, b)`, with `b + 1` at the origin.
+    Binary { op: Binary, a: usize, b: usize },
     /// `base^exponent`, with the base replaced by `sin(base) + 2` out of range.
     Powi { base: usize, exponent: i32 },
     /// `base^exponent`, with the base replaced by `|base| + 1` unless positive (or the exponent
@@ -229,6 +362,7 @@ impl Operation {
                 rhs,
             } => arith(*op, *assign, v[*lhs].clone(), *rhs, v),
             Operation::Unary { op, arg } => op.apply(&v[*arg]),
+            Operation::Binary { op, a, b } => op.apply(&v[*a], &v[*b]),
             Operation::Powi { base, exponent } => powi(&v[*base], *exponent),
             Operation::Powf { base, exponent } => powf(&v[*base], *exponent, v),
             Operation::Max(a, b) => v[*a].clone().max(v[*b].clone()),
@@ -262,6 +396,7 @@ impl Operation {
                 ..
             } => u8::from(v[b] == 0.0),
             Operation::Unary { op, arg } => op.branch(v[arg]),
+            Operation::Binary { op, a, b } => op.branch(v[a], v[b]),
             Operation::Powi { base, exponent } => u8::from(powi_base_in_range(v[base], exponent)),
             Operation::Powf { base, exponent } => u8::from(powf_base_in_domain(v[base], exponent)),
             Operation::Max(a, b) => u8::from(v[b] > v[a]),
@@ -288,6 +423,7 @@ impl Operation {
                 Rhs::Constant(_) | Rhs::Lifted(_) => vec![lhs],
             },
             Operation::Unary { arg, .. } => vec![arg],
+            Operation::Binary { a, b, .. } => vec![a, b],
             Operation::Powi { base, .. } => vec![base],
             Operation::Powf { base, exponent } => match exponent {
                 Exponent::Value(p) => vec![base, p],
@@ -349,6 +485,7 @@ impl Operation {
                 }
             }
             Operation::Unary { op, arg } => format!("{own} = {}", op.text(&name(*arg))),
+            Operation::Binary { op, a, b } => format!("{own} = {}", op.text(&name(*a), &name(*b))),
             Operation::Powi { base, exponent } => {
                 let a = name(*base);
                 let range = if *exponent < 0 {
