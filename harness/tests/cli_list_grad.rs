@@ -530,3 +530,28 @@ fn grad_refuses_a_case_beyond_the_work_cap_unless_forced() {
     ]);
     assert_eq!(report["counters"]["backprop_calls"], 2047);
 }
+
+/// `hvp` along e_1 of the dot product x . y (size 3): H is the exchange matrix, so H e_1 = e_4;
+/// `directional` is w^T J v = y_1, the gradient's first entry.
+#[test]
+fn hvp_of_a_dot_product_along_a_unit_vector_is_the_exchanged_unit_vector() {
+    let direction = TempFile::new("direction.json", "[1, 0, 0, 0, 0, 0]");
+    let output = dualbench(&[
+        "hvp",
+        "--workload",
+        "fdotprod",
+        "--strategy",
+        "dualrev",
+        "--size",
+        "3",
+        "--vector",
+        direction.path(),
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let report: Value = serde_json::from_str(&stdout(&output)).expect("one JSON object");
+    assert_eq!(report["mode"], "rev-fwd");
+    assert_eq!(numbers(&report["hvp"]), vec![0.0, 0.0, 0.0, 1.0, 0.0, 0.0]);
+    let gradient = numbers(&report["gradient"]);
+    assert_eq!(report["directional"].as_f64(), Some(gradient[0]));
+    assert!(report["hvp_ops"].as_u64() > report["ops"].as_u64());
+}

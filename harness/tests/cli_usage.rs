@@ -64,9 +64,10 @@ fn paper_results() -> PathBuf {
 }
 
 /// Every visible command, and none for `dualbench` itself.
-const COMMANDS: [&str; 11] = [
+const COMMANDS: [&str; 12] = [
     "list",
     "grad",
+    "hvp",
     "verify",
     "run",
     "merge",
@@ -97,6 +98,11 @@ const BAD: &[(&[&str], &str)] = &[
     (&["list", "--strategys"], "dualbench list strategies"),
     (&["list", "workloads", "peers"], "peers"),
     // grad: sizes
+    (&["hvp", "--workload", "fdotprod", "--strategy", "tape", "--vector", ""], "--vector"),
+    (&["hvp", "--workload", "fdotprod", "--strategy", "tape", "--mode", "fwd-fwd"], "--mode"),
+    (&["hvp", "--workload", "fdotprod", "--strategy", "manual"], "second derivatives"),
+    (&["hvp", "--workload", "frotvecquat", "--strategy", "tape"], "--cotangent"),
+    (&["hvp", "--workload", "fdotprod", "--strategy", "tape", "--vector", "{never}"], "{never}"),
     (&["grad", "--workload", "fdotprod", "--strategy", "tape", "--size", "-1"], "--size"),
     (&["grad", "--workload", "fdotprod", "--strategy", "tape", "--size", "-1e3"], "--size"),
     (&["grad", "--workload", "fdotprod", "--strategy", "tape", "--size", "abc"], "--size"),

@@ -298,7 +298,9 @@ impl<R: Real> Dual<R> {
     fn binary(&self, other: &Self, value: R, dx: R, dy: R) -> Self {
         let a = partials::times(dx, self.tangent.clone());
         let b = partials::times(dy, other.tangent.clone());
-        let tangent = if b.is_structural_zero() {
+        let tangent = if R::PLAIN {
+            a + b
+        } else if b.is_structural_zero() {
             a
         } else if a.is_structural_zero() {
             b
@@ -312,7 +314,9 @@ impl<R: Real> Dual<R> {
     /// ...).
     #[inline(always)]
     fn scaled(&self, value: R, d: f64) -> Self {
-        let tangent = if d == 0.0 || self.tangent.is_structural_zero() {
+        let tangent = if R::PLAIN {
+            partials::times(R::constant(d), self.tangent.clone())
+        } else if d == 0.0 || self.tangent.is_structural_zero() {
             R::constant(0.0)
         } else if d == 1.0 {
             self.tangent.clone()

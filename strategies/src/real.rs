@@ -85,6 +85,13 @@ pub trait Real:
     /// The primal value, for control flow and for reading results.
     fn value(&self) -> f64;
 
+    /// Whether this is a plain number, with no derivative of its own (`f64`): every 0 is then a
+    /// structural zero, and adding one changes nothing but the sign of a zero. A dual number
+    /// over a plain scalar (the `forward` strategy) forms its tangents exactly as it did before
+    /// nesting existed; over an active scalar it leaves structural zeros out of its sums, so
+    /// that they record nothing in the strategy below.
+    const PLAIN: bool = false;
+
     /// Whether this value is a *structural* zero: an inactive 0 (a constant), whose derivative
     /// is zero in every direction and at every order. [`partials::times`] drops a product with
     /// a structural zero, and only with one: an active value that merely *has* the value 0 (`y`
@@ -340,6 +347,8 @@ where
 }
 
 impl Real for f64 {
+    const PLAIN: bool = true;
+
     #[inline]
     fn constant(value: f64) -> Self {
         value
