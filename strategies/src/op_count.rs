@@ -41,7 +41,7 @@ pub struct OpCount {
 /// Evaluate `program` at `x` on [`Counted`] scalars and report T and the predicted naive cost.
 pub fn count_ops<P: Program>(program: &P, x: &[f64]) -> OpCount {
     let before = OPS.with(Cell::get);
-    let inputs: Vec<Counted> = x.iter().map(|&v| Counted::leaf(v)).collect();
+    let inputs: Vec<Counted> = x.iter().map(|&v| Counted::leaf(v, true)).collect();
     let outputs = program.eval(&inputs);
     let ops = OPS.with(Cell::get) - before;
     let naive_calls = outputs.iter().map(|o| o.calls).fold(0.0, f64::max);
@@ -53,17 +53,26 @@ pub fn count_ops<P: Program>(program: &P, x: &[f64]) -> OpCount {
 pub struct Counted {
     value: f64,
     calls: f64,
+    /// Whether it depends on an input: only a value that does not is a structural zero
+    /// ([`Real::is_structural_zero`]), so that T of a nested program counts what an active
+    /// strategy records.
+    active: bool,
 }
 
 impl Counted {
-    fn leaf(value: f64) -> Self {
-        Self { value, calls: 1.0 }
+    fn leaf(value: f64, active: bool) -> Self {
+        Self {
+            value,
+            calls: 1.0,
+            active,
+        }
     }
     fn unary(&self, value: f64) -> Self {
         tick();
         Self {
             value,
             calls: 1.0 + self.calls,
+            active: self.active,
         }
     }
     fn binary(&self, other: &Self, value: f64) -> Self {
@@ -71,6 +80,7 @@ impl Counted {
         Self {
             value,
             calls: 1.0 + self.calls + other.calls,
+            active: self.active || other.active,
         }
     }
 }
@@ -140,13 +150,13 @@ impl Product for Counted {
 
 impl Real for Counted {
     fn constant(value: f64) -> Self {
-        Self::leaf(value)
+        Self::leaf(value, false)
     }
     fn value(&self) -> f64 {
         self.value
     }
     fn is_structural_zero(&self) -> bool {
-        self.value == 0.0
+        self.value == 0.0 && !self.active
     }
     fn apply(&self, f: Unary) -> Self {
         self.unary(f.value(self.value))
