@@ -377,7 +377,7 @@ pub trait DynProgram: Send + Sync {
         samples: usize,
         batch: u64,
     ) -> Vec<Phases>;
-    /// Its directional derivative along `direction` ([`hvp::Directional`]), held the same way:
+    /// Its directional derivative along `direction` ([`Directional`]), held the same way:
     /// its gradient is the Hessian-vector product, and every use of a `DynProgram` (timing,
     /// counters, T) applies to it.
     ///
