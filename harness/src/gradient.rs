@@ -98,6 +98,16 @@ pub enum OutputValue {
     Many(Vec<JsonNumber>),
 }
 
+impl OutputValue {
+    /// The outputs `values` as printed: a number for one output, an array otherwise.
+    pub fn of(values: &[f64]) -> Self {
+        match values {
+            [v] => OutputValue::One(JsonNumber(*v)),
+            many => OutputValue::Many(json_numbers(many)),
+        }
+    }
+}
+
 /// What was differentiated: exactly one of the two keys appears in the JSON object.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -317,10 +327,7 @@ pub fn compute(args: &Request) -> Result<GradReport> {
         params: prepared.params(),
         inputs: prepared.inputs(),
         cotangent: cotangent.as_deref().map(json_numbers),
-        value: match value.as_slice() {
-            [v] => OutputValue::One(JsonNumber(*v)),
-            many => OutputValue::Many(json_numbers(many)),
-        },
+        value: OutputValue::of(&value),
         derivative,
         hessian,
         counters: CounterMap(counters),

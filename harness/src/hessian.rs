@@ -147,6 +147,16 @@ pub struct HvpReport {
 
 /// Validate the request, evaluate, and build the report (everything but printing it).
 pub fn compute_hvp(args: &HvpRequest) -> Result<HvpReport> {
+    if matches!(&args.vector, Direction::File(path) if path.as_os_str() == "-") {
+        let stdin = Some(std::path::Path::new("-"));
+        for (flag, file) in [("--input", &args.input), ("--cotangent", &args.cotangent)] {
+            if file.as_deref() == stdin {
+                return Err(Error::usage(format!(
+                    "{flag} and --vector cannot both read stdin (`-`); put one of them in a file"
+                )));
+            }
+        }
+    }
     let prepared = prepare(
         &args.workload,
         &args.strategy,
@@ -166,11 +176,6 @@ pub fn compute_hvp(args: &HvpRequest) -> Result<HvpReport> {
     )?;
     let v = match &args.vector {
         Direction::File(path) => {
-            if args.input.as_ref() == Some(path) && path.as_os_str() == "-" {
-                return Err(Error::usage(
-                    "--input and --vector cannot both read stdin (`-`); put one of them in a file",
-                ));
-            }
             let v = read_vector(path, "--vector")?;
             if v.len() != n {
                 return Err(Error::usage(format!(
@@ -212,10 +217,7 @@ pub fn compute_hvp(args: &HvpRequest) -> Result<HvpReport> {
         inputs: prepared.inputs(),
         cotangent: prepared.cotangent.as_deref().map(json_numbers),
         vector: json_numbers(&v),
-        value: match gradient.value.as_slice() {
-            [y] => OutputValue::One(JsonNumber(*y)),
-            many => OutputValue::Many(json_numbers(many)),
-        },
+        value: OutputValue::of(&gradient.value),
         gradient: gradient.gradient.as_deref().map(json_numbers),
         directional: JsonNumber(directional_value),
         hvp: product.gradient.as_deref().map(json_numbers),
@@ -327,6 +329,24 @@ mod tests {
             );
         }
         assert!(tape.hvp_ops > tape.ops);
+    }
+
+    #[test]
+    fn two_vectors_cannot_both_come_from_stdin() {
+        for flag in ["--input", "--cotangent"] {
+            let mut both = request("fdotprod", "tape");
+            both.vector = Direction::File("-".into());
+            if flag == "--input" {
+                both.input = Some("-".into());
+            } else {
+                both.cotangent = Some("-".into());
+            }
+            let e = compute_hvp(&both).unwrap_err().to_string();
+            assert!(
+                e.contains(&format!("{flag} and --vector cannot both read stdin")),
+                "{e}"
+            );
+        }
     }
 
     #[test]

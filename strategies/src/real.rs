@@ -635,7 +635,10 @@ pub mod partials {
     /// scalar only an inactive 0 is ([`Real::is_structural_zero`]).
     #[inline(always)]
     pub fn times<R: Real>(partial: R, t: R) -> R {
-        if partial.is_structural_zero() || t.is_structural_zero() {
+        // `|`, not `||`: both tests are cheap, and without the short circuit LLVM compiles the
+        // f64 case to two selects around an unconditional multiply, not to a branch (about 5
+        // instructions per operation less on `forward`, measured under callgrind).
+        if partial.is_structural_zero() | t.is_structural_zero() {
             R::constant(0.0)
         } else {
             partial * t

@@ -8,9 +8,10 @@ use crate::error::{Error, Outcome, Result};
 use crate::gradient::{compute, Request};
 use crate::output;
 
-/// Arguments of `dualbench grad`.
+/// The case that `grad` and `hvp` evaluate: the workload, the strategy, the point, the output
+/// weights and the pool.
 #[derive(Debug, clap::Args)]
-pub struct GradArgs {
+pub struct CaseArgs {
     /// The workload (see `dualbench list workloads`).
     #[arg(long, value_parser = args::workload)]
     pub workload: String,
@@ -28,8 +29,9 @@ pub struct GradArgs {
     /// workload's generator.
     #[arg(long, value_name = "FILE", value_parser = args::path)]
     pub input: Option<PathBuf>,
-    /// Read an output cotangent w from FILE, a JSON array of numbers (`-` = stdin), and print
-    /// the vector-Jacobian product w^T J as `gradient`.
+    /// Read an output cotangent w from FILE, a JSON array of numbers (`-` = stdin): `grad`
+    /// prints the vector-Jacobian product w^T J as `gradient`, `hvp` the product with the
+    /// Hessian of w^T f (required there for a workload with several outputs).
     #[arg(long, value_name = "FILE", value_parser = args::path)]
     pub cotangent: Option<PathBuf>,
     /// Run even when the predicted work is beyond `verify`'s cap (e.g. `naive` on a large
@@ -46,6 +48,14 @@ pub struct GradArgs {
         allow_hyphen_values = true
     )]
     pub threads: usize,
+}
+
+/// Arguments of `dualbench grad`.
+#[derive(Debug, clap::Args)]
+pub struct GradArgs {
+    /// The case.
+    #[command(flatten)]
+    pub case: CaseArgs,
     /// Also print the Hessian of the output (of w^T f with --cotangent) as `hessian`: n
     /// Hessian-vector products under the strategy, for n up to 1000.
     #[arg(long)]
@@ -54,15 +64,16 @@ pub struct GradArgs {
 
 /// Run `dualbench grad`.
 pub fn execute(args: GradArgs) -> Result<Outcome> {
+    let case = args.case;
     let report = compute(&Request {
-        workload: args.workload,
-        strategy: args.strategy,
-        size: args.size,
-        params: args.params,
-        input: args.input,
-        cotangent: args.cotangent,
-        force: args.force,
-        threads: args.threads,
+        workload: case.workload,
+        strategy: case.strategy,
+        size: case.size,
+        params: case.params,
+        input: case.input,
+        cotangent: case.cotangent,
+        force: case.force,
+        threads: case.threads,
         hessian: args.hessian,
     })?;
     let json = serde_json::to_string(&report)

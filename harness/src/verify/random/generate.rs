@@ -1,6 +1,7 @@
 //! The seeded generator of random programs.
 
 use super::*;
+use strategies::real::Unary as Elementary;
 
 /// A testable program drawn from a seed, and how many untestable ones were drawn before it.
 #[derive(Clone, Debug, PartialEq)]
@@ -297,17 +298,22 @@ impl<'a> Generator<'a> {
         let op = self.pick(&Unary::ALL);
         let arg = self.operand();
         let arg = match op {
-            Unary::Ln | Unary::Sqrt | Unary::Log2 | Unary::Log10 => self.near_edge(arg, 0.25, true),
-            Unary::Cbrt | Unary::Recip => self.near_edge(arg, 0.25, false),
-            Unary::Asin | Unary::Acos | Unary::Atanh => {
+            Unary::Function(Elementary::Ln | Elementary::Sqrt)
+            | Unary::Function(Elementary::Log2 | Elementary::Log10) => {
+                self.near_edge(arg, 0.25, true)
+            }
+            Unary::Function(Elementary::Cbrt | Elementary::Recip) => {
+                self.near_edge(arg, 0.25, false)
+            }
+            Unary::Function(Elementary::Asin | Elementary::Acos | Elementary::Atanh) => {
                 if self.chance(0.5) {
                     self.near(arg, 0.25, 1.0, Side::Below)
                 } else {
                     self.near(arg, 0.25, -1.0, Side::Above)
                 }
             }
-            Unary::Acosh => self.near(arg, 0.25, 1.0, Side::Above),
-            Unary::Ln1p => self.near(arg, 0.25, -1.0, Side::Above),
+            Unary::Function(Elementary::Acosh) => self.near(arg, 0.25, 1.0, Side::Above),
+            Unary::Function(Elementary::Ln1p) => self.near(arg, 0.25, -1.0, Side::Above),
             _ => arg,
         };
         Operation::Unary { op, arg }

@@ -428,6 +428,7 @@ impl RandomReport {
 mod tests {
     use super::compare::*;
     use super::*;
+    use strategies::real::Unary as Elementary;
 
     /// A program from its parts, checking that every operand refers to an earlier value.
     fn program(point: &[f64], operations: Vec<Operation>, outputs: &[usize]) -> RandomProgram {
@@ -597,10 +598,11 @@ mod tests {
             .flat_map(|k| generate(program_seed(0, k)).program.operations)
             .map(|op| label(&op))
             .collect();
-        let expected = strategies::real::Unary::ALL
-            .map(|f| f.name())
-            .into_iter()
-            .chain(["atan2", "hypot", "powf active"]);
+        let expected =
+            Elementary::ALL
+                .map(|f| f.name())
+                .into_iter()
+                .chain(["atan2", "hypot", "powf active"]);
         for name in expected {
             let count = seen.iter().filter(|s| *s == name).count();
             assert!(count >= 3, "{name} appears {count} times");
@@ -918,7 +920,7 @@ mod tests {
             &[0.7, -0.4],
             vec![
                 Operation::Unary {
-                    op: Unary::Sin,
+                    op: Unary::Function(Elementary::Sin),
                     arg: 0,
                 },
                 arith(Arith::Mul, 2, Rhs::Value(1)),
@@ -997,7 +999,7 @@ mod tests {
                 arith(Arith::Div, 0, Rhs::Constant(2e-12)),
                 Operation::Sum(vec![2, 1]),
                 Operation::Unary {
-                    op: Unary::Sin,
+                    op: Unary::Function(Elementary::Sin),
                     arg: 3,
                 },
             ],
@@ -1016,12 +1018,12 @@ mod tests {
             &[0.7, -0.4],
             vec![
                 Operation::Unary {
-                    op: Unary::Sin,
+                    op: Unary::Function(Elementary::Sin),
                     arg: 0,
                 },
                 arith(Arith::Mul, 2, Rhs::Value(1)),
                 Operation::Unary {
-                    op: Unary::Exp,
+                    op: Unary::Function(Elementary::Exp),
                     arg: 1,
                 },
                 arith(Arith::Add, 3, Rhs::Value(4)),
@@ -1062,7 +1064,7 @@ mod tests {
         let shrunk = program(
             &[1.0],
             vec![Operation::Unary {
-                op: Unary::Sin,
+                op: Unary::Function(Elementary::Sin),
                 arg: 0,
             }],
             &[1],

@@ -61,107 +61,47 @@ pub(super) enum Rhs {
     Lifted(f64),
 }
 
-/// A one-operand primitive.
+/// A one-operand primitive: negation, `relu`, `square`, or one of [`Real`]'s elementary
+/// functions ([`Real::apply`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Unary {
     Neg,
-    Sin,
-    Cos,
-    Tan,
-    Exp,
-    Ln,
-    Sqrt,
-    Tanh,
-    Abs,
     Relu,
     Square,
-    Asin,
-    Acos,
-    Atan,
-    Sinh,
-    Cosh,
-    Asinh,
-    Acosh,
-    Atanh,
-    Ln1p,
-    ExpM1,
-    Log2,
-    Log10,
-    Exp2,
-    Cbrt,
-    Erf,
-    Recip,
+    Function(Elementary),
 }
 
 impl Unary {
-    pub(super) const ALL: [Unary; 27] = [
-        Unary::Neg,
-        Unary::Sin,
-        Unary::Cos,
-        Unary::Tan,
-        Unary::Exp,
-        Unary::Ln,
-        Unary::Sqrt,
-        Unary::Tanh,
-        Unary::Abs,
-        Unary::Relu,
-        Unary::Square,
-        Unary::Asin,
-        Unary::Acos,
-        Unary::Atan,
-        Unary::Sinh,
-        Unary::Cosh,
-        Unary::Asinh,
-        Unary::Acosh,
-        Unary::Atanh,
-        Unary::Ln1p,
-        Unary::ExpM1,
-        Unary::Log2,
-        Unary::Log10,
-        Unary::Exp2,
-        Unary::Cbrt,
-        Unary::Erf,
-        Unary::Recip,
-    ];
+    /// Every one-operand primitive, in the order the generator draws from. The first eight
+    /// elementary functions (`sin` to `abs`) come before `relu` and `square`, as they did
+    /// before the others existed, so that a seed draws the programs it always drew.
+    pub(super) const ALL: [Unary; 3 + Elementary::ALL.len()] = {
+        let mut all = [Unary::Neg; 3 + Elementary::ALL.len()];
+        let mut i = 0;
+        while i < Elementary::ALL.len() {
+            all[if i < 8 { i + 1 } else { i + 3 }] = Unary::Function(Elementary::ALL[i]);
+            i += 1;
+        }
+        all[9] = Unary::Relu;
+        all[10] = Unary::Square;
+        all
+    };
 
     /// The elementary function of [`Real`] it applies, for those that are one
     /// ([`Real::apply`]).
     pub(super) fn elementary(self) -> Option<Elementary> {
-        Some(match self {
-            Unary::Neg | Unary::Relu | Unary::Square => return None,
-            Unary::Sin => Elementary::Sin,
-            Unary::Cos => Elementary::Cos,
-            Unary::Tan => Elementary::Tan,
-            Unary::Exp => Elementary::Exp,
-            Unary::Ln => Elementary::Ln,
-            Unary::Sqrt => Elementary::Sqrt,
-            Unary::Tanh => Elementary::Tanh,
-            Unary::Abs => Elementary::Abs,
-            Unary::Asin => Elementary::Asin,
-            Unary::Acos => Elementary::Acos,
-            Unary::Atan => Elementary::Atan,
-            Unary::Sinh => Elementary::Sinh,
-            Unary::Cosh => Elementary::Cosh,
-            Unary::Asinh => Elementary::Asinh,
-            Unary::Acosh => Elementary::Acosh,
-            Unary::Atanh => Elementary::Atanh,
-            Unary::Ln1p => Elementary::Ln1p,
-            Unary::ExpM1 => Elementary::ExpM1,
-            Unary::Log2 => Elementary::Log2,
-            Unary::Log10 => Elementary::Log10,
-            Unary::Exp2 => Elementary::Exp2,
-            Unary::Cbrt => Elementary::Cbrt,
-            Unary::Erf => Elementary::Erf,
-            Unary::Recip => Elementary::Recip,
-        })
+        match self {
+            Unary::Function(f) => Some(f),
+            Unary::Neg | Unary::Relu | Unary::Square => None,
+        }
     }
 
     pub(super) fn name(self) -> &'static str {
-        match (self, self.elementary()) {
-            (_, Some(f)) => f.name(),
-            (Unary::Neg, None) => "neg",
-            (Unary::Relu, None) => "relu",
-            (_, None) => "square",
+        match self {
+            Unary::Function(f) => f.name(),
+            Unary::Neg => "neg",
+            Unary::Relu => "relu",
+            Unary::Square => "square",
         }
     }
 
@@ -169,14 +109,19 @@ impl Unary {
     /// for primitives without a guard).
     pub(super) fn in_domain(self, a: f64) -> bool {
         match self {
-            Unary::Tan => a.abs() < TAN_LIMIT,
-            Unary::Exp | Unary::ExpM1 | Unary::Exp2 => a < EXP_LIMIT,
-            Unary::Sinh | Unary::Cosh => a.abs() < EXP_LIMIT,
-            Unary::Ln | Unary::Sqrt | Unary::Log2 | Unary::Log10 => a > 0.0,
-            Unary::Asin | Unary::Acos | Unary::Atanh => a.abs() < 1.0,
-            Unary::Acosh => a > 1.0,
-            Unary::Ln1p => a > -1.0,
-            Unary::Cbrt | Unary::Recip => a != 0.0,
+            Unary::Function(Elementary::Tan) => a.abs() < TAN_LIMIT,
+            Unary::Function(Elementary::Exp | Elementary::ExpM1 | Elementary::Exp2) => {
+                a < EXP_LIMIT
+            }
+            Unary::Function(Elementary::Sinh | Elementary::Cosh) => a.abs() < EXP_LIMIT,
+            Unary::Function(Elementary::Ln | Elementary::Sqrt)
+            | Unary::Function(Elementary::Log2 | Elementary::Log10) => a > 0.0,
+            Unary::Function(Elementary::Asin | Elementary::Acos | Elementary::Atanh) => {
+                a.abs() < 1.0
+            }
+            Unary::Function(Elementary::Acosh) => a > 1.0,
+            Unary::Function(Elementary::Ln1p) => a > -1.0,
+            Unary::Function(Elementary::Cbrt | Elementary::Recip) => a != 0.0,
             _ => true,
         }
     }
@@ -194,12 +139,14 @@ impl Unary {
             return a.apply(f);
         }
         let stand_in = match self {
-            Unary::Tan | Unary::Sinh | Unary::Cosh => a.sin(),
-            Unary::Exp | Unary::ExpM1 | Unary::Exp2 => -a.clone(),
-            Unary::Asin | Unary::Acos | Unary::Atanh => a.sin() * 0.5,
-            Unary::Acosh => shifted(a) + 1.0,
-            Unary::Ln1p => a.abs(),
-            Unary::Cbrt | Unary::Recip => a.clone() + 1.0,
+            Unary::Function(Elementary::Tan | Elementary::Sinh | Elementary::Cosh) => a.sin(),
+            Unary::Function(Elementary::Exp | Elementary::ExpM1 | Elementary::Exp2) => -a.clone(),
+            Unary::Function(Elementary::Asin | Elementary::Acos | Elementary::Atanh) => {
+                a.sin() * 0.5
+            }
+            Unary::Function(Elementary::Acosh) => shifted(a) + 1.0,
+            Unary::Function(Elementary::Ln1p) => a.abs(),
+            Unary::Function(Elementary::Cbrt | Elementary::Recip) => a.clone() + 1.0,
             _ => shifted(a),
         };
         stand_in.apply(f)
@@ -208,9 +155,9 @@ impl Unary {
     /// Which side of its guard, or of its kink (`abs`, `relu`), `a` is on.
     pub(super) fn branch(self, a: f64) -> u8 {
         match self {
-            Unary::Abs if a > 0.0 => 0,
-            Unary::Abs if a < 0.0 => 1,
-            Unary::Abs => 2,
+            Unary::Function(Elementary::Abs) if a > 0.0 => 0,
+            Unary::Function(Elementary::Abs) if a < 0.0 => 1,
+            Unary::Function(Elementary::Abs) => 2,
             Unary::Relu => u8::from(a > 0.0),
             _ => u8::from(self.in_domain(a)),
         }
@@ -224,22 +171,29 @@ impl Unary {
         };
         match self {
             Unary::Neg => format!("-{a}"),
-            Unary::Tan => guarded(format!("abs({a}) < {TAN_LIMIT:?}"), format!("sin({a})")),
-            Unary::Exp | Unary::ExpM1 | Unary::Exp2 => {
+            Unary::Function(Elementary::Tan) => {
+                guarded(format!("abs({a}) < {TAN_LIMIT:?}"), format!("sin({a})"))
+            }
+            Unary::Function(Elementary::Exp | Elementary::ExpM1 | Elementary::Exp2) => {
                 guarded(format!("{a} < {EXP_LIMIT:?}"), format!("-{a}"))
             }
-            Unary::Sinh | Unary::Cosh => {
+            Unary::Function(Elementary::Sinh | Elementary::Cosh) => {
                 guarded(format!("abs({a}) < {EXP_LIMIT:?}"), format!("sin({a})"))
             }
-            Unary::Ln | Unary::Sqrt | Unary::Log2 | Unary::Log10 => {
+            Unary::Function(Elementary::Ln | Elementary::Sqrt)
+            | Unary::Function(Elementary::Log2 | Elementary::Log10) => {
                 guarded(format!("{a} > 0"), format!("abs({a}) + 1"))
             }
-            Unary::Asin | Unary::Acos | Unary::Atanh => {
+            Unary::Function(Elementary::Asin | Elementary::Acos | Elementary::Atanh) => {
                 guarded(format!("abs({a}) < 1"), format!("sin({a}) * 0.5"))
             }
-            Unary::Acosh => guarded(format!("{a} > 1"), format!("abs({a}) + 2")),
-            Unary::Ln1p => guarded(format!("{a} > -1"), format!("abs({a})")),
-            Unary::Cbrt | Unary::Recip => guarded(format!("{a} != 0"), format!("{a} + 1")),
+            Unary::Function(Elementary::Acosh) => {
+                guarded(format!("{a} > 1"), format!("abs({a}) + 2"))
+            }
+            Unary::Function(Elementary::Ln1p) => guarded(format!("{a} > -1"), format!("abs({a})")),
+            Unary::Function(Elementary::Cbrt | Elementary::Recip) => {
+                guarded(format!("{a} != 0"), format!("{a} + 1"))
+            }
             _ => format!("{f}({a})"),
         }
     }
