@@ -331,6 +331,49 @@ mod tests {
         assert!(tape.hvp_ops > tape.ops);
     }
 
+    /// Naive's backpropagator calls, gradient against HVP, on the two sharing workloads of
+    /// docs/second-derivatives.md: nesting keeps the exponential base. On `square-chain` the
+    /// HVP makes (k + 1)(2^(k+1) - 1) + k calls, k + 1 times the gradient's 2^(k+1) - 1; on
+    /// `fib-chain`, 4 times the gradient's, less 5.
+    #[test]
+    fn naive_nested_keeps_its_exponential_base() {
+        let calls = |workload: &str, k: usize| {
+            let gradient = crate::gradient::compute(&crate::gradient::Request {
+                workload: workload.into(),
+                strategy: "naive".into(),
+                size: Some(k),
+                params: Vec::new(),
+                input: None,
+                cotangent: None,
+                force: false,
+                threads: 1,
+                hessian: false,
+            })
+            .unwrap();
+            let hvp = compute_hvp(&HvpRequest {
+                size: Some(k),
+                ..request(workload, "naive")
+            })
+            .unwrap();
+            let backprop_calls = |counters: &CounterMap| counters.0.get("backprop_calls").unwrap();
+            (
+                backprop_calls(&gradient.counters),
+                backprop_calls(&hvp.counters),
+            )
+        };
+        for k in [4_u32, 8, 12] {
+            let (gradient, hvp) = calls("square-chain", k as usize);
+            assert_eq!(gradient, 2_u64.pow(k + 1) - 1, "square-chain {k}");
+            assert_eq!(
+                hvp,
+                u64::from(k + 1) * gradient + u64::from(k),
+                "square-chain {k}"
+            );
+            let (gradient, hvp) = calls("fib-chain", k as usize);
+            assert_eq!(hvp, 4 * gradient - 5, "fib-chain {k}");
+        }
+    }
+
     #[test]
     fn two_vectors_cannot_both_come_from_stdin() {
         for flag in ["--input", "--cotangent"] {
