@@ -146,6 +146,7 @@ mod tests {
     use super::*;
     use crate::program::outputs;
     use crate::registry::{DynProgram, ForkJoin, StrategyKind};
+    use crate::test_programs::Product;
 
     /// f(x, y, z) = x y + sin(x) z^2 + exp(y z) / (1 + x^2): every kind of second-order term.
     struct Mixed;
@@ -249,21 +250,6 @@ mod tests {
                 checked.contains(&name),
                 "{name} was not checked: {checked:?}"
             );
-        }
-    }
-
-    /// f(x, y) = x y at y = 0: the value of y is 0 but y is active, so H (1, 0) = (0, 1). A
-    /// rule that dropped a product whose factor *has value* 0 would give (0, 0).
-    struct Product;
-    impl Program for Product {
-        fn input_len(&self) -> usize {
-            2
-        }
-        fn output_len(&self) -> usize {
-            1
-        }
-        fn eval<R: Real>(&self, x: &[R]) -> Outputs<R> {
-            outputs![x[0].clone() * x[1].clone()]
         }
     }
 

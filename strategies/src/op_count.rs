@@ -207,25 +207,13 @@ crate::real::impl_constant_on_the_left!(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_programs::SquareChain;
+    use crate::test_programs::{Product, SquareChain};
 
     /// x * y at y = 0 along (1, 0), on dual numbers: the value's product and y's partial times
     /// x's tangent, 2 operations. y has the value 0 but depends on an input, so it is no
     /// structural zero and its product is counted; only y's constant tangent is left out.
     #[test]
     fn an_active_zero_is_counted_and_a_constant_zero_is_not() {
-        struct Product;
-        impl Program for Product {
-            fn input_len(&self) -> usize {
-                2
-            }
-            fn output_len(&self) -> usize {
-                1
-            }
-            fn eval<R: Real>(&self, x: &[R]) -> crate::Outputs<R> {
-                crate::outputs![x[0].clone() * x[1].clone()]
-            }
-        }
         let along = crate::hvp::Directional::new(&Product, &[1.0, 0.0], 2);
         assert_eq!(count_ops(&along, &[2.0, 0.0]).ops, 2);
     }

@@ -3,6 +3,22 @@
 use crate::program::{outputs, Outputs, ParProgram, Program};
 use crate::real::{ParReal, Real};
 
+/// f(x, y) = x y, the smallest program with a second-order term: at y = 0 the value of y is 0
+/// but y is active, so H (1, 0) = (0, 1), and a rule that dropped a product whose factor *has
+/// value* 0 would give (0, 0).
+pub(crate) struct Product;
+impl Program for Product {
+    fn input_len(&self) -> usize {
+        2
+    }
+    fn output_len(&self) -> usize {
+        1
+    }
+    fn eval<R: Real>(&self, x: &[R]) -> Outputs<R> {
+        outputs![x[0].clone() * x[1].clone()]
+    }
+}
+
 /// x_i = sin(x_{i-1}), k times: one use per value, the long-graph test.
 pub(crate) struct SinChain(pub(crate) usize);
 

@@ -298,10 +298,9 @@ impl<'a> Generator<'a> {
         let op = self.pick(&Unary::ALL);
         let arg = self.operand();
         let arg = match op {
-            Unary::Function(Elementary::Ln | Elementary::Sqrt)
-            | Unary::Function(Elementary::Log2 | Elementary::Log10) => {
-                self.near_edge(arg, 0.25, true)
-            }
+            Unary::Function(
+                Elementary::Ln | Elementary::Sqrt | Elementary::Log2 | Elementary::Log10,
+            ) => self.near_edge(arg, 0.25, true),
             Unary::Function(Elementary::Cbrt | Elementary::Recip) => {
                 self.near_edge(arg, 0.25, false)
             }

@@ -114,8 +114,9 @@ impl Unary {
                 a < EXP_LIMIT
             }
             Unary::Function(Elementary::Sinh | Elementary::Cosh) => a.abs() < EXP_LIMIT,
-            Unary::Function(Elementary::Ln | Elementary::Sqrt)
-            | Unary::Function(Elementary::Log2 | Elementary::Log10) => a > 0.0,
+            Unary::Function(
+                Elementary::Ln | Elementary::Sqrt | Elementary::Log2 | Elementary::Log10,
+            ) => a > 0.0,
             Unary::Function(Elementary::Asin | Elementary::Acos | Elementary::Atanh) => {
                 a.abs() < 1.0
             }
@@ -180,10 +181,9 @@ impl Unary {
             Unary::Function(Elementary::Sinh | Elementary::Cosh) => {
                 guarded(format!("abs({a}) < {EXP_LIMIT:?}"), format!("sin({a})"))
             }
-            Unary::Function(Elementary::Ln | Elementary::Sqrt)
-            | Unary::Function(Elementary::Log2 | Elementary::Log10) => {
-                guarded(format!("{a} > 0"), format!("abs({a}) + 1"))
-            }
+            Unary::Function(
+                Elementary::Ln | Elementary::Sqrt | Elementary::Log2 | Elementary::Log10,
+            ) => guarded(format!("{a} > 0"), format!("abs({a}) + 1")),
             Unary::Function(Elementary::Asin | Elementary::Acos | Elementary::Atanh) => {
                 guarded(format!("abs({a}) < 1"), format!("sin({a}) * 0.5"))
             }
